@@ -1,0 +1,235 @@
+//! Splitting the byte stream into lines.
+
+use crate::ParseError;
+use bytes::{Buf, Bytes, BytesMut};
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Splits input into lines ending in CRLF, LF or CR (HTML "Parsing an event
+/// stream": `end-of-line = ( cr lf / cr / lf )`), without copying lines that
+/// lie within one chunk and without scanning any byte twice.
+#[derive(Debug)]
+pub(crate) struct Lines {
+    /// Input not yet split, from the chunks fed so far.
+    buf: Bytes,
+    /// The start of a line that began in an earlier chunk; never longer than
+    /// `max_line`.
+    partial: BytesMut,
+    state: State,
+    max_line: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// At the start of the stream, where a UTF-8 BOM is stripped.
+    Start,
+    /// Between or inside lines.
+    Line,
+    /// The previous line ended with a CR that was the last byte of a chunk:
+    /// an LF at the start of the next chunk belongs to it.
+    AfterCr,
+    /// Dropping the rest of a line that exceeded `max_line`.
+    Overlong,
+}
+
+impl Lines {
+    pub(crate) fn new(max_line: usize) -> Lines {
+        Lines {
+            buf: Bytes::new(),
+            partial: BytesMut::new(),
+            state: State::Start,
+            max_line,
+        }
+    }
+
+    pub(crate) fn feed<B: Buf>(&mut self, mut chunk: B) {
+        let chunk = chunk.copy_to_bytes(chunk.remaining());
+        if self.buf.is_empty() {
+            self.buf = chunk;
+        } else if !chunk.is_empty() {
+            // The caller fed twice without draining; join the two. Nothing in
+            // `buf` has been scanned yet, so this does not rescan.
+            let mut joined = BytesMut::with_capacity(self.buf.len() + chunk.len());
+            joined.extend_from_slice(&self.buf);
+            joined.extend_from_slice(&chunk);
+            self.buf = joined.freeze();
+        }
+    }
+
+    /// The next complete line, `None` when more input is needed.
+    pub(crate) fn next_line(&mut self) -> Option<Result<Bytes, ParseError>> {
+        loop {
+            match self.state {
+                State::Start => {
+                    // The BOM may arrive split across chunks: wait for three
+                    // bytes, or one that rules it out.
+                    let have = self.partial.len() + self.buf.len();
+                    if self.partial.is_empty() && self.buf.len() >= BOM.len() {
+                        if self.buf.starts_with(BOM) {
+                            self.buf.advance(BOM.len());
+                        }
+                        self.state = State::Line;
+                        continue;
+                    }
+                    let take = (BOM.len() - self.partial.len()).min(self.buf.len());
+                    self.partial.extend_from_slice(&self.buf[..take]);
+                    self.buf.advance(take);
+                    if self.partial[..] == *BOM {
+                        self.partial.clear();
+                    } else if have < BOM.len() && BOM.starts_with(&self.partial) {
+                        return None;
+                    }
+                    self.state = State::Line;
+                }
+                State::AfterCr => {
+                    let first = *self.buf.first()?;
+                    if first == b'\n' {
+                        self.buf.advance(1);
+                    }
+                    self.state = State::Line;
+                }
+                State::Overlong => match memchr::memchr2(b'\n', b'\r', &self.buf) {
+                    Some(end) => {
+                        self.buf.advance(end);
+                        self.consume_line_end();
+                    }
+                    None => {
+                        self.buf.clear();
+                        return None;
+                    }
+                },
+                State::Line => return self.split_line(),
+            }
+        }
+    }
+
+    fn split_line(&mut self) -> Option<Result<Bytes, ParseError>> {
+        let Some(end) = memchr::memchr2(b'\n', b'\r', &self.buf) else {
+            if self.partial.len() + self.buf.len() > self.max_line {
+                self.partial.clear();
+                self.buf.clear();
+                self.state = State::Overlong;
+                return Some(Err(self.too_large()));
+            }
+            self.partial.extend_from_slice(&self.buf);
+            self.buf.clear();
+            return None;
+        };
+        if self.partial.len() + end > self.max_line {
+            self.partial.clear();
+            self.buf.advance(end);
+            self.consume_line_end();
+            return Some(Err(self.too_large()));
+        }
+        let line = if self.partial.is_empty() {
+            self.buf.split_to(end)
+        } else {
+            self.partial.extend_from_slice(&self.buf[..end]);
+            self.buf.advance(end);
+            self.partial.split().freeze()
+        };
+        self.consume_line_end();
+        Some(Ok(line))
+    }
+
+    /// Consumes the CR, LF or CRLF at the start of `buf`.
+    fn consume_line_end(&mut self) {
+        let first = self.buf[0];
+        self.buf.advance(1);
+        self.state = State::Line;
+        if first == b'\r' {
+            match self.buf.first() {
+                Some(b'\n') => self.buf.advance(1),
+                Some(_) => {}
+                None => self.state = State::AfterCr,
+            }
+        }
+    }
+
+    fn too_large(&self) -> ParseError {
+        ParseError::EventTooLarge {
+            limit: self.max_line,
+        }
+    }
+
+    /// At the end of the stream: the last line if it had no line end.
+    pub(crate) fn take_unterminated(&mut self) -> Option<Bytes> {
+        debug_assert!(self.buf.is_empty(), "call after next_line returned None");
+        if self.state == State::Overlong {
+            self.state = State::Line;
+            return None;
+        }
+        if self.state == State::Start {
+            // Fewer than three bytes, all a prefix of the BOM: decoding strips
+            // nothing, and the bytes are an unterminated line.
+            self.state = State::Line;
+        }
+        (!self.partial.is_empty()).then(|| self.partial.split().freeze())
+    }
+
+    /// The unterminated line buffered so far.
+    pub(crate) fn partial_line(&self) -> &[u8] {
+        &self.partial
+    }
+
+    pub(crate) fn max_line(&self) -> usize {
+        self.max_line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn lines(chunks: &[&[u8]]) -> Vec<Result<Bytes, ParseError>> {
+        let mut l = Lines::new(16);
+        let mut out = Vec::new();
+        for chunk in chunks {
+            l.feed(*chunk);
+            while let Some(line) = l.next_line() {
+                out.push(line);
+            }
+        }
+        if let Some(last) = l.take_unterminated() {
+            out.push(Ok(last));
+        }
+        out
+    }
+
+    fn ok(s: &str) -> Result<Bytes, ParseError> {
+        Ok(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    #[test]
+    fn all_three_line_ends() {
+        assert_eq!(lines(&[b"a\nb\rc\r\nd"]), [ok("a"), ok("b"), ok("c"), ok("d")]);
+    }
+
+    #[test]
+    fn crlf_split_across_chunks() {
+        assert_eq!(lines(&[b"a\r", b"\nb\n"]), [ok("a"), ok("b")]);
+        assert_eq!(lines(&[b"a\r", b"", b"\nb\n"]), [ok("a"), ok("b")]);
+        assert_eq!(lines(&[b"a\r", b"\r\n"]), [ok("a"), ok("")]);
+    }
+
+    #[test]
+    fn bom_split_across_chunks_is_stripped_once() {
+        assert_eq!(lines(&[b"\xEF", b"\xBB", b"\xBFa\n"]), [ok("a")]);
+        assert_eq!(
+            lines(&[b"\xEF\xBB\xBF\xEF\xBB\xBFa\n"]),
+            [Ok(Bytes::from_static(b"\xEF\xBB\xBFa"))]
+        );
+        assert_eq!(lines(&[b"\xEF\xBB"]), [Ok(Bytes::from_static(b"\xEF\xBB"))]);
+    }
+
+    #[test]
+    fn overlong_line_is_an_error_whatever_the_chunking() {
+        let long = [b'x'; 20];
+        let whole = lines(&[&long, b"\nok\n"]);
+        let split = lines(&[&long[..10], &long[10..], b"\nok\n"]);
+        let err = Err(ParseError::EventTooLarge { limit: 16 });
+        assert_eq!(whole, [err.clone(), ok("ok")]);
+        assert_eq!(split, whole);
+    }
+}

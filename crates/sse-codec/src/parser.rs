@@ -1,0 +1,371 @@
+//! Interpreting the event stream: fields to events.
+
+use crate::{
+    DEFAULT_MAX_EVENT_SIZE, Event, EventId, Field, FieldParser, ParseError, text::Text,
+};
+use bytes::{Buf, Bytes, BytesMut};
+use core::time::Duration;
+
+/// An incremental, sans-IO parser for `text/event-stream`, following HTML
+/// "Parsing an event stream" and "Interpreting an event stream" to the
+/// letter.
+///
+/// Feed it chunks of any size (one byte at a time gives exactly the events
+/// of one big chunk) and pull out [`Event`]s. Lines are found with a SIMD
+/// scan and never scanned twice; the data of a single-line event in a
+/// `Bytes` chunk is handed out without copying.
+///
+/// Memory is bounded: no line and no event's data may exceed the maximum
+/// event size ([`DEFAULT_MAX_EVENT_SIZE`] unless set with
+/// [`with_max_event_size`](Parser::with_max_event_size)). An event that does
+/// is reported as [`ParseError::EventTooLarge`] and skipped up to the next
+/// blank line; the events after it are parsed as usual.
+///
+/// # Examples
+///
+/// ```
+/// use sse_codec::Parser;
+///
+/// let mut parser = Parser::new();
+/// let mut events = Vec::new();
+/// for chunk in ["data: hel", "lo\n\nretry: 3000\n", "data: world\n\n"] {
+///     parser.feed(chunk.as_bytes());
+///     while let Some(event) = parser.next_event()? {
+///         events.push(event.data().to_owned());
+///     }
+/// }
+/// parser.finish();
+/// assert_eq!(events, ["hello", "world"]);
+/// assert_eq!(parser.retry(), Some(std::time::Duration::from_secs(3)));
+/// # Ok::<(), sse_codec::ParseError>(())
+/// ```
+#[derive(Debug)]
+pub struct Parser {
+    fields: FieldParser,
+    data: Data,
+    event_type: Option<Bytes>,
+    /// The spec's "last event ID buffer": set by `id` fields.
+    id_buffer: EventId,
+    /// The spec's "last event ID string": the buffer as of the last blank
+    /// line, which is what a reconnecting client sends.
+    last_event_id: EventId,
+    retry: Option<Duration>,
+    mode: Mode,
+    input: Input,
+    dispatch_unterminated: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Collecting the fields of an event.
+    Collect,
+    /// Skipping the rest of an oversize event, up to the next blank line.
+    Skip,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Input {
+    /// More input may be fed.
+    Open,
+    /// `finish` was called; the rest of the fed input is still returned.
+    Ended,
+    /// The end of the stream was processed.
+    Done {
+        /// Whether the stream ended inside an event.
+        cut_off: bool,
+    },
+}
+
+/// The spec's data buffer, kept as the values themselves so that a
+/// single-line event needs no copy.
+#[derive(Debug, Default)]
+enum Data {
+    /// No `data` field yet: the event will not be dispatched.
+    #[default]
+    Empty,
+    /// One `data` field.
+    One(Bytes),
+    /// Several, joined with LF; `len` counts the spec's buffer with one LF
+    /// per value.
+    Many(BytesMut),
+}
+
+impl Data {
+    /// The size of the spec's data buffer (each value plus one LF).
+    fn buffer_len(&self) -> usize {
+        match self {
+            Data::Empty => 0,
+            Data::One(value) => value.len() + 1,
+            Data::Many(joined) => joined.len() + 1,
+        }
+    }
+}
+
+impl Default for Parser {
+    fn default() -> Parser {
+        Parser::new()
+    }
+}
+
+impl Parser {
+    /// A parser with the default maximum event size,
+    /// [`DEFAULT_MAX_EVENT_SIZE`].
+    pub fn new() -> Parser {
+        Parser::with_max_event_size(DEFAULT_MAX_EVENT_SIZE)
+    }
+
+    /// A parser that rejects events larger than `max` bytes: any line
+    /// (line end excluded) or the data buffer (each `data` value plus one
+    /// LF) longer than `max`.
+    pub fn with_max_event_size(max: usize) -> Parser {
+        Parser {
+            fields: FieldParser::with_max_line_size(max),
+            data: Data::Empty,
+            event_type: None,
+            id_buffer: EventId::default(),
+            last_event_id: EventId::default(),
+            retry: None,
+            mode: Mode::Collect,
+            input: Input::Open,
+            dispatch_unterminated: false,
+        }
+    }
+
+    /// Whether an event still open at the end of the stream is dispatched.
+    ///
+    /// Off by default, as the spec says: "If the file ends in the middle of
+    /// an event, before the final empty line, the incomplete event is not
+    /// dispatched." Turn it on for servers that forget the final blank line.
+    #[must_use]
+    pub fn dispatch_unterminated(mut self, yes: bool) -> Parser {
+        self.dispatch_unterminated = yes;
+        self
+    }
+
+    /// Starts from a last event ID, as a reconnecting client does: events
+    /// report it until the stream sets another.
+    #[must_use]
+    pub fn with_last_event_id(mut self, id: EventId) -> Parser {
+        self.id_buffer = id.clone();
+        self.last_event_id = id;
+        self
+    }
+
+    /// The maximum event size.
+    pub fn max_event_size(&self) -> usize {
+        self.fields.max_line_size()
+    }
+
+    /// Adds input. `Bytes` chunks are not copied; any other [`Buf`] (such as
+    /// `&[u8]`) is. Input fed after [`finish`](Parser::finish) is ignored.
+    pub fn feed<B: Buf>(&mut self, chunk: B) {
+        if self.input == Input::Open {
+            self.fields.feed(chunk);
+        }
+    }
+
+    /// Marks the end of the stream. The events still in the input fed so
+    /// far remain available from [`next_event`](Parser::next_event); a
+    /// final event without its blank line is discarded (unless
+    /// [`dispatch_unterminated`](Parser::dispatch_unterminated)), and
+    /// [`is_partial`](Parser::is_partial) then tells whether there was one.
+    pub fn finish(&mut self) {
+        if self.input == Input::Open {
+            self.input = Input::Ended;
+        }
+    }
+
+    /// Whether [`finish`](Parser::finish) was called and every event has
+    /// been returned.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.input, Input::Done { .. })
+    }
+
+    /// Whether the input so far stops inside an event: data or an event
+    /// type not yet dispatched by a blank line, or an unterminated line
+    /// other than a comment. After the end of the stream, whether the stream
+    /// was cut off inside an event.
+    pub fn is_partial(&self) -> bool {
+        match self.input {
+            Input::Done { cut_off } => cut_off,
+            _ => {
+                let line = self.fields.partial_line();
+                self.open_event(!line.is_empty() && line[0] != b':')
+            }
+        }
+    }
+
+    /// Whether an event is under way, given whether an unterminated line
+    /// other than a comment is.
+    fn open_event(&self, unterminated_field: bool) -> bool {
+        unterminated_field
+            || self.mode == Mode::Skip
+            || self.event_type.is_some()
+            || !matches!(self.data, Data::Empty)
+    }
+
+    /// The reconnection time the stream set with its latest valid `retry`
+    /// field, if any. Updated as soon as the field is parsed, whether or not
+    /// an event follows.
+    pub fn retry(&self) -> Option<Duration> {
+        self.retry
+    }
+
+    /// The last event ID as of the latest dispatch point (blank line): what
+    /// a client sends in `Last-Event-ID` when it reconnects. An `id` field
+    /// in an event that was never completed does not count.
+    pub fn last_event_id(&self) -> &EventId {
+        &self.last_event_id
+    }
+
+    /// The next event, or `None` when the input fed so far holds no
+    /// further complete event.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::EventTooLarge`] when an event exceeds the maximum
+    /// size; that event is skipped and the next call goes on after it.
+    pub fn next_event(&mut self) -> Result<Option<Event>, ParseError> {
+        loop {
+            let field = match self.fields.next_field() {
+                Some(Ok(field)) => field,
+                Some(Err(err)) => {
+                    self.start_skipping();
+                    return Err(err);
+                }
+                None => return self.end_of_input(),
+            };
+            if self.mode == Mode::Skip {
+                if field == Field::Blank {
+                    self.mode = Mode::Collect;
+                }
+                continue;
+            }
+            if let Some(event) = self.process(field)? {
+                return Ok(Some(event));
+            }
+        }
+    }
+
+    fn end_of_input(&mut self) -> Result<Option<Event>, ParseError> {
+        if self.input != Input::Ended {
+            return Ok(None);
+        }
+        let last = self.fields.finish();
+        let cut_off = self.open_event(!matches!(last, None | Some(Field::Comment(_))));
+        self.input = Input::Done { cut_off };
+        if !self.dispatch_unterminated || self.mode == Mode::Skip {
+            // "Once the end of the file is reached, any pending data must be
+            // discarded."
+            self.reset_event();
+            self.mode = Mode::Collect;
+            return Ok(None);
+        }
+        if let Some(field) = last {
+            self.process(field)?;
+        }
+        Ok(self.dispatch())
+    }
+
+    /// Processes one field ("Interpreting an event stream").
+    fn process(&mut self, field: Field) -> Result<Option<Event>, ParseError> {
+        match field {
+            Field::Blank => return Ok(self.dispatch()),
+            // "If the field name is "data": Append the field value to the
+            // data buffer, then append a single U+000A LINE FEED (LF)
+            // character to the data buffer."
+            Field::Data(value) => {
+                if self.data.buffer_len() + value.len() + 1 > self.max_event_size() {
+                    self.start_skipping();
+                    return Err(ParseError::EventTooLarge {
+                        limit: self.max_event_size(),
+                    });
+                }
+                self.data = match core::mem::take(&mut self.data) {
+                    Data::Empty => Data::One(value),
+                    Data::One(first) => {
+                        let mut joined = BytesMut::with_capacity(first.len() + 1 + value.len());
+                        joined.extend_from_slice(&first);
+                        joined.extend_from_slice(b"\n");
+                        joined.extend_from_slice(&value);
+                        Data::Many(joined)
+                    }
+                    Data::Many(mut joined) => {
+                        joined.extend_from_slice(b"\n");
+                        joined.extend_from_slice(&value);
+                        Data::Many(joined)
+                    }
+                };
+            }
+            // "If the field name is "event": Set the event type buffer to
+            // field value."
+            Field::Event(value) => self.event_type = Some(value),
+            // "If the field name is "id": If the field value does not contain
+            // U+0000 NULL, then set the last event ID buffer to the field
+            // value. Otherwise, ignore the field."
+            Field::Id(value) => {
+                if memchr::memchr(0, &value).is_none() {
+                    self.id_buffer = EventId::from_text_unchecked(Text::from_utf8_lossy(value));
+                }
+            }
+            // "If the field name is "retry": If the field value consists of
+            // only ASCII digits, then interpret the field value as an integer
+            // in base ten, and set the event stream's reconnection time to
+            // that integer. Otherwise, ignore the field."
+            Field::Retry(value) => {
+                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
+                    let millis = value.iter().fold(0u64, |n, d| {
+                        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+                    });
+                    self.retry = Some(Duration::from_millis(millis));
+                }
+            }
+            // "Otherwise: The field is ignored." Comments are ignored too.
+            Field::Comment(_) | Field::Other { .. } => {}
+        }
+        Ok(None)
+    }
+
+    /// "Dispatch the event", on a blank line.
+    fn dispatch(&mut self) -> Option<Event> {
+        // "Set the last event ID string of the event source to the value of
+        // the last event ID buffer. The buffer does not get reset, so the
+        // last event ID string of the event source remains set to this value
+        // until the next time it is set by the server."
+        self.last_event_id = self.id_buffer.clone();
+        // "If the data buffer is an empty string, set the data buffer and
+        // the event type buffer to the empty string and return."
+        let event_type = self.event_type.take();
+        let data = match core::mem::take(&mut self.data) {
+            Data::Empty => return None,
+            // "If the data buffer's last character is a U+000A LINE FEED (LF)
+            // character, then remove the last character from the data
+            // buffer." The trailing LF is never stored.
+            Data::One(value) => value,
+            Data::Many(joined) => joined.freeze(),
+        };
+        // "Initialize event's type attribute to "message", [...] If the event
+        // type buffer has a value other than the empty string, change the
+        // type of the newly created event to equal the value of the event
+        // type buffer."
+        let event_type = match event_type {
+            Some(t) if !t.is_empty() => Text::from_utf8_lossy(t),
+            _ => Text::from_static("message"),
+        };
+        Some(Event {
+            event_type,
+            data: Text::from_utf8_lossy(data),
+            last_event_id: self.last_event_id.clone(),
+        })
+    }
+
+    fn start_skipping(&mut self) {
+        self.reset_event();
+        self.mode = Mode::Skip;
+    }
+
+    fn reset_event(&mut self) {
+        self.data = Data::Empty;
+        self.event_type = None;
+    }
+}

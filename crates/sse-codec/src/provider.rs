@@ -1,0 +1,231 @@
+//! The publish/subscribe contract between a server and a message broker.
+
+use crate::{EventId, Frame, Message, text::Text};
+use alloc::vec::Vec;
+use core::{borrow::Borrow, fmt, future::Future};
+use futures_core::Stream;
+
+/// A named channel. Subscribers listen on one or more topics; a message is
+/// published to one or more topics and reaches every subscriber of any of
+/// them, once.
+///
+/// Cheap to clone. [`Topic::DEFAULT`] (the empty name) is the topic used
+/// when an application does not need topics.
+///
+/// # Examples
+///
+/// ```
+/// use sse_codec::Topic;
+///
+/// let chat = Topic::from("chat");
+/// assert_eq!(chat.as_str(), "chat");
+/// assert_eq!(Topic::default(), Topic::DEFAULT);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Topic(Text);
+
+impl Topic {
+    /// The default topic, the empty name.
+    pub const DEFAULT: Topic = Topic(Text::from_static(""));
+
+    /// A topic from a string literal.
+    pub const fn from_static(name: &'static str) -> Topic {
+        Topic(Text::from_static(name))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl From<&str> for Topic {
+    fn from(name: &str) -> Topic {
+        Topic(Text::from(name))
+    }
+}
+
+impl From<alloc::string::String> for Topic {
+    fn from(name: alloc::string::String) -> Topic {
+        Topic(Text::from(name))
+    }
+}
+
+impl Borrow<str> for Topic {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Topic {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a new subscriber asks a [`Provider`] for.
+///
+/// # Examples
+///
+/// ```
+/// use sse_codec::{EventId, Subscription, Topic};
+///
+/// let sub = Subscription::new([Topic::from("news")])
+///     .last_event_id(Some(EventId::from_static("41")));
+/// assert_eq!(sub.topics.len(), 1);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Subscription {
+    /// The topics to receive messages from. Duplicates are allowed and
+    /// change nothing; an empty list receives nothing.
+    pub topics: Vec<Topic>,
+    /// The ID of the last event the client received (its `Last-Event-ID`),
+    /// if it is resuming. The provider replays what it holds after it.
+    pub last_event_id: Option<EventId>,
+}
+
+impl Subscription {
+    /// A subscription to `topics`, not resuming.
+    pub fn new(topics: impl IntoIterator<Item = Topic>) -> Subscription {
+        Subscription {
+            topics: topics.into_iter().collect(),
+            last_event_id: None,
+        }
+    }
+
+    /// Sets the ID to resume after.
+    #[must_use]
+    pub fn last_event_id(mut self, id: Option<EventId>) -> Subscription {
+        self.last_event_id = id;
+        self
+    }
+}
+
+/// How a resuming subscriber's history was handled, so that a server can
+/// tell its client whether it missed anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Resume {
+    /// The subscriber gave no last event ID; nothing was replayed.
+    Fresh,
+    /// Every message published after the given ID (to the subscriber's
+    /// topics) is replayed: the client missed nothing.
+    Exact,
+    /// The given ID is unknown to the provider or was evicted from its
+    /// history, or the provider keeps no history: what the client missed
+    /// cannot be replayed. Nothing is replayed; the client should refetch
+    /// its state.
+    Lost,
+}
+
+/// The result of [`Provider::subscribe`]: the subscriber's stream of frames
+/// and how its resume went.
+#[derive(Debug)]
+pub struct Subscribed<S> {
+    /// The frames for this subscriber: the replay, then live messages.
+    pub stream: S,
+    /// Whether the replay was exact.
+    pub resume: Resume,
+}
+
+impl<S> Subscribed<S> {
+    /// Bundles a stream and its resume status.
+    pub fn new(stream: S, resume: Resume) -> Subscribed<S> {
+        Subscribed { stream, resume }
+    }
+}
+
+/// A publish/subscribe broker for encoded events: the seam between a server
+/// (which subscribes one stream per client) and whatever distributes the
+/// messages (in memory, Redis, Kafka, ...).
+///
+/// # Contract
+///
+/// An implementation must uphold all of the following; servers rely on it.
+///
+/// **Publish.** [`publish`](Provider::publish) sends `message` to every
+/// current subscriber whose topics include any of `topics`, exactly once per
+/// subscriber even when several of its topics match. The provider encodes
+/// the message (at most once per publish, ideally) into a [`Frame`] that
+/// ends at an event boundary. It may first assign the message an ID (a
+/// history that numbers events); a message without an ID is delivered but
+/// cannot be resumed from. Publishing to no subscriber is not an error.
+/// Publishes from one task reach each subscriber in the order they were
+/// made; the order of concurrent publishes is the same for every subscriber
+/// of the same topics. `publish` must not wait for slow subscribers: a
+/// subscriber that cannot keep up is ended (see below), never waited on
+/// without bound. When it returns `Ok`, the message is in every matching
+/// subscriber's queue (and in the history, if any).
+///
+/// **Subscribe.** [`subscribe`](Provider::subscribe) returns a stream that
+/// yields, in order: if `last_event_id` is given and found in the history,
+/// every retained message published to the subscription's topics after that
+/// ID ([`Resume::Exact`]); then every message published after the
+/// subscription was made, live. No message is both replayed and delivered
+/// live, and none published after the replay point is missing, even when
+/// publishes race the subscription. If the ID is unknown or evicted, nothing
+/// is replayed and [`Resume::Lost`] is reported; with no ID,
+/// [`Resume::Fresh`].
+///
+/// **Ending.** The stream ends (`None`) when the provider shuts down, after
+/// the frames already queued for it. It yields one `Err` as its last item
+/// when the provider ends it for another reason, such as the subscriber
+/// falling too far behind; the subscriber's client should then reconnect
+/// and resume. Dropping the stream unsubscribes at once; the provider must
+/// not keep buffering for it.
+///
+/// **Shutdown.** [`shutdown`](Provider::shutdown) ends every subscriber's
+/// stream; afterwards `publish` and `subscribe` fail with an error. Calling
+/// it twice is harmless.
+///
+/// **Bounds.** Memory is bounded whatever subscribers do: per-subscriber
+/// queues are bounded, and a full one ends that subscriber.
+///
+/// Implementations are shared between tasks (`&self` methods, `Send + Sync`)
+/// and return `Send` futures; writing them as `async fn` is fine.
+pub trait Provider: Send + Sync + 'static {
+    /// Why a call failed or a subscription ended.
+    type Error: core::error::Error + Send + Sync + 'static;
+
+    /// A subscriber's stream of frames.
+    type Stream: Stream<Item = Result<Frame, Self::Error>> + Send + 'static;
+
+    /// Subscribes, replaying history after `subscription.last_event_id`.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the provider was shut down, or cannot subscribe (for example
+    /// a broker connection error).
+    fn subscribe(
+        &self,
+        subscription: Subscription,
+    ) -> impl Future<Output = Result<Subscribed<Self::Stream>, Self::Error>> + Send;
+
+    /// Publishes `message` to the subscribers of any of `topics`.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the provider was shut down, if the message is invalid for
+    /// it (for example an explicit ID where the provider assigns them), or
+    /// the broker cannot be reached.
+    fn publish(
+        &self,
+        message: Message,
+        topics: &[Topic],
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Ends every subscription and refuses later calls.
+    fn shutdown(&self) -> impl Future<Output = ()> + Send;
+}

@@ -1,0 +1,152 @@
+//! A `Stream` of events over a `Stream` of byte chunks.
+
+use crate::{Event, EventId, ParseError, Parser};
+use bytes::Buf;
+use core::{
+    fmt,
+    pin::Pin,
+    task::{Context, Poll, ready},
+    time::Duration,
+};
+use futures_core::Stream;
+
+pin_project_lite::pin_project! {
+    /// Parses a `Stream` of byte chunks (such as
+    /// `reqwest::Response::bytes_stream()` or a hyper body's frames) into a
+    /// `Stream` of [`Event`]s.
+    ///
+    /// Runtime-agnostic: it only polls the inner stream. The end of the
+    /// inner stream is the end of the event stream (the spec's end of file:
+    /// an unterminated final event is discarded); a transport error is
+    /// passed on as [`EventStreamError::Transport`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_codec::EventStream;
+    /// # use core::{pin::Pin, task::{Context, Poll}};
+    /// # struct Chunks(Vec<&'static [u8]>);
+    /// # impl futures_core::Stream for Chunks {
+    /// #     type Item = Result<&'static [u8], std::io::Error>;
+    /// #     fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+    /// #         Poll::Ready(if self.0.is_empty() { None } else { Some(Ok(self.0.remove(0))) })
+    /// #     }
+    /// # }
+    /// # fn block_on<F: core::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = Context::from_waker(std::task::Waker::noop());
+    /// #     loop { if let Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+    /// # }
+    /// # fn next<S: futures_core::Stream + Unpin>(s: &mut S) -> impl core::future::Future<Output = Option<S::Item>> + '_ {
+    /// #     core::future::poll_fn(move |cx| Pin::new(&mut *s).poll_next(cx))
+    /// # }
+    /// // Any `Stream<Item = Result<impl Buf, E>>` works; here, two chunks.
+    /// let body = Chunks(vec![b"data: a", b"bc\n\n"]);
+    /// let mut events = EventStream::new(body);
+    /// block_on(async {
+    ///     let event = next(&mut events).await.unwrap().unwrap();
+    ///     assert_eq!(event.data(), "abc");
+    ///     assert!(next(&mut events).await.is_none());
+    /// });
+    /// ```
+    #[must_use = "streams do nothing unless polled"]
+    pub struct EventStream<S> {
+        #[pin]
+        inner: S,
+        parser: Parser,
+    }
+}
+
+impl<S> EventStream<S> {
+    /// Parses `inner` with a default [`Parser`].
+    pub fn new(inner: S) -> EventStream<S> {
+        EventStream::with_parser(inner, Parser::new())
+    }
+
+    /// Parses `inner` with a configured `parser` (for example a maximum
+    /// event size, or a last event ID to start from).
+    pub fn with_parser(inner: S, parser: Parser) -> EventStream<S> {
+        EventStream { inner, parser }
+    }
+
+    /// The parser, for its state: [`Parser::retry`],
+    /// [`Parser::last_event_id`], [`Parser::is_partial`].
+    pub fn parser(&self) -> &Parser {
+        &self.parser
+    }
+
+    /// The reconnection time the stream set, if any.
+    pub fn retry(&self) -> Option<Duration> {
+        self.parser.retry()
+    }
+
+    /// The last event ID as of the last complete event.
+    pub fn last_event_id(&self) -> &EventId {
+        self.parser.last_event_id()
+    }
+
+    /// Returns the inner stream and the parser.
+    pub fn into_parts(self) -> (S, Parser) {
+        (self.inner, self.parser)
+    }
+}
+
+impl<S, B, E> Stream for EventStream<S>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Buf,
+{
+    type Item = Result<Event, EventStreamError<E>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        loop {
+            match this.parser.next_event() {
+                Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
+                Err(err) => return Poll::Ready(Some(Err(EventStreamError::Parse(err)))),
+                Ok(None) if this.parser.is_finished() => return Poll::Ready(None),
+                Ok(None) => {}
+            }
+            match ready!(this.inner.as_mut().poll_next(cx)) {
+                Some(Ok(chunk)) => this.parser.feed(chunk),
+                Some(Err(err)) => return Poll::Ready(Some(Err(EventStreamError::Transport(err)))),
+                None => this.parser.finish(),
+            }
+        }
+    }
+}
+
+/// An error from an [`EventStream`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EventStreamError<E> {
+    /// The inner stream failed.
+    Transport(E),
+    /// An event was too large; it was skipped and the stream goes on.
+    Parse(ParseError),
+}
+
+impl<E> EventStreamError<E> {
+    /// Whether this is a transport error.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, EventStreamError::Transport(_))
+    }
+}
+
+impl<E> fmt::Display for EventStreamError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventStreamError::Transport(_) => f.write_str("error reading the event stream"),
+            EventStreamError::Parse(_) => f.write_str("error parsing the event stream"),
+        }
+    }
+}
+
+impl<E: core::error::Error + 'static> core::error::Error for EventStreamError<E> {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            EventStreamError::Transport(err) => Some(err),
+            EventStreamError::Parse(err) => Some(err),
+        }
+    }
+}

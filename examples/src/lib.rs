@@ -1,0 +1,1 @@
+//! Runnable examples of the `sse` crates; see the binaries in `src/bin`.
