@@ -197,6 +197,7 @@ validated!(EventType, InvalidEventType, true, "event type");
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn id_rejects_line_ends_and_nul() {

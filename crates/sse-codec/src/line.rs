@@ -61,25 +61,22 @@ impl Lines {
         loop {
             match self.state {
                 State::Start => {
-                    // The BOM may arrive split across chunks: wait for three
-                    // bytes, or one that rules it out.
-                    let have = self.partial.len() + self.buf.len();
-                    if self.partial.is_empty() && self.buf.len() >= BOM.len() {
-                        if self.buf.starts_with(BOM) {
-                            self.buf.advance(BOM.len());
-                        }
+                    // The BOM may arrive split across chunks: `partial` holds
+                    // the part of it seen so far (no line ends, so nothing is
+                    // left unscanned if it turns out not to be a BOM).
+                    let seen = self.partial.len();
+                    let head = &self.buf[..(BOM.len() - seen).min(self.buf.len())];
+                    if !BOM[seen..].starts_with(head) {
                         self.state = State::Line;
-                        continue;
-                    }
-                    let take = (BOM.len() - self.partial.len()).min(self.buf.len());
-                    self.partial.extend_from_slice(&self.buf[..take]);
-                    self.buf.advance(take);
-                    if self.partial[..] == *BOM {
+                    } else if seen + head.len() == BOM.len() {
+                        self.buf.advance(head.len());
                         self.partial.clear();
-                    } else if have < BOM.len() && BOM.starts_with(&self.partial) {
+                        self.state = State::Line;
+                    } else {
+                        self.partial.extend_from_slice(head);
+                        self.buf.clear();
                         return None;
                     }
-                    self.state = State::Line;
                 }
                 State::AfterCr => {
                     let first = *self.buf.first()?;
@@ -203,7 +200,10 @@ mod tests {
 
     #[test]
     fn all_three_line_ends() {
-        assert_eq!(lines(&[b"a\nb\rc\r\nd"]), [ok("a"), ok("b"), ok("c"), ok("d")]);
+        assert_eq!(
+            lines(&[b"a\nb\rc\r\nd"]),
+            [ok("a"), ok("b"), ok("c"), ok("d")]
+        );
     }
 
     #[test]

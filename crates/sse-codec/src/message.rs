@@ -63,7 +63,11 @@ impl fmt::Debug for BufferTooSmall {
 
 impl fmt::Display for BufferTooSmall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "buffer too small for encoded event ({} bytes needed)", self.needed)
+        write!(
+            f,
+            "buffer too small for encoded event ({} bytes needed)",
+            self.needed
+        )
     }
 }
 
@@ -122,7 +126,10 @@ impl Message {
     /// Returns the serializer's error when `value` cannot be serialized
     /// (for example a map with non-string keys).
     #[cfg(feature = "json")]
-    pub fn json<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<Message, serde_json::Error> {
+    pub fn json<T: serde::Serialize + ?Sized>(
+        self,
+        value: &T,
+    ) -> Result<Message, serde_json::Error> {
         let json = serde_json::to_string(value)?;
         Ok(self.data(json))
     }

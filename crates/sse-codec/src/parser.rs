@@ -1,8 +1,6 @@
 //! Interpreting the event stream: fields to events.
 
-use crate::{
-    DEFAULT_MAX_EVENT_SIZE, Event, EventId, Field, FieldParser, ParseError, text::Text,
-};
+use crate::{DEFAULT_MAX_EVENT_SIZE, Event, EventId, Field, FieldParser, ParseError, text::Text};
 use bytes::{Buf, Bytes, BytesMut};
 use core::time::Duration;
 
