@@ -1,0 +1,246 @@
+//! A replayer that keeps the last N messages.
+
+use crate::{Error, Replayer, history::History};
+use sse_codec::{EventId, Frame, Message, Resume, Topic};
+use std::fmt;
+
+/// A [`Replayer`] that keeps the last `capacity` published messages.
+///
+/// With [`auto_ids`](FiniteReplayer::auto_ids) it numbers messages `1`,
+/// `2`, `3`, ... in publish order, and a message that already has an ID is
+/// refused with [`Error::ExplicitId`]. Without it, messages keep their own
+/// IDs; those without one are kept and replayed but cannot be resumed from.
+///
+/// Resuming from the newest message is exact with nothing to replay;
+/// resuming from an ID that was evicted (or never seen) replays nothing and
+/// reports [`Resume::Lost`].
+///
+/// # Examples
+///
+/// ```
+/// use futures_util::StreamExt;
+/// use sse_codec::{EventId, Message, Resume, Subscription, Topic};
+/// use sse_joe::{FiniteReplayer, Joe, Provider};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), sse_joe::Error> {
+/// let joe = Joe::builder()
+///     .replayer(FiniteReplayer::new(2).auto_ids(true))
+///     .build();
+/// for text in ["a", "b", "c"] {
+///     joe.publish(Message::new().data(text), &[Topic::DEFAULT]).await?;
+/// }
+///
+/// // "1" was evicted; "2" is held, so "3" is replayed.
+/// let sub = Subscription::new([Topic::DEFAULT]);
+/// let lost = joe.subscribe(sub.clone().last_event_id(Some(EventId::from_static("1")))).await?;
+/// assert_eq!(lost.resume, Resume::Lost);
+/// let mut exact = joe.subscribe(sub.last_event_id(Some(EventId::from_static("2")))).await?;
+/// assert_eq!(exact.resume, Resume::Exact);
+/// let frame = exact.stream.next().await.unwrap()?;
+/// assert_eq!(frame.as_bytes(), "id: 3\ndata: c\n\n");
+/// # Ok(())
+/// # }
+/// ```
+pub struct FiniteReplayer {
+    capacity: usize,
+    history: History,
+}
+
+impl FiniteReplayer {
+    /// A replayer keeping the last `capacity` messages, without automatic
+    /// IDs. A capacity of zero keeps nothing.
+    pub fn new(capacity: usize) -> FiniteReplayer {
+        FiniteReplayer {
+            capacity,
+            history: History::new(false),
+        }
+    }
+
+    /// Whether to number messages automatically (`1`, `2`, ...).
+    #[must_use]
+    pub fn auto_ids(mut self, auto_ids: bool) -> FiniteReplayer {
+        self.history.set_auto_ids(auto_ids);
+        self
+    }
+
+    /// The most messages kept.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The number of messages held now.
+    pub fn len(&self) -> usize {
+        self.history.len()
+    }
+
+    /// Whether no message is held.
+    pub fn is_empty(&self) -> bool {
+        self.history.len() == 0
+    }
+}
+
+impl Replayer for FiniteReplayer {
+    fn prepare(&mut self, message: &mut Message) -> Result<(), Error> {
+        self.history.prepare(message)
+    }
+
+    fn store(&mut self, message: &Message, frame: &Frame, topics: &[Topic]) {
+        self.history.push(message, frame, topics, None);
+        while self.history.len() > self.capacity {
+            self.history.pop_oldest();
+        }
+    }
+
+    fn replay(
+        &mut self,
+        last_event_id: &EventId,
+        topics: &[Topic],
+        out: &mut dyn FnMut(Frame),
+    ) -> Resume {
+        self.history.replay(last_event_id, topics, out)
+    }
+}
+
+impl fmt::Debug for FiniteReplayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FiniteReplayer")
+            .field("capacity", &self.capacity)
+            .field("len", &self.history.len())
+            .field("auto_ids", &self.history.auto_ids())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publish(
+        r: &mut FiniteReplayer,
+        message: Message,
+        topics: &[Topic],
+    ) -> Result<Message, Error> {
+        let mut message = message;
+        r.prepare(&mut message)?;
+        r.store(&message, &message.to_frame(), topics);
+        Ok(message)
+    }
+
+    fn replay(r: &mut FiniteReplayer, id: &str, topics: &[Topic]) -> (Resume, Vec<String>) {
+        let mut out = Vec::new();
+        let resume = r.replay(&EventId::try_from(id).unwrap(), topics, &mut |frame| {
+            out.push(String::from_utf8(frame.as_bytes().to_vec()).unwrap())
+        });
+        (resume, out)
+    }
+
+    static TOPICS: [Topic; 1] = [Topic::DEFAULT];
+    static T: &[Topic] = &TOPICS;
+
+    #[test]
+    fn keeps_the_last_n_and_evicts_the_oldest() {
+        let mut r = FiniteReplayer::new(3);
+        for i in 1..=5 {
+            let id = EventId::try_from(i.to_string()).unwrap();
+            publish(&mut r, Message::new().id(id).data(i.to_string()), T).unwrap();
+        }
+        assert_eq!(r.len(), 3);
+        // 1 and 2 are gone.
+        assert_eq!(replay(&mut r, "1", T), (Resume::Lost, vec![]));
+        assert_eq!(replay(&mut r, "2", T), (Resume::Lost, vec![]));
+        let (resume, frames) = replay(&mut r, "3", T);
+        assert_eq!(resume, Resume::Exact);
+        assert_eq!(frames, ["id: 4\ndata: 4\n\n", "id: 5\ndata: 5\n\n"]);
+    }
+
+    #[test]
+    fn resuming_from_the_newest_is_exact_and_empty() {
+        let mut r = FiniteReplayer::new(2).auto_ids(true);
+        publish(&mut r, Message::new().data("a"), T).unwrap();
+        publish(&mut r, Message::new().data("b"), T).unwrap();
+        assert_eq!(replay(&mut r, "2", T), (Resume::Exact, vec![]));
+    }
+
+    #[test]
+    fn unknown_id_replays_nothing() {
+        let mut r = FiniteReplayer::new(8).auto_ids(true);
+        publish(&mut r, Message::new().data("a"), T).unwrap();
+        assert_eq!(replay(&mut r, "nope", T), (Resume::Lost, vec![]));
+        assert_eq!(replay(&mut r, "0", T), (Resume::Lost, vec![]));
+    }
+
+    #[test]
+    fn auto_ids_are_monotonic_and_explicit_ids_refused() {
+        let mut r = FiniteReplayer::new(8).auto_ids(true);
+        let ids: Vec<_> = (0..3)
+            .map(|_| {
+                let m = publish(&mut r, Message::new().data("x"), T).unwrap();
+                m.get_id().unwrap().to_string()
+            })
+            .collect();
+        assert_eq!(ids, ["1", "2", "3"]);
+        let err = publish(
+            &mut r,
+            Message::new().id(EventId::from_static("9")).data("x"),
+            T,
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::ExplicitId));
+        // The refused message used no number.
+        let m = publish(&mut r, Message::new().data("x"), T).unwrap();
+        assert_eq!(m.get_id().unwrap(), "4");
+    }
+
+    #[test]
+    fn replay_filters_by_topic() {
+        let mut r = FiniteReplayer::new(8).auto_ids(true);
+        let (a, b) = (Topic::from("a"), Topic::from("b"));
+        let (only_a, only_b) = ([a.clone()], [b.clone()]);
+        publish(&mut r, Message::new().data("0"), &only_a).unwrap();
+        publish(&mut r, Message::new().data("1"), &only_a).unwrap();
+        publish(&mut r, Message::new().data("2"), &only_b).unwrap();
+        publish(&mut r, Message::new().data("3"), &[a, b]).unwrap();
+        let (_, frames) = replay(&mut r, "1", &only_a);
+        assert_eq!(frames, ["id: 2\ndata: 1\n\n", "id: 4\ndata: 3\n\n"]);
+        let (_, frames) = replay(&mut r, "1", &only_b);
+        assert_eq!(frames, ["id: 3\ndata: 2\n\n", "id: 4\ndata: 3\n\n"]);
+    }
+
+    #[test]
+    fn messages_without_ids_are_replayed_but_not_resume_points() {
+        let mut r = FiniteReplayer::new(8);
+        publish(
+            &mut r,
+            Message::new().id(EventId::from_static("x")).data("1"),
+            T,
+        )
+        .unwrap();
+        publish(&mut r, Message::new().data("2"), T).unwrap();
+        let (resume, frames) = replay(&mut r, "x", T);
+        assert_eq!(resume, Resume::Exact);
+        assert_eq!(frames, ["data: 2\n\n"]);
+    }
+
+    #[test]
+    fn a_reused_id_resumes_after_its_latest_use() {
+        let mut r = FiniteReplayer::new(2);
+        let id = EventId::from_static("same");
+        publish(&mut r, Message::new().id(id.clone()).data("1"), T).unwrap();
+        publish(&mut r, Message::new().id(id.clone()).data("2"), T).unwrap();
+        publish(&mut r, Message::new().data("3"), T).unwrap();
+        // The first "same" was evicted, the second one is still indexed.
+        assert_eq!(
+            replay(&mut r, "same", T),
+            (Resume::Exact, vec!["data: 3\n\n".into()])
+        );
+    }
+
+    #[test]
+    fn zero_capacity_keeps_nothing() {
+        let mut r = FiniteReplayer::new(0).auto_ids(true);
+        publish(&mut r, Message::new().data("a"), T).unwrap();
+        assert!(r.is_empty());
+        assert_eq!(replay(&mut r, "1", T), (Resume::Lost, vec![]));
+    }
+}

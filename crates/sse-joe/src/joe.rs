@@ -1,0 +1,486 @@
+//! The broker: subscriber registry, fan-out, replay, shutdown.
+
+use crate::{
+    Error, Replayer,
+    subscriber::{Pushed, Queue, Subscriber},
+};
+use sse_codec::{Frame, Message, Provider, Resume, Subscribed, Subscription, Topic};
+use std::{
+    any::Any,
+    collections::{HashMap, VecDeque},
+    fmt, mem,
+    panic::{AssertUnwindSafe, catch_unwind},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+};
+
+/// The default capacity of a subscriber's queue: how many published frames
+/// may wait for one subscriber before it is ended with
+/// [`Error::Lagged`].
+///
+/// 256 absorbs bursts while a subscriber's response is written out, and
+/// bounds a stalled subscriber to 256 queued frames (8 KiB of queue slots;
+/// the frames themselves are shared with every other subscriber).
+pub const DEFAULT_CAPACITY: usize = 256;
+
+/// An in-memory [`Provider`]: topics, fan-out to every subscriber, and
+/// optional replay for resuming clients.
+///
+/// Cheap to clone: clones share the same subscribers.
+///
+/// A publish encodes the message once and pushes the same [`Frame`] (a
+/// reference-counted clone) into the queue of every subscriber of any of
+/// its topics, once per subscriber. It never waits: a subscriber whose
+/// queue is full is ended with [`Error::Lagged`] (its client reconnects and
+/// resumes from the replayer) and the publish goes on.
+///
+/// # Examples
+///
+/// ```
+/// use futures_util::StreamExt;
+/// use sse_codec::{Message, Subscription, Topic};
+/// use sse_joe::{Joe, Provider};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), sse_joe::Error> {
+/// let joe = Joe::new();
+/// let mut sub = joe.subscribe(Subscription::new([Topic::from("news")])).await?.stream;
+/// joe.publish(Message::new().data("hello"), &[Topic::from("news")]).await?;
+/// let frame = sub.next().await.unwrap()?;
+/// assert_eq!(frame.as_bytes(), "data: hello\n\n");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Joe {
+    inner: Arc<Inner>,
+}
+
+/// Configures a [`Joe`]; from [`Joe::builder`].
+#[must_use]
+pub struct JoeBuilder {
+    capacity: usize,
+    replayer: Option<Box<dyn Replayer>>,
+}
+
+pub(crate) struct Inner {
+    state: Mutex<State>,
+    capacity: usize,
+    /// Whether a replayer was configured. Without one, a message can be
+    /// encoded before taking the lock, shortening the critical section.
+    has_replayer: bool,
+}
+
+struct State {
+    closed: bool,
+    replayer: Option<Box<dyn Replayer>>,
+    /// Subscribers by slot; `None` slots are listed in `free`.
+    slots: Vec<Option<Entry>>,
+    free: Vec<usize>,
+    /// The slots subscribed to each topic. A publish visits only the
+    /// subscribers of its topics.
+    by_topic: HashMap<Topic, Vec<usize>>,
+    count: usize,
+    next_id: u64,
+    /// Numbers publishes, so that a subscriber matched by several topics of
+    /// one publish gets it once (its `stamp`), without a per-publish set.
+    publish_seq: u64,
+    /// Slots that overflowed during a publish; kept to reuse its buffer.
+    lagged: Vec<usize>,
+}
+
+struct Entry {
+    id: u64,
+    queue: Arc<Queue>,
+    /// Each topic, with this slot's index in that topic's `by_topic` list,
+    /// so that removal is O(topics).
+    topics: Vec<(Topic, usize)>,
+    /// The last `publish_seq` pushed to this subscriber.
+    stamp: u64,
+}
+
+impl Joe {
+    /// A Joe with the default queue capacity ([`DEFAULT_CAPACITY`]) and no
+    /// replayer: resuming subscribers get [`Resume::Lost`].
+    pub fn new() -> Joe {
+        Joe::builder().build()
+    }
+
+    /// A builder, to set the queue capacity and the replayer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_joe::{FiniteReplayer, Joe};
+    ///
+    /// let joe = Joe::builder()
+    ///     .capacity(1024)
+    ///     .replayer(FiniteReplayer::new(1000).auto_ids(true))
+    ///     .build();
+    /// assert_eq!(joe.subscriber_count(), 0);
+    /// ```
+    pub fn builder() -> JoeBuilder {
+        JoeBuilder {
+            capacity: DEFAULT_CAPACITY,
+            replayer: None,
+        }
+    }
+
+    /// The number of live subscribers. A subscriber leaves when its stream
+    /// is dropped, when it lags, and at shutdown.
+    pub fn subscriber_count(&self) -> usize {
+        self.inner.lock().count
+    }
+
+    /// Whether [`shutdown`](Provider::shutdown) was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.lock().closed
+    }
+
+    /// The capacity of each subscriber's queue.
+    pub fn capacity(&self) -> usize {
+        self.inner.capacity
+    }
+
+    fn publish_now(&self, mut message: Message, topics: &[Topic]) -> Result<(), Error> {
+        let pre_encoded = (!self.inner.has_replayer).then(|| message.to_frame());
+        let mut guard = self.inner.lock();
+        let state = &mut *guard;
+        if state.closed {
+            return Err(Error::Shutdown);
+        }
+        if let Some(replayer) = &mut state.replayer {
+            match catch_unwind(AssertUnwindSafe(|| replayer.prepare(&mut message))) {
+                Ok(result) => result?,
+                Err(panic) => return Err(state.replayer_panicked("prepare", &panic)),
+            }
+        }
+        // Encoded once, after the replayer set its ID; every subscriber
+        // gets a clone, which is a reference-count increment.
+        let frame = pre_encoded.unwrap_or_else(|| message.to_frame());
+        if let Some(replayer) = &mut state.replayer {
+            let stored = catch_unwind(AssertUnwindSafe(|| {
+                replayer.store(&message, &frame, topics)
+            }));
+            if let Err(panic) = stored {
+                return Err(state.replayer_panicked("store", &panic));
+            }
+        }
+        state.fan_out(&frame, topics, self.inner.capacity);
+        Ok(())
+    }
+
+    fn subscribe_now(&self, subscription: Subscription) -> Result<Subscribed<Subscriber>, Error> {
+        let Subscription {
+            mut topics,
+            last_event_id,
+        } = subscription;
+        topics.sort_unstable();
+        topics.dedup();
+        let mut replay = VecDeque::new();
+        let mut guard = self.inner.lock();
+        let state = &mut *guard;
+        if state.closed {
+            return Err(Error::Shutdown);
+        }
+        // Replay and registration happen under the lock every publish
+        // takes: a racing publish is either in the replay or queued live,
+        // never both, never neither.
+        let resume = match (&last_event_id, &mut state.replayer) {
+            (None, _) => Resume::Fresh,
+            (Some(_), None) => Resume::Lost,
+            (Some(id), Some(replayer)) => {
+                let replayed = catch_unwind(AssertUnwindSafe(|| {
+                    replayer.replay(id, &topics, &mut |frame| replay.push_back(frame))
+                }));
+                match replayed {
+                    Ok(Resume::Exact) => Resume::Exact,
+                    Ok(_) => {
+                        replay.clear();
+                        Resume::Lost
+                    }
+                    Err(panic) => return Err(state.replayer_panicked("replay", &panic)),
+                }
+            }
+        };
+        let replayed = replay.len();
+        let queue = Arc::new(Queue::new(self.inner.capacity, replay));
+        let id = state.next_id;
+        state.next_id += 1;
+        let slot = state.insert(id, Arc::clone(&queue), &topics);
+        drop(guard);
+        tracing::debug!(
+            subscriber = id,
+            ?topics,
+            ?last_event_id,
+            ?resume,
+            replayed,
+            "subscribed"
+        );
+        Ok(Subscribed::new(
+            Subscriber::new(queue, Arc::clone(&self.inner), slot, id),
+            resume,
+        ))
+    }
+
+    fn shutdown_now(&self) {
+        let mut state = self.inner.lock();
+        if state.closed {
+            return;
+        }
+        state.closed = true;
+        let ended = state.count;
+        for entry in state.slots.drain(..).flatten() {
+            entry.queue.close();
+        }
+        state.free.clear();
+        state.by_topic.clear();
+        state.count = 0;
+        drop(state);
+        tracing::debug!(subscribers = ended, "shut down");
+    }
+}
+
+impl Default for Joe {
+    fn default() -> Joe {
+        Joe::new()
+    }
+}
+
+impl Provider for Joe {
+    type Error = Error;
+    type Stream = Subscriber;
+
+    /// Subscribes, first replaying what the replayer holds after
+    /// `subscription.last_event_id` (see [`Resume`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Shutdown`] after shutdown; [`Error::ReplayerPanicked`] if
+    /// the replayer panicked during the replay (it is then disabled, and
+    /// the next subscription gets [`Resume::Lost`]).
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: the returned future completes on its
+    /// first poll, and if it is dropped before, nothing was subscribed.
+    async fn subscribe(&self, subscription: Subscription) -> Result<Subscribed<Subscriber>, Error> {
+        self.subscribe_now(subscription)
+    }
+
+    /// Publishes `message` to every subscriber of any of `topics`, once
+    /// each, without waiting for any of them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Shutdown`] after shutdown; [`Error::ExplicitId`] for a
+    /// message with an ID when the replayer assigns them; whatever else the
+    /// replayer's [`prepare`](Replayer::prepare) returns;
+    /// [`Error::ReplayerPanicked`] if it panicked. On error nothing was
+    /// delivered.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: the returned future completes on its
+    /// first poll, and if it is dropped before, nothing was published.
+    async fn publish(&self, message: Message, topics: &[Topic]) -> Result<(), Error> {
+        self.publish_now(message, topics)
+    }
+
+    /// Ends every subscriber's stream after the frames already queued for
+    /// it; later `publish` and `subscribe` fail with [`Error::Shutdown`].
+    /// Calling it again does nothing.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: the returned future completes on its
+    /// first poll, and if it is dropped before, nothing was shut down.
+    async fn shutdown(&self) {
+        self.shutdown_now();
+    }
+}
+
+impl fmt::Debug for Joe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.inner.lock();
+        f.debug_struct("Joe")
+            .field("subscribers", &state.count)
+            .field("capacity", &self.inner.capacity)
+            .field("replayer", &state.replayer.is_some())
+            .field("closed", &state.closed)
+            .finish()
+    }
+}
+
+impl JoeBuilder {
+    /// Sets how many frames may wait for one subscriber before it is ended
+    /// with [`Error::Lagged`]; [`DEFAULT_CAPACITY`] by default.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `capacity` is zero.
+    pub fn capacity(mut self, capacity: usize) -> JoeBuilder {
+        assert!(capacity > 0, "subscriber queue capacity must be at least 1");
+        self.capacity = capacity;
+        self
+    }
+
+    /// Sets the replayer that keeps history for resuming subscribers. None
+    /// by default.
+    pub fn replayer(mut self, replayer: impl Replayer) -> JoeBuilder {
+        self.replayer = Some(Box::new(replayer));
+        self
+    }
+
+    /// Builds the Joe.
+    pub fn build(self) -> Joe {
+        Joe {
+            inner: Arc::new(Inner {
+                has_replayer: self.replayer.is_some(),
+                capacity: self.capacity,
+                state: Mutex::new(State {
+                    closed: false,
+                    replayer: self.replayer,
+                    slots: Vec::new(),
+                    free: Vec::new(),
+                    by_topic: HashMap::new(),
+                    count: 0,
+                    next_id: 0,
+                    publish_seq: 0,
+                    lagged: Vec::new(),
+                }),
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for JoeBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoeBuilder")
+            .field("capacity", &self.capacity)
+            .field("replayer", &self.replayer.is_some())
+            .finish()
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Replayer panics are caught inside the lock, so it is not poisoned
+        // by them; recover from anything else rather than fail every call.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Removes a subscriber whose stream was dropped.
+    pub(crate) fn unsubscribe(&self, slot: usize, id: u64) {
+        let mut state = self.lock();
+        if state.remove(slot, id) {
+            drop(state);
+            tracing::debug!(subscriber = id, "unsubscribed");
+        }
+    }
+}
+
+impl State {
+    fn insert(&mut self, id: u64, queue: Arc<Queue>, topics: &[Topic]) -> usize {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+        };
+        let topics = topics
+            .iter()
+            .map(|topic| {
+                let list = self.by_topic.entry(topic.clone()).or_default();
+                list.push(slot);
+                (topic.clone(), list.len() - 1)
+            })
+            .collect();
+        self.slots[slot] = Some(Entry {
+            id,
+            queue,
+            topics,
+            stamp: 0,
+        });
+        self.count += 1;
+        slot
+    }
+
+    /// Removes the subscriber `id` from `slot`, if it is still there.
+    fn remove(&mut self, slot: usize, id: u64) -> bool {
+        let entry = match self.slots.get_mut(slot) {
+            Some(place) if place.as_ref().is_some_and(|entry| entry.id == id) => place.take(),
+            _ => None,
+        };
+        let Some(entry) = entry else {
+            return false;
+        };
+        for (topic, index) in entry.topics {
+            let Some(list) = self.by_topic.get_mut(&topic) else {
+                continue;
+            };
+            list.swap_remove(index);
+            if let Some(&moved) = list.get(index) {
+                // The last subscriber of the topic moved into `index`.
+                if let Some(moved) = self.slots[moved].as_mut() {
+                    for (t, i) in &mut moved.topics {
+                        if *t == topic {
+                            *i = index;
+                        }
+                    }
+                }
+            } else if list.is_empty() {
+                self.by_topic.remove(&topic);
+            }
+        }
+        self.free.push(slot);
+        self.count -= 1;
+        true
+    }
+
+    fn fan_out(&mut self, frame: &Frame, topics: &[Topic], capacity: usize) {
+        self.publish_seq += 1;
+        let seq = self.publish_seq;
+        let mut lagged = mem::take(&mut self.lagged);
+        for topic in topics {
+            let Some(list) = self.by_topic.get(topic) else {
+                continue;
+            };
+            for &slot in list {
+                let Some(entry) = self.slots[slot].as_mut() else {
+                    continue;
+                };
+                if entry.stamp == seq {
+                    continue;
+                }
+                entry.stamp = seq;
+                if entry.queue.push(frame) == Pushed::Overflowed {
+                    lagged.push(slot);
+                }
+            }
+        }
+        for slot in lagged.drain(..) {
+            if let Some(id) = self.slots[slot].as_ref().map(|entry| entry.id) {
+                self.remove(slot, id);
+                tracing::warn!(subscriber = id, capacity, "slow subscriber disconnected");
+            }
+        }
+        self.lagged = lagged;
+    }
+
+    /// Disables a replayer that panicked, and the error to return.
+    fn replayer_panicked(&mut self, during: &str, panic: &(dyn Any + Send)) -> Error {
+        self.replayer = None;
+        let message = panic
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("non-string panic payload");
+        tracing::error!(
+            during,
+            panic = message,
+            "replayer panicked and was disabled"
+        );
+        Error::ReplayerPanicked
+    }
+}

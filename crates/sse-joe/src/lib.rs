@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+
+mod error;
+mod finite;
+mod history;
+mod joe;
+mod replayer;
+mod subscriber;
+mod valid;
+
+#[cfg(test)]
+mod tests;
+
+pub use crate::error::Error;
+pub use crate::finite::FiniteReplayer;
+pub use crate::joe::{DEFAULT_CAPACITY, Joe, JoeBuilder};
+pub use crate::replayer::Replayer;
+pub use crate::subscriber::Subscriber;
+pub use crate::valid::ValidReplayer;
+
+/// The contract [`Joe`] implements, re-exported so that its methods are in
+/// scope with `use sse_joe::Provider`.
+pub use sse_codec::Provider;

@@ -1,0 +1,95 @@
+//! The history a [`Joe`](crate::Joe) replays to resuming subscribers.
+
+use crate::Error;
+use sse_codec::{EventId, Frame, Message, Resume, Topic};
+
+/// Keeps published messages so that a subscriber resuming with a
+/// `Last-Event-ID` gets what it missed.
+///
+/// [`Joe`](crate::Joe) calls a replayer while it holds the lock that orders
+/// publishes and subscriptions: that is how a resuming subscriber gets the
+/// replay and then the live messages with no gap and no duplicate. So the
+/// methods are synchronous and should be quick: no I/O, no waiting. For
+/// each publish Joe calls [`prepare`](Replayer::prepare), encodes the
+/// message once, then calls [`store`](Replayer::store) with the frame.
+///
+/// A replayer that panics is caught and disabled: the call that hit the
+/// panic fails with [`Error::ReplayerPanicked`], and Joe carries on without
+/// history.
+///
+/// [`FiniteReplayer`](crate::FiniteReplayer) keeps the last N messages,
+/// [`ValidReplayer`](crate::ValidReplayer) those younger than a TTL.
+///
+/// # Examples
+///
+/// A replayer that remembers only the last message:
+///
+/// ```
+/// use sse_codec::{EventId, Frame, Message, Resume, Topic};
+/// use sse_joe::{Error, Joe, Replayer};
+///
+/// #[derive(Default)]
+/// struct LastOne(Option<(EventId, Frame, Vec<Topic>)>);
+///
+/// impl Replayer for LastOne {
+///     fn prepare(&mut self, _message: &mut Message) -> Result<(), Error> {
+///         Ok(())
+///     }
+///
+///     fn store(&mut self, message: &Message, frame: &Frame, topics: &[Topic]) {
+///         self.0 = message.get_id().map(|id| (id.clone(), frame.clone(), topics.to_vec()));
+///     }
+///
+///     fn replay(
+///         &mut self,
+///         last_event_id: &EventId,
+///         _topics: &[Topic],
+///         _out: &mut dyn FnMut(Frame),
+///     ) -> Resume {
+///         // Only resuming from the newest message is exact: nothing to send.
+///         match &self.0 {
+///             Some((id, _, _)) if id == last_event_id => Resume::Exact,
+///             _ => Resume::Lost,
+///         }
+///     }
+/// }
+///
+/// let joe = Joe::builder().replayer(LastOne::default()).build();
+/// # drop(joe);
+/// ```
+pub trait Replayer: Send + 'static {
+    /// Checks `message` before it is encoded and stored, and may change it:
+    /// a replayer that numbers events sets its ID here.
+    ///
+    /// # Errors
+    ///
+    /// An error fails the publish; nothing is delivered. Replayers that
+    /// assign IDs return [`Error::ExplicitId`] for a message that already
+    /// has one; others may return [`Error::Rejected`].
+    fn prepare(&mut self, message: &mut Message) -> Result<(), Error>;
+
+    /// Stores a published message: `message` as prepared, `frame` its
+    /// encoding (cheap to clone), `topics` where it was published.
+    ///
+    /// A message without an ID is stored too (it is part of what a
+    /// resuming subscriber missed) but cannot be resumed from.
+    fn store(&mut self, message: &Message, frame: &Frame, topics: &[Topic]);
+
+    /// Hands to `out`, in publish order, every stored frame published after
+    /// the message with ID `last_event_id` to any of `topics`.
+    ///
+    /// Returns [`Resume::Exact`] when that ID is held (even when nothing
+    /// came after it), and [`Resume::Lost`] when it is unknown or was
+    /// evicted, in which case `out` must not be called.
+    fn replay(
+        &mut self,
+        last_event_id: &EventId,
+        topics: &[Topic],
+        out: &mut dyn FnMut(Frame),
+    ) -> Resume;
+}
+
+/// Whether two topic lists share a topic.
+pub(crate) fn intersects(a: &[Topic], b: &[Topic]) -> bool {
+    a.iter().any(|topic| b.contains(topic))
+}
