@@ -1,0 +1,326 @@
+//! The client's error type.
+
+use bytes::Bytes;
+use reqwest::{StatusCode, header::HeaderMap};
+use std::{fmt, time::Duration};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Everything that can go wrong with a [`Connection`](crate::Connection) or
+/// a [`read`](crate::read) stream.
+///
+/// Opaque, like `reqwest::Error`: ask what happened with the `is_*`
+/// predicates, and get details with [`status`](Error::status),
+/// [`headers`](Error::headers), [`body`](Error::body) and
+/// [`source`](std::error::Error::source).
+///
+/// # Examples
+///
+/// ```no_run
+/// use futures_util::StreamExt;
+/// use sse_client::{Client, Update};
+///
+/// # async fn run() -> Result<(), sse_client::Error> {
+/// let client = Client::new();
+/// let mut connection = client.get("http://127.0.0.1:8080/events");
+/// while let Some(update) = connection.next().await {
+///     match update {
+///         Ok(Update::Event(event)) => println!("{}", event.data()),
+///         Ok(_) => {}
+///         Err(err) if err.is_status() => {
+///             eprintln!("refused with {:?}: {:?}", err.status(), err.body());
+///         }
+///         Err(err) => return Err(err),
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: Kind,
+    source: Option<BoxError>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Kind {
+    /// The client or the request could not be built.
+    Builder,
+    /// Sending the request or reading the response failed.
+    Transport,
+    /// The server answered with a status other than 200.
+    Status(Box<Refused>),
+    /// The server answered 200 with a content type other than
+    /// `text/event-stream`.
+    ContentType(Box<Refused>),
+    /// Nothing arrived for the idle timeout.
+    Timeout(Duration),
+    /// An event was larger than the maximum event size.
+    EventTooLarge { limit: usize },
+    /// The request's body is a stream and cannot be sent again.
+    BodyNotReusable,
+    /// The backoff policy gave up; the source is the last failure.
+    RetriesExhausted { attempts: u32 },
+    /// A body ended inside an event.
+    Truncated,
+}
+
+/// What a refused response carried.
+#[derive(Debug)]
+pub(crate) struct Refused {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl Error {
+    pub(crate) fn new(kind: Kind, source: Option<BoxError>) -> Error {
+        Error {
+            inner: Box::new(Inner { kind, source }),
+        }
+    }
+
+    pub(crate) fn builder(source: impl Into<BoxError>) -> Error {
+        Error::new(Kind::Builder, Some(source.into()))
+    }
+
+    /// A reqwest error, classified as a builder or a transport error.
+    pub(crate) fn reqwest(err: reqwest::Error) -> Error {
+        if err.is_builder() {
+            Error::builder(err)
+        } else {
+            Error::new(Kind::Transport, Some(err.into()))
+        }
+    }
+
+    pub(crate) fn refused(refused: Refused) -> Error {
+        if refused.status == StatusCode::OK {
+            Error::new(Kind::ContentType(Box::new(refused)), None)
+        } else {
+            Error::new(Kind::Status(Box::new(refused)), None)
+        }
+    }
+
+    pub(crate) fn timeout(after: Duration) -> Error {
+        Error::new(Kind::Timeout(after), None)
+    }
+
+    pub(crate) fn event_too_large(err: sse_codec::ParseError) -> Error {
+        let limit = match err {
+            sse_codec::ParseError::EventTooLarge { limit } => limit,
+            _ => 0,
+        };
+        Error::new(Kind::EventTooLarge { limit }, Some(err.into()))
+    }
+
+    pub(crate) fn retries_exhausted(attempts: u32, last: Error) -> Error {
+        Error::new(Kind::RetriesExhausted { attempts }, Some(last.into()))
+    }
+
+    pub(crate) fn body_not_reusable() -> Error {
+        Error::new(Kind::BodyNotReusable, None)
+    }
+
+    pub(crate) fn truncated() -> Error {
+        Error::new(Kind::Truncated, None)
+    }
+
+    fn refusal(&self) -> Option<&Refused> {
+        match &self.inner.kind {
+            Kind::Status(refused) | Kind::ContentType(refused) => Some(refused),
+            _ => None,
+        }
+    }
+
+    /// Whether the client or the request could not be built (an invalid
+    /// URL, a TLS backend that failed to start, ...).
+    pub fn is_builder(&self) -> bool {
+        matches!(self.inner.kind, Kind::Builder)
+    }
+
+    /// Whether sending the request or reading the response failed: the
+    /// connection was refused, reset or dropped. The source is the
+    /// `reqwest::Error`.
+    pub fn is_transport(&self) -> bool {
+        matches!(self.inner.kind, Kind::Transport)
+    }
+
+    /// Whether the server answered with a status other than 200 OK (and
+    /// other than 204 No Content, which closes the connection without an
+    /// error). [`status`](Error::status), [`headers`](Error::headers) and
+    /// [`body`](Error::body) tell what it said.
+    pub fn is_status(&self) -> bool {
+        matches!(self.inner.kind, Kind::Status(_))
+    }
+
+    /// Whether the server answered 200 OK with a content type other than
+    /// `text/event-stream`.
+    pub fn is_content_type(&self) -> bool {
+        matches!(self.inner.kind, Kind::ContentType(_))
+    }
+
+    /// Whether nothing arrived within the idle timeout, while waiting for
+    /// the response or for the next bytes of its body.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.inner.kind, Kind::Timeout(_))
+    }
+
+    /// Whether an event exceeded the maximum event size. The event was
+    /// skipped; the stream goes on with the next one.
+    pub fn is_event_too_large(&self) -> bool {
+        matches!(self.inner.kind, Kind::EventTooLarge { .. })
+    }
+
+    /// Whether the connection had to be made again but the request's body
+    /// is a stream, which cannot be sent twice. Give the request a body of
+    /// bytes (a `String`, a `Vec<u8>`, JSON) to let it reconnect.
+    pub fn is_body_not_reusable(&self) -> bool {
+        matches!(self.inner.kind, Kind::BodyNotReusable)
+    }
+
+    /// Whether the backoff policy gave up (maximum retries or maximum
+    /// elapsed time reached). The [`source`](std::error::Error::source) is
+    /// the last failure.
+    pub fn is_retries_exhausted(&self) -> bool {
+        matches!(self.inner.kind, Kind::RetriesExhausted { .. })
+    }
+
+    /// Whether a body read with [`read`](crate::read) ended inside an event,
+    /// which was therefore not dispatched.
+    pub fn is_truncated(&self) -> bool {
+        matches!(self.inner.kind, Kind::Truncated)
+    }
+
+    /// The status of a refused response.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.refusal().map(|refused| refused.status)
+    }
+
+    /// The headers of a refused response.
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        self.refusal().map(|refused| &refused.headers)
+    }
+
+    /// The start of a refused response's body (at most
+    /// [`BODY_EXCERPT_LIMIT`](crate::BODY_EXCERPT_LIMIT) bytes), where a
+    /// server usually explains itself.
+    pub fn body(&self) -> Option<&Bytes> {
+        self.refusal().map(|refused| &refused.body)
+    }
+
+    /// The idle timeout that elapsed, for a timeout error.
+    pub fn timeout_duration(&self) -> Option<Duration> {
+        match self.inner.kind {
+            Kind::Timeout(after) => Some(after),
+            _ => None,
+        }
+    }
+
+    /// The maximum event size that an event exceeded.
+    pub fn event_size_limit(&self) -> Option<usize> {
+        match self.inner.kind {
+            Kind::EventTooLarge { limit } => Some(limit),
+            _ => None,
+        }
+    }
+
+    /// How many reconnection attempts were made before the backoff policy
+    /// gave up.
+    pub fn attempts(&self) -> Option<u32> {
+        match self.inner.kind {
+            Kind::RetriesExhausted { attempts } => Some(attempts),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("sse_client::Error");
+        debug.field("kind", &self.inner.kind);
+        if let Some(source) = &self.inner.source {
+            debug.field("source", source);
+        }
+        debug.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner.kind {
+            Kind::Builder => f.write_str("failed to build the request"),
+            Kind::Transport => f.write_str("error sending the request or reading the response"),
+            Kind::Status(refused) => write!(f, "server refused the stream with {}", refused.status),
+            Kind::ContentType(refused) => match refused.headers.get(reqwest::header::CONTENT_TYPE) {
+                Some(value) => write!(
+                    f,
+                    "expected content type text/event-stream, got {}",
+                    String::from_utf8_lossy(value.as_bytes())
+                ),
+                None => f.write_str("expected content type text/event-stream, got none"),
+            },
+            Kind::Timeout(after) => write!(f, "nothing received for {after:?}"),
+            Kind::EventTooLarge { limit } => {
+                write!(f, "event exceeds the maximum size of {limit} bytes")
+            }
+            Kind::BodyNotReusable => {
+                f.write_str("cannot reconnect: the request body is a stream and cannot be re-sent")
+            }
+            Kind::RetriesExhausted { attempts } => {
+                write!(f, "gave up reconnecting after {attempts} attempts")
+            }
+            Kind::Truncated => f.write_str("the body ended inside an event"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_ref()
+            .map(|source| &**source as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_send_sync_and_small() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Error>();
+        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
+    }
+
+    #[test]
+    fn refused_200_is_a_content_type_error() {
+        let err = Error::refused(Refused {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(b"<html>"),
+        });
+        assert!(err.is_content_type());
+        assert!(!err.is_status());
+        assert_eq!(err.status(), Some(StatusCode::OK));
+        assert_eq!(err.body().unwrap(), "<html>");
+        assert_eq!(
+            err.to_string(),
+            "expected content type text/event-stream, got none"
+        );
+    }
+
+    #[test]
+    fn retries_exhausted_keeps_the_last_failure() {
+        let err = Error::retries_exhausted(3, Error::timeout(Duration::from_secs(1)));
+        assert!(err.is_retries_exhausted());
+        assert_eq!(err.attempts(), Some(3));
+        let source = std::error::Error::source(&err).unwrap();
+        let last = source.downcast_ref::<Error>().unwrap();
+        assert!(last.is_timeout());
+    }
+}
