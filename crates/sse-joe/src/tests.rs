@@ -91,5 +91,520 @@ async fn dropping_the_stream_unsubscribes() {
         .unwrap();
 }
 
-#[allow(dead_code)]
-fn _unused(_: &dyn Replayer, _: FiniteReplayer, _: EventId, _: Resume) {}
+#[tokio::test]
+async fn a_subscriber_of_several_matching_topics_gets_a_message_once() {
+    let joe = Joe::new();
+    let mut both = subscribe(&joe, &["a", "b", "a"]).await;
+    let mut a = subscribe(&joe, &["a"]).await;
+    let mut c = subscribe(&joe, &["c"]).await;
+    joe.publish(
+        Message::new().data("x"),
+        &[topic("a"), topic("b"), topic("a")],
+    )
+    .await
+    .unwrap();
+    joe.publish(Message::new().data("y"), &[topic("b")])
+        .await
+        .unwrap();
+    let ok = |items: &[&str]| items.iter().map(|s| Ok(s.to_string())).collect::<Vec<_>>();
+    assert_eq!(
+        drain_ready(&mut both)
+            .into_iter()
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect::<Vec<_>>(),
+        ok(&["data: x\n\n", "data: y\n\n"])
+    );
+    assert_eq!(
+        drain_ready(&mut a)
+            .into_iter()
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect::<Vec<_>>(),
+        ok(&["data: x\n\n"])
+    );
+    assert!(drain_ready(&mut c).is_empty());
+}
+
+#[tokio::test]
+async fn every_subscriber_gets_the_same_frame() {
+    let joe = Joe::new();
+    let mut subs = Vec::new();
+    for _ in 0..3 {
+        subs.push(subscribe(&joe, &[""]).await);
+    }
+    joe.publish(Message::new().data("x"), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    let mut frames = Vec::new();
+    for sub in &mut subs {
+        frames.push(sub.next().await.unwrap().unwrap().into_bytes());
+    }
+    // One encoding shared by all: the same buffer, not equal copies.
+    assert!(frames.windows(2).all(|w| w[0].as_ptr() == w[1].as_ptr()));
+}
+
+#[tokio::test]
+async fn removing_subscribers_keeps_the_topic_index_consistent() {
+    let joe = Joe::new();
+    let mut subs = Vec::new();
+    for i in 0..10 {
+        let topics: &[&str] = if i % 2 == 0 { &["a", "b"] } else { &["b", "a"] };
+        subs.push(Some(subscribe(&joe, topics).await));
+    }
+    // Drop from the middle, the front and the back, in a mixed order.
+    for i in [4, 0, 9, 5, 1] {
+        subs[i] = None;
+    }
+    assert_eq!(joe.subscriber_count(), 5);
+    // A new subscriber reuses a freed slot.
+    subs.push(Some(subscribe(&joe, &["a"]).await));
+    joe.publish(Message::new().data("x"), &[topic("a"), topic("b")])
+        .await
+        .unwrap();
+    for sub in subs.iter_mut().flatten() {
+        let got = drain_ready(sub);
+        assert_eq!(got.len(), 1, "subscriber {}", sub.id());
+    }
+    subs.clear();
+    assert_eq!(joe.subscriber_count(), 0);
+}
+
+#[tokio::test]
+async fn empty_topic_list_receives_nothing() {
+    let joe = Joe::new();
+    let mut sub = subscribe(&joe, &[]).await;
+    assert_eq!(joe.subscriber_count(), 1);
+    joe.publish(Message::new().data("x"), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    assert!(drain_ready(&mut sub).is_empty());
+}
+
+#[tokio::test]
+async fn resume_status_without_with_and_unknown_id() {
+    let joe = Joe::builder()
+        .replayer(FiniteReplayer::new(10).auto_ids(true))
+        .build();
+    for data in ["a", "b"] {
+        joe.publish(Message::new().data(data), &[Topic::DEFAULT])
+            .await
+            .unwrap();
+    }
+    let sub = |id: Option<&'static str>| {
+        Subscription::new([Topic::DEFAULT]).last_event_id(id.map(EventId::from_static))
+    };
+    let fresh = joe.subscribe(sub(None)).await.unwrap();
+    assert_eq!(fresh.resume, Resume::Fresh);
+    assert_eq!(fresh.stream.queued(), 0);
+    let mut exact = joe.subscribe(sub(Some("1"))).await.unwrap();
+    assert_eq!(exact.resume, Resume::Exact);
+    let got: Vec<_> = drain_ready(&mut exact.stream)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(got, ["id: 2\ndata: b\n\n"]);
+    let newest = joe.subscribe(sub(Some("2"))).await.unwrap();
+    assert_eq!(newest.resume, Resume::Exact);
+    assert_eq!(newest.stream.queued(), 0);
+    let lost = joe.subscribe(sub(Some("99"))).await.unwrap();
+    assert_eq!(lost.resume, Resume::Lost);
+    assert_eq!(lost.stream.queued(), 0);
+
+    // Without a replayer every resume is lost.
+    let joe = Joe::new();
+    assert_eq!(
+        joe.subscribe(sub(Some("1"))).await.unwrap().resume,
+        Resume::Lost
+    );
+    assert_eq!(
+        joe.subscribe(sub(None)).await.unwrap().resume,
+        Resume::Fresh
+    );
+}
+
+#[tokio::test]
+async fn replay_larger_than_the_queue_capacity_is_delivered() {
+    let joe = Joe::builder()
+        .capacity(2)
+        .replayer(FiniteReplayer::new(100).auto_ids(true))
+        .build();
+    for i in 0..10 {
+        joe.publish(Message::new().data(i.to_string()), &[Topic::DEFAULT])
+            .await
+            .unwrap();
+    }
+    let mut sub = joe
+        .subscribe(
+            Subscription::new([Topic::DEFAULT]).last_event_id(Some(EventId::from_static("1"))),
+        )
+        .await
+        .unwrap()
+        .stream;
+    // The replay does not count against the live capacity...
+    joe.publish(Message::new().data("live"), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    let got = drain_ready(&mut sub);
+    assert_eq!(got.len(), 10);
+    assert!(got.iter().all(Result::is_ok));
+    assert_eq!(got[9].as_ref().unwrap(), "id: 11\ndata: live\n\n");
+}
+
+#[tokio::test]
+async fn explicit_id_with_auto_ids_fails_and_delivers_nothing() {
+    let joe = Joe::builder()
+        .replayer(FiniteReplayer::new(10).auto_ids(true))
+        .build();
+    let mut sub = subscribe(&joe, &[""]).await;
+    let err = joe
+        .publish(
+            Message::new().id(EventId::from_static("7")).data("x"),
+            &[Topic::DEFAULT],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ExplicitId));
+    assert!(drain_ready(&mut sub).is_empty());
+    joe.publish(Message::new().data("y"), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    assert_eq!(
+        drain_ready(&mut sub)[0].as_ref().unwrap(),
+        "id: 1\ndata: y\n\n"
+    );
+}
+
+/// One subscriber never polls. Publishing never waits (each publish
+/// completes on its first poll), the others receive everything, and the
+/// stalled one ends with the lag error after what it had queued.
+#[tokio::test]
+async fn a_stalled_subscriber_is_ended_and_holds_nobody_back() {
+    const CAPACITY: usize = 8;
+    let joe = Joe::builder().capacity(CAPACITY).build();
+    let mut stalled = subscribe(&joe, &[""]).await;
+    let mut fast: Vec<_> = Vec::new();
+    for _ in 0..3 {
+        fast.push(subscribe(&joe, &[""]).await);
+    }
+    let mut received = vec![Vec::new(); fast.len()];
+    let topics = [Topic::DEFAULT];
+    for i in 0..100 {
+        let publish = joe.publish(Message::new().data(i.to_string()), &topics);
+        let result = futures_util::FutureExt::now_or_never(publish).expect("publish never waits");
+        result.unwrap();
+        for (sub, got) in fast.iter_mut().zip(&mut received) {
+            got.extend(drain_ready(sub).into_iter().map(Result::unwrap));
+        }
+        let expected = if i < CAPACITY { 4 } else { 3 };
+        assert_eq!(joe.subscriber_count(), expected, "after publish {i}");
+    }
+    let all: Vec<String> = (0..100).map(|i| format!("data: {i}\n\n")).collect();
+    for got in &received {
+        assert_eq!(got, &all);
+    }
+    // The stalled one: its queued frames, then the reason, then the end.
+    let mut tail = Vec::new();
+    while let Some(item) = stalled.next().await {
+        tail.push(item);
+    }
+    assert_eq!(tail.len(), CAPACITY + 1);
+    for (i, item) in tail[..CAPACITY].iter().enumerate() {
+        assert_eq!(text(item.as_ref().unwrap()), all[i]);
+    }
+    assert!(matches!(
+        tail[CAPACITY],
+        Err(Error::Lagged { capacity: CAPACITY })
+    ));
+    assert!(stalled.next().await.is_none());
+}
+
+/// Several tasks publish numbered messages while subscribers join, read a
+/// while, and resume from the last ID they saw. Every subscriber must see
+/// one run of consecutive IDs up to the last publish, each publisher's
+/// numbers in order, with no gap and no duplicate across the resume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn resume_races_publishes_without_gap_or_duplicate() {
+    const PUBLISHERS: usize = 4;
+    const EACH: usize = 250;
+    const TOTAL: usize = PUBLISHERS * EACH;
+    const SUBSCRIBERS: usize = 12;
+    for round in 0..10 {
+        let joe = Joe::builder()
+            .capacity(TOTAL + 1)
+            .replayer(FiniteReplayer::new(TOTAL).auto_ids(true))
+            .build();
+        let mut subscribers = Vec::new();
+        for s in 0..SUBSCRIBERS {
+            let joe = joe.clone();
+            subscribers.push(tokio::spawn(async move { resuming_reader(joe, s).await }));
+        }
+        let mut publishers = Vec::new();
+        for p in 0..PUBLISHERS {
+            let joe = joe.clone();
+            publishers.push(tokio::spawn(async move {
+                for i in 0..EACH {
+                    joe.publish(Message::new().data(format!("{p}:{i}")), &[Topic::DEFAULT])
+                        .await
+                        .unwrap();
+                    if i % 8 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+            }));
+        }
+        for publisher in publishers {
+            publisher.await.unwrap();
+        }
+        joe.shutdown().await;
+        for (s, subscriber) in subscribers.into_iter().enumerate() {
+            let seen = subscriber.await.unwrap();
+            check_run(&seen, TOTAL, EACH)
+                .unwrap_or_else(|err| panic!("round {round}, subscriber {s}: {err}"));
+        }
+    }
+}
+
+/// Subscribes fresh, reads a few frames, drops the stream, resumes from
+/// the last ID seen, and reads to the end. Returns (id, publisher, number)
+/// for every frame.
+async fn resuming_reader(joe: Joe, s: usize) -> Vec<(usize, usize, usize)> {
+    let mut seen = Vec::new();
+    let Ok(first) = joe.subscribe(Subscription::new([Topic::DEFAULT])).await else {
+        return seen;
+    };
+    let mut stream = first.stream;
+    for _ in 0..(s * 13 % 40 + 1) {
+        match stream.next().await {
+            Some(frame) => seen.push(parse(&frame.unwrap())),
+            None => return seen,
+        }
+    }
+    drop(stream);
+    let last = seen.last().map(|&(id, _, _)| id.to_string());
+    let resume = Subscription::new([Topic::DEFAULT])
+        .last_event_id(last.map(|id| EventId::try_from(id).unwrap()));
+    let Ok(second) = joe.subscribe(resume).await else {
+        return seen;
+    };
+    assert_eq!(second.resume, Resume::Exact);
+    let mut stream = second.stream;
+    while let Some(frame) = stream.next().await {
+        seen.push(parse(&frame.unwrap()));
+    }
+    seen
+}
+
+fn parse(frame: &Frame) -> (usize, usize, usize) {
+    let text = text(frame);
+    let (id, data) = text
+        .strip_prefix("id: ")
+        .and_then(|rest| rest.split_once("\ndata: "))
+        .unwrap();
+    let (p, i) = data.trim_end().split_once(':').unwrap();
+    (id.parse().unwrap(), p.parse().unwrap(), i.parse().unwrap())
+}
+
+fn check_run(seen: &[(usize, usize, usize)], total: usize, each: usize) -> Result<(), String> {
+    let Some(&(first, _, _)) = seen.first() else {
+        return Ok(());
+    };
+    let mut next_of = std::collections::HashMap::new();
+    for (k, &(id, p, i)) in seen.iter().enumerate() {
+        if id != first + k {
+            return Err(format!("id {id} at position {k}, expected {}", first + k));
+        }
+        if let Some(&expected) = next_of.get(&p) {
+            if i != expected {
+                return Err(format!("publisher {p}: got {i}, expected {expected}"));
+            }
+        }
+        next_of.insert(p, i + 1);
+    }
+    let last = seen.last().unwrap().0;
+    if last != total {
+        return Err(format!("ended at id {last}, expected {total}"));
+    }
+    if next_of.values().any(|&next| next != each) {
+        return Err(format!("not every publisher finished: {next_of:?}"));
+    }
+    Ok(())
+}
+
+/// Panics where told to, to check that Joe survives its replayer.
+struct Exploding {
+    inner: FiniteReplayer,
+}
+
+impl Replayer for Exploding {
+    fn prepare(&mut self, message: &mut Message) -> Result<(), Error> {
+        if message.get_data() == Some("boom") {
+            panic!("prepare exploded");
+        }
+        if message.get_data() == Some("reject") {
+            return Err(Error::Rejected("no thanks".into()));
+        }
+        self.inner.prepare(message)
+    }
+
+    fn store(&mut self, message: &Message, frame: &Frame, topics: &[Topic]) {
+        if message.get_data() == Some("store boom") {
+            panic!("store exploded");
+        }
+        self.inner.store(message, frame, topics);
+    }
+
+    fn replay(
+        &mut self,
+        last_event_id: &EventId,
+        topics: &[Topic],
+        out: &mut dyn FnMut(Frame),
+    ) -> Resume {
+        if last_event_id == "boom" {
+            // Hand out part of the history first: it must not leak out.
+            self.inner.replay(&EventId::from_static("1"), topics, out);
+            panic!("replay exploded");
+        }
+        self.inner.replay(last_event_id, topics, out)
+    }
+}
+
+fn exploding_joe() -> Joe {
+    Joe::builder()
+        .replayer(Exploding {
+            inner: FiniteReplayer::new(10).auto_ids(true),
+        })
+        .build()
+}
+
+fn resume_from(id: &'static str) -> Subscription {
+    Subscription::new([Topic::DEFAULT]).last_event_id(Some(EventId::from_static(id)))
+}
+
+#[tokio::test]
+async fn a_panicking_replay_fails_that_subscribe_only() {
+    let joe = exploding_joe();
+    let mut live = subscribe(&joe, &[""]).await;
+    for data in ["a", "b", "c"] {
+        joe.publish(Message::new().data(data), &[Topic::DEFAULT])
+            .await
+            .unwrap();
+    }
+    assert_eq!(drain_ready(&mut live).len(), 3);
+    let err = joe.subscribe(resume_from("boom")).await.unwrap_err();
+    assert!(matches!(err, Error::ReplayerPanicked));
+    assert_eq!(joe.subscriber_count(), 1);
+    // Joe keeps serving, without history now.
+    let after = joe.subscribe(resume_from("1")).await.unwrap();
+    assert_eq!(after.resume, Resume::Lost);
+    joe.publish(Message::new().data("d"), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    assert_eq!(drain_ready(&mut live)[0].as_ref().unwrap(), "data: d\n\n");
+}
+
+#[tokio::test]
+async fn a_panicking_publish_fails_that_publish_only() {
+    for boom in ["boom", "store boom"] {
+        let joe = exploding_joe();
+        let mut live = subscribe(&joe, &[""]).await;
+        let err = joe
+            .publish(Message::new().data(boom), &[Topic::DEFAULT])
+            .await;
+        assert!(matches!(err, Err(Error::ReplayerPanicked)), "{boom}");
+        assert!(drain_ready(&mut live).is_empty(), "{boom}");
+        joe.publish(Message::new().data("next"), &[Topic::DEFAULT])
+            .await
+            .unwrap();
+        assert_eq!(
+            drain_ready(&mut live)[0].as_ref().unwrap(),
+            "data: next\n\n"
+        );
+        assert_eq!(joe.subscriber_count(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_rejecting_replayer_fails_the_publish_and_stays() {
+    let joe = exploding_joe();
+    let mut live = subscribe(&joe, &[""]).await;
+    let err = joe
+        .publish(Message::new().data("reject"), &[Topic::DEFAULT])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Rejected(_)));
+    joe.publish(Message::new().data("ok"), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    assert_eq!(
+        drain_ready(&mut live)[0].as_ref().unwrap(),
+        "id: 1\ndata: ok\n\n"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_wakes_a_waiting_subscriber() {
+    let joe = Joe::new();
+    let mut sub = subscribe(&joe, &[""]).await;
+    let (polled_tx, polled_rx) = tokio::sync::oneshot::channel();
+    let waiter = tokio::spawn(async move {
+        // Poll once so the stream registers its waker, then report.
+        assert!(futures_util::FutureExt::now_or_never(sub.next()).is_none());
+        polled_tx.send(()).unwrap();
+        sub.next().await.is_none()
+    });
+    polled_rx.await.unwrap();
+    joe.shutdown().await;
+    assert!(waiter.await.unwrap());
+}
+
+#[tokio::test]
+async fn a_publish_wakes_a_waiting_subscriber() {
+    let joe = Joe::new();
+    let mut sub = subscribe(&joe, &[""]).await;
+    let (polled_tx, polled_rx) = tokio::sync::oneshot::channel();
+    let waiter = tokio::spawn(async move {
+        assert!(futures_util::FutureExt::now_or_never(sub.next()).is_none());
+        polled_tx.send(()).unwrap();
+        text(&sub.next().await.unwrap().unwrap())
+    });
+    polled_rx.await.unwrap();
+    joe.publish(Message::new().data("x"), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    assert_eq!(waiter.await.unwrap(), "data: x\n\n");
+}
+
+#[tokio::test]
+async fn dropping_a_lagged_stream_leaves_the_reused_slot_alone() {
+    let joe = Joe::builder().capacity(1).build();
+    let lagged = subscribe(&joe, &[""]).await;
+    for _ in 0..2 {
+        joe.publish(Message::new().data("x"), &[Topic::DEFAULT])
+            .await
+            .unwrap();
+    }
+    assert_eq!(joe.subscriber_count(), 0);
+    let mut fresh = subscribe(&joe, &[""]).await; // takes the freed slot
+    drop(lagged);
+    assert_eq!(joe.subscriber_count(), 1);
+    joe.publish(Message::new().data("y"), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    assert_eq!(drain_ready(&mut fresh).len(), 1);
+}
+
+#[tokio::test]
+async fn subscribers_dropped_after_shutdown_are_fine() {
+    let joe = Joe::new();
+    let subs = vec![subscribe(&joe, &["a"]).await, subscribe(&joe, &["b"]).await];
+    joe.shutdown().await;
+    drop(subs);
+    assert_eq!(joe.subscriber_count(), 0);
+}
+
+#[test]
+fn joe_and_its_stream_are_send_sync() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    fn send<T: Send + 'static>() {}
+    send_sync::<Joe>();
+    send::<Subscriber>();
+}
