@@ -1,0 +1,454 @@
+//! The response body: a fixed payload (refusals) or a live event stream.
+
+use crate::{Error, shutdown::Listener};
+use bytes::Bytes;
+use futures_core::Stream;
+use http_body::{Frame as BodyFrame, SizeHint};
+use pin_project_lite::pin_project;
+use sse_codec::{Frame, Message};
+use std::{
+    fmt,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
+use tokio::time::{Instant, Sleep};
+
+/// The most bytes of ready frames coalesced into one body chunk. Large
+/// enough that a burst to a subscriber goes out in a few writes, small
+/// enough that one slow subscriber's chunk does not pin much memory.
+pub(crate) const MAX_CHUNK: usize = 64 * 1024;
+
+/// The comment sent when a stream has been idle for the keep-alive
+/// interval.
+const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
+
+/// The body of every response [`Server`](crate::Server) and
+/// [`StreamResponse`](crate::StreamResponse) produce: either a fixed payload
+/// (a refusal from [`on_session`](crate::Builder::on_session), an error
+/// status) or a live `text/event-stream`.
+///
+/// Implements [`http_body::Body`] with `Data = Bytes`, so hyper 1, axum and
+/// any tower stack can send it. An event stream yields one chunk per wake-up
+/// holding every frame that was ready (up to 64 KiB), so a busy subscriber
+/// costs one write per burst rather than one per event.
+///
+/// # Examples
+///
+/// ```
+/// use sse_server::Body;
+///
+/// let refusal = http::Response::builder()
+///     .status(http::StatusCode::UNAUTHORIZED)
+///     .body(Body::from("log in first"))
+///     .unwrap();
+/// assert_eq!(refusal.status(), 401);
+/// ```
+pub struct Body {
+    kind: Kind,
+}
+
+enum Kind {
+    Full(Option<Bytes>),
+    Events(Pin<Box<dyn Chunks>>),
+}
+
+impl Body {
+    /// An empty body.
+    pub fn empty() -> Body {
+        Body {
+            kind: Kind::Full(None),
+        }
+    }
+
+    pub(crate) fn events(chunks: impl Chunks + 'static) -> Body {
+        Body {
+            kind: Kind::Events(Box::pin(chunks)),
+        }
+    }
+}
+
+impl Default for Body {
+    fn default() -> Body {
+        Body::empty()
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Full(bytes) => f.debug_tuple("Body").field(bytes).finish(),
+            Kind::Events(_) => f.write_str("Body(<event stream>)"),
+        }
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(bytes: Bytes) -> Body {
+        Body {
+            kind: Kind::Full((!bytes.is_empty()).then_some(bytes)),
+        }
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(s: &'static str) -> Body {
+        Body::from(Bytes::from_static(s.as_bytes()))
+    }
+}
+
+impl From<String> for Body {
+    fn from(s: String) -> Body {
+        Body::from(Bytes::from(s))
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(v: Vec<u8>) -> Body {
+        Body::from(Bytes::from(v))
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<BodyFrame<Bytes>, Error>>> {
+        match &mut self.get_mut().kind {
+            Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(BodyFrame::data(b)))),
+            Kind::Events(chunks) => chunks
+                .as_mut()
+                .poll_chunk(cx)
+                .map(|chunk| chunk.map(|r| r.map(BodyFrame::data))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Full(bytes) => bytes.is_none(),
+            Kind::Events(chunks) => chunks.is_done(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Kind::Events(_) => SizeHint::default(),
+        }
+    }
+}
+
+/// A source of body chunks; erases the stream type so that [`Body`] has
+/// none.
+pub(crate) trait Chunks: Send {
+    fn poll_chunk(self: Pin<&mut Self>, cx: &mut Context<'_>)
+    -> Poll<Option<Result<Bytes, Error>>>;
+
+    fn is_done(&self) -> bool;
+}
+
+/// An item of a stream that a [`StreamResponse`](crate::StreamResponse)
+/// sends: a [`Message`] (encoded as it is sent), a pre-encoded [`Frame`], or
+/// a `Result` of either whose `Err` aborts the response with an [`Error`].
+///
+/// This trait is sealed: it cannot be implemented outside this crate.
+pub trait StreamItem: sealed::Item {}
+
+impl<T: sealed::Item> StreamItem for T {}
+
+pub(crate) mod sealed {
+    use super::Error;
+    use bytes::{BufMut, Bytes, BytesMut};
+    use sse_codec::Message;
+
+    /// Bytes gathered for one body chunk. A single frame is passed through
+    /// without a copy; only a second ready frame starts a buffer.
+    #[derive(Default)]
+    pub struct Chunk {
+        one: Option<Bytes>,
+        many: BytesMut,
+    }
+
+    impl Chunk {
+        pub fn len(&self) -> usize {
+            self.one.as_ref().map_or(0, Bytes::len) + self.many.len()
+        }
+
+        pub fn is_empty(&self) -> bool {
+            self.one.is_none() && self.many.is_empty()
+        }
+
+        pub fn push_bytes(&mut self, bytes: Bytes) {
+            if bytes.is_empty() {
+                return;
+            }
+            if self.is_empty() {
+                self.one = Some(bytes);
+                return;
+            }
+            self.spill(bytes.len());
+            self.many.put_slice(&bytes);
+        }
+
+        pub fn push_message(&mut self, message: &Message) {
+            self.spill(message.encoded_len());
+            // `spill` reserved room; a growable buffer never fails anyway.
+            let _ = message.encode(&mut self.many);
+        }
+
+        /// Moves a pending single frame into the buffer and makes room for
+        /// `more` bytes.
+        fn spill(&mut self, more: usize) {
+            let one = self.one.take();
+            // Growth doubles, so a burst costs a few allocations at most.
+            self.many.reserve(one.as_ref().map_or(0, Bytes::len) + more);
+            if let Some(one) = one {
+                self.many.put_slice(&one);
+            }
+        }
+
+        pub fn take(&mut self) -> Option<Bytes> {
+            match self.one.take() {
+                Some(one) => Some(one),
+                None if self.many.is_empty() => None,
+                None => Some(self.many.split().freeze()),
+            }
+        }
+    }
+
+    /// What a stream item adds to a chunk, or how it ends the body.
+    pub enum Step {
+        Continue,
+        /// End the body cleanly.
+        End,
+        /// Abort the body with this error.
+        Fail(Error),
+    }
+
+    pub trait Item {
+        #[doc(hidden)]
+        fn add_to(self, chunk: &mut Chunk) -> Step;
+    }
+}
+
+pub(crate) use sealed::{Chunk, Item, Step};
+
+/// Keep-alive and first-chunk settings of an event body.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Config {
+    pub(crate) keep_alive: Option<Duration>,
+    pub(crate) retry: Option<Duration>,
+}
+
+pin_project! {
+    /// Turns a stream of items into body chunks: coalesces ready items,
+    /// sends a keep-alive comment after an idle interval, and ends on the
+    /// stream's end, its failure, or the shutdown signal.
+    #[project = EventProjection]
+    pub(crate) struct EventBody<S> {
+        // `None` once the body ended, so the subscription is dropped then.
+        #[pin]
+        stream: Option<S>,
+        #[pin]
+        keep_alive: Option<Sleep>,
+        interval: Duration,
+        // Data was sent since the keep-alive timer was last armed. Tracking
+        // this instead of resetting the timer on every chunk keeps the timer
+        // wheel out of the per-event path.
+        active: bool,
+        first: Option<Bytes>,
+        shutdown: Option<Listener>,
+        done: bool,
+        // The error that ends the body, after the chunk gathered before it.
+        failed: Option<Error>,
+        // Whether the body yielded `Pending` once before its error.
+        yielded: bool,
+    }
+}
+
+impl<S> EventProjection<'_, S> {
+    /// Ends the body: with its error if it failed, after yielding once.
+    ///
+    /// An error aborts the connection, and hyper drops what it has not
+    /// written yet, the response head included. Yielding first lets it
+    /// flush (it flushes whenever the body is not ready), so the client gets
+    /// the status and every event before the failure, then the abort.
+    fn fail(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Error>>> {
+        if self.failed.is_none() {
+            return Poll::Ready(None);
+        }
+        if !std::mem::replace(self.yielded, true) {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        Poll::Ready(self.failed.take().map(Err))
+    }
+}
+
+impl<S> EventBody<S> {
+    pub(crate) fn new(stream: S, config: Config, shutdown: Option<Listener>) -> EventBody<S> {
+        let first = config
+            .retry
+            .map(|retry| Message::new().retry(retry).to_bytes());
+        let interval = config.keep_alive.unwrap_or(Duration::MAX);
+        EventBody {
+            stream: Some(stream),
+            keep_alive: config
+                .keep_alive
+                .map(|interval| tokio::time::sleep_until(deadline(interval))),
+            interval,
+            active: false,
+            first,
+            shutdown,
+            done: false,
+            failed: None,
+            yielded: false,
+        }
+    }
+}
+
+/// `now + interval`, saturating far in the future for huge intervals.
+fn deadline(interval: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(interval)
+        .unwrap_or_else(|| now + Duration::from_secs(86400 * 365 * 30))
+}
+
+impl<S> Chunks for EventBody<S>
+where
+    S: Stream + Send,
+    S::Item: Item,
+{
+    fn poll_chunk(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Error>>> {
+        let mut this = self.project();
+        if *this.done {
+            return this.fail(cx);
+        }
+        if let Some(shutdown) = this.shutdown {
+            if shutdown.poll(cx).is_ready() {
+                *this.done = true;
+                this.stream.set(None);
+                this.keep_alive.set(None);
+                return Poll::Ready(None);
+            }
+        }
+        let mut chunk = Chunk::default();
+        if let Some(first) = this.first.take() {
+            chunk.push_bytes(first);
+        }
+        let mut end = None;
+        while let Some(stream) = this.stream.as_mut().as_pin_mut() {
+            if chunk.len() >= MAX_CHUNK {
+                break;
+            }
+            match stream.poll_next(cx) {
+                Poll::Ready(Some(item)) => match item.add_to(&mut chunk) {
+                    Step::Continue => {}
+                    Step::End => {
+                        end = Some(None);
+                        break;
+                    }
+                    Step::Fail(error) => {
+                        end = Some(Some(error));
+                        break;
+                    }
+                },
+                Poll::Ready(None) => {
+                    end = Some(None);
+                    break;
+                }
+                Poll::Pending => break,
+            }
+        }
+        if let Some(end) = end {
+            *this.done = true;
+            // Unsubscribe now rather than when the body is dropped.
+            this.stream.set(None);
+            this.keep_alive.set(None);
+            *this.failed = end;
+            // What was gathered before a failure goes out first, so the
+            // client gets every item the stream produced before its error.
+            return match chunk.take() {
+                Some(bytes) => Poll::Ready(Some(Ok(bytes))),
+                None => this.fail(cx),
+            };
+        }
+        if let Some(bytes) = chunk.take() {
+            *this.active = true;
+            return Poll::Ready(Some(Ok(bytes)));
+        }
+        // Idle: nothing ready. Send a keep-alive only if the whole interval
+        // passed without data.
+        if let Some(mut sleep) = this.keep_alive.as_mut().as_pin_mut() {
+            while sleep.as_mut().poll(cx).is_ready() {
+                sleep.as_mut().reset(deadline(*this.interval));
+                if !std::mem::take(this.active) {
+                    return Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE))));
+                }
+            }
+        }
+        Poll::Pending
+    }
+
+    fn is_done(&self) -> bool {
+        self.done && self.failed.is_none()
+    }
+}
+
+impl Item for Message {
+    fn add_to(self, chunk: &mut Chunk) -> Step {
+        chunk.push_message(&self);
+        Step::Continue
+    }
+}
+
+impl Item for Frame {
+    fn add_to(self, chunk: &mut Chunk) -> Step {
+        chunk.push_bytes(self.into_bytes());
+        Step::Continue
+    }
+}
+
+impl<T: Item, E> Item for Result<T, E>
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn add_to(self, chunk: &mut Chunk) -> Step {
+        match self {
+            Ok(item) => item.add_to(chunk),
+            Err(error) => Step::Fail(Error::new(error)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_frame_is_passed_through_without_copy() {
+        let frame = Bytes::from_static(b"data: a\n\n");
+        let mut chunk = Chunk::default();
+        chunk.push_bytes(frame.clone());
+        let out = chunk.take().unwrap();
+        assert_eq!(out.as_ptr(), frame.as_ptr());
+        assert!(chunk.take().is_none());
+    }
+
+    #[test]
+    fn ready_frames_and_messages_are_coalesced_in_order() {
+        let mut chunk = Chunk::default();
+        chunk.push_bytes(Bytes::from_static(b"data: a\n\n"));
+        chunk.push_message(&Message::new().data("b"));
+        chunk.push_bytes(Bytes::from_static(b"data: c\n\n"));
+        assert_eq!(chunk.len(), 27);
+        assert_eq!(chunk.take().unwrap(), "data: a\n\ndata: b\n\ndata: c\n\n");
+        assert!(chunk.take().is_none());
+    }
+}

@@ -1,0 +1,42 @@
+//! Response headers of an event stream.
+
+use crate::Body;
+use http::{HeaderName, HeaderValue, Response, header};
+
+/// The response header that tells a client how its resume went, with one of
+/// three values:
+///
+/// - `fresh`: the client sent no last event ID; it gets live events only;
+/// - `exact`: the client sent a last event ID and everything published after
+///   it is replayed first: it missed nothing;
+/// - `lost`: the client sent a last event ID the provider does not know (or
+///   no longer holds, or the provider keeps no history): what it missed
+///   cannot be replayed, and it should refetch its state.
+///
+/// Set on every `200` response of a [`Server`](crate::Server), from
+/// [`Subscribed::resume`](sse_codec::Subscribed::resume).
+pub const RESUME_HEADER: HeaderName = HeaderName::from_static("sse-resume");
+
+pub(crate) const RESUME: HeaderName = RESUME_HEADER;
+pub(crate) const FRESH: &str = "fresh";
+pub(crate) const EXACT: &str = "exact";
+pub(crate) const LOST: &str = "lost";
+
+pub(crate) const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+
+const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
+
+/// A `200 OK` event-stream response around `body`.
+pub(crate) fn event_stream(body: Body) -> Response<Body> {
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // nginx buffers proxied responses unless told otherwise, which would
+    // hold events back until its buffer fills.
+    headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
+    response
+}

@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod body;
+mod error;
+mod headers;
+mod server;
+mod shutdown;
+mod stream;
+
+pub use crate::body::{Body, StreamItem};
+pub use crate::error::Error;
+pub use crate::headers::RESUME_HEADER;
+pub use crate::server::{Builder, DEFAULT_KEEP_ALIVE, ResponseFuture, Server, SessionResult};
+pub use crate::stream::StreamResponse;

@@ -1,0 +1,110 @@
+//! An SSE response from any stream of messages, without a provider.
+
+use crate::{
+    Body, DEFAULT_KEEP_ALIVE, StreamItem,
+    body::{Config, EventBody},
+    headers,
+};
+use futures_core::Stream;
+use http::Response;
+use std::{fmt, time::Duration};
+
+/// An SSE response that streams one computation: every item of a
+/// [`Stream`] of [`Message`](sse_codec::Message)s (or pre-encoded
+/// [`Frame`](sse_codec::Frame)s, or `Result`s of either) is sent as it is
+/// produced, for a handler that proxies an LLM's tokens, reports a job's
+/// progress, and so on. No provider is involved: there is one client and
+/// nothing to resume.
+///
+/// The response has the same headers as a [`Server`](crate::Server)'s
+/// (without `sse-resume`), the same keep-alive comments while the stream is
+/// idle, and the same coalescing of ready items into one chunk. The body
+/// ends cleanly when the stream ends; an `Err` item aborts it with an
+/// [`Error`](crate::Error) (hyper then closes the connection without the
+/// final chunk, so the client can tell a failure from the end).
+///
+/// # Examples
+///
+/// An axum handler:
+///
+/// ```
+/// use sse_codec::Message;
+/// use sse_server::{Body, StreamResponse};
+///
+/// async fn tokens() -> http::Response<Body> {
+///     let words = ["Hello", ",", " world"].map(|w| Message::new().data(w));
+///     StreamResponse::new(futures_util::stream::iter(words)).into_response()
+/// }
+///
+/// let app: axum::Router = axum::Router::new().route("/tokens", axum::routing::post(tokens));
+/// # drop(app);
+/// ```
+#[must_use]
+pub struct StreamResponse<S> {
+    stream: S,
+    config: Config,
+}
+
+impl<S> fmt::Debug for StreamResponse<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamResponse")
+            .field("keep_alive", &self.config.keep_alive)
+            .field("retry", &self.config.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> StreamResponse<S>
+where
+    S: Stream + Send + 'static,
+    S::Item: StreamItem,
+{
+    /// A response streaming `stream`, with keep-alive comments every
+    /// [`DEFAULT_KEEP_ALIVE`] of idleness.
+    pub fn new(stream: S) -> StreamResponse<S> {
+        StreamResponse {
+            stream,
+            config: Config {
+                keep_alive: Some(DEFAULT_KEEP_ALIVE),
+                retry: None,
+            },
+        }
+    }
+
+    /// Sets the keep-alive interval (`None` disables keep-alive), as
+    /// [`Builder::keep_alive`](crate::Builder::keep_alive).
+    ///
+    /// # Panics
+    ///
+    /// If the interval is zero.
+    pub fn keep_alive(mut self, interval: Option<Duration>) -> StreamResponse<S> {
+        assert!(
+            interval != Some(Duration::ZERO),
+            "keep-alive interval must not be zero"
+        );
+        self.config.keep_alive = interval;
+        self
+    }
+
+    /// Sends `retry:` with this reconnection time first, as
+    /// [`Builder::retry`](crate::Builder::retry).
+    pub fn retry(mut self, retry: Duration) -> StreamResponse<S> {
+        self.config.retry = Some(retry);
+        self
+    }
+
+    /// The `200 OK` response.
+    pub fn into_response(self) -> Response<Body> {
+        headers::event_stream(Body::events(EventBody::new(self.stream, self.config, None)))
+    }
+}
+
+impl<S> From<StreamResponse<S>> for Response<Body>
+where
+    S: Stream + Send + 'static,
+    S::Item: StreamItem,
+{
+    fn from(response: StreamResponse<S>) -> Response<Body> {
+        response.into_response()
+    }
+}

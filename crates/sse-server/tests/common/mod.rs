@@ -1,0 +1,255 @@
+//! Real servers on 127.0.0.1 and a real client, shared by the socket tests.
+#![allow(dead_code, unreachable_pub)]
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
+use sse_codec::{Event, Parser};
+use std::{convert::Infallible, future::Future, net::SocketAddr, pin::Pin, time::Duration};
+use tokio::{
+    net::{TcpListener, TcpSocket},
+    sync::oneshot,
+    task::JoinHandle,
+};
+
+/// How long any single wait in a test may take before it fails. Generous:
+/// tests share two cores with builds; nothing correct waits this long.
+pub const BOUND: Duration = Duration::from_secs(20);
+
+/// A hyper 1 HTTP/1.1 server (hyper-util glue) running a tower service.
+pub struct Served {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Served {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Stops accepting and waits, boundedly, for every open connection to
+    /// finish (hyper-util's graceful shutdown).
+    pub async fn graceful_shutdown(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(BOUND, &mut self.task)
+            .await
+            .expect("connections did not finish")
+            .unwrap();
+    }
+}
+
+pub async fn listener(send_buffer: Option<u32>) -> TcpListener {
+    let socket = TcpSocket::new_v4().unwrap();
+    if let Some(size) = send_buffer {
+        // Accepted sockets inherit the listener's send buffer size.
+        socket.set_send_buffer_size(size).unwrap();
+    }
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    socket.listen(1024).unwrap()
+}
+
+pub async fn serve<S>(service: S) -> Served
+where
+    S: tower_service::Service<
+            Request<Incoming>,
+            Response = Response<sse_server::Body>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    serve_on(listener(None).await, service).await
+}
+
+pub async fn serve_on<S>(listener: TcpListener, service: S) -> Served
+where
+    S: tower_service::Service<
+            Request<Incoming>,
+            Response = Response<sse_server::Body>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let addr = listener.local_addr().unwrap();
+    let (stop, mut stopped) = oneshot::channel();
+    let task = tokio::spawn(async move {
+        let graceful = GracefulShutdown::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service.clone()));
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        let _ = conn.await;
+                    });
+                }
+                _ = &mut stopped => break,
+            }
+        }
+        graceful.shutdown().await;
+    });
+    Served {
+        addr,
+        stop: Some(stop),
+        task,
+    }
+}
+
+/// An axum app on its own server.
+pub async fn serve_axum(router: axum::Router) -> SocketAddr {
+    let listener = listener(None).await;
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    addr
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
+type ByteStream =
+    Pin<Box<dyn Stream<Item = Result<Bytes, Box<dyn std::error::Error + Send + Sync>>> + Send>>;
+
+/// The events of a response body, parsed with `sse_codec::Parser`, plus its
+/// raw bytes (for comments, which the parser skips as the spec says).
+pub struct Events {
+    body: ByteStream,
+    parser: Parser,
+    pub raw: Vec<u8>,
+    ended: Option<Result<(), String>>,
+}
+
+impl Events {
+    pub fn new(response: reqwest::Response) -> Events {
+        Events::from_stream(response.bytes_stream().map(|r| r.map_err(Into::into)))
+    }
+
+    pub fn from_stream(
+        stream: impl Stream<Item = Result<Bytes, Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static,
+    ) -> Events {
+        Events {
+            body: Box::pin(stream),
+            parser: Parser::new(),
+            raw: Vec::new(),
+            ended: None,
+        }
+    }
+
+    /// Reads one more chunk; false at the end of the body.
+    async fn read(&mut self) -> bool {
+        if self.ended.is_some() {
+            return false;
+        }
+        match tokio::time::timeout(BOUND, self.body.next())
+            .await
+            .expect("no data in time")
+        {
+            Some(Ok(chunk)) => {
+                self.raw.extend_from_slice(&chunk);
+                self.parser.feed(chunk);
+                true
+            }
+            Some(Err(error)) => {
+                self.ended = Some(Err(format!("{error:?}")));
+                self.parser.finish();
+                false
+            }
+            None => {
+                self.ended = Some(Ok(()));
+                self.parser.finish();
+                false
+            }
+        }
+    }
+
+    /// The next event, or `None` at the end of the body.
+    pub async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.parser.next_event().unwrap() {
+                return Some(event);
+            }
+            if !self.read().await {
+                return self.parser.next_event().unwrap();
+            }
+        }
+    }
+
+    /// The next `n` events' data.
+    pub async fn data(&mut self, n: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.push(
+                self.next()
+                    .await
+                    .expect("stream ended early")
+                    .data()
+                    .to_owned(),
+            );
+        }
+        out
+    }
+
+    /// Every remaining event, up to the end of the body.
+    pub async fn rest(&mut self) -> Vec<Event> {
+        let mut out = Vec::new();
+        while let Some(event) = self.next().await {
+            out.push(event);
+        }
+        out
+    }
+
+    /// How the body ended: `Ok` for a clean end, `Err` for an aborted one.
+    /// Reads to the end first.
+    pub async fn end(&mut self) -> Result<(), String> {
+        while self.read().await {}
+        self.ended.clone().unwrap()
+    }
+
+    /// Reads until the raw bytes contain `needle`.
+    pub async fn raw_until(&mut self, needle: &[u8]) {
+        while !self.raw.windows(needle.len()).any(|w| w == needle) {
+            assert!(
+                self.read().await,
+                "body ended before {:?}",
+                String::from_utf8_lossy(needle)
+            );
+        }
+    }
+}
+
+/// Waits, boundedly, until `cond` holds.
+pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + BOUND;
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Runs `f` with a bound.
+pub async fn bounded<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(BOUND, f).await.expect("timed out")
+}

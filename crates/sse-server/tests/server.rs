@@ -1,0 +1,484 @@
+//! `Server` over real sockets: a hyper 1 server on 127.0.0.1, reqwest (or
+//! hyper's client) on the other end, Joe as the provider.
+
+mod common;
+
+use common::{Events, bounded, client, listener, serve, serve_axum, serve_on, wait_until};
+use futures_util::StreamExt as _;
+use http::StatusCode;
+use http_body_util::BodyExt;
+use hyper_util::rt::TokioIo;
+use sse_codec::{Message, Topic};
+use sse_joe::{FiniteReplayer, Joe, Provider};
+use sse_server::{Body, Server};
+use std::time::Duration;
+
+fn topic(name: &str) -> Topic {
+    Topic::from(name)
+}
+
+async fn publish(server: &Server<Joe>, data: impl Into<String>) {
+    server
+        .publish(Message::new().data(data.into()), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn response_has_event_stream_headers_and_delivers_events() {
+    let joe = Joe::new();
+    let server = Server::new(joe.clone());
+    let served = serve(server.clone()).await;
+
+    let response = client().get(served.url("/events")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers();
+    assert_eq!(headers["content-type"], "text/event-stream");
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert_eq!(headers["x-accel-buffering"], "no");
+    assert_eq!(headers[sse_server::RESUME_HEADER], "fresh");
+
+    // The subscription exists once the response head has arrived.
+    assert_eq!(joe.subscriber_count(), 1);
+    let mut events = Events::new(response);
+    publish(&server, "one").await;
+    publish(&server, "two\nlines").await;
+    assert_eq!(events.data(2).await, ["one", "two\nlines"]);
+}
+
+#[tokio::test]
+async fn initial_retry_is_sent_first() {
+    let server = Server::builder(Joe::new())
+        .retry(Duration::from_millis(2500))
+        .build();
+    let served = serve(server.clone()).await;
+    let mut events = Events::new(client().get(served.url("/")).send().await.unwrap());
+    events.raw_until(b"\n\n").await;
+    assert!(
+        events.raw.starts_with(b"retry: 2500\n\n"),
+        "{:?}",
+        String::from_utf8_lossy(&events.raw)
+    );
+    publish(&server, "x").await;
+    assert_eq!(events.data(1).await, ["x"]);
+}
+
+#[tokio::test]
+async fn on_session_refusal_is_sent_and_nothing_is_subscribed() {
+    let joe = Joe::new();
+    let server = Server::builder(joe.clone())
+        .on_session(|parts| async move {
+            match parts.headers.get("authorization") {
+                Some(token) if token == "Bearer good" => Ok(vec![topic("private")]),
+                _ => Err(http::Response::builder()
+                    .status(StatusCode::UNAUTHORIZED)
+                    .header("www-authenticate", "Bearer")
+                    .body(Body::from("log in first"))
+                    .unwrap()),
+            }
+        })
+        .build();
+    let served = serve(server.clone()).await;
+
+    let refused = client().get(served.url("/")).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.headers()["www-authenticate"], "Bearer");
+    assert!(refused.headers().get("content-type").is_none());
+    assert_eq!(refused.text().await.unwrap(), "log in first");
+    assert_eq!(joe.subscriber_count(), 0);
+
+    // The same server subscribes an authorized session to its topics.
+    let accepted = client()
+        .get(served.url("/"))
+        .bearer_auth("good")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::OK);
+    assert_eq!(joe.subscriber_count(), 1);
+    let mut events = Events::new(accepted);
+    server
+        .publish(Message::new().data("public"), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    server
+        .publish(Message::new().data("secret"), &[topic("private")])
+        .await
+        .unwrap();
+    assert_eq!(events.data(1).await, ["secret"]);
+}
+
+fn replaying_joe() -> Joe {
+    Joe::builder()
+        .replayer(FiniteReplayer::new(100).auto_ids(true))
+        .build()
+}
+
+#[tokio::test]
+async fn last_event_id_header_replays_exactly_the_missed_events() {
+    let server = Server::new(replaying_joe());
+    let served = serve(server.clone()).await;
+    for i in 1..=5 {
+        publish(&server, format!("m{i}")).await;
+    }
+
+    let response = client()
+        .get(served.url("/"))
+        .header("last-event-id", "2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "exact");
+    let mut events = Events::new(response);
+    publish(&server, "m6").await;
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let event = events.next().await.unwrap();
+        seen.push((
+            event.last_event_id().as_str().to_owned(),
+            event.data().to_owned(),
+        ));
+    }
+    let expected: Vec<_> = (3..=6).map(|i| (i.to_string(), format!("m{i}"))).collect();
+    assert_eq!(seen, expected);
+}
+
+#[tokio::test]
+async fn last_event_id_query_parameter_is_opt_in_and_the_header_wins() {
+    let plain = Server::new(replaying_joe());
+    let with_query = Server::builder(replaying_joe())
+        .last_event_id_query("lastEventId")
+        .build();
+    for server in [&plain, &with_query] {
+        for i in 1..=3 {
+            publish(server, format!("m{i}")).await;
+        }
+    }
+    let plain_served = serve(plain.clone()).await;
+    let query_served = serve(with_query.clone()).await;
+
+    // Not configured: the parameter is ignored.
+    let response = client()
+        .get(plain_served.url("/?lastEventId=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "fresh");
+
+    let response = client()
+        .get(query_served.url("/?topic=x&lastEventId=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "exact");
+    assert_eq!(Events::new(response).data(2).await, ["m2", "m3"]);
+
+    let response = client()
+        .get(query_served.url("/?lastEventId=1"))
+        .header("last-event-id", "2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(Events::new(response).data(1).await, ["m3"]);
+}
+
+#[tokio::test]
+async fn unknown_last_event_id_is_reported_lost() {
+    let server = Server::new(replaying_joe());
+    let served = serve(server.clone()).await;
+    publish(&server, "m1").await;
+
+    let response = client()
+        .get(served.url("/"))
+        .header("last-event-id", "999")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "lost");
+    let mut events = Events::new(response);
+    // Nothing is replayed; live events follow.
+    publish(&server, "m2").await;
+    assert_eq!(events.data(1).await, ["m2"]);
+
+    // A provider without history cannot resume anyone.
+    let server = Server::new(Joe::new());
+    let served = serve(server).await;
+    let response = client()
+        .get(served.url("/"))
+        .header("last-event-id", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "lost");
+}
+
+#[tokio::test]
+async fn keep_alive_is_sent_only_when_idle() {
+    let interval = Duration::from_millis(300);
+    let server = Server::builder(Joe::new())
+        .keep_alive(Some(interval))
+        .build();
+    let served = serve(server.clone()).await;
+    let mut events = Events::new(client().get(served.url("/")).send().await.unwrap());
+
+    // Busy: every event is published as soon as the previous one arrived,
+    // for several intervals. No keep-alive may interleave.
+    let busy_until = tokio::time::Instant::now() + interval * 4;
+    let mut n = 0;
+    while tokio::time::Instant::now() < busy_until {
+        n += 1;
+        publish(&server, n.to_string()).await;
+        assert_eq!(events.data(1).await, [n.to_string()]);
+    }
+    assert!(n > 10, "only {n} events");
+    assert!(
+        !events.raw.windows(2).any(|w| w == b"\n:"),
+        "keep-alive while busy: {:?}",
+        String::from_utf8_lossy(&events.raw)
+    );
+
+    // Idle: keep-alive comments arrive, repeatedly.
+    let before = events.raw.len();
+    events.raw_until(b": keep-alive\n\n").await;
+    let first = events.raw.len();
+    assert!(first > before);
+    events.raw.drain(..first);
+    events.raw_until(b": keep-alive\n\n").await;
+    // And events still flow after them.
+    publish(&server, "after").await;
+    assert_eq!(events.data(1).await, ["after"]);
+}
+
+#[tokio::test]
+async fn keep_alive_can_be_disabled() {
+    let server = Server::builder(Joe::new()).keep_alive(None).build();
+    let served = serve(server.clone()).await;
+    let mut events = Events::new(client().get(served.url("/")).send().await.unwrap());
+    // With the default 15 s interval disabled nothing but events arrives;
+    // an event published after a pause is the first thing on the wire.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    publish(&server, "only").await;
+    assert_eq!(events.data(1).await, ["only"]);
+    assert_eq!(events.raw, b"data: only\n\n");
+}
+
+#[tokio::test]
+async fn client_disconnect_unsubscribes() {
+    let joe = Joe::new();
+    let server = Server::new(joe.clone());
+    let served = serve(server.clone()).await;
+
+    let responses: Vec<_> =
+        futures_util::future::join_all((0..3).map(|_| client().get(served.url("/")).send())).await;
+    assert_eq!(joe.subscriber_count(), 3);
+    let mut responses: Vec<_> = responses.into_iter().map(Result::unwrap).collect();
+    responses.pop();
+    // No event is published: the server notices the closed connection by
+    // itself.
+    wait_until("one client is unsubscribed", || joe.subscriber_count() == 2).await;
+    drop(responses);
+    wait_until("every client is unsubscribed", || {
+        joe.subscriber_count() == 0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn provider_shutdown_ends_every_response() {
+    let joe = Joe::new();
+    let server = Server::new(joe.clone());
+    let served = serve(server.clone()).await;
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(Events::new(
+            client().get(served.url("/")).send().await.unwrap(),
+        ));
+    }
+    publish(&server, "last").await;
+    joe.shutdown().await;
+    for events in &mut clients {
+        // Frames queued before the shutdown still arrive, then the end.
+        assert_eq!(events.data(1).await, ["last"]);
+        assert_eq!(bounded(events.end()).await, Ok(()));
+    }
+    // Later sessions cannot subscribe.
+    let response = client().get(served.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    served.graceful_shutdown().await;
+}
+
+#[tokio::test]
+async fn server_shutdown_ends_responses_so_graceful_shutdown_completes() {
+    let joe = Joe::new();
+    let server = Server::new(joe.clone());
+    let served = serve(server.clone()).await;
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(Events::new(
+            client().get(served.url("/")).send().await.unwrap(),
+        ));
+    }
+    assert_eq!(joe.subscriber_count(), 3);
+
+    server.shutdown();
+    assert!(server.is_shut_down());
+    for events in &mut clients {
+        assert_eq!(bounded(events.end()).await, Ok(()));
+    }
+    wait_until("bodies are unsubscribed", || joe.subscriber_count() == 0).await;
+    // New sessions are refused; the provider itself still runs.
+    let response = client().get(served.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!joe.is_closed());
+    // Waits for every connection: it returns because the streams ended.
+    served.graceful_shutdown().await;
+}
+
+#[tokio::test]
+async fn slow_client_is_dropped_by_the_provider_and_resumes() {
+    // A tiny queue, a replayer that holds everything, and small socket
+    // buffers on both ends so that a client that stops reading backs up
+    // quickly.
+    let joe = Joe::builder()
+        .capacity(4)
+        .replayer(FiniteReplayer::new(4096).auto_ids(true))
+        .build();
+    let server = Server::new(joe.clone());
+    let served = serve_on(listener(Some(16 * 1024)).await, server.clone()).await;
+    let fast = Events::new(client().get(served.url("/")).send().await.unwrap());
+
+    // The slow client speaks HTTP/1.1 through hyper's client over a socket
+    // with a 4 KiB receive buffer, and does not read its body for now.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(served.addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake::<
+        _,
+        http_body_util::Empty<bytes::Bytes>,
+    >(TokioIo::new(stream))
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let slow = sender
+        .send_request(http::Request::get("/").body(Default::default()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(slow.status(), StatusCode::OK);
+    assert_eq!(joe.subscriber_count(), 2);
+
+    // Publish 16 KiB events until the provider drops the slow subscriber;
+    // the fast one reads along.
+    let pad = "x".repeat(16 * 1024);
+    let mut fast = fast;
+    let mut published = 0;
+    while joe.subscriber_count() == 2 {
+        assert!(published < 3000, "the slow subscriber was never dropped");
+        published += 1;
+        publish(&server, format!("{published} {pad}")).await;
+        let data = fast.next().await.unwrap();
+        assert!(data.data().starts_with(&format!("{published} ")));
+    }
+    assert_eq!(joe.subscriber_count(), 1, "the fast client must stay");
+
+    // The slow client now reads: what was queued for it, then a clean end.
+    let mut slow = Events::from_stream(
+        slow.into_body()
+            .into_data_stream()
+            .map(|r| r.map_err(Into::into)),
+    );
+    let received = bounded(slow.rest()).await;
+    assert_eq!(bounded(slow.end()).await, Ok(()));
+    assert!(!received.is_empty() && received.len() < published);
+    for (i, event) in received.iter().enumerate() {
+        assert_eq!(event.last_event_id().as_str(), (i + 1).to_string());
+    }
+    let last_id = received.last().unwrap().last_event_id().as_str().to_owned();
+
+    // It reconnects with its Last-Event-ID and gets exactly the rest.
+    let response = client()
+        .get(served.url("/"))
+        .header("last-event-id", &last_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "exact");
+    let mut resumed = Events::new(response);
+    let first_missed: usize = last_id.parse::<usize>().unwrap() + 1;
+    for id in first_missed..=published {
+        let event = resumed.next().await.unwrap();
+        assert_eq!(event.last_event_id().as_str(), id.to_string());
+        assert!(event.data().starts_with(&format!("{id} ")));
+    }
+    publish(&server, "live").await;
+    assert_eq!(resumed.data(1).await, ["live"]);
+}
+
+#[tokio::test]
+async fn mounts_under_axum_route_service() {
+    let joe = Joe::new();
+    let server = Server::builder(joe.clone())
+        .on_session(|parts| async move {
+            let room = parts.uri.path().trim_start_matches("/rooms/").to_owned();
+            Ok(vec![Topic::from(room)])
+        })
+        .build();
+    let app = axum::Router::new()
+        .route("/health", axum::routing::get(|| async { "ok" }))
+        .route_service("/rooms/{room}", server.clone());
+    let addr = serve_axum(app).await;
+
+    let health = client()
+        .get(format!("http://{addr}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.text().await.unwrap(), "ok");
+
+    let response = client()
+        .get(format!("http://{addr}/rooms/blue"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut events = Events::new(response);
+    server
+        .publish(Message::new().data("to red"), &[topic("red")])
+        .await
+        .unwrap();
+    server
+        .publish(Message::new().data("to blue"), &[topic("blue")])
+        .await
+        .unwrap();
+    assert_eq!(events.data(1).await, ["to blue"]);
+    drop(events);
+    wait_until("the axum client is unsubscribed", || {
+        joe.subscriber_count() == 0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ready_frames_are_coalesced_into_one_chunk() {
+    // Called directly, as hyper would: frames published before the body is
+    // polled come out as one chunk.
+    use tower_service::Service;
+    let mut server = Server::new(Joe::new());
+    let mut response = server
+        .call(http::Request::get("/").body(()).unwrap())
+        .await
+        .unwrap();
+    for i in 0..100 {
+        publish(&server, i.to_string()).await;
+    }
+    let chunk = response
+        .body_mut()
+        .frame()
+        .await
+        .unwrap()
+        .unwrap()
+        .into_data()
+        .unwrap();
+    let expected: String = (0..100).map(|i| format!("data: {i}\n\n")).collect();
+    assert_eq!(chunk, expected);
+}
