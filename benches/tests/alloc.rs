@@ -1,0 +1,133 @@
+//! Heap allocations of the parser, counted with a counting global allocator:
+//! at most 1.2 per event on "llm" in steady state, and none for the data of
+//! a single-line event parsed from a `Bytes` chunk.
+//!
+//! The counts are per thread, so the tests of this file may run in parallel.
+//! `cargo test -p sse-benches --test alloc -- --nocapture` prints them.
+#![allow(unsafe_code)] // Implementing `GlobalAlloc` takes `unsafe`.
+
+use bytes::Bytes;
+use sse_benches::{Corpus, MAX_EVENT_SIZE, crlf, llm, multiline, split};
+use sse_codec::Parser;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts `alloc`, `alloc_zeroed` and `realloc` calls on the current thread.
+struct Counting;
+
+fn count() {
+    // `try_with`: the thread's counter may be gone while it exits.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments, so
+// `System` upholds the `GlobalAlloc` contract; counting does not allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: the caller's guarantees for `alloc` are passed on unchanged.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: `ptr` came from this allocator, which is `System`'s.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from this allocator, which is `System`'s.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+/// Allocations per event over the second half of `corpus` in `size`-byte
+/// chunks, after the first half has warmed the parser up. Events are
+/// dropped as they come, as a consumer that handles them would.
+fn per_event(corpus: &Corpus, size: usize) -> f64 {
+    let chunks = split(&corpus.bytes, size);
+    let (warm, measured) = chunks.split_at(chunks.len() / 2);
+    let mut parser = Parser::with_max_event_size(MAX_EVENT_SIZE);
+    let mut events = 0u64;
+    let mut run = |chunks: &[Bytes], events: &mut u64| {
+        for chunk in chunks {
+            parser.feed(chunk.clone());
+            while let Some(event) = parser.next_event().expect("no oversize event") {
+                drop(event);
+                *events += 1;
+            }
+        }
+    };
+    run(warm, &mut events);
+    events = 0;
+    let before = allocations();
+    run(measured, &mut events);
+    let spent = allocations() - before;
+    spent as f64 / events as f64
+}
+
+#[test]
+fn llm_steady_state_allocates_at_most_1_2_per_event() {
+    let llm = llm();
+    for size in [4 << 10, 64 << 10] {
+        let n = per_event(&llm, size);
+        println!("llm/{}K: {n:.4} allocations per event", size >> 10);
+        assert!(n <= 1.2, "llm/{}K: {n} allocations per event", size >> 10);
+    }
+}
+
+/// No target here; printed for the record (`--nocapture`).
+#[test]
+fn other_corpora_allocations_per_event() {
+    let crlf = crlf();
+    let multiline = multiline();
+    for (name, corpus) in [("crlf", &crlf), ("multiline", &multiline)] {
+        for size in [4 << 10, 64 << 10] {
+            let n = per_event(corpus, size);
+            println!("{name}/{}K: {n:.4} allocations per event", size >> 10);
+        }
+    }
+}
+
+#[test]
+fn single_line_data_from_a_bytes_chunk_is_not_copied() {
+    let wire = b"id: 7\nevent: delta\ndata: {\"content\":\" token\"}\n\n".to_vec();
+    // A chunk as an HTTP client hands it out: shared, reference-counted.
+    let chunk = Bytes::from(wire);
+    let shared = chunk.clone();
+    let mut parser = Parser::new();
+
+    let before = allocations();
+    parser.feed(chunk);
+    let event = parser.next_event().unwrap().expect("an event");
+    let spent = allocations() - before;
+
+    println!("single-line event from a Bytes chunk: {spent} allocations");
+    assert_eq!(event.data(), r#"{"content":" token"}"#);
+    assert_eq!(event.event_type(), "delta");
+    assert_eq!(event.last_event_id(), "7");
+    let data = event.data_bytes().as_ptr_range();
+    let within = shared.as_ptr_range();
+    assert!(
+        within.start <= data.start && data.end <= within.end,
+        "the data is the chunk's memory"
+    );
+    assert_eq!(spent, 0, "parsing a single-line event allocated");
+}
