@@ -1,0 +1,44 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+pub use sse_codec::{
+    DEFAULT_MAX_EVENT_SIZE, Event, EventId, EventStream, EventStreamError, EventType, Field,
+    FieldParser, Frame, InvalidEventId, InvalidEventType, Message, ParseError, Parser, Provider,
+    Resume, Subscribed, Subscription, Topic,
+};
+
+/// The wire format alone: parser, encoder and the provider contract
+/// (the `sse-codec` crate).
+pub mod codec {
+    pub use sse_codec::*;
+}
+
+/// The SSE endpoint over any [`Provider`] (the `sse-server` crate).
+#[cfg(feature = "server")]
+pub mod server {
+    pub use sse_server::*;
+}
+
+/// The in-memory provider and its replayers (the `sse-joe` crate).
+#[cfg(feature = "joe")]
+pub mod joe {
+    pub use sse_joe::*;
+}
+
+/// The reconnecting client and one-shot reader (the `sse-client` crate).
+#[cfg(feature = "client")]
+pub mod client {
+    pub use sse_client::*;
+}
+
+#[cfg(all(feature = "server", feature = "joe"))]
+mod facade_server;
+
+#[cfg(all(feature = "server", feature = "joe"))]
+pub use crate::facade_server::{Builder as ServerBuilder, Server};
+
+#[cfg(feature = "server")]
+pub use sse_server::StreamResponse;
+
+#[cfg(feature = "client")]
+pub use sse_client::{Client, ClientBuilder, Connection, read};

@@ -1,0 +1,262 @@
+//! The demo application: a live feed and a small chat over one SSE stream,
+//! with replay so that a dropped connection or a page reload resumes with
+//! the events it missed.
+//!
+//! Routes:
+//!
+//! - `GET /`: the page.
+//! - `GET /events`: the event stream. Topics `feed` (a `tick` event every
+//!   tick interval) and `chat` (`chat` events); `?topics=feed` narrows
+//!   them. Resumes from `Last-Event-ID` or `?lastEventId=`.
+//! - `POST /chat`: `{"name": "...", "text": "..."}` publishes to `chat`.
+//! - `GET /stats`: subscribers, published events and the last event IDs
+//!   that sessions resumed from, as JSON.
+
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{Html, IntoResponse},
+    routing::{get, post},
+};
+use serde::{Deserialize, Serialize};
+use sse::{
+    EventType, Message, Server, Topic,
+    joe::{FiniteReplayer, Joe},
+};
+use std::{
+    collections::VecDeque,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+const PAGE: &str = include_str!("index.html");
+
+/// How many events the demo keeps for replay.
+pub const HISTORY: usize = 1000;
+
+/// The longest chat message accepted, in characters.
+pub const MAX_CHAT_LEN: usize = 500;
+
+/// The feed topic.
+pub const FEED: Topic = Topic::from_static("feed");
+/// The chat topic.
+pub const CHAT: Topic = Topic::from_static("chat");
+
+/// The demo's state: the SSE server and what `/stats` reports.
+#[derive(Clone)]
+pub struct Demo {
+    server: Server,
+    ticks: Arc<AtomicU64>,
+    resumes: Arc<Mutex<VecDeque<Option<String>>>>,
+}
+
+/// What `GET /stats` answers.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Stats {
+    /// Open event streams.
+    pub subscribers: usize,
+    /// Ticks published so far.
+    pub ticks: u64,
+    /// For the latest sessions (at most 100), the last event ID each
+    /// resumed from, `null` for a fresh session.
+    pub resumes: Vec<Option<String>>,
+}
+
+/// A chat message, as posted and as sent to the page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Chat {
+    /// Who says it.
+    pub name: String,
+    /// What they say.
+    pub text: String,
+}
+
+impl Default for Demo {
+    fn default() -> Demo {
+        Demo::new()
+    }
+}
+
+impl Demo {
+    /// A demo whose history holds the last [`HISTORY`] events, with IDs
+    /// assigned by the replayer.
+    pub fn new() -> Demo {
+        let joe = Joe::builder()
+            .replayer(FiniteReplayer::new(HISTORY).auto_ids(true))
+            .build();
+        let resumes: Arc<Mutex<VecDeque<Option<String>>>> = Arc::default();
+        let seen = resumes.clone();
+        let server = Server::builder_with(joe)
+            .last_event_id_query("lastEventId")
+            .retry(Duration::from_secs(1))
+            .on_session(move |parts| {
+                let resumed_from = parts
+                    .headers
+                    .get("last-event-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+                    .or_else(|| query_param(parts.uri.query(), "lastEventId"));
+                let mut log = seen.lock().unwrap_or_else(PoisonError::into_inner);
+                if log.len() == 100 {
+                    log.pop_front();
+                }
+                log.push_back(resumed_from);
+                let topics = topics(parts.uri.query());
+                async move { Ok(topics) }
+            })
+            .build();
+        Demo {
+            server,
+            ticks: Arc::default(),
+            resumes,
+        }
+    }
+
+    /// The SSE server, to publish or shut down.
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
+    /// The application's routes.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/", get(|| async { Html(PAGE) }))
+            .route_service("/events", self.server.clone())
+            .route("/chat", post(chat))
+            .route("/stats", get(stats))
+            .with_state(self.clone())
+    }
+
+    /// Publishes the next tick to the feed and returns its number.
+    ///
+    /// # Errors
+    ///
+    /// When the server was shut down.
+    pub async fn tick(&self) -> Result<u64, sse::joe::Error> {
+        let n = self.ticks.fetch_add(1, Ordering::Relaxed) + 1;
+        let at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let message = Message::new()
+            .event(EventType::from_static("tick"))
+            .data(format!(r#"{{"n":{n},"at":{at}}}"#));
+        self.server.publish(message, &[FEED]).await?;
+        Ok(n)
+    }
+
+    /// Publishes a tick every `interval` until the server shuts down.
+    pub async fn run_feed(self, interval: Duration) {
+        let mut timer = tokio::time::interval(interval);
+        timer.tick().await;
+        loop {
+            timer.tick().await;
+            if self.tick().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// What `/stats` reports.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            subscribers: self.server.joe().subscriber_count(),
+            ticks: self.ticks.load(Ordering::Relaxed),
+            resumes: self
+                .resumes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+async fn chat(State(demo): State<Demo>, headers: HeaderMap, body: String) -> impl IntoResponse {
+    let is_json = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let chat: Chat = match serde_json::from_str(&body) {
+        Ok(chat) if is_json => chat,
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "expected JSON {\"name\", \"text\"}",
+            )
+                .into_response();
+        }
+    };
+    let name: String = chat.name.trim().chars().take(40).collect();
+    if chat.text.trim().is_empty() || chat.text.chars().count() > MAX_CHAT_LEN {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "text must be 1 to 500 characters",
+        )
+            .into_response();
+    }
+    let chat = Chat {
+        name: if name.is_empty() {
+            "guest".into()
+        } else {
+            name
+        },
+        text: chat.text,
+    };
+    let message = match Message::new()
+        .event(EventType::from_static("chat"))
+        .json(&chat)
+    {
+        Ok(message) => message,
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    match demo.server.publish(message, &[CHAT]).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+async fn stats(State(demo): State<Demo>) -> Json<Stats> {
+    Json(demo.stats())
+}
+
+/// The topics a session asks for with `?topics=a,b`; both by default.
+fn topics(query: Option<&str>) -> Vec<Topic> {
+    match query_param(query, "topics") {
+        Some(list) => list
+            .split(',')
+            .filter_map(|name| match name {
+                "feed" => Some(FEED),
+                "chat" => Some(CHAT),
+                _ => None,
+            })
+            .collect(),
+        None => vec![FEED, CHAT],
+    }
+}
+
+/// The value of `name` in a query string (no percent-decoding: the demo's
+/// values are plain).
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_from_query() {
+        assert_eq!(topics(None), [FEED, CHAT]);
+        assert_eq!(topics(Some("topics=chat")), [CHAT]);
+        assert_eq!(topics(Some("x=1&topics=feed,nope")), [FEED]);
+    }
+}

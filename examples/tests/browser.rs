@@ -1,0 +1,299 @@
+//! The demo page in a real browser: headless Chromium, driven over the
+//! WebDriver protocol by chromedriver, receives the feed with its
+//! `EventSource`; the server then kills the connection, publishes while the
+//! browser is away, and the browser must reconnect with `Last-Event-ID` and
+//! receive exactly the events it missed. A reload must resume the same way
+//! through the `lastEventId` query parameter.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`scripts/test.sh`
+//! installs them).
+
+use serde_json::{Value, json};
+use sse_examples::demo::Demo;
+use std::{
+    net::SocketAddr,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+use tokio::{net::TcpListener, task::AbortHandle};
+
+const CHROMEDRIVER: &str = "chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Waits up to `limit` for `check` to return `Some`.
+async fn wait_for<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The demo on 127.0.0.1, with a handle on every connection so that the
+/// test can cut them.
+struct App {
+    demo: Demo,
+    addr: SocketAddr,
+    connections: Arc<Mutex<Vec<AbortHandle>>>,
+}
+
+impl App {
+    async fn start() -> App {
+        let demo = Demo::new();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
+        let router = demo.router();
+        let handles = connections.clone();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let service = hyper_util::service::TowerToHyperService::new(router.clone());
+                let task = tokio::spawn(async move {
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(io, service)
+                    .await;
+                });
+                handles.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        App {
+            demo,
+            addr,
+            connections,
+        }
+    }
+
+    /// Cuts every open connection, as a crashed proxy or a network drop
+    /// would, and waits until the server has unsubscribed them.
+    async fn kill_connections(&self) {
+        for handle in self.connections.lock().unwrap().drain(..) {
+            handle.abort();
+        }
+        let joe = self.demo.server().joe().clone();
+        wait_for("unsubscribe", Duration::from_secs(10), || {
+            let joe = joe.clone();
+            async move { (joe.subscriber_count() == 0).then_some(()) }
+        })
+        .await;
+    }
+}
+
+/// A chromedriver process and one headless Chromium session.
+struct Browser {
+    driver: Child,
+    http: reqwest::Client,
+    session: String,
+    base: String,
+    profile: std::path::PathBuf,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| {
+                panic!("cannot start {CHROMEDRIVER} ({err}); run scripts/test.sh, which installs chromium and chromium-driver")
+            });
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        wait_for("chromedriver", Duration::from_secs(20), || {
+            let request = http.get(format!("{base}/status"));
+            async move {
+                let status: Value = request.send().await.ok()?.json().await.ok()?;
+                status["value"]["ready"].as_bool().filter(|ready| *ready)
+            }
+        })
+        .await;
+        let profile =
+            std::env::temp_dir().join(format!("sse-browser-test-{}-{port}", std::process::id()));
+        let capabilities = json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": CHROMIUM,
+                    "args": [
+                        "--headless", "--no-sandbox", "--disable-gpu",
+                        "--disable-background-networking", "--disable-component-update",
+                        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                        format!("--user-data-dir={}", profile.display()),
+                    ],
+                },
+            }},
+        });
+        let created: Value = http
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {created}"))
+            .to_owned();
+        Browser {
+            driver,
+            http,
+            session,
+            base,
+            profile,
+        }
+    }
+
+    async fn command(&self, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}/{path}", self.base, self.session);
+        let answer: Value = self
+            .http
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            answer["value"].get("error").is_none(),
+            "WebDriver {path}: {answer}"
+        );
+        answer["value"].clone()
+    }
+
+    async fn open(&self, url: &str) {
+        self.command("url", json!({ "url": url })).await;
+    }
+
+    /// The ticks the page received: (last event ID, tick number).
+    async fn ticks(&self) -> Vec<(String, u64)> {
+        let log = self
+            .command(
+                "execute/sync",
+                json!({ "script": "return window.sseLog || [];", "args": [] }),
+            )
+            .await;
+        log.as_array()
+            .unwrap()
+            .iter()
+            .filter(|entry| entry["kind"] == "tick")
+            .map(|entry| {
+                let data: Value = serde_json::from_str(entry["data"].as_str().unwrap()).unwrap();
+                (
+                    entry["id"].as_str().unwrap().to_owned(),
+                    data["n"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    async fn wait_for_ticks(&self, count: usize) -> Vec<(String, u64)> {
+        wait_for("the page's ticks", Duration::from_secs(20), || async {
+            let ticks = self.ticks().await;
+            (ticks.len() >= count).then_some(ticks)
+        })
+        .await
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+async fn wait_for_subscribers(demo: &Demo, count: usize) {
+    let joe = demo.server().joe().clone();
+    wait_for("the page to subscribe", Duration::from_secs(20), || {
+        let joe = joe.clone();
+        async move { (joe.subscriber_count() == count).then_some(()) }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_resumes_with_last_event_id_after_a_cut_and_a_reload() {
+    let app = App::start().await;
+    let browser = Browser::start().await;
+    let page = format!("http://{}/", app.addr);
+    browser.open(&page).await;
+    wait_for_subscribers(&app.demo, 1).await;
+
+    for _ in 0..5 {
+        app.demo.tick().await.unwrap();
+    }
+    let before = browser.wait_for_ticks(5).await;
+    assert_eq!(
+        before.iter().map(|t| t.1).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    let last_seen = before[4].0.clone();
+
+    // Cut the connection server-side and publish while the browser is away
+    // (the demo tells it to wait 1 s before reconnecting).
+    app.kill_connections().await;
+    for _ in 0..3 {
+        app.demo.tick().await.unwrap();
+    }
+
+    let after = browser.wait_for_ticks(8).await;
+    let numbers: Vec<u64> = after.iter().map(|t| t.1).collect();
+    assert_eq!(
+        numbers,
+        [1, 2, 3, 4, 5, 6, 7, 8],
+        "every tick exactly once, in order"
+    );
+    let ids: Vec<u64> = after.iter().map(|t| t.0.parse().unwrap()).collect();
+    assert!(
+        ids.windows(2).all(|w| w[1] == w[0] + 1),
+        "consecutive IDs: {ids:?}"
+    );
+    let resumes = app.demo.stats().resumes;
+    assert_eq!(
+        resumes.last().unwrap().as_deref(),
+        Some(last_seen.as_str()),
+        "the browser reconnected with Last-Event-ID of the last event it saw"
+    );
+
+    // A reload opens a new EventSource; the page passes its last ID in the
+    // query string and gets only what it has not seen.
+    let last_id = after[7].0.clone();
+    let sessions = app.demo.stats().resumes.len();
+    browser.open(&page).await;
+    let demo = &app.demo;
+    let resumed_from = wait_for(
+        "the reloaded page's session",
+        Duration::from_secs(20),
+        || async {
+            let resumes = demo.stats().resumes;
+            (resumes.len() > sessions).then(|| resumes.last().cloned().flatten())
+        },
+    )
+    .await;
+    assert_eq!(resumed_from.as_deref(), Some(last_id.as_str()));
+    app.demo.tick().await.unwrap();
+    let reloaded = browser.wait_for_ticks(1).await;
+    assert_eq!(reloaded.iter().map(|t| t.1).collect::<Vec<_>>(), [9]);
+}
