@@ -11,7 +11,9 @@ use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use reqwest::{
     Request, Response, StatusCode,
-    header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER},
+    header::{
+        ACCEPT, CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
+    },
 };
 use sse_codec::EventId;
 use std::{
@@ -137,10 +139,7 @@ enum State {
 
 impl Connection {
     pub(crate) fn new(client: Client, request: Result<Request, Error>) -> Connection {
-        let reconnect = Reconnect::new(
-            (client.config.backoff)(),
-            client.config.max_retries,
-        );
+        let reconnect = Reconnect::new((client.config.backoff)(), client.config.max_retries);
         let (request, failed) = match request {
             Ok(request) => (Some(request), None),
             Err(err) => (None, Some(err)),
@@ -237,9 +236,7 @@ impl Connection {
 
     /// Arms the timer for `delay` from now.
     fn arm(&mut self, delay: Duration) {
-        let deadline = Instant::now()
-            .checked_add(delay)
-            .unwrap_or_else(far_future);
+        let deadline = Instant::now().checked_add(delay).unwrap_or_else(far_future);
         match &mut self.timer {
             Some(timer) => timer.as_mut().reset(deadline),
             None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
@@ -378,7 +375,12 @@ impl Connection {
         None
     }
 
-    fn on_refused(&mut self, status: StatusCode, headers: HeaderMap, body: Bytes) -> Option<Result<Update, Error>> {
+    fn on_refused(
+        &mut self,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Option<Result<Update, Error>> {
         let config = Arc::clone(&self.client.config);
         let retry = (status.is_server_error() && config.retry_server_errors)
             || (status == StatusCode::TOO_MANY_REQUESTS && config.retry_too_many_requests);
@@ -627,8 +629,14 @@ impl fmt::Debug for CloseHandle {
 /// such as `charset` aside, case-insensitively).
 fn is_event_stream(headers: &HeaderMap) -> bool {
     headers.get(CONTENT_TYPE).is_some_and(|value| {
-        let essence = value.as_bytes().split(|&b| b == b';').next().unwrap_or_default();
-        essence.trim_ascii().eq_ignore_ascii_case(b"text/event-stream")
+        let essence = value
+            .as_bytes()
+            .split(|&b| b == b';')
+            .next()
+            .unwrap_or_default();
+        essence
+            .trim_ascii()
+            .eq_ignore_ascii_case(b"text/event-stream")
     })
 }
 

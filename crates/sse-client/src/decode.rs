@@ -203,7 +203,8 @@ mod tests {
         out
     }
 
-    const STREAM: &[u8] = b"\xEF\xBB\xBF: hello\r\nid: 1\nevent: add\ndata:  x\ndata\n\nretry: 5\n:ping\n\
+    const STREAM: &[u8] =
+        b"\xEF\xBB\xBF: hello\r\nid: 1\nevent: add\ndata:  x\ndata\n\nretry: 5\n:ping\n\
         data: y\r\rid\ndata: z\nfoo: bar\n\n\xEF\xBB\xBFdata: bom\n\ndata: cut";
 
     #[test]

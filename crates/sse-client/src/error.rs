@@ -254,14 +254,16 @@ impl fmt::Display for Error {
             Kind::Builder => f.write_str("failed to build the request"),
             Kind::Transport => f.write_str("error sending the request or reading the response"),
             Kind::Status(refused) => write!(f, "server refused the stream with {}", refused.status),
-            Kind::ContentType(refused) => match refused.headers.get(reqwest::header::CONTENT_TYPE) {
-                Some(value) => write!(
-                    f,
-                    "expected content type text/event-stream, got {}",
-                    String::from_utf8_lossy(value.as_bytes())
-                ),
-                None => f.write_str("expected content type text/event-stream, got none"),
-            },
+            Kind::ContentType(refused) => {
+                match refused.headers.get(reqwest::header::CONTENT_TYPE) {
+                    Some(value) => write!(
+                        f,
+                        "expected content type text/event-stream, got {}",
+                        String::from_utf8_lossy(value.as_bytes())
+                    ),
+                    None => f.write_str("expected content type text/event-stream, got none"),
+                }
+            }
             Kind::Timeout(after) => write!(f, "nothing received for {after:?}"),
             Kind::EventTooLarge { limit } => {
                 write!(f, "event exceeds the maximum size of {limit} bytes")

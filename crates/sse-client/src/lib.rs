@@ -98,3 +98,18 @@ pub use sse_codec::{Event, EventId};
 /// The backoff crate, whose [`Backoff`](backoff::backoff::Backoff) trait
 /// [`ClientBuilder::backoff`] takes.
 pub use backoff;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn streams_can_move_between_tasks() {
+        fn assert_send<T: Send + 'static>() {}
+        assert_send::<crate::Connection>();
+        assert_send::<crate::Events<crate::Connection>>();
+        assert_send::<crate::Read>();
+        assert_send::<crate::Update>();
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<crate::Client>();
+        assert_send_sync::<crate::CloseHandle>();
+    }
+}

@@ -1,0 +1,233 @@
+//! A real HTTP server on 127.0.0.1, scripted per request to behave or
+//! misbehave.
+
+#![allow(dead_code, unreachable_pub)]
+
+use axum::{
+    Router,
+    body::{Body, Bytes},
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    response::Response,
+};
+use futures_util::{StreamExt, stream};
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use tokio::{net::TcpListener, time::Instant};
+
+/// What the server saw of one request.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: Method,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub at: Instant,
+}
+
+impl Seen {
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.headers
+            .get("last-event-id")
+            .map(|value| value.to_str().unwrap())
+    }
+}
+
+/// How a streamed body ends after its chunks.
+#[derive(Clone, Copy, Debug)]
+pub enum End {
+    /// The body ends cleanly.
+    Close,
+    /// The connection is cut: the body never ends properly.
+    Abort,
+    /// The body stays open with nothing more to send.
+    Hang,
+}
+
+/// One scripted answer.
+pub enum Reply {
+    /// 200 `text/event-stream` with these chunks, then `End`.
+    Stream(Vec<String>, End),
+    /// Any status, headers and body.
+    Status(StatusCode, Vec<(&'static str, &'static str)>, &'static str),
+    /// Never answer at all.
+    NoHeaders,
+}
+
+pub fn stream(chunks: &[&str], end: End) -> Reply {
+    Reply::Stream(chunks.iter().map(|s| (*s).to_owned()).collect(), end)
+}
+
+pub fn status(code: u16) -> Reply {
+    Reply::Status(StatusCode::from_u16(code).unwrap(), Vec::new(), "")
+}
+
+type Script = dyn Fn(usize, &Seen) -> Reply + Send + Sync;
+
+#[derive(Clone)]
+struct Shared {
+    script: Arc<Script>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+pub struct Server {
+    pub url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Server {
+    /// Starts a server whose answer to the `n`th request (from 0) is
+    /// `script(n, request)`.
+    pub async fn start(script: impl Fn(usize, &Seen) -> Reply + Send + Sync + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let shared = Shared {
+            script: Arc::new(script),
+            seen: seen.clone(),
+        };
+        let app = Router::new().fallback(handle).with_state(shared);
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Server {
+            url: format!("http://{addr}/events"),
+            seen,
+        }
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn handle(State(shared): State<Shared>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let seen = Seen {
+        method: parts.method,
+        headers: parts.headers,
+        body,
+        at: Instant::now(),
+    };
+    let n = {
+        let mut all = shared.seen.lock().unwrap();
+        all.push(seen.clone());
+        all.len() - 1
+    };
+    match (shared.script)(n, &seen) {
+        Reply::Stream(chunks, end) => {
+            let chunks = stream::iter(
+                chunks
+                    .into_iter()
+                    .map(|c| Ok::<_, std::io::Error>(Bytes::from(c))),
+            );
+            let body = match end {
+                End::Close => Body::from_stream(chunks),
+                End::Abort => Body::from_stream(chunks.chain(stream::once(async {
+                    // Let the chunks reach the client before the cut.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    Err(std::io::Error::other("scripted abort"))
+                }))),
+                End::Hang => Body::from_stream(chunks.chain(stream::pending())),
+            };
+            Response::builder()
+                .header(header::CONTENT_TYPE, "text/event-stream")
+                .body(body)
+                .unwrap()
+        }
+        Reply::Status(status, headers, body) => {
+            let mut response = Response::builder().status(status);
+            for (name, value) in headers {
+                response = response.header(name, HeaderValue::from_static(value));
+            }
+            response.body(Body::from(body)).unwrap()
+        }
+        Reply::NoHeaders => std::future::pending().await,
+    }
+}
+
+/// A generous bound on a whole test, so that a bug shows as a failure,
+/// not a hang.
+pub async fn within<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(30), f)
+        .await
+        .expect("test took too long")
+}
+
+/// One update of a connection, as a short line to compare.
+pub fn describe(update: Result<sse_client::Update, sse_client::Error>) -> String {
+    use sse_client::Update;
+    match update {
+        Ok(Update::Open(open)) => format!("open {}", open.status().as_u16()),
+        Ok(Update::Event(event)) => format!(
+            "event {} {:?} id={}",
+            event.event_type(),
+            event.data(),
+            event.last_event_id().as_str()
+        ),
+        Ok(Update::Comment(text)) => format!("comment {text:?}"),
+        Ok(Update::Retrying(retrying)) => match retrying.error() {
+            Some(err) => format!("retrying after {}", kind(err)),
+            None => "retrying after end".to_owned(),
+        },
+        Ok(Update::Closed) => "closed".to_owned(),
+        Ok(other) => format!("{other:?}"),
+        Err(err) => format!("error {}", kind(&err)),
+    }
+}
+
+/// The kind of an error, in a word or two.
+pub fn kind(err: &sse_client::Error) -> String {
+    if err.is_status() {
+        format!("status {}", err.status().unwrap().as_u16())
+    } else if err.is_content_type() {
+        "content-type".to_owned()
+    } else if err.is_transport() {
+        "transport".to_owned()
+    } else if err.is_timeout() {
+        "timeout".to_owned()
+    } else if err.is_retries_exhausted() {
+        let source = std::error::Error::source(err)
+            .and_then(|source| source.downcast_ref::<sse_client::Error>());
+        match source {
+            Some(last) => format!("exhausted ({})", kind(last)),
+            None => "exhausted".to_owned(),
+        }
+    } else if err.is_body_not_reusable() {
+        "body-not-reusable".to_owned()
+    } else if err.is_event_too_large() {
+        "too-large".to_owned()
+    } else if err.is_truncated() {
+        "truncated".to_owned()
+    } else if err.is_builder() {
+        "builder".to_owned()
+    } else {
+        format!("{err:?}")
+    }
+}
+
+/// Every update of a stream, described, to its end.
+pub async fn collect<S>(mut updates: S) -> Vec<String>
+where
+    S: futures_util::Stream<Item = Result<sse_client::Update, sse_client::Error>> + Unpin,
+{
+    within(async {
+        let mut out = Vec::new();
+        while let Some(update) = updates.next().await {
+            out.push(describe(update));
+        }
+        out
+    })
+    .await
+}
+
+/// A client that reconnects quickly and predictably.
+pub fn fast() -> sse_client::ClientBuilder {
+    sse_client::Client::builder()
+        .initial_interval(Duration::from_millis(10))
+        .jitter(0.0)
+}
