@@ -1,0 +1,91 @@
+//! Follows a live event feed with a reconnecting `sse_client` connection,
+//! printing every event and every change in the connection's life.
+//!
+//! ```text
+//! cargo run -p sse-examples --bin demo       # a live feed on :8080, in one terminal
+//! cargo run -p sse-examples --bin follow     # follows http://127.0.0.1:8080/events
+//! cargo run -p sse-examples --bin follow -- http://127.0.0.1:3000/events
+//! ```
+//!
+//! Stop and restart the server to watch it reconnect (with backoff, and with
+//! `Last-Event-ID` once the feed sent IDs). Ctrl-C closes the connection
+//! through a `CloseHandle`; a server answering 204 No Content ends it too.
+
+use futures_util::StreamExt;
+use sse_client::{Client, Update};
+use std::time::Duration;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "http://127.0.0.1:8080/events".to_owned());
+
+    let client = Client::builder()
+        .idle_timeout(Duration::from_secs(60))
+        .retry_server_errors(true)
+        .retry_too_many_requests(true)
+        .max_interval(Duration::from_secs(10))
+        .comments(true)
+        .build()?;
+    let mut connection = client.get(&url);
+
+    let handle = connection.close_handle();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            handle.close();
+        }
+    });
+
+    println!("following {url} (Ctrl-C to stop)");
+    while let Some(update) = connection.next().await {
+        match update {
+            Ok(Update::Open(open)) => println!("-- open ({})", open.status()),
+            Ok(Update::Event(event)) => {
+                let id = event.last_event_id();
+                let id = if id.is_empty() {
+                    String::new()
+                } else {
+                    format!(" #{}", id.as_str())
+                };
+                println!("{}{id}: {}", event.event_type(), event.data());
+            }
+            Ok(Update::Comment(text)) => println!("-- comment: {text}"),
+            Ok(Update::Retrying(retrying)) => match retrying.error() {
+                Some(err) => println!(
+                    "-- {}; reconnecting in {:?} (attempt {})",
+                    chain(err),
+                    retrying.delay(),
+                    retrying.attempt()
+                ),
+                None => println!(
+                    "-- the server ended the stream; reconnecting in {:?}",
+                    retrying.delay()
+                ),
+            },
+            Ok(Update::Closed) => println!("-- closed"),
+            Ok(other) => println!("-- {other:?}"),
+            Err(err) if err.is_event_too_large() => println!("-- skipped: {err}"),
+            Err(err) => {
+                eprintln!("-- failed: {}", chain(&err));
+                if let Some(body) = err.body() {
+                    eprintln!("   {}", String::from_utf8_lossy(body));
+                }
+                return Err(err.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An error and its sources, on one line.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(err) = source {
+        line.push_str(": ");
+        line.push_str(&err.to_string());
+        source = err.source();
+    }
+    line
+}
