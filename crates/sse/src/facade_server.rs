@@ -27,7 +27,7 @@ use std::{future::Future, ops::Deref, time::Duration};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let server = Server::new();
-/// let app = axum::Router::new().route_service("/events", server.clone());
+/// let app: axum::Router = axum::Router::new().route_service("/events", server.clone());
 /// # drop(app);
 /// server.publish(Message::new().data("hello"), &[sse::Topic::DEFAULT]).await?;
 /// # Ok(())

@@ -42,3 +42,8 @@ pub use sse_server::StreamResponse;
 
 #[cfg(feature = "client")]
 pub use sse_client::{Client, ClientBuilder, Connection, read};
+
+/// The repository README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct RepositoryReadme;
