@@ -1,0 +1,55 @@
+//! Mounting the SSE endpoint in an axum application, next to other routes.
+//!
+//! ```text
+//! cargo run -p sse-examples --bin mount_axum     # then: curl -N http://127.0.0.1:8081/events
+//! cargo run -p sse-examples --bin mount_axum -- --port 0
+//! ```
+//!
+//! The server publishes the time every half second. Ctrl-C ends open
+//! streams, then the process.
+
+use axum::{Router, routing::get};
+use sse::{Message, Server, Topic};
+use std::{
+    net::SocketAddr,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let port: u16 = match std::env::args().skip_while(|a| a != "--port").nth(1) {
+        Some(port) => port.parse()?,
+        None => 8081,
+    };
+
+    let server = Server::new();
+    let app = Router::new()
+        .route("/", get(|| async { "SSE at /events\n" }))
+        .route_service("/events", server.clone());
+
+    let publisher = server.clone();
+    tokio::spawn(async move {
+        let mut timer = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            timer.tick().await;
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            let message = Message::new().data(format!("unix time {}", now.as_secs()));
+            if publisher.publish(message, &[Topic::DEFAULT]).await.is_err() {
+                return;
+            }
+        }
+    });
+
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    println!("listening on http://{}/events", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            server.shutdown();
+        })
+        .await?;
+    println!("bye");
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! Every example binary, run as a user runs it: started as a process,
+//! talked to over 127.0.0.1, stopped with Ctrl-C (SIGINT) where it serves
+//! until then.
+
+use futures_util::StreamExt;
+use std::{
+    io::{BufRead, BufReader, Read},
+    process::{Child, ChildStdout, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+struct Running {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Running {
+    fn start(exe: &str, args: &[&str]) -> Running {
+        let mut child = Command::new(exe)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Running { child, stdout }
+    }
+
+    /// Reads stdout lines until one contains `needle`; returns that line.
+    fn line_with(&mut self, needle: &str) -> String {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = self.stdout.read_line(&mut line).unwrap();
+            assert!(n > 0, "stdout ended before a line with {needle:?}");
+            if line.contains(needle) {
+                return line.trim().to_owned();
+            }
+        }
+    }
+
+    /// The `http://...` URL in the first line that has one.
+    fn url(&mut self) -> String {
+        let line = self.line_with("http://");
+        let start = line.find("http://").unwrap();
+        line[start..].split_whitespace().next().unwrap().to_owned()
+    }
+
+    /// Sends Ctrl-C and waits (bounded) for a clean exit; returns the rest
+    /// of stdout.
+    fn interrupt(mut self) -> String {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "exit status {status}");
+                let mut rest = String::new();
+                self.stdout.read_to_string(&mut rest).unwrap();
+                return rest;
+            }
+            assert!(Instant::now() < deadline, "did not exit after Ctrl-C");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads the first event of a stream at `url`.
+async fn first_event(url: &str) -> sse::Event {
+    let response = reqwest::get(url).await.unwrap();
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut events = sse::read(response);
+    tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("an event within 10 s")
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn demo_serves_the_page_and_the_stream_and_stops_on_ctrl_c() {
+    let mut demo = Running::start(
+        env!("CARGO_BIN_EXE_demo"),
+        &["--port", "0", "--tick-ms", "50"],
+    );
+    let page = demo.url();
+    let html = reqwest::get(&page).await.unwrap().text().await.unwrap();
+    assert!(html.contains("new EventSource"));
+    let event = first_event(&format!("{page}events")).await;
+    assert_eq!(event.event_type(), "tick");
+    // An open stream must not keep the server from shutting down.
+    let open = reqwest::get(format!("{page}events")).await.unwrap();
+    let rest = demo.interrupt();
+    assert!(rest.contains("bye"), "{rest}");
+    let body = open.text().await.unwrap();
+    assert!(body.starts_with("retry: 1000\n"), "{body}");
+}
+
+#[tokio::test]
+async fn mount_axum_streams_and_stops_on_ctrl_c() {
+    let mut app = Running::start(env!("CARGO_BIN_EXE_mount_axum"), &["--port", "0"]);
+    let url = app.url();
+    assert!(first_event(&url).await.data().starts_with("unix time "));
+    assert!(app.interrupt().contains("bye"));
+}
+
+#[tokio::test]
+async fn mount_hyper_streams_and_stops_on_ctrl_c() {
+    let mut app = Running::start(env!("CARGO_BIN_EXE_mount_hyper"), &["--port", "0"]);
+    let url = app.url();
+    assert!(first_event(&url).await.data().starts_with("count "));
+    assert!(app.interrupt().contains("bye"));
+}
+
+#[tokio::test]
+async fn follow_prints_the_demo_feed() {
+    let mut demo = Running::start(
+        env!("CARGO_BIN_EXE_demo"),
+        &["--port", "0", "--tick-ms", "50"],
+    );
+    let events = format!("{}events", demo.url());
+    let mut follow = Running::start(env!("CARGO_BIN_EXE_follow"), &[&events]);
+    follow.line_with("tick");
+    follow.line_with("tick");
+    follow.interrupt();
+    demo.interrupt();
+}
+
+#[test]
+fn llm_prints_the_streamed_tokens_and_exits() {
+    let output = Command::new(env!("CARGO_BIN_EXE_llm"))
+        .arg("Why is the sky blue?")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.split_whitespace().count() > 5, "{text}");
+}
