@@ -73,6 +73,12 @@ type ExcerptFuture = Pin<Box<dyn Future<Output = Bytes> + Send>>;
 /// closes it from elsewhere. It needs a Tokio runtime (for its timers) when
 /// polled.
 ///
+/// # Cancel safety
+///
+/// Polling is cancel safe: if a `next()` future is dropped before it
+/// completes (a losing branch of `tokio::select!`), no update is lost and
+/// the connection goes on from where it was at the next poll.
+///
 /// # Examples
 ///
 /// ```no_run
@@ -113,6 +119,8 @@ pub struct Connection {
     /// touching the timer; the timer catches up when it fires.
     idle_deadline: Option<Instant>,
     close: Arc<CloseShared>,
+    /// Whether the first request was sent.
+    started: bool,
 }
 
 enum State {
@@ -163,6 +171,7 @@ impl Connection {
                 closed: AtomicBool::new(false),
                 waker: Mutex::new(None),
             }),
+            started: false,
         }
     }
 
@@ -418,6 +427,12 @@ impl Connection {
                     if let Some(err) = self.failed.take() {
                         self.state = State::Done;
                         return Poll::Ready(Some(Err(err)));
+                    }
+                    if !self.started {
+                        // The maximum elapsed time counts from the first
+                        // request, not from when the connection was made.
+                        self.started = true;
+                        self.reconnect.opened();
                     }
                     let request = match self.next_request() {
                         Ok(request) => request,

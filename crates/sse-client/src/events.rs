@@ -16,6 +16,8 @@ pin_project_lite::pin_project! {
     ///
     /// Lifecycle items ([`Update::Open`], [`Update::Retrying`],
     /// [`Update::Closed`]) and comments are left out; errors are passed on.
+    /// Polling is cancel safe when the inner stream's is, as a
+    /// [`Connection`](crate::Connection)'s is.
     ///
     /// # Examples
     ///

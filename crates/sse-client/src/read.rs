@@ -31,6 +31,11 @@ type BodyStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 /// The response is taken as it is: check its status first (for example
 /// with `error_for_status`), as LLM APIs answer errors with JSON.
 ///
+/// # Cancel safety
+///
+/// Polling the returned stream is cancel safe: dropping a `next()` future
+/// before it completes loses no event.
+///
 /// # Examples
 ///
 /// ```no_run

@@ -331,7 +331,7 @@ async fn idle_timeout_reconnects() {
     })
     .await;
     let client = fast()
-        .idle_timeout(Duration::from_millis(200))
+        .idle_timeout(Duration::from_millis(400))
         .build()
         .unwrap();
     let updates = collect(client.get(&server.url)).await;
@@ -342,6 +342,36 @@ async fn idle_timeout_reconnects() {
             "open 200",
             r#"event message "a" id="#,
             "retrying after timeout",
+            "closed",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn keep_alive_comments_hold_off_the_idle_timeout() {
+    let server = Server::start(|n, _| match n {
+        0 => {
+            // Ten keep-alives 60 ms apart: 600 ms of no events, longer than
+            // the idle timeout, but never 400 ms without a byte.
+            let mut chunks = vec![(Duration::ZERO, "data: first\n\n".to_owned())];
+            chunks.extend((0..10).map(|_| (Duration::from_millis(60), ":\n".to_owned())));
+            chunks.push((Duration::from_millis(60), "data: last\n\n".to_owned()));
+            Reply::Paced(chunks)
+        }
+        _ => status(204),
+    })
+    .await;
+    let client = fast()
+        .idle_timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    assert_eq!(
+        collect(client.get(&server.url)).await,
+        [
+            "open 200",
+            r#"event message "first" id="#,
+            r#"event message "last" id="#,
+            "retrying after end",
             "closed",
         ]
     );

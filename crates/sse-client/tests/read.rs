@@ -98,7 +98,7 @@ async fn default_max_event_size_applies() {
 #[tokio::test]
 async fn idle_timeout_ends_a_stalled_body() {
     let response = serve(&["data: a\n\n"], End::Hang).await;
-    let read = sse_client::read(response).idle_timeout(Duration::from_millis(100));
+    let read = sse_client::read(response).idle_timeout(Duration::from_millis(300));
     let (events, truncated) = read_all(read).await;
     assert_eq!(events, ["message a", "error timeout"]);
     assert!(!truncated);
@@ -109,7 +109,7 @@ async fn client_read_uses_its_configuration() {
     let response = serve(&["data: 0123456789\n\n", "data: a\n\n"], End::Hang).await;
     let client = sse_client::Client::builder()
         .max_event_size(8)
-        .idle_timeout(Duration::from_millis(100))
+        .idle_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
     let (events, _) = read_all(client.read(response)).await;

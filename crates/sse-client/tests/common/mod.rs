@@ -51,6 +51,9 @@ pub enum Reply {
     Stream(Vec<String>, End),
     /// Any status, headers and body.
     Status(StatusCode, Vec<(&'static str, &'static str)>, &'static str),
+    /// 200 `text/event-stream`, each chunk sent after its pause, then a
+    /// clean end.
+    Paced(Vec<(Duration, String)>),
     /// Never answer at all.
     NoHeaders,
 }
@@ -145,6 +148,16 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
                 response = response.header(name, HeaderValue::from_static(value));
             }
             response.body(Body::from(body)).unwrap()
+        }
+        Reply::Paced(chunks) => {
+            let chunks = stream::iter(chunks).then(|(pause, chunk)| async move {
+                tokio::time::sleep(pause).await;
+                Ok::<_, std::io::Error>(Bytes::from(chunk))
+            });
+            Response::builder()
+                .header(header::CONTENT_TYPE, "text/event-stream")
+                .body(Body::from_stream(chunks))
+                .unwrap()
         }
         Reply::NoHeaders => std::future::pending().await,
     }
