@@ -1,0 +1,133 @@
+//! Fan-out: one 256-byte message published to N subscribers, each drained
+//! by its own task, until every subscriber has received it; Joe against a
+//! `tokio::sync::broadcast` channel doing the same work (encode once, send,
+//! every receiver receives).
+//!
+//! ```text
+//! cargo bench -p sse-benches --bench joe -- --warm-up-time 1 --measurement-time 3
+//! ```
+
+// `criterion_group!` defines an undocumented public function.
+#![allow(missing_docs)]
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use futures_util::{FutureExt, StreamExt};
+use sse_codec::{Frame, Message, Provider, Subscription, Topic};
+use sse_joe::Joe;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    thread::{self, Thread},
+};
+use tokio::{runtime::Runtime, sync::broadcast};
+
+const SUBSCRIBERS: [usize; 4] = [1, 100, 1_000, 10_000];
+
+fn message() -> Message {
+    Message::new().data("x".repeat(256))
+}
+
+/// Counts deliveries down to zero and wakes the bench thread at zero.
+struct Countdown {
+    remaining: AtomicUsize,
+    waiter: Thread,
+}
+
+impl Countdown {
+    fn new() -> Arc<Countdown> {
+        Arc::new(Countdown {
+            remaining: AtomicUsize::new(0),
+            waiter: thread::current(),
+        })
+    }
+
+    fn arm(&self, n: usize) {
+        self.remaining.store(n, Ordering::Release);
+    }
+
+    fn delivered(&self) {
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.waiter.unpark();
+        }
+    }
+
+    fn wait(&self) {
+        while self.remaining.load(Ordering::Acquire) != 0 {
+            thread::park();
+        }
+    }
+}
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn fan_out(c: &mut Criterion) {
+    let mut group = c.benchmark_group("fan-out");
+    group.sample_size(20);
+    for n in SUBSCRIBERS {
+        group.throughput(Throughput::Elements(n as u64));
+
+        let rt = runtime();
+        let joe = Joe::new();
+        let countdown = Countdown::new();
+        for _ in 0..n {
+            let mut stream = rt
+                .block_on(joe.subscribe(Subscription::new([Topic::DEFAULT])))
+                .expect("subscribed")
+                .stream;
+            let countdown = Arc::clone(&countdown);
+            rt.spawn(async move {
+                while let Some(Ok(_frame)) = stream.next().await {
+                    countdown.delivered();
+                }
+            });
+        }
+        let msg = message();
+        let topics = [Topic::DEFAULT];
+        group.bench_function(BenchmarkId::new("joe", n), |b| {
+            b.iter(|| {
+                countdown.arm(n);
+                // Joe's publish never waits, so it completes on first poll.
+                joe.publish(msg.clone(), &topics)
+                    .now_or_never()
+                    .expect("publish completes at once")
+                    .expect("published");
+                countdown.wait();
+            })
+        });
+        rt.block_on(joe.shutdown());
+        drop(rt);
+
+        let rt = runtime();
+        let (tx, _) = broadcast::channel::<Frame>(16);
+        let countdown = Countdown::new();
+        for _ in 0..n {
+            let mut rx = tx.subscribe();
+            let countdown = Arc::clone(&countdown);
+            rt.spawn(async move {
+                while let Ok(_frame) = rx.recv().await {
+                    countdown.delivered();
+                }
+            });
+        }
+        group.bench_function(BenchmarkId::new("broadcast", n), |b| {
+            b.iter(|| {
+                countdown.arm(n);
+                tx.send(msg.to_frame()).expect("receivers exist");
+                countdown.wait();
+            })
+        });
+        drop(tx);
+        drop(rt);
+    }
+    group.finish();
+}
+
+criterion_group!(benches, fan_out);
+criterion_main!(benches);
