@@ -25,7 +25,9 @@ pub const DEFAULT_CAPACITY: usize = 256;
 /// An in-memory [`Provider`]: topics, fan-out to every subscriber, and
 /// optional replay for resuming clients.
 ///
-/// Cheap to clone: clones share the same subscribers.
+/// Cheap to clone: clones share the same subscribers. When the last clone
+/// is dropped, Joe shuts down: with no one left to publish, every
+/// subscriber's stream ends after its queued frames.
 ///
 /// A publish encodes the message once and pushes the same [`Frame`] (a
 /// reference-counted clone) into the queue of every subscriber of any of
@@ -52,7 +54,17 @@ pub const DEFAULT_CAPACITY: usize = 256;
 /// ```
 #[derive(Clone)]
 pub struct Joe {
-    inner: Arc<Inner>,
+    handle: Arc<Handle>,
+}
+
+/// Shared by the [`Joe`] clones but not by the subscriber streams, so that
+/// dropping the last clone can shut down.
+struct Handle(Arc<Inner>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.shutdown();
+    }
 }
 
 /// Configures a [`Joe`]; from [`Joe::builder`].
@@ -128,22 +140,26 @@ impl Joe {
     /// The number of live subscribers. A subscriber leaves when its stream
     /// is dropped, when it lags, and at shutdown.
     pub fn subscriber_count(&self) -> usize {
-        self.inner.lock().count
+        self.inner().lock().count
     }
 
     /// Whether [`shutdown`](Provider::shutdown) was called.
     pub fn is_closed(&self) -> bool {
-        self.inner.lock().closed
+        self.inner().lock().closed
     }
 
     /// The capacity of each subscriber's queue.
     pub fn capacity(&self) -> usize {
-        self.inner.capacity
+        self.inner().capacity
+    }
+
+    fn inner(&self) -> &Arc<Inner> {
+        &self.handle.0
     }
 
     fn publish_now(&self, mut message: Message, topics: &[Topic]) -> Result<(), Error> {
-        let pre_encoded = (!self.inner.has_replayer).then(|| message.to_frame());
-        let mut guard = self.inner.lock();
+        let pre_encoded = (!self.inner().has_replayer).then(|| message.to_frame());
+        let mut guard = self.inner().lock();
         let state = &mut *guard;
         if state.closed {
             return Err(Error::Shutdown);
@@ -151,7 +167,7 @@ impl Joe {
         if let Some(replayer) = &mut state.replayer {
             match catch_unwind(AssertUnwindSafe(|| replayer.prepare(&mut message))) {
                 Ok(result) => result?,
-                Err(panic) => return Err(state.replayer_panicked("prepare", &panic)),
+                Err(panic) => return Err(state.replayer_panicked("prepare", &*panic)),
             }
         }
         // Encoded once, after the replayer set its ID; every subscriber
@@ -162,10 +178,10 @@ impl Joe {
                 replayer.store(&message, &frame, topics)
             }));
             if let Err(panic) = stored {
-                return Err(state.replayer_panicked("store", &panic));
+                return Err(state.replayer_panicked("store", &*panic));
             }
         }
-        state.fan_out(&frame, topics, self.inner.capacity);
+        state.fan_out(&frame, topics, self.inner().capacity);
         Ok(())
     }
 
@@ -177,7 +193,7 @@ impl Joe {
         topics.sort_unstable();
         topics.dedup();
         let mut replay = VecDeque::new();
-        let mut guard = self.inner.lock();
+        let mut guard = self.inner().lock();
         let state = &mut *guard;
         if state.closed {
             return Err(Error::Shutdown);
@@ -198,12 +214,12 @@ impl Joe {
                         replay.clear();
                         Resume::Lost
                     }
-                    Err(panic) => return Err(state.replayer_panicked("replay", &panic)),
+                    Err(panic) => return Err(state.replayer_panicked("replay", &*panic)),
                 }
             }
         };
         let replayed = replay.len();
-        let queue = Arc::new(Queue::new(self.inner.capacity, replay));
+        let queue = Arc::new(Queue::new(self.inner().capacity, replay));
         let id = state.next_id;
         state.next_id += 1;
         let slot = state.insert(id, Arc::clone(&queue), &topics);
@@ -217,26 +233,9 @@ impl Joe {
             "subscribed"
         );
         Ok(Subscribed::new(
-            Subscriber::new(queue, Arc::clone(&self.inner), slot, id),
+            Subscriber::new(queue, Arc::clone(self.inner()), slot, id),
             resume,
         ))
-    }
-
-    fn shutdown_now(&self) {
-        let mut state = self.inner.lock();
-        if state.closed {
-            return;
-        }
-        state.closed = true;
-        let ended = state.count;
-        for entry in state.slots.drain(..).flatten() {
-            entry.queue.close();
-        }
-        state.free.clear();
-        state.by_topic.clear();
-        state.count = 0;
-        drop(state);
-        tracing::debug!(subscribers = ended, "shut down");
     }
 }
 
@@ -295,16 +294,16 @@ impl Provider for Joe {
     /// This method is cancel safe: the returned future completes on its
     /// first poll, and if it is dropped before, nothing was shut down.
     async fn shutdown(&self) {
-        self.shutdown_now();
+        self.inner().shutdown();
     }
 }
 
 impl fmt::Debug for Joe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.inner.lock();
+        let state = self.inner().lock();
         f.debug_struct("Joe")
             .field("subscribers", &state.count)
-            .field("capacity", &self.inner.capacity)
+            .field("capacity", &self.inner().capacity)
             .field("replayer", &state.replayer.is_some())
             .field("closed", &state.closed)
             .finish()
@@ -334,7 +333,7 @@ impl JoeBuilder {
     /// Builds the Joe.
     pub fn build(self) -> Joe {
         Joe {
-            inner: Arc::new(Inner {
+            handle: Arc::new(Handle(Arc::new(Inner {
                 has_replayer: self.replayer.is_some(),
                 capacity: self.capacity,
                 state: Mutex::new(State {
@@ -348,7 +347,7 @@ impl JoeBuilder {
                     publish_seq: 0,
                     lagged: Vec::new(),
                 }),
-            }),
+            }))),
         }
     }
 }
@@ -367,6 +366,23 @@ impl Inner {
         // Replayer panics are caught inside the lock, so it is not poisoned
         // by them; recover from anything else rather than fail every call.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn shutdown(&self) {
+        let mut state = self.lock();
+        if state.closed {
+            return;
+        }
+        state.closed = true;
+        let ended = state.count;
+        for entry in state.slots.drain(..).flatten() {
+            entry.queue.close();
+        }
+        state.free.clear();
+        state.by_topic.clear();
+        state.count = 0;
+        drop(state);
+        tracing::debug!(subscribers = ended, "shut down");
     }
 
     /// Removes a subscriber whose stream was dropped.

@@ -1,7 +1,7 @@
 //! One subscriber's queue and the stream that drains it.
 
 use crate::{Error, joe::Inner};
-use futures_core::Stream;
+use futures_core::{Stream, stream::FusedStream};
 use sse_codec::Frame;
 use std::{
     collections::VecDeque,
@@ -137,6 +137,10 @@ impl Queue {
         }
     }
 
+    fn is_terminated(&self) -> bool {
+        self.lock().end == End::Done
+    }
+
     fn len(&self) -> usize {
         let state = self.lock();
         state.replay.len() + state.live.len()
@@ -187,6 +191,12 @@ impl Stream for Subscriber {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.queue.poll_next(cx)
+    }
+}
+
+impl FusedStream for Subscriber {
+    fn is_terminated(&self) -> bool {
+        self.queue.is_terminated()
     }
 }
 

@@ -601,10 +601,109 @@ async fn subscribers_dropped_after_shutdown_are_fine() {
     assert_eq!(joe.subscriber_count(), 0);
 }
 
+#[tokio::test]
+async fn dropping_the_last_handle_ends_the_streams() {
+    let joe = Joe::new();
+    let clone = joe.clone();
+    let mut sub = subscribe(&joe, &[""]).await;
+    joe.publish(Message::new().data("x"), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    drop(joe);
+    assert!(
+        drain_ready(&mut sub).len() == 1,
+        "a clone is alive: still open"
+    );
+    assert!(futures_util::FutureExt::now_or_never(sub.next()).is_none());
+    drop(clone);
+    assert!(sub.next().await.is_none());
+    assert!(futures_util::stream::FusedStream::is_terminated(&sub));
+}
+
 #[test]
 fn joe_and_its_stream_are_send_sync() {
     fn send_sync<T: Send + Sync + 'static>() {}
     fn send<T: Send + 'static>() {}
     send_sync::<Joe>();
     send::<Subscriber>();
+}
+
+/// Records the message and fields of every `tracing` event.
+#[derive(Clone, Default)]
+struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for Recorder {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Fields(String);
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                use std::fmt::Write;
+                let _ = write!(self.0, " {}={value:?}", field.name());
+            }
+        }
+        let mut fields = Fields(format!("{}", event.metadata().level()));
+        event.record(&mut fields);
+        self.0.lock().unwrap().push(fields.0);
+    }
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn tracing_reports_subscribe_unsubscribe_lag_and_panics() {
+    let recorder = Recorder::default();
+    tracing::subscriber::with_default(recorder.clone(), || {
+        let now = |f: futures_util::future::BoxFuture<'_, ()>| {
+            futures_util::FutureExt::now_or_never(f).expect("joe never waits");
+        };
+        let joe = Joe::builder()
+            .capacity(1)
+            .replayer(Exploding {
+                inner: FiniteReplayer::new(4),
+            })
+            .build();
+        let topics = [Topic::DEFAULT];
+        now(Box::pin(async {
+            let slow = subscribe(&joe, &[""]).await;
+            drop(subscribe(&joe, &[""]).await);
+            for data in ["a", "b"] {
+                joe.publish(Message::new().data(data), &topics)
+                    .await
+                    .unwrap();
+            }
+            drop(slow);
+            let _ = joe.subscribe(resume_from("boom")).await;
+        }));
+    });
+    let events = recorder.0.lock().unwrap().clone();
+    let find = |needle: &str| {
+        events
+            .iter()
+            .find(|e| e.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in {events:#?}"))
+            .clone()
+    };
+    assert!(find("message=subscribed").starts_with("DEBUG"));
+    assert!(find("message=unsubscribed").contains("subscriber=1"));
+    let lag = find("message=slow subscriber disconnected");
+    assert!(lag.starts_with("WARN") && lag.contains("subscriber=0") && lag.contains("capacity=1"));
+    let panic = find("message=replayer panicked and was disabled");
+    assert!(
+        panic.starts_with("ERROR") && panic.contains("replay exploded"),
+        "{panic}"
+    );
 }
