@@ -1,0 +1,202 @@
+//! `fanout`: the fan-out load server, `sse-server` over Joe, with the same
+//! options and payload as the perf kit's `peer-axum`, so the same `sse-load`
+//! commands measure both.
+//!
+//! One internal publisher emits `{"t":<unix nanos>,"seq":<n>,"pad":"..."}`
+//! at a fixed rate to the default topic. Joe encodes each event once and
+//! queues the same frame for every subscriber; a subscriber more than
+//! `--capacity` events behind is dropped (its client may resume), never
+//! waited on.
+//!
+//! Endpoints: `GET /events` (SSE), `GET /stats` (JSON). Bounded: exits after
+//! `--max-secs`, or on Ctrl-C, ending every stream cleanly first.
+
+use hyper_util::{rt::TokioIo, service::TowerToHyperService};
+use sse_codec::{Message, Topic};
+use sse_joe::Joe;
+use sse_server::{Body, Server};
+use std::{
+    convert::Infallible,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering::Relaxed},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+use tower_service::Service;
+
+const USAGE: &str = "\
+fanout: SSE fan-out load server (sse-server + sse-joe)
+
+USAGE: fanout [--port 8082] [--rate 100] [--size 256] [--capacity 256] [--max-secs 900]
+
+  --port N       listen on 127.0.0.1:N                    [default 8082]
+  --rate N       events published per second             [default 100]
+  --size N       bytes of the \"pad\" field of each event   [default 256]
+  --capacity N   per-subscriber queue capacity (Joe)      [default 256]
+  --max-secs N   exit after N seconds (bounded runs)      [default 900]
+";
+
+struct Opts {
+    port: u16,
+    rate: f64,
+    size: usize,
+    capacity: usize,
+    max_secs: u64,
+}
+
+fn parse_args() -> Result<Opts, String> {
+    let mut o = Opts {
+        port: 8082,
+        rate: 100.0,
+        size: 256,
+        capacity: sse_joe::DEFAULT_CAPACITY,
+        max_secs: 900,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || args.next().ok_or_else(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--port" => o.port = val()?.parse().map_err(|_| "bad --port")?,
+            "--rate" => o.rate = val()?.parse().map_err(|_| "bad --rate")?,
+            "--size" => o.size = val()?.parse().map_err(|_| "bad --size")?,
+            "--capacity" => o.capacity = val()?.parse().map_err(|_| "bad --capacity")?,
+            "--max-secs" => o.max_secs = val()?.parse().map_err(|_| "bad --max-secs")?,
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument: {other}")),
+        }
+    }
+    if !(o.rate > 0.0 && o.rate <= 1_000_000.0) {
+        return Err("--rate must be in (0, 1e6]".into());
+    }
+    if o.capacity == 0 {
+        return Err("--capacity must be > 0".into());
+    }
+    Ok(o)
+}
+
+fn unix_nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// Publishes event `n` at `start + n / rate`; catches up in bursts if late.
+async fn publisher(server: Server<Joe>, published: Arc<AtomicU64>, rate: f64, size: usize) {
+    let pad = "x".repeat(size);
+    let start = tokio::time::Instant::now();
+    let mut seq: u64 = 0;
+    loop {
+        let due = start + Duration::from_secs_f64(seq as f64 / rate);
+        tokio::time::sleep_until(due).await;
+        let now = tokio::time::Instant::now();
+        while start + Duration::from_secs_f64(seq as f64 / rate) <= now {
+            seq += 1;
+            let data = format!(
+                "{{\"t\":{},\"seq\":{},\"pad\":\"{}\"}}",
+                unix_nanos(),
+                seq,
+                pad
+            );
+            if server
+                .publish(Message::new().data(data), &[Topic::DEFAULT])
+                .await
+                .is_err()
+            {
+                return; // shut down
+            }
+            published.store(seq, Relaxed);
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let o = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("fanout: {e}\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let joe = Joe::builder().capacity(o.capacity).build();
+    let server = Server::new(joe.clone());
+    let published = Arc::new(AtomicU64::new(0));
+    tokio::spawn(publisher(server.clone(), published.clone(), o.rate, o.size));
+    {
+        let (joe, published) = (joe.clone(), published.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                eprintln!(
+                    "fanout: subscribers={} published={}",
+                    joe.subscriber_count(),
+                    published.load(Relaxed)
+                );
+            }
+        });
+    }
+
+    // `/stats` here, everything else to the SSE server.
+    let app = {
+        let (server, joe, published) = (server.clone(), joe.clone(), published.clone());
+        tower::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+            let mut server = server.clone();
+            let stats = (request.uri().path() == "/stats").then(|| {
+                format!(
+                    "{{\"subscribers\":{},\"published\":{}}}\n",
+                    joe.subscriber_count(),
+                    published.load(Relaxed)
+                )
+            });
+            async move {
+                match stats {
+                    Some(stats) => Ok::<_, Infallible>(http::Response::new(Body::from(stats))),
+                    None => server.call(request).await,
+                }
+            }
+        })
+    };
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", o.port))
+        .await
+        .expect("bind");
+    eprintln!(
+        "fanout: listening on 127.0.0.1:{} rate={} size={} capacity={} pid={}",
+        o.port,
+        o.rate,
+        o.size,
+        o.capacity,
+        std::process::id()
+    );
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.writev(true);
+    let accept = async {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let conn =
+                http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+        }
+    };
+    tokio::select! {
+        () = accept => {}
+        _ = tokio::time::sleep(Duration::from_secs(o.max_secs)) => {
+            eprintln!("fanout: --max-secs reached, exiting");
+        }
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    // Every open stream ends cleanly before the process exits.
+    server.shutdown();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
