@@ -42,7 +42,7 @@ type Hook = dyn Fn(Parts) -> BoxFuture<SessionResult> + Send + Sync;
 ///
 /// # The session
 ///
-/// For each request the server
+/// For each request, whatever its method, the server
 ///
 /// 1. reads the client's last event ID from the `Last-Event-ID` header, or,
 ///    if configured with [`Builder::last_event_id_query`], from a query
@@ -67,7 +67,7 @@ type Hook = dyn Fn(Parts) -> BoxFuture<SessionResult> + Send + Sync;
 /// - then the frames, every frame that is ready at once coalesced into one
 ///   body chunk of up to 64 KiB;
 /// - a `: keep-alive` comment whenever no data was sent for a whole
-///   [keep-alive interval](Builder::keep_alive).
+///   [keep-alive interval](Builder::keep_alive), never while events flow.
 ///
 /// The body ends cleanly when the provider ends the subscription (on
 /// [`Provider::shutdown`], or with an error such as a subscriber dropped for
@@ -408,6 +408,12 @@ impl<P: Provider> Builder<P> {
     /// data was sent for this long, so that proxies and clients do not time
     /// out an idle stream. `None` disables it. Defaults to
     /// [`DEFAULT_KEEP_ALIVE`].
+    ///
+    /// The timer is not reset for every event (that would put a timer
+    /// update on the per-event path); instead an interval in which data was
+    /// sent skips its keep-alive. So an idle stream gets its first comment
+    /// between one and two intervals after its last event, then one every
+    /// interval.
     ///
     /// # Panics
     ///
