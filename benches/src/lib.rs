@@ -347,6 +347,7 @@ pub fn cases() -> Vec<Case> {
 
 /// Parses with `sse_codec::Parser`: feeds each chunk (by reference count,
 /// no copy), drains `next_event`, then finishes.
+#[inline(never)]
 pub fn sse_codec(chunks: &[Bytes]) -> Tally {
     let mut parser = sse_codec::Parser::with_max_event_size(MAX_EVENT_SIZE);
     let mut tally = Tally::default();
@@ -370,6 +371,7 @@ pub fn sse_codec(chunks: &[Bytes]) -> Tally {
 }
 
 /// Parses with `sse_parse::SseParser`: feeds each chunk, drains, finishes.
+#[inline(never)]
 pub fn sse_parse(chunks: &[Bytes]) -> Tally {
     let mut parser = sse_parse::SseParser::new();
     let mut tally = Tally::default();
@@ -388,6 +390,7 @@ pub fn sse_parse(chunks: &[Bytes]) -> Tally {
 
 /// Parses with eventsource-stream: its `Eventsource` stream over a stream
 /// of the chunks, polled with a no-op waker (the input is always ready).
+#[inline(never)]
 pub fn eventsource_stream(chunks: &[Bytes]) -> Tally {
     use eventsource_stream::Eventsource;
     let input = futures_util::stream::iter(chunks.iter().cloned().map(Ok::<Bytes, Infallible>));
@@ -408,6 +411,7 @@ pub fn eventsource_stream(chunks: &[Bytes]) -> Tally {
 
 /// The floor for any parser: finding every CR and LF with
 /// `memchr::memchr2_iter`. Returns their count.
+#[inline(never)]
 pub fn memchr2(chunks: &[Bytes]) -> u64 {
     chunks
         .iter()
@@ -418,6 +422,7 @@ pub fn memchr2(chunks: &[Bytes]) -> u64 {
 /// The other floor: UTF-8 validation of every chunk with
 /// `core::str::from_utf8`. Returns the bytes validated (the corpora are
 /// ASCII, so no chunk ends inside a character).
+#[inline(never)]
 pub fn from_utf8(chunks: &[Bytes]) -> u64 {
     chunks
         .iter()
