@@ -28,13 +28,16 @@ use tower_service::Service;
 const USAGE: &str = "\
 fanout: SSE fan-out load server (sse-server + sse-joe)
 
-USAGE: fanout [--port 8082] [--rate 100] [--size 256] [--capacity 256] [--max-secs 900]
+USAGE: fanout [--port 8082] [--rate 100] [--size 256] [--capacity 1024] [--max-secs 900]
+              [--writev true|false]
 
   --port N       listen on 127.0.0.1:N                    [default 8082]
   --rate N       events published per second             [default 100]
   --size N       bytes of the \"pad\" field of each event   [default 256]
-  --capacity N   per-subscriber queue capacity (Joe)      [default 256]
+  --capacity N   per-subscriber queue capacity (Joe)      [default 1024]
   --max-secs N   exit after N seconds (bounded runs)      [default 900]
+  --writev B     hyper's vectored writes (false: copy into one buffer)
+                                                          [default true]
 ";
 
 struct Opts {
@@ -43,6 +46,7 @@ struct Opts {
     size: usize,
     capacity: usize,
     max_secs: u64,
+    writev: bool,
 }
 
 fn parse_args() -> Result<Opts, String> {
@@ -50,8 +54,11 @@ fn parse_args() -> Result<Opts, String> {
         port: 8082,
         rate: 100.0,
         size: 256,
-        capacity: sse_joe::DEFAULT_CAPACITY,
+        // peer-axum's broadcast capacity, so both servers buffer the same
+        // number of events per subscriber before giving up on it.
+        capacity: 1024,
         max_secs: 900,
+        writev: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -62,6 +69,7 @@ fn parse_args() -> Result<Opts, String> {
             "--size" => o.size = val()?.parse().map_err(|_| "bad --size")?,
             "--capacity" => o.capacity = val()?.parse().map_err(|_| "bad --capacity")?,
             "--max-secs" => o.max_secs = val()?.parse().map_err(|_| "bad --max-secs")?,
+            "--writev" => o.writev = val()?.parse().map_err(|_| "bad --writev")?,
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -175,7 +183,7 @@ async fn main() {
         std::process::id()
     );
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.writev(true);
+    http.writev(o.writev);
     let accept = async {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
