@@ -1,11 +1,11 @@
 //! Spec-rule tests and properties across the parser and the encoder.
 
 use crate::{Event, EventId, EventType, Message, ParseError, Parser};
+use alloc::vec;
 use alloc::{string::String, vec::Vec};
 use bytes::Bytes;
 use core::time::Duration;
 use proptest::prelude::*;
-use alloc::vec;
 
 /// What a parse produces, comparable across chunkings.
 #[derive(Debug, PartialEq, Eq)]
