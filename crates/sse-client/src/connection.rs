@@ -479,7 +479,6 @@ impl Connection {
                             return Poll::Ready(Some(Ok(Update::Event(event))));
                         }
                         Ok(Some(Decoded::Comment(text))) => {
-                            let text = String::from_utf8_lossy(&text).into_owned();
                             return Poll::Ready(Some(Ok(Update::Comment(text))));
                         }
                         Err(err) => return Poll::Ready(Some(Err(Error::event_too_large(err)))),

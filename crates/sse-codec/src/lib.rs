@@ -28,7 +28,7 @@ pub use crate::field::{Field, FieldParser};
 pub use crate::frame::Frame;
 pub use crate::id::{EventId, EventType, InvalidEventId, InvalidEventType};
 pub use crate::message::{BufferTooSmall, Message, MessageData};
-pub use crate::parser::Parser;
+pub use crate::parser::{Item, Parser};
 pub use crate::provider::{Provider, Resume, Subscribed, Subscription, Topic};
 pub use crate::stream::{EventStream, EventStreamError};
 

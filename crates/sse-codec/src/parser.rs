@@ -1,8 +1,24 @@
 //! Interpreting the event stream: fields to events.
 
 use crate::{DEFAULT_MAX_EVENT_SIZE, Event, EventId, Field, FieldParser, ParseError, text::Text};
+use alloc::string::String;
 use bytes::{Buf, Bytes, BytesMut};
 use core::time::Duration;
+
+/// One thing [`Parser::next_item`] found in the stream: an event, or what
+/// [`Parser::next_event`] does not hand out (comments and `retry` fields).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Item {
+    /// A dispatched event.
+    Event(Event),
+    /// A comment line (`: text`): the text after the colon, one leading
+    /// space removed, decoded as UTF-8 with U+FFFD for invalid sequences.
+    /// Clients ignore comments; servers use them for keep-alive.
+    Comment(String),
+    /// A valid `retry` field: the stream's new reconnection time.
+    Retry(Duration),
+}
 
 /// An incremental, sans-IO parser for `text/event-stream`, following HTML
 /// "Parsing an event stream" and "Interpreting an event stream" to the
@@ -225,13 +241,55 @@ impl Parser {
     /// size; that event is skipped and the next call goes on after it.
     pub fn next_event(&mut self) -> Result<Option<Event>, ParseError> {
         loop {
+            match self.next(false)? {
+                Some(Item::Event(event)) => return Ok(Some(event)),
+                Some(_) => {}
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// The next event, comment or `retry` field, in stream order, or `None`
+    /// when the input fed so far holds no further complete one.
+    ///
+    /// The same events as [`next_event`](Parser::next_event), with the
+    /// comments and reconnection times between them; for clients that show
+    /// comments and tools that log everything. A comment or `retry` in an
+    /// oversize event is skipped with the event, and so is one on the last,
+    /// unterminated line of a stream.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_codec::{Item, Parser};
+    /// use std::time::Duration;
+    ///
+    /// let mut parser = Parser::new();
+    /// parser.feed(&b": hi\nretry: 10\ndata: x\n\n"[..]);
+    /// assert_eq!(parser.next_item()?, Some(Item::Comment("hi".into())));
+    /// assert_eq!(parser.next_item()?, Some(Item::Retry(Duration::from_millis(10))));
+    /// assert!(matches!(parser.next_item()?, Some(Item::Event(e)) if e.data() == "x"));
+    /// assert_eq!(parser.next_item()?, None);
+    /// # Ok::<(), sse_codec::ParseError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`next_event`](Parser::next_event).
+    pub fn next_item(&mut self) -> Result<Option<Item>, ParseError> {
+        self.next(true)
+    }
+
+    /// The next event, or with `all` also comments and retries.
+    fn next(&mut self, all: bool) -> Result<Option<Item>, ParseError> {
+        loop {
             let field = match self.fields.next_field() {
                 Some(Ok(field)) => field,
                 Some(Err(err)) => {
                     self.start_skipping();
                     return Err(err);
                 }
-                None => return self.end_of_input(),
+                None => return Ok(self.end_of_input()?.map(Item::Event)),
             };
             if self.mode == Mode::Skip {
                 if field == Field::Blank {
@@ -239,8 +297,8 @@ impl Parser {
                 }
                 continue;
             }
-            if let Some(event) = self.process(field)? {
-                return Ok(Some(event));
+            if let Some(item) = self.process(field, all)? {
+                return Ok(Some(item));
             }
         }
     }
@@ -260,15 +318,16 @@ impl Parser {
             return Ok(None);
         }
         if let Some(field) = last {
-            self.process(field)?;
+            self.process(field, false)?;
         }
         Ok(self.dispatch())
     }
 
-    /// Processes one field ("Interpreting an event stream").
-    fn process(&mut self, field: Field) -> Result<Option<Event>, ParseError> {
+    /// Processes one field ("Interpreting an event stream"); returns the
+    /// event it dispatched or, with `all`, the comment or retry it was.
+    fn process(&mut self, field: Field, all: bool) -> Result<Option<Item>, ParseError> {
         match field {
-            Field::Blank => return Ok(self.dispatch()),
+            Field::Blank => return Ok(self.dispatch().map(Item::Event)),
             // "If the field name is "data": Append the field value to the
             // data buffer, then append a single U+000A LINE FEED (LF)
             // character to the data buffer."
@@ -315,11 +374,24 @@ impl Parser {
                     let millis = value.iter().fold(0u64, |n, d| {
                         n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
                     });
-                    self.retry = Some(Duration::from_millis(millis));
+                    let retry = Duration::from_millis(millis);
+                    self.retry = Some(retry);
+                    if all {
+                        return Ok(Some(Item::Retry(retry)));
+                    }
                 }
             }
-            // "Otherwise: The field is ignored." Comments are ignored too.
-            Field::Comment(_) | Field::Other { .. } => {}
+            // "If the line starts with a U+003A COLON character (:): Ignore
+            // the line." Handed out on request only.
+            Field::Comment(text) => {
+                if all {
+                    return Ok(Some(Item::Comment(
+                        String::from_utf8_lossy(&text).into_owned(),
+                    )));
+                }
+            }
+            // "Otherwise: The field is ignored."
+            Field::Other { .. } => {}
         }
         Ok(None)
     }

@@ -1,6 +1,6 @@
 //! Spec-rule tests and properties across the parser and the encoder.
 
-use crate::{Event, EventId, EventType, Message, ParseError, Parser};
+use crate::{Event, EventId, EventType, Item, Message, ParseError, Parser};
 use alloc::vec;
 use alloc::{string::String, vec::Vec};
 use bytes::Bytes;
@@ -343,6 +343,46 @@ fn feed_twice_then_drain() {
     assert!(parser.next_event().unwrap().is_none());
 }
 
+/// Every item (events, comments, retries, errors) of `chunks`.
+fn items(chunks: &[&[u8]], max: usize) -> Vec<Result<Item, ParseError>> {
+    let mut parser = Parser::with_max_event_size(max);
+    let mut out = Vec::new();
+    let mut drain = |parser: &mut Parser| loop {
+        match parser.next_item() {
+            Ok(Some(item)) => out.push(Ok(item)),
+            Ok(None) => break,
+            Err(err) => out.push(Err(err)),
+        }
+    };
+    for chunk in chunks {
+        parser.feed(*chunk);
+        drain(&mut parser);
+    }
+    parser.finish();
+    drain(&mut parser);
+    out
+}
+
+#[test]
+fn items_are_comments_retries_and_events_in_stream_order() {
+    let input = b"\xEF\xBB\xBF: hello\r\nretry: 5\nretry: x\ndata: a\n:ping\n\n: bye";
+    let expected = [
+        Ok(Item::Comment("hello".into())),
+        Ok(Item::Retry(Duration::from_millis(5))),
+        Ok(Item::Comment("ping".into())),
+        Ok(Item::Event(parse_one(b"data: a\n\n"))),
+    ];
+    assert_eq!(items(&[input], 1 << 20), expected);
+    let bytewise: Vec<&[u8]> = input.chunks(1).collect();
+    assert_eq!(items(&bytewise, 1 << 20), expected);
+}
+
+fn parse_one(input: &'static [u8]) -> Event {
+    let mut parser = Parser::new();
+    parser.feed(input);
+    parser.next_event().unwrap().unwrap()
+}
+
 /// Splits `input` at the given cut points.
 fn split_at<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
     let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
@@ -414,6 +454,20 @@ proptest! {
             if let Out::Event { data, .. } = out {
                 prop_assert!(data.len() <= max);
             }
+        }
+        if !unterminated {
+            // Items: the same events, and the same sequence in any chunking.
+            let all = items(&[&input], max);
+            let events: Vec<Out> = all
+                .iter()
+                .filter_map(|item| match item {
+                    Ok(Item::Event(event)) => Some(out(event)),
+                    Err(err) => Some(Out::Error(err.clone())),
+                    Ok(_) => None,
+                })
+                .collect();
+            prop_assert_eq!(&events, &whole);
+            prop_assert_eq!(items(&split_at(&input, &cuts), max), all);
         }
     }
 

@@ -3,8 +3,8 @@
 
 pub use sse_codec::{
     DEFAULT_MAX_EVENT_SIZE, Event, EventId, EventStream, EventStreamError, EventType, Field,
-    FieldParser, Frame, InvalidEventId, InvalidEventType, Message, ParseError, Parser, Provider,
-    Resume, Subscribed, Subscription, Topic,
+    FieldParser, Frame, InvalidEventId, InvalidEventType, Item, Message, ParseError, Parser,
+    Provider, Resume, Subscribed, Subscription, Topic,
 };
 
 /// The wire format alone: parser, encoder and the provider contract
