@@ -296,4 +296,35 @@ async fn browser_resumes_with_last_event_id_after_a_cut_and_a_reload() {
     app.demo.tick().await.unwrap();
     let reloaded = browser.wait_for_ticks(1).await;
     assert_eq!(reloaded.iter().map(|t| t.1).collect::<Vec<_>>(), [9]);
+
+    // A last event ID the server never issued (history lost, say after a
+    // restart): the page is told in-band, then gets live events.
+    browser
+        .command(
+            "execute/sync",
+            json!({ "script": "sessionStorage.setItem('lastEventId', '999999');", "args": [] }),
+        )
+        .await;
+    browser.open(&page).await;
+    let kinds = wait_for(
+        "the history-lost event",
+        Duration::from_secs(20),
+        || async {
+            let log = browser
+                .command(
+                    "execute/sync",
+                    json!({ "script": "return window.sseLog || [];", "args": [] }),
+                )
+                .await;
+            let kinds: Vec<String> = log
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|entry| entry["kind"].as_str().unwrap().to_owned())
+                .collect();
+            (!kinds.is_empty()).then_some(kinds)
+        },
+    )
+    .await;
+    assert_eq!(kinds, ["history-lost"]);
 }

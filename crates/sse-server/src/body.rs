@@ -310,6 +310,23 @@ impl<S> EventBody<S> {
     }
 }
 
+impl<S> EventBody<S> {
+    /// Sends `bytes` (complete events) at the start of the body, after the
+    /// initial `retry:`.
+    pub(crate) fn lead_with(mut self, bytes: Bytes) -> EventBody<S> {
+        self.first = Some(match self.first.take() {
+            None => bytes,
+            Some(first) => {
+                let mut joined = Vec::with_capacity(first.len() + bytes.len());
+                joined.extend_from_slice(&first);
+                joined.extend_from_slice(&bytes);
+                Bytes::from(joined)
+            }
+        });
+        self
+    }
+}
+
 /// `now + interval`, saturating far in the future for huge intervals.
 fn deadline(interval: Duration) -> Instant {
     let now = Instant::now();

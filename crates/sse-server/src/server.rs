@@ -117,6 +117,7 @@ struct Inner<P> {
     on_session: Option<Box<Hook>>,
     last_event_id_query: Option<Box<str>>,
     config: Config,
+    lost_history: Option<Frame>,
     shutdown: Arc<Signal>,
 }
 
@@ -155,6 +156,7 @@ impl<P: Provider> Server<P> {
             provider,
             on_session: None,
             last_event_id_query: None,
+            lost_history: None,
             config: Config {
                 keep_alive: Some(DEFAULT_KEEP_ALIVE),
                 retry: None,
@@ -252,7 +254,11 @@ impl<P: Provider> Inner<P> {
             stream: subscribed.stream,
         };
         let listener = Listener::new(self.shutdown.clone());
-        let body = Body::events(EventBody::new(stream, self.config, Some(listener)));
+        let mut body = EventBody::new(stream, self.config, Some(listener));
+        if let (Resume::Lost, Some(lost)) = (subscribed.resume, &self.lost_history) {
+            body = body.lead_with(lost.as_bytes().clone());
+        }
+        let body = Body::events(body);
         let mut response = headers::event_stream(body);
         if let Some(resume) = resume {
             response
@@ -331,6 +337,7 @@ pub struct Builder<P> {
     on_session: Option<Box<Hook>>,
     last_event_id_query: Option<Box<str>>,
     config: Config,
+    lost_history: Option<Frame>,
 }
 
 impl<P: fmt::Debug> fmt::Debug for Builder<P> {
@@ -427,6 +434,30 @@ impl<P: Provider> Builder<P> {
         self
     }
 
+    /// Sends `message` first in every response whose resume was
+    /// [`Resume::Lost`] (the client's last event ID is unknown or too old),
+    /// so that a client that cannot read response headers, such as a
+    /// browser's `EventSource`, learns that it missed events and should
+    /// refetch its state. Off by default; the
+    /// [`sse-resume: lost`](crate::RESUME_HEADER) header is always sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_codec::{EventType, Message};
+    /// use sse_joe::Joe;
+    /// use sse_server::Server;
+    ///
+    /// let server = Server::builder(Joe::new())
+    ///     .lost_history_message(Message::new().event(EventType::from_static("lost")).data(""))
+    ///     .build();
+    /// # drop(server);
+    /// ```
+    pub fn lost_history_message(mut self, message: Message) -> Builder<P> {
+        self.lost_history = Some(message.to_frame());
+        self
+    }
+
     /// Builds the server.
     pub fn build(self) -> Server<P> {
         Server {
@@ -434,6 +465,7 @@ impl<P: Provider> Builder<P> {
                 provider: self.provider,
                 on_session: self.on_session,
                 last_event_id_query: self.last_event_id_query,
+                lost_history: self.lost_history,
                 config: self.config,
                 shutdown: Arc::new(Signal::default()),
             }),

@@ -213,6 +213,40 @@ async fn unknown_last_event_id_is_reported_lost() {
 }
 
 #[tokio::test]
+async fn lost_history_message_leads_only_a_lost_resume() {
+    let lost = Message::new()
+        .event(sse_codec::EventType::from_static("lost"))
+        .data("refetch");
+    let server = Server::builder(replaying_joe())
+        .lost_history_message(lost)
+        .build();
+    let served = serve(server.clone()).await;
+    publish(&server, "m1").await;
+
+    // Unknown ID: the message comes first, then live events.
+    let response = client()
+        .get(served.url("/"))
+        .header("last-event-id", "999")
+        .send()
+        .await
+        .unwrap();
+    let mut events = Events::new(response);
+    publish(&server, "m2").await;
+    assert_eq!(events.data(2).await, ["refetch", "m2"]);
+
+    // Exact resume: no such message.
+    let response = client()
+        .get(served.url("/"))
+        .header("last-event-id", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "exact");
+    let mut events = Events::new(response);
+    assert_eq!(events.data(1).await, ["m2"]);
+}
+
+#[tokio::test]
 async fn keep_alive_is_sent_only_when_idle() {
     // Long enough that a loaded machine does not stall a busy stream for a
     // whole interval.

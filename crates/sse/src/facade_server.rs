@@ -174,6 +174,14 @@ impl Builder {
         }
     }
 
+    /// Sends `message` first when a client's history was lost; see
+    /// [`sse_server::Builder::lost_history_message`].
+    pub fn lost_history_message(self, message: Message) -> Builder {
+        Builder {
+            inner: self.inner.lost_history_message(message),
+        }
+    }
+
     /// Builds the server.
     pub fn build(self) -> Server {
         Server {

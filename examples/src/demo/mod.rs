@@ -93,6 +93,13 @@ impl Demo {
         let server = Server::builder_with(joe)
             .last_event_id_query("lastEventId")
             .retry(Duration::from_secs(1))
+            // A browser cannot read the `sse-resume` header: tell the page
+            // in-band when what it missed could not be replayed.
+            .lost_history_message(
+                Message::new()
+                    .event(EventType::from_static("history-lost"))
+                    .data("some events could not be replayed"),
+            )
             .on_session(move |parts| {
                 let resumed_from = parts
                     .headers
