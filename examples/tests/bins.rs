@@ -146,3 +146,27 @@ fn llm_prints_the_streamed_tokens_and_exits() {
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.split_whitespace().count() > 5, "{text}");
 }
+
+#[tokio::test]
+async fn fanout_follows_the_load_payload_contract() {
+    let mut fanout = Running::start(
+        env!("CARGO_BIN_EXE_fanout"),
+        &[
+            "--port",
+            "0",
+            "--rate",
+            "50",
+            "--size",
+            "16",
+            "--max-secs",
+            "30",
+        ],
+    );
+    let url = fanout.url();
+    let event = first_event(&url).await;
+    let payload: serde_json::Value = serde_json::from_str(event.data()).unwrap();
+    assert!(payload["t"].as_u64().is_some(), "{payload}");
+    assert!(payload["seq"].as_u64().is_some(), "{payload}");
+    assert_eq!(payload["pad"].as_str().unwrap().len(), 16);
+    fanout.interrupt();
+}

@@ -174,9 +174,10 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", o.port))
         .await
         .expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    println!("fanout: listening on http://{addr}/events");
     eprintln!(
-        "fanout: listening on 127.0.0.1:{} rate={} size={} capacity={} pid={}",
-        o.port,
+        "fanout: rate={} size={} capacity={} pid={}",
         o.rate,
         o.size,
         o.capacity,
