@@ -52,25 +52,45 @@ impl Field {
         if line.is_empty() {
             return Field::Blank;
         }
-        let (name, value) = match memchr::memchr(b':', &line) {
-            Some(colon) => {
+        // The commonest line by far: no search for the colon.
+        if line.starts_with(b"data:") {
+            line.advance(5);
+            if line.first() == Some(&b' ') {
+                line.advance(1);
+            }
+            return Field::Data(line);
+        }
+        let Some(colon) = memchr::memchr(b':', &line) else {
+            return match &line[..] {
+                b"data" => Field::Data(Bytes::new()),
+                b"event" => Field::Event(Bytes::new()),
+                b"id" => Field::Id(Bytes::new()),
+                b"retry" => Field::Retry(Bytes::new()),
+                _ => Field::Other {
+                    name: line,
+                    value: Bytes::new(),
+                },
+            };
+        };
+        let kind: fn(Bytes) -> Field = match &line[..colon] {
+            b"" => Field::Comment,
+            b"event" => Field::Event,
+            b"id" => Field::Id,
+            b"retry" => Field::Retry,
+            _ => {
                 let name = line.split_to(colon);
                 line.advance(1);
                 if line.first() == Some(&b' ') {
                     line.advance(1);
                 }
-                (name, line)
+                return Field::Other { name, value: line };
             }
-            None => (line, Bytes::new()),
         };
-        match &name[..] {
-            b"" => Field::Comment(value),
-            b"data" => Field::Data(value),
-            b"event" => Field::Event(value),
-            b"id" => Field::Id(value),
-            b"retry" => Field::Retry(value),
-            _ => Field::Other { name, value },
+        line.advance(colon + 1);
+        if line.first() == Some(&b' ') {
+            line.advance(1);
         }
+        kind(line)
     }
 }
 
@@ -94,7 +114,7 @@ impl Field {
 /// ```
 #[derive(Debug)]
 pub struct FieldParser {
-    lines: Lines,
+    pub(crate) lines: Lines,
 }
 
 impl Default for FieldParser {

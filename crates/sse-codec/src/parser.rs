@@ -58,8 +58,10 @@ pub struct Parser {
     fields: FieldParser,
     data: Data,
     event_type: Option<Bytes>,
-    /// The spec's "last event ID buffer": set by `id` fields.
-    id_buffer: EventId,
+    /// The spec's "last event ID buffer" when an `id` field changed it
+    /// since the last dispatch; otherwise the buffer equals
+    /// `last_event_id`, and dispatching need not touch either.
+    id_buffer: Option<EventId>,
     /// The spec's "last event ID string": the buffer as of the last blank
     /// line, which is what a reconnecting client sends.
     last_event_id: EventId,
@@ -67,6 +69,9 @@ pub struct Parser {
     mode: Mode,
     input: Input,
     dispatch_unterminated: bool,
+    /// The buffer multi-line data is joined in; its allocation is reused
+    /// once the previous event's data has been dropped.
+    scratch: BytesMut,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,12 +141,13 @@ impl Parser {
             fields: FieldParser::with_max_line_size(max),
             data: Data::Empty,
             event_type: None,
-            id_buffer: EventId::default(),
+            id_buffer: None,
             last_event_id: EventId::default(),
             retry: None,
             mode: Mode::Collect,
             input: Input::Open,
             dispatch_unterminated: false,
+            scratch: BytesMut::new(),
         }
     }
 
@@ -160,7 +166,7 @@ impl Parser {
     /// report it until the stream sets another.
     #[must_use]
     pub fn with_last_event_id(mut self, id: EventId) -> Parser {
-        self.id_buffer = id.clone();
+        self.id_buffer = None;
         self.last_event_id = id;
         self
     }
@@ -281,24 +287,30 @@ impl Parser {
     }
 
     /// The next event, or with `all` also comments and retries.
+    #[inline]
     fn next(&mut self, all: bool) -> Result<Option<Item>, ParseError> {
         loop {
-            let field = match self.fields.next_field() {
-                Some(Ok(field)) => field,
+            let line = match self.fields.lines.next_line() {
+                Some(Ok(line)) => line,
                 Some(Err(err)) => {
                     self.start_skipping();
                     return Err(err);
                 }
                 None => return Ok(self.end_of_input()?.map(Item::Event)),
             };
-            if self.mode == Mode::Skip {
-                if field == Field::Blank {
+            // Blank lines (one per event) skip the field level.
+            if line.is_empty() {
+                if self.mode == Mode::Skip {
                     self.mode = Mode::Collect;
+                } else if let Some(event) = self.dispatch() {
+                    return Ok(Some(Item::Event(event)));
                 }
                 continue;
             }
-            if let Some(item) = self.process(field, all)? {
-                return Ok(Some(item));
+            if self.mode == Mode::Collect {
+                if let Some(item) = self.process(Field::from_line(line), all)? {
+                    return Ok(Some(item));
+                }
             }
         }
     }
@@ -341,7 +353,9 @@ impl Parser {
                 self.data = match core::mem::take(&mut self.data) {
                     Data::Empty => Data::One(value),
                     Data::One(first) => {
-                        let mut joined = BytesMut::with_capacity(first.len() + 1 + value.len());
+                        let mut joined = core::mem::take(&mut self.scratch);
+                        // Room for a few more lines like these two.
+                        joined.reserve(4 * (first.len() + 1 + value.len()));
                         joined.extend_from_slice(&first);
                         joined.extend_from_slice(b"\n");
                         joined.extend_from_slice(&value);
@@ -362,7 +376,8 @@ impl Parser {
             // value. Otherwise, ignore the field."
             Field::Id(value) => {
                 if memchr::memchr(0, &value).is_none() {
-                    self.id_buffer = EventId::from_text_unchecked(Text::from_utf8_lossy(value));
+                    self.id_buffer =
+                        Some(EventId::from_text_unchecked(Text::from_utf8_lossy(value)));
                 }
             }
             // "If the field name is "retry": If the field value consists of
@@ -402,7 +417,9 @@ impl Parser {
         // the last event ID buffer. The buffer does not get reset, so the
         // last event ID string of the event source remains set to this value
         // until the next time it is set by the server."
-        self.last_event_id = self.id_buffer.clone();
+        if let Some(id) = self.id_buffer.take() {
+            self.last_event_id = id;
+        }
         // "If the data buffer is an empty string, set the data buffer and
         // the event type buffer to the empty string and return."
         let event_type = self.event_type.take();
@@ -412,7 +429,11 @@ impl Parser {
             // character, then remove the last character from the data
             // buffer." The trailing LF is never stored.
             Data::One(value) => value,
-            Data::Many(joined) => joined.freeze(),
+            Data::Many(mut joined) => {
+                let data = joined.split().freeze();
+                self.scratch = joined;
+                data
+            }
         };
         // "Initialize event's type attribute to "message", [...] If the event
         // type buffer has a value other than the empty string, change the
