@@ -90,6 +90,18 @@ impl App {
     }
 }
 
+/// POSTs `body` as JSON and returns the JSON answer.
+async fn post_json(http: &reqwest::Client, url: String, body: &Value) -> Value {
+    http.post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// A chromedriver process and one headless Chromium session.
 struct Browser {
     driver: Child,
@@ -140,15 +152,7 @@ impl Browser {
                 },
             }},
         });
-        let created: Value = http
-            .post(format!("{base}/session"))
-            .json(&capabilities)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let created = post_json(&http, format!("{base}/session"), &capabilities).await;
         let session = created["value"]["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no WebDriver session: {created}"))
@@ -164,16 +168,7 @@ impl Browser {
 
     async fn command(&self, path: &str, body: Value) -> Value {
         let url = format!("{}/session/{}/{path}", self.base, self.session);
-        let answer: Value = self
-            .http
-            .post(url)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let answer = post_json(&self.http, url, &body).await;
         assert!(
             answer["value"].get("error").is_none(),
             "WebDriver {path}: {answer}"
@@ -185,16 +180,24 @@ impl Browser {
         self.command("url", json!({ "url": url })).await;
     }
 
+    /// Runs `script` in the page and returns its result.
+    async fn run(&self, script: &str) -> Value {
+        self.command("execute/sync", json!({ "script": script, "args": [] }))
+            .await
+    }
+
+    /// Every event the page received, as its `window.sseLog` records them.
+    async fn log(&self) -> Vec<Value> {
+        match self.run("return window.sseLog || [];").await {
+            Value::Array(entries) => entries,
+            other => panic!("not a log: {other}"),
+        }
+    }
+
     /// The ticks the page received: (last event ID, tick number).
     async fn ticks(&self) -> Vec<(String, u64)> {
-        let log = self
-            .command(
-                "execute/sync",
-                json!({ "script": "return window.sseLog || [];", "args": [] }),
-            )
-            .await;
-        log.as_array()
-            .unwrap()
+        self.log()
+            .await
             .iter()
             .filter(|entry| entry["kind"] == "tick")
             .map(|entry| {
@@ -300,25 +303,16 @@ async fn browser_resumes_with_last_event_id_after_a_cut_and_a_reload() {
     // A last event ID the server never issued (history lost, say after a
     // restart): the page is told in-band, then gets live events.
     browser
-        .command(
-            "execute/sync",
-            json!({ "script": "sessionStorage.setItem('lastEventId', '999999');", "args": [] }),
-        )
+        .run("sessionStorage.setItem('lastEventId', '999999');")
         .await;
     browser.open(&page).await;
     let kinds = wait_for(
         "the history-lost event",
         Duration::from_secs(20),
         || async {
-            let log = browser
-                .command(
-                    "execute/sync",
-                    json!({ "script": "return window.sseLog || [];", "args": [] }),
-                )
-                .await;
-            let kinds: Vec<String> = log
-                .as_array()
-                .unwrap()
+            let kinds: Vec<String> = browser
+                .log()
+                .await
                 .iter()
                 .map(|entry| entry["kind"].as_str().unwrap().to_owned())
                 .collect();
