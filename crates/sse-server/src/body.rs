@@ -254,7 +254,10 @@ pin_project! {
         stream: Option<S>,
         #[pin]
         keep_alive: Option<Sleep>,
-        interval: Duration,
+        // The keep-alive interval; `None` disables keep-alive. The timer
+        // is made on the first poll, so that building a response needs no
+        // runtime.
+        interval: Option<Duration>,
         // Data was sent since the keep-alive timer was last armed. Tracking
         // this instead of resetting the timer on every chunk keeps the timer
         // wheel out of the per-event path.
@@ -293,13 +296,10 @@ impl<S> EventBody<S> {
         let first = config
             .retry
             .map(|retry| Message::new().retry(retry).to_bytes());
-        let interval = config.keep_alive.unwrap_or(Duration::MAX);
         EventBody {
             stream: Some(stream),
-            keep_alive: config
-                .keep_alive
-                .map(|interval| tokio::time::sleep_until(deadline(interval))),
-            interval,
+            keep_alive: None,
+            interval: config.keep_alive,
             active: false,
             first,
             shutdown,
@@ -346,6 +346,10 @@ where
         let mut this = self.project();
         if *this.done {
             return this.fail(cx);
+        }
+        if let (None, Some(interval)) = (this.keep_alive.as_ref().as_pin_ref(), *this.interval) {
+            this.keep_alive
+                .set(Some(tokio::time::sleep_until(deadline(interval))));
         }
         if let Some(shutdown) = this.shutdown {
             if shutdown.poll(cx).is_ready() {
@@ -402,9 +406,11 @@ where
         }
         // Idle: nothing ready. Send a keep-alive only if the whole interval
         // passed without data.
-        if let Some(mut sleep) = this.keep_alive.as_mut().as_pin_mut() {
+        if let (Some(mut sleep), Some(interval)) =
+            (this.keep_alive.as_mut().as_pin_mut(), *this.interval)
+        {
             while sleep.as_mut().poll(cx).is_ready() {
-                sleep.as_mut().reset(deadline(*this.interval));
+                sleep.as_mut().reset(deadline(interval));
                 if !std::mem::take(this.active) {
                     return Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE))));
                 }
