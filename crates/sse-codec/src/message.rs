@@ -262,14 +262,22 @@ impl fmt::Debug for Message {
     }
 }
 
-/// Text for [`Message::data`] and [`Message::comment`]: anything that turns
-/// into a string. `&'static str` and `String` are not copied.
+/// Text for [`Message::data`] and [`Message::comment`]: a `&str` (copied),
+/// a `String` or `Bytes` (moved, not copied), or a `Cow<str>`.
 #[derive(Clone, Debug)]
 pub struct MessageData(Text);
 
-impl From<&'static str> for MessageData {
-    fn from(s: &'static str) -> MessageData {
-        MessageData(Text::from_static(s))
+impl From<&str> for MessageData {
+    fn from(s: &str) -> MessageData {
+        MessageData(Text::from(s))
+    }
+}
+
+impl From<bytes::Bytes> for MessageData {
+    /// Shares the bytes when they are valid UTF-8; invalid sequences are
+    /// replaced with U+FFFD.
+    fn from(bytes: bytes::Bytes) -> MessageData {
+        MessageData(Text::from_utf8_lossy(bytes))
     }
 }
 
@@ -285,8 +293,8 @@ impl From<&alloc::string::String> for MessageData {
     }
 }
 
-impl From<alloc::borrow::Cow<'static, str>> for MessageData {
-    fn from(s: alloc::borrow::Cow<'static, str>) -> MessageData {
+impl From<alloc::borrow::Cow<'_, str>> for MessageData {
+    fn from(s: alloc::borrow::Cow<'_, str>) -> MessageData {
         match s {
             alloc::borrow::Cow::Borrowed(s) => s.into(),
             alloc::borrow::Cow::Owned(s) => s.into(),
@@ -417,6 +425,15 @@ mod tests {
         }
         let m = Message::new().retry(Duration::MAX);
         assert_eq!(m.encoded_len(), m.to_bytes().len());
+    }
+
+    #[test]
+    fn data_from_borrowed_owned_and_shared_text() {
+        let borrowed = alloc::string::String::from("a");
+        let m = Message::new().data(borrowed.as_str()).comment(&borrowed);
+        assert_eq!(enc(&m), ": a\ndata: a\n\n");
+        let shared = Bytes::from_static(b"b\xFF");
+        assert_eq!(enc(&Message::new().data(shared)), "data: b\u{FFFD}\n\n");
     }
 
     #[test]
