@@ -131,3 +131,54 @@ fn single_line_data_from_a_bytes_chunk_is_not_copied() {
     );
     assert_eq!(spent, 0, "parsing a single-line event allocated");
 }
+
+/// Joe's fan-out: a publish costs the same allocations whatever the number
+/// of subscribers (the frame is encoded once and shared; queues keep their
+/// buffers), so nothing is allocated per subscriber.
+#[test]
+fn joe_publish_allocates_nothing_per_subscriber() {
+    use futures_util::{FutureExt, StreamExt};
+    use sse_codec::{Message, Provider, Subscription, Topic};
+
+    fn per_publish(subscribers: usize) -> f64 {
+        let joe = sse_joe::Joe::new();
+        let mut streams: Vec<_> = (0..subscribers)
+            .map(|_| {
+                let subscription = Subscription::new([Topic::DEFAULT]);
+                joe.subscribe(subscription)
+                    .now_or_never()
+                    .unwrap()
+                    .unwrap()
+                    .stream
+            })
+            .collect();
+        let message = Message::new().data("x".repeat(256));
+        let mut round = || {
+            joe.publish(message.clone(), &[Topic::DEFAULT])
+                .now_or_never()
+                .unwrap()
+                .unwrap();
+            for stream in &mut streams {
+                stream.next().now_or_never().unwrap().unwrap().unwrap();
+            }
+        };
+        // Warm up: queues and the registry reach their steady size.
+        for _ in 0..8 {
+            round();
+        }
+        let before = allocations();
+        let rounds = 50;
+        for _ in 0..rounds {
+            round();
+        }
+        (allocations() - before) as f64 / f64::from(rounds)
+    }
+
+    let one = per_publish(1);
+    let many = per_publish(1000);
+    println!("joe: {one:.2} allocations per publish to 1 subscriber, {many:.2} to 1000");
+    assert!(
+        many <= one + 0.5,
+        "{many} allocations per publish to 1000 vs {one} to 1"
+    );
+}
