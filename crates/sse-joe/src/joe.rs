@@ -11,6 +11,7 @@ use std::{
     fmt, mem,
     panic::{AssertUnwindSafe, catch_unwind},
     sync::{Arc, Mutex, MutexGuard, PoisonError},
+    task::Waker,
 };
 
 /// The default capacity of a subscriber's queue: how many published frames
@@ -98,6 +99,9 @@ struct State {
     publish_seq: u64,
     /// Slots that overflowed during a publish; kept to reuse its buffer.
     lagged: Vec<usize>,
+    /// The readers a publish woke, woken after the lock is released; kept
+    /// to reuse its buffer.
+    wakers: Vec<Waker>,
 }
 
 struct Entry {
@@ -182,6 +186,19 @@ impl Joe {
             }
         }
         state.fan_out(&frame, topics, self.inner().capacity);
+        let mut wakers = mem::take(&mut state.wakers);
+        drop(guard);
+        for waker in wakers.drain(..) {
+            waker.wake();
+        }
+        // Give the buffer back for the next publish, unless another publish
+        // already brought its own.
+        if wakers.capacity() > 0 {
+            let mut state = self.inner().lock();
+            if state.wakers.capacity() < wakers.capacity() {
+                state.wakers = wakers;
+            }
+        }
         Ok(())
     }
 
@@ -346,6 +363,7 @@ impl JoeBuilder {
                     next_id: 0,
                     publish_seq: 0,
                     lagged: Vec::new(),
+                    wakers: Vec::new(),
                 }),
             }))),
         }
@@ -375,13 +393,17 @@ impl Inner {
         }
         state.closed = true;
         let ended = state.count;
+        let mut wakers = Vec::new();
         for entry in state.slots.drain(..).flatten() {
-            entry.queue.close();
+            entry.queue.close(&mut wakers);
         }
         state.free.clear();
         state.by_topic.clear();
         state.count = 0;
         drop(state);
+        for waker in wakers {
+            waker.wake();
+        }
         tracing::debug!(subscribers = ended, "shut down");
     }
 
@@ -470,7 +492,7 @@ impl State {
                     continue;
                 }
                 entry.stamp = seq;
-                if entry.queue.push(frame) == Pushed::Overflowed {
+                if entry.queue.push(frame, &mut self.wakers) == Pushed::Overflowed {
                     lagged.push(slot);
                 }
             }

@@ -73,8 +73,11 @@ impl Queue {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues a frame, without ever waiting.
-    pub(crate) fn push(&self, frame: &Frame) -> Pushed {
+    /// Queues a frame, without ever waiting. The reader's waker, if it
+    /// waits, is added to `wakers`: the caller wakes it once it holds no
+    /// lock, since waking may run code that drops a subscriber, which takes
+    /// Joe's lock.
+    pub(crate) fn push(&self, frame: &Frame, wakers: &mut Vec<Waker>) -> Pushed {
         let mut state = self.lock();
         if state.end != End::Open {
             return Pushed::Closed;
@@ -88,25 +91,18 @@ impl Queue {
             state.end = End::Lagged;
             Pushed::Overflowed
         };
-        let waker = state.waker.take();
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        wakers.extend(state.waker.take());
         pushed
     }
 
-    /// Ends the stream after the queued frames (shutdown).
-    pub(crate) fn close(&self) {
+    /// Ends the stream after the queued frames (shutdown); the reader's
+    /// waker is added to `wakers`, as in [`push`](Queue::push).
+    pub(crate) fn close(&self, wakers: &mut Vec<Waker>) {
         let mut state = self.lock();
         if state.end == End::Open {
             state.end = End::Shutdown;
         }
-        let waker = state.waker.take();
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        wakers.extend(state.waker.take());
     }
 
     fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame, Error>>> {
