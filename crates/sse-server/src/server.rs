@@ -244,6 +244,11 @@ impl<P: Provider> Inner<P> {
                 return status(StatusCode::SERVICE_UNAVAILABLE);
             }
         };
+        // The server may have shut down while the hook or the subscription
+        // was awaited: answer as any later request is answered.
+        if self.shutdown.is_fired() {
+            return status(StatusCode::SERVICE_UNAVAILABLE);
+        }
         let resume = match subscribed.resume {
             Resume::Fresh => Some(headers::FRESH),
             Resume::Exact => Some(headers::EXACT),
@@ -270,11 +275,14 @@ impl<P: Provider> Inner<P> {
 
     fn last_event_id(&self, parts: &Parts) -> Option<EventId> {
         if let Some(value) = parts.headers.get(headers::LAST_EVENT_ID) {
-            return value
-                .to_str()
-                .ok()
-                .filter(|id| !id.is_empty())
-                .and_then(|id| EventId::try_from(id).ok());
+            // Browsers send the ID as UTF-8, which `HeaderValue::to_str`
+            // (visible ASCII only) would reject. Invalid UTF-8 becomes
+            // U+FFFD: an ID no provider knows, so the resume is reported
+            // lost rather than silently fresh.
+            let id = String::from_utf8_lossy(value.as_bytes());
+            return (!id.is_empty())
+                .then(|| EventId::try_from(id.as_ref()).ok())
+                .flatten();
         }
         let name = self.last_event_id_query.as_deref()?;
         let query = parts.uri.query()?;

@@ -213,6 +213,28 @@ async fn unknown_last_event_id_is_reported_lost() {
 }
 
 #[tokio::test]
+async fn utf8_last_event_id_header_resumes() {
+    let server = Server::builder(Joe::builder().replayer(FiniteReplayer::new(10)).build()).build();
+    let served = serve(server.clone()).await;
+    for id in ["caf\u{e9}-1", "caf\u{e9}-2"] {
+        let message = Message::new()
+            .id(sse_codec::EventId::try_from(id).unwrap())
+            .data(id);
+        server.publish(message, &[Topic::DEFAULT]).await.unwrap();
+    }
+    let value = http::HeaderValue::from_bytes("caf\u{e9}-1".as_bytes()).unwrap();
+    let response = client()
+        .get(served.url("/"))
+        .header("last-event-id", value)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "exact");
+    let mut events = Events::new(response);
+    assert_eq!(events.data(1).await, ["caf\u{e9}-2"]);
+}
+
+#[tokio::test]
 async fn lost_history_message_leads_only_a_lost_resume() {
     let lost = Message::new()
         .event(sse_codec::EventType::from_static("lost"))
