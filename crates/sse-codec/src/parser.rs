@@ -205,6 +205,10 @@ impl Parser {
     /// type not yet dispatched by a blank line, or an unterminated line
     /// other than a comment. After the end of the stream, whether the stream
     /// was cut off inside an event.
+    ///
+    /// It describes the input parsed so far: ask once
+    /// [`next_event`](Parser::next_event) returned `None`, so that
+    /// everything fed has been parsed.
     pub fn is_partial(&self) -> bool {
         match self.input {
             Input::Done { cut_off } => cut_off,
@@ -261,8 +265,9 @@ impl Parser {
     /// The same events as [`next_event`](Parser::next_event), with the
     /// comments and reconnection times between them; for clients that show
     /// comments and tools that log everything. A comment or `retry` in an
-    /// oversize event is skipped with the event, and so is one on the last,
-    /// unterminated line of a stream.
+    /// oversize event is not handed out (a `retry` there still sets
+    /// [`retry`](Parser::retry)), nor is one on the last, unterminated line
+    /// of a stream.
     ///
     /// # Examples
     ///
@@ -292,24 +297,37 @@ impl Parser {
         loop {
             let line = match self.fields.lines.next_line() {
                 Some(Ok(line)) => line,
+                // One error per event: a second long line in an event that
+                // is already being skipped is skipped silently.
+                Some(Err(_)) if self.mode == Mode::Skip => continue,
                 Some(Err(err)) => {
                     self.start_skipping();
                     return Err(err);
                 }
                 None => return Ok(self.end_of_input()?.map(Item::Event)),
             };
-            // Blank lines (one per event) skip the field level.
+            // Blank lines (one per event) skip the field level. A skipped
+            // event ends here too, and its `id` still becomes the last
+            // event ID, so that a client resumes after it, not before.
             if line.is_empty() {
-                if self.mode == Mode::Skip {
-                    self.mode = Mode::Collect;
-                } else if let Some(event) = self.dispatch() {
+                self.mode = Mode::Collect;
+                if let Some(event) = self.dispatch() {
                     return Ok(Some(Item::Event(event)));
                 }
                 continue;
             }
-            if self.mode == Mode::Collect {
-                if let Some(item) = self.process(Field::from_line(line), all)? {
-                    return Ok(Some(item));
+            match self.mode {
+                Mode::Collect => {
+                    if let Some(item) = self.process(Field::from_line(line), all)? {
+                        return Ok(Some(item));
+                    }
+                }
+                // A skipped event's data and type are dropped; its `id` and
+                // `retry` (small, bounded lines) still take effect.
+                Mode::Skip => {
+                    if let field @ (Field::Id(_) | Field::Retry(_)) = Field::from_line(line) {
+                        self.process(field, false)?;
+                    }
                 }
             }
         }
@@ -330,7 +348,11 @@ impl Parser {
             return Ok(None);
         }
         if let Some(field) = last {
-            self.process(field, false)?;
+            if let Err(err) = self.process(field, false) {
+                self.reset_event();
+                self.mode = Mode::Collect;
+                return Err(err);
+            }
         }
         Ok(self.dispatch())
     }

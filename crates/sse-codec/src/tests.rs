@@ -299,6 +299,27 @@ fn oversize_data_buffer_is_an_error() {
 }
 
 #[test]
+fn one_error_per_oversize_event_and_its_id_still_counts() {
+    let long = "x".repeat(40);
+    let input = alloc::format!(
+        "id: 1\ndata: a\n\nid: 2\ndata: {long}\ndata: {long}\nretry: 7\n\ndata: b\n\n"
+    );
+    let parser = Parser::with_max_event_size(32);
+    let (outs, parser) = parse_chunks_with(parser, &[input.as_bytes()]);
+    let err = Out::Error(ParseError::EventTooLarge { limit: 32 });
+    assert_eq!(
+        outs,
+        [ev("message", "a", "1"), err, ev("message", "b", "2")]
+    );
+    assert_eq!(parser.retry(), Some(Duration::from_millis(7)));
+
+    // Resuming after a dropped oversize event starts after it.
+    let input = alloc::format!("id: 3\ndata: {long}\n\n");
+    let (_, parser) = parse_chunks_with(Parser::with_max_event_size(32), &[input.as_bytes()]);
+    assert_eq!(parser.last_event_id(), "3");
+}
+
+#[test]
 fn endless_line_is_bounded() {
     let mut parser = Parser::with_max_event_size(1024);
     let chunk = Bytes::from(alloc::vec![b'x'; 4096]);
