@@ -251,7 +251,7 @@ impl Parser {
     /// size; that event is skipped and the next call goes on after it.
     pub fn next_event(&mut self) -> Result<Option<Event>, ParseError> {
         loop {
-            match self.next(false)? {
+            match self.next::<false>()? {
                 Some(Item::Event(event)) => return Ok(Some(event)),
                 Some(_) => {}
                 None => return Ok(None),
@@ -288,12 +288,12 @@ impl Parser {
     ///
     /// As [`next_event`](Parser::next_event).
     pub fn next_item(&mut self) -> Result<Option<Item>, ParseError> {
-        self.next(true)
+        self.next::<true>()
     }
 
-    /// The next event, or with `all` also comments and retries.
-    #[inline]
-    fn next(&mut self, all: bool) -> Result<Option<Item>, ParseError> {
+    /// The next event, or with `ALL` also comments and retries.
+    #[inline(always)]
+    fn next<const ALL: bool>(&mut self) -> Result<Option<Item>, ParseError> {
         loop {
             let line = match self.fields.lines.next_line() {
                 Some(Ok(line)) => line,
@@ -318,7 +318,7 @@ impl Parser {
             }
             match self.mode {
                 Mode::Collect => {
-                    if let Some(item) = self.process(Field::from_line(line), all)? {
+                    if let Some(item) = self.process(Field::from_line(line), ALL)? {
                         return Ok(Some(item));
                     }
                 }
