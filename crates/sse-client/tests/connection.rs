@@ -9,6 +9,20 @@ use reqwest::header::CONTENT_TYPE;
 use sse_client::{Client, Update};
 use std::time::Duration;
 
+/// Follows `connection` to its end and returns the delay of each retry.
+async fn retry_delays(connection: &mut sse_client::Connection) -> Vec<Duration> {
+    let mut delays = Vec::new();
+    within(async {
+        while let Some(update) = connection.next().await {
+            if let Ok(Update::Retrying(retrying)) = update {
+                delays.push(retrying.delay());
+            }
+        }
+    })
+    .await;
+    delays
+}
+
 #[tokio::test]
 async fn reconnects_after_drop_mid_event_with_last_event_id() {
     let server = Server::start(|n, _| match n {
@@ -98,15 +112,7 @@ async fn retry_field_sets_the_delay() {
         .build()
         .unwrap();
     let mut connection = client.get(&server.url);
-    let mut delays = Vec::new();
-    within(async {
-        while let Some(update) = connection.next().await {
-            if let Ok(Update::Retrying(retrying)) = update {
-                delays.push(retrying.delay());
-            }
-        }
-    })
-    .await;
+    let delays = retry_delays(&mut connection).await;
     assert_eq!(
         delays,
         [
@@ -603,14 +609,6 @@ async fn custom_backoff_policy() {
         .build()
         .unwrap();
     let mut connection = client.get(&server.url);
-    let mut delays = Vec::new();
-    within(async {
-        while let Some(update) = connection.next().await {
-            if let Ok(Update::Retrying(retrying)) = update {
-                delays.push(retrying.delay());
-            }
-        }
-    })
-    .await;
+    let delays = retry_delays(&mut connection).await;
     assert_eq!(delays, [Duration::from_millis(5); 3]);
 }

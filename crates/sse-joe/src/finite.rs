@@ -116,24 +116,7 @@ impl fmt::Debug for FiniteReplayer {
 mod tests {
     use super::*;
 
-    fn publish(
-        r: &mut FiniteReplayer,
-        message: Message,
-        topics: &[Topic],
-    ) -> Result<Message, Error> {
-        let mut message = message;
-        r.prepare(&mut message)?;
-        r.store(&message, &message.to_frame(), topics);
-        Ok(message)
-    }
-
-    fn replay(r: &mut FiniteReplayer, id: &str, topics: &[Topic]) -> (Resume, Vec<String>) {
-        let mut out = Vec::new();
-        let resume = r.replay(&EventId::try_from(id).unwrap(), topics, &mut |frame| {
-            out.push(String::from_utf8(frame.as_bytes().to_vec()).unwrap())
-        });
-        (resume, out)
-    }
+    use crate::replayer::testing::{publish, replay};
 
     static TOPICS: [Topic; 1] = [Topic::DEFAULT];
     static T: &[Topic] = &TOPICS;

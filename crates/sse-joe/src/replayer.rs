@@ -93,3 +93,36 @@ pub trait Replayer: Send + 'static {
 pub(crate) fn intersects(a: &[Topic], b: &[Topic]) -> bool {
     a.iter().any(|topic| b.contains(topic))
 }
+
+/// Drives a replayer as Joe does, for the replayers' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Replayer;
+    use crate::Error;
+    use sse_codec::{EventId, Message, Resume, Topic};
+
+    /// Prepares and stores `message`, as a publish does; returns it as
+    /// prepared (with its ID, if the replayer assigns them).
+    pub(crate) fn publish(
+        replayer: &mut dyn Replayer,
+        mut message: Message,
+        topics: &[Topic],
+    ) -> Result<Message, Error> {
+        replayer.prepare(&mut message)?;
+        replayer.store(&message, &message.to_frame(), topics);
+        Ok(message)
+    }
+
+    /// Replays after `id` to `topics`: the resume and the frames as text.
+    pub(crate) fn replay(
+        replayer: &mut dyn Replayer,
+        id: &str,
+        topics: &[Topic],
+    ) -> (Resume, Vec<String>) {
+        let mut out = Vec::new();
+        let resume = replayer.replay(&EventId::try_from(id).unwrap(), topics, &mut |frame| {
+            out.push(String::from_utf8(frame.as_bytes().to_vec()).unwrap());
+        });
+        (resume, out)
+    }
+}

@@ -135,6 +135,7 @@ impl fmt::Debug for ValidReplayer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::replayer::testing;
     use std::sync::{Arc, Mutex};
 
     static TOPICS: [Topic; 1] = [Topic::DEFAULT];
@@ -158,18 +159,11 @@ mod tests {
     }
 
     fn publish(r: &mut ValidReplayer, data: &str) -> Result<Message, Error> {
-        let mut message = Message::new().data(data.to_owned());
-        r.prepare(&mut message)?;
-        r.store(&message, &message.to_frame(), T);
-        Ok(message)
+        testing::publish(r, Message::new().data(data), T)
     }
 
     fn replay(r: &mut ValidReplayer, id: &str) -> (Resume, Vec<String>) {
-        let mut out = Vec::new();
-        let resume = r.replay(&EventId::try_from(id).unwrap(), T, &mut |frame| {
-            out.push(String::from_utf8(frame.as_bytes().to_vec()).unwrap())
-        });
-        (resume, out)
+        testing::replay(r, id, T)
     }
 
     #[test]

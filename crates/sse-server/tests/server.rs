@@ -108,6 +108,20 @@ async fn on_session_refusal_is_sent_and_nothing_is_subscribed() {
     assert_eq!(events.data(1).await, ["secret"]);
 }
 
+/// Opens the stream at `/` as a client resuming after `last_event_id`.
+async fn resume(
+    served: &common::Served,
+    last_event_id: impl TryInto<http::HeaderValue, Error: std::fmt::Debug>,
+) -> reqwest::Response {
+    let value: http::HeaderValue = last_event_id.try_into().unwrap();
+    client()
+        .get(served.url("/"))
+        .header("last-event-id", value)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn replaying_joe() -> Joe {
     Joe::builder()
         .replayer(FiniteReplayer::new(100).auto_ids(true))
@@ -122,12 +136,7 @@ async fn last_event_id_header_replays_exactly_the_missed_events() {
         publish(&server, format!("m{i}")).await;
     }
 
-    let response = client()
-        .get(served.url("/"))
-        .header("last-event-id", "2")
-        .send()
-        .await
-        .unwrap();
+    let response = resume(&served, "2").await;
     assert_eq!(response.headers()[sse_server::RESUME_HEADER], "exact");
     let mut events = Events::new(response);
     publish(&server, "m6").await;
@@ -188,12 +197,7 @@ async fn unknown_last_event_id_is_reported_lost() {
     let served = serve(server.clone()).await;
     publish(&server, "m1").await;
 
-    let response = client()
-        .get(served.url("/"))
-        .header("last-event-id", "999")
-        .send()
-        .await
-        .unwrap();
+    let response = resume(&served, "999").await;
     assert_eq!(response.headers()[sse_server::RESUME_HEADER], "lost");
     let mut events = Events::new(response);
     // Nothing is replayed; live events follow.
@@ -203,12 +207,7 @@ async fn unknown_last_event_id_is_reported_lost() {
     // A provider without history cannot resume anyone.
     let server = Server::new(Joe::new());
     let served = serve(server).await;
-    let response = client()
-        .get(served.url("/"))
-        .header("last-event-id", "1")
-        .send()
-        .await
-        .unwrap();
+    let response = resume(&served, "1").await;
     assert_eq!(response.headers()[sse_server::RESUME_HEADER], "lost");
 }
 
@@ -223,12 +222,7 @@ async fn utf8_last_event_id_header_resumes() {
         server.publish(message, &[Topic::DEFAULT]).await.unwrap();
     }
     let value = http::HeaderValue::from_bytes("caf\u{e9}-1".as_bytes()).unwrap();
-    let response = client()
-        .get(served.url("/"))
-        .header("last-event-id", value)
-        .send()
-        .await
-        .unwrap();
+    let response = resume(&served, value).await;
     assert_eq!(response.headers()[sse_server::RESUME_HEADER], "exact");
     let mut events = Events::new(response);
     assert_eq!(events.data(1).await, ["caf\u{e9}-2"]);
@@ -246,23 +240,13 @@ async fn lost_history_message_leads_only_a_lost_resume() {
     publish(&server, "m1").await;
 
     // Unknown ID: the message comes first, then live events.
-    let response = client()
-        .get(served.url("/"))
-        .header("last-event-id", "999")
-        .send()
-        .await
-        .unwrap();
+    let response = resume(&served, "999").await;
     let mut events = Events::new(response);
     publish(&server, "m2").await;
     assert_eq!(events.data(2).await, ["refetch", "m2"]);
 
     // Exact resume: no such message.
-    let response = client()
-        .get(served.url("/"))
-        .header("last-event-id", "1")
-        .send()
-        .await
-        .unwrap();
+    let response = resume(&served, "1").await;
     assert_eq!(response.headers()[sse_server::RESUME_HEADER], "exact");
     let mut events = Events::new(response);
     assert_eq!(events.data(1).await, ["m2"]);
@@ -451,12 +435,7 @@ async fn slow_client_is_dropped_by_the_provider_and_resumes() {
     let last_id = received.last().unwrap().last_event_id().as_str().to_owned();
 
     // It reconnects with its Last-Event-ID and gets exactly the rest.
-    let response = client()
-        .get(served.url("/"))
-        .header("last-event-id", &last_id)
-        .send()
-        .await
-        .unwrap();
+    let response = resume(&served, &last_id).await;
     assert_eq!(response.headers()[sse_server::RESUME_HEADER], "exact");
     let mut resumed = Events::new(response);
     let first_missed: usize = last_id.parse::<usize>().unwrap() + 1;
