@@ -139,6 +139,7 @@ impl FieldParser {
     }
 
     /// Adds input. `Bytes` chunks are not copied; any other [`Buf`] is.
+    #[inline]
     pub fn feed<B: Buf>(&mut self, chunk: B) {
         self.lines.feed(chunk);
     }

@@ -1,9 +1,22 @@
 //! Splitting the byte stream into lines.
 
 use crate::ParseError;
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Chunks up to this size that hold no line end are appended to the partial
+/// line as they are fed.
+const SMALL_CHUNK: usize = 32;
+
+/// A line recognized by [`Lines::quick`].
+pub(crate) enum Quick {
+    /// An empty line: the end of an event.
+    Blank,
+    /// A `data` field whose value is `unread()[start..end]`; the line stays
+    /// until [`Lines::consume`] is called with `end`.
+    Data { start: usize, end: usize },
+}
 
 /// Splits input into lines ending in CRLF, LF or CR (HTML "Parsing an event
 /// stream": `end-of-line = ( cr lf / cr / lf )`), without copying lines that
@@ -42,8 +55,30 @@ impl Lines {
         }
     }
 
+    #[inline]
     pub(crate) fn feed<B: Buf>(&mut self, mut chunk: B) {
-        let chunk = chunk.copy_to_bytes(chunk.remaining());
+        // A small piece of a line (bytes trickling in): it would be copied to
+        // `partial` by `next_line` anyway, so copy it now and skip storing
+        // the chunk. A scalar scan is cheaper than memchr's setup here.
+        if self.state == State::Line && self.buf.is_empty() {
+            let bytes = chunk.chunk();
+            if bytes.len() == chunk.remaining()
+                && bytes.len() <= SMALL_CHUNK
+                && self.partial.len() + bytes.len() <= self.max_line
+                && !bytes.iter().any(|&b| b == b'\n' || b == b'\r')
+            {
+                match *bytes {
+                    // A store, not a call to copy one byte.
+                    [byte] => self.partial.put_u8(byte),
+                    _ => self.partial.extend_from_slice(bytes),
+                }
+                return;
+            }
+        }
+        self.feed_bytes(chunk.copy_to_bytes(chunk.remaining()));
+    }
+
+    fn feed_bytes(&mut self, chunk: Bytes) {
         if self.buf.is_empty() {
             self.buf = chunk;
         } else if !chunk.is_empty() {
@@ -100,7 +135,59 @@ impl Lines {
         }
     }
 
+    /// The commonest lines, blank and `data:`, when they lie whole in the
+    /// current chunk: found without building a line first (a blank line is
+    /// consumed at once, a `data` line by [`consume`](Lines::consume)).
+    /// `None` leaves everything to [`next_line`](Lines::next_line).
+    #[inline]
+    pub(crate) fn quick(&mut self) -> Option<Quick> {
+        if self.state != State::Line || !self.partial.is_empty() {
+            return None;
+        }
+        match *self.buf.first()? {
+            b'\n' | b'\r' => {
+                self.consume_line_end();
+                return Some(Quick::Blank);
+            }
+            b'd' => {}
+            _ => return None,
+        }
+        if !self.buf.starts_with(b"data:") {
+            return None;
+        }
+        let end = 5 + memchr::memchr2(b'\n', b'\r', &self.buf[5..])?;
+        if end > self.max_line {
+            return None;
+        }
+        let start = if end > 5 && self.buf[5] == b' ' { 6 } else { 5 };
+        Some(Quick::Data { start, end })
+    }
+
+    /// The input not yet split into lines.
+    #[inline]
+    pub(crate) fn unread(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// `unread()[start..end]`, sharing the input's memory.
+    #[inline]
+    pub(crate) fn buffered(&self, start: usize, end: usize) -> Bytes {
+        self.buf.slice(start..end)
+    }
+
+    /// Consumes a line that [`quick`](Lines::quick) found, up to its end of
+    /// line at `end`.
+    #[inline]
+    pub(crate) fn consume(&mut self, end: usize) {
+        self.buf.advance(end);
+        self.consume_line_end();
+    }
+
     fn split_line(&mut self) -> Option<Result<Bytes, ParseError>> {
+        if self.buf.is_empty() {
+            // `partial` is never longer than `max_line`.
+            return None;
+        }
         // Every event ends with a blank line: spot it without a SIMD scan,
         // whose setup costs more than the line.
         let end = match self.buf.first() {
@@ -168,6 +255,13 @@ impl Lines {
             self.state = State::Line;
         }
         (!self.partial.is_empty()).then(|| self.partial.split().freeze())
+    }
+
+    /// Whether [`next_line`](Lines::next_line) would return `None`: every
+    /// state needs input then.
+    #[inline]
+    pub(crate) fn is_drained(&self) -> bool {
+        self.buf.is_empty()
     }
 
     /// The unterminated line buffered so far.

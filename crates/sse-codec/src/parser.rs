@@ -1,6 +1,8 @@
 //! Interpreting the event stream: fields to events.
 
-use crate::{DEFAULT_MAX_EVENT_SIZE, Event, EventId, Field, FieldParser, ParseError, text::Text};
+use crate::{
+    DEFAULT_MAX_EVENT_SIZE, Event, EventId, Field, FieldParser, ParseError, line::Quick, text::Text,
+};
 use alloc::string::String;
 use bytes::{Buf, Bytes, BytesMut};
 use core::time::Duration;
@@ -118,6 +120,35 @@ impl Data {
             Data::Many(joined) => joined.len() + 1,
         }
     }
+
+    /// Whether a value of `len` bytes and its LF keep the buffer within
+    /// `max`.
+    #[inline]
+    fn fits(&self, len: usize, max: usize) -> bool {
+        self.buffer_len() + len < max
+    }
+
+    /// Appends a line to the data: joins the lines in `scratch`'s memory,
+    /// which is reused from event to event.
+    #[inline]
+    fn append(&mut self, scratch: &mut BytesMut, value: &[u8]) {
+        match self {
+            Data::Empty => *self = Data::One(Bytes::copy_from_slice(value)),
+            Data::One(first) => {
+                let mut joined = core::mem::take(scratch);
+                // Room for a few more lines like these two.
+                joined.reserve(4 * (first.len() + 1 + value.len()));
+                joined.extend_from_slice(first);
+                joined.extend_from_slice(b"\n");
+                joined.extend_from_slice(value);
+                *self = Data::Many(joined);
+            }
+            Data::Many(joined) => {
+                joined.extend_from_slice(b"\n");
+                joined.extend_from_slice(value);
+            }
+        }
+    }
 }
 
 impl Default for Parser {
@@ -178,6 +209,7 @@ impl Parser {
 
     /// Adds input. `Bytes` chunks are not copied; any other [`Buf`] (such as
     /// `&[u8]`) is. Input fed after [`finish`](Parser::finish) is ignored.
+    #[inline]
     pub fn feed<B: Buf>(&mut self, chunk: B) {
         if self.input == Input::Open {
             self.fields.feed(chunk);
@@ -249,7 +281,15 @@ impl Parser {
     ///
     /// [`ParseError::EventTooLarge`] when an event exceeds the maximum
     /// size; that event is skipped and the next call goes on after it.
+    #[inline]
     pub fn next_event(&mut self) -> Result<Option<Event>, ParseError> {
+        if self.drained() {
+            return Ok(None);
+        }
+        self.next_event_slow()
+    }
+
+    fn next_event_slow(&mut self) -> Result<Option<Event>, ParseError> {
         loop {
             match self.next::<false>()? {
                 Some(Item::Event(event)) => return Ok(Some(event)),
@@ -287,14 +327,60 @@ impl Parser {
     /// # Errors
     ///
     /// As [`next_event`](Parser::next_event).
+    #[inline]
     pub fn next_item(&mut self) -> Result<Option<Item>, ParseError> {
+        if self.drained() {
+            return Ok(None);
+        }
+        self.next_item_slow()
+    }
+
+    fn next_item_slow(&mut self) -> Result<Option<Item>, ParseError> {
         self.next::<true>()
+    }
+
+    /// Nothing to do until more input is fed (or the input ends): the call
+    /// after a chunk's last event, and every call while a long line or an
+    /// event arrives in small pieces, returns here without a scan.
+    #[inline]
+    fn drained(&self) -> bool {
+        self.input != Input::Ended && self.fields.lines.is_drained()
     }
 
     /// The next event, or with `ALL` also comments and retries.
     #[inline(always)]
     fn next<const ALL: bool>(&mut self) -> Result<Option<Item>, ParseError> {
         loop {
+            // Blank and `data:` lines whole in the chunk, in an event being
+            // collected, skip the line and field layers.
+            if self.mode == Mode::Collect {
+                match self.fields.lines.quick() {
+                    Some(Quick::Blank) => {
+                        if let Some(event) = self.dispatch() {
+                            return Ok(Some(Item::Event(event)));
+                        }
+                        continue;
+                    }
+                    Some(Quick::Data { start, end }) => {
+                        let lines = &mut self.fields.lines;
+                        let fits = self.data.fits(end - start, lines.max_line());
+                        if fits && matches!(self.data, Data::Empty) {
+                            // The first line is shared with the input.
+                            self.data = Data::One(lines.buffered(start, end));
+                        } else if fits {
+                            // Later lines are copied: no line value is made.
+                            let value = &lines.unread()[start..end];
+                            self.data.append(&mut self.scratch, value);
+                        }
+                        lines.consume(end);
+                        if !fits {
+                            return Err(self.data_too_large());
+                        }
+                        continue;
+                    }
+                    None => {}
+                }
+            }
             let line = match self.fields.lines.next_line() {
                 Some(Ok(line)) => line,
                 // One error per event: a second long line in an event that
@@ -365,31 +451,7 @@ impl Parser {
             // "If the field name is "data": Append the field value to the
             // data buffer, then append a single U+000A LINE FEED (LF)
             // character to the data buffer."
-            Field::Data(value) => {
-                if self.data.buffer_len() + value.len() + 1 > self.max_event_size() {
-                    self.start_skipping();
-                    return Err(ParseError::EventTooLarge {
-                        limit: self.max_event_size(),
-                    });
-                }
-                self.data = match core::mem::take(&mut self.data) {
-                    Data::Empty => Data::One(value),
-                    Data::One(first) => {
-                        let mut joined = core::mem::take(&mut self.scratch);
-                        // Room for a few more lines like these two.
-                        joined.reserve(4 * (first.len() + 1 + value.len()));
-                        joined.extend_from_slice(&first);
-                        joined.extend_from_slice(b"\n");
-                        joined.extend_from_slice(&value);
-                        Data::Many(joined)
-                    }
-                    Data::Many(mut joined) => {
-                        joined.extend_from_slice(b"\n");
-                        joined.extend_from_slice(&value);
-                        Data::Many(joined)
-                    }
-                };
-            }
+            Field::Data(value) => self.push_data(value)?,
             // "If the field name is "event": Set the event type buffer to
             // field value."
             Field::Event(value) => self.event_type = Some(value),
@@ -434,6 +496,29 @@ impl Parser {
     }
 
     /// "Dispatch the event", on a blank line.
+    /// "If the field name is "data": Append the field value to the data
+    /// buffer, then append a single U+000A LINE FEED (LF) character to the
+    /// data buffer."
+    fn push_data(&mut self, value: Bytes) -> Result<(), ParseError> {
+        if !self.data.fits(value.len(), self.max_event_size()) {
+            return Err(self.data_too_large());
+        }
+        match self.data {
+            Data::Empty => self.data = Data::One(value),
+            _ => self.data.append(&mut self.scratch, &value),
+        }
+        Ok(())
+    }
+
+    /// Starts skipping the event whose data outgrew the maximum size.
+    #[cold]
+    fn data_too_large(&mut self) -> ParseError {
+        self.start_skipping();
+        ParseError::EventTooLarge {
+            limit: self.max_event_size(),
+        }
+    }
+
     fn dispatch(&mut self) -> Option<Event> {
         // "Set the last event ID string of the event source to the value of
         // the last event ID buffer. The buffer does not get reset, so the

@@ -83,6 +83,67 @@ fn lines_end_at_crlf_lf_or_cr() {
     assert_eq!(parse("data: a\rdata: b\r\ndata: c\n\r\n"), [msg("a\nb\nc")]);
 }
 
+/// Parses `input` whole, then cut in two at every position: all must agree.
+fn parse_every_cut(input: &str) -> Vec<Out> {
+    let whole = parse(input);
+    let bytes = input.as_bytes();
+    for at in 0..=bytes.len() {
+        let (outs, _) = parse_chunks_with(Parser::new(), &[&bytes[..at], &bytes[at..]]);
+        assert_eq!(outs, whole, "{input:?} cut at {at}");
+    }
+    whole
+}
+
+#[test]
+fn data_and_blank_lines_at_chunk_edges() {
+    // Blank and `data` lines that lie whole in a chunk take a shorter path
+    // than lines split across chunks; both must give the same events.
+    assert_eq!(parse_every_cut("data:\n\n"), [msg("")]);
+    assert_eq!(parse_every_cut("data: \n\n"), [msg("")]);
+    assert_eq!(parse_every_cut("data:  x\n\n"), [msg(" x")]);
+    assert_eq!(parse_every_cut("data:x\r\n\r\n"), [msg("x")]);
+    assert_eq!(
+        parse_every_cut("data: a\r\rdata: b\r\r"),
+        [msg("a"), msg("b")]
+    );
+    assert_eq!(
+        parse_every_cut("data: a\ndata\ndata: c\n\n"),
+        [msg("a\n\nc")]
+    );
+    assert_eq!(
+        parse_every_cut("datum: x\ndata: y\n\nd\n\ndata\n\n"),
+        [msg("y"), msg("")]
+    );
+    assert_eq!(
+        parse_every_cut("event: e\ndata: 1\r\ndata: 2\r\n\r\ndata: 3\n\n"),
+        [ev("e", "1\n2", ""), msg("3")]
+    );
+}
+
+#[test]
+fn size_limits_are_exact_whatever_the_path() {
+    // A line may be as long as the limit (32 here), and the data buffer
+    // (each value plus its LF) may fill it, but neither may pass it.
+    let line_fits = "data: 0123456789abcdefghijklmnop\n\n";
+    let line_over = "data: 0123456789abcdefghijklmnopq\n\n";
+    let data_fits = "data: 0123456789abcde\ndata: 0123456789abcde\n\n";
+    let data_over = "data: 0123456789abcde\ndata: 0123456789abcdef\n\n";
+    let err = || Out::Error(ParseError::EventTooLarge { limit: 32 });
+    for (input, expected) in [
+        (line_fits, vec![msg("0123456789abcdefghijklmnop")]),
+        (line_over, vec![err()]),
+        (data_fits, vec![msg("0123456789abcde\n0123456789abcde")]),
+        (data_over, vec![err()]),
+    ] {
+        let bytes = input.as_bytes();
+        for at in 0..=bytes.len() {
+            let parser = Parser::with_max_event_size(32);
+            let (outs, _) = parse_chunks_with(parser, &[&bytes[..at], &bytes[at..]]);
+            assert_eq!(outs, expected, "{input:?} cut at {at}");
+        }
+    }
+}
+
 #[test]
 fn crlf_split_across_chunks() {
     let (outs, _) = parse_chunks_with(Parser::new(), &[b"data: a\r", b"\n\r", b"\n"]);
