@@ -6,9 +6,11 @@ use std::fmt;
 
 /// A [`Replayer`] that keeps the last `capacity` published messages.
 ///
-/// With [`auto_ids`](FiniteReplayer::auto_ids) it numbers messages `1`,
-/// `2`, `3`, ... in publish order, and a message that already has an ID is
-/// refused with [`Error::ExplicitId`]. Without it, messages keep their own
+/// With [`auto_ids`](FiniteReplayer::auto_ids) it numbers messages in
+/// publish order (from the clock, so that IDs stay unique across restarts,
+/// or from a number of your choice with
+/// [`auto_ids_from`](FiniteReplayer::auto_ids_from)), and a message that
+/// already has an ID is refused with [`Error::ExplicitId`]. Without it, messages keep their own
 /// IDs; those without one are kept and replayed but cannot be resumed from.
 ///
 /// Resuming from the newest message is exact with nothing to replay;
@@ -25,7 +27,7 @@ use std::fmt;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), sse_joe::Error> {
 /// let joe = Joe::builder()
-///     .replayer(FiniteReplayer::new(2).auto_ids(true))
+///     .replayer(FiniteReplayer::new(2).auto_ids_from(1))
 ///     .build();
 /// for text in ["a", "b", "c"] {
 ///     joe.publish(Message::new().data(text), &[Topic::DEFAULT]).await?;
@@ -57,10 +59,27 @@ impl FiniteReplayer {
         }
     }
 
-    /// Whether to number messages automatically (`1`, `2`, ...).
+    /// Whether to number messages automatically: decimal IDs, one more
+    /// per message, starting from the wall clock in microseconds.
+    ///
+    /// Starting from the clock rather than from 1 keeps IDs unique across
+    /// restarts: a client that reconnects to a restarted server with an ID
+    /// from before the restart gets [`Resume::Lost`] (so it refetches its
+    /// state) instead of a replay from whichever new message reused that
+    /// number. This holds unless the previous run averaged more than a
+    /// million messages a second. [`auto_ids_from`](FiniteReplayer::auto_ids_from)
+    /// picks the first ID instead.
     #[must_use]
     pub fn auto_ids(mut self, auto_ids: bool) -> FiniteReplayer {
         self.history.set_auto_ids(auto_ids);
+        self
+    }
+
+    /// Numbers messages automatically from `first`: for tests, or to go on
+    /// from a counter kept elsewhere across restarts.
+    #[must_use]
+    pub fn auto_ids_from(mut self, first: u64) -> FiniteReplayer {
+        self.history.set_first_auto_id(first);
         self
     }
 
@@ -139,7 +158,7 @@ mod tests {
 
     #[test]
     fn resuming_from_the_newest_is_exact_and_empty() {
-        let mut r = FiniteReplayer::new(2).auto_ids(true);
+        let mut r = FiniteReplayer::new(2).auto_ids_from(1);
         publish(&mut r, Message::new().data("a"), T).unwrap();
         publish(&mut r, Message::new().data("b"), T).unwrap();
         assert_eq!(replay(&mut r, "2", T), (Resume::Exact, vec![]));
@@ -147,7 +166,7 @@ mod tests {
 
     #[test]
     fn unknown_id_replays_nothing() {
-        let mut r = FiniteReplayer::new(8).auto_ids(true);
+        let mut r = FiniteReplayer::new(8).auto_ids_from(1);
         publish(&mut r, Message::new().data("a"), T).unwrap();
         assert_eq!(replay(&mut r, "nope", T), (Resume::Lost, vec![]));
         assert_eq!(replay(&mut r, "0", T), (Resume::Lost, vec![]));
@@ -155,7 +174,7 @@ mod tests {
 
     #[test]
     fn auto_ids_are_monotonic_and_explicit_ids_refused() {
-        let mut r = FiniteReplayer::new(8).auto_ids(true);
+        let mut r = FiniteReplayer::new(8).auto_ids_from(1);
         let ids: Vec<_> = (0..3)
             .map(|_| {
                 let m = publish(&mut r, Message::new().data("x"), T).unwrap();
@@ -176,8 +195,29 @@ mod tests {
     }
 
     #[test]
+    fn auto_ids_start_from_the_clock_so_a_restart_never_reuses_them() {
+        let mut before = FiniteReplayer::new(8).auto_ids(true);
+        let mut last = 0;
+        for _ in 0..3 {
+            let m = publish(&mut before, Message::new().data("x"), T).unwrap();
+            last = m.get_id().unwrap().as_str().parse::<u64>().unwrap();
+        }
+        // Microseconds since 2020: not numbered from 1.
+        assert!(last > 1_577_836_800_000_000, "{last}");
+        // The "restarted" process numbers above the old run...
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let mut after = FiniteReplayer::new(8).auto_ids(true);
+        let m = publish(&mut after, Message::new().data("y"), T).unwrap();
+        let first = m.get_id().unwrap().as_str().parse::<u64>().unwrap();
+        assert!(first > last, "{first} <= {last}");
+        // ...so a client holding an old ID is told its history is lost.
+        let (resume, frames) = replay(&mut after, &last.to_string(), T);
+        assert_eq!((resume, frames.len()), (Resume::Lost, 0));
+    }
+
+    #[test]
     fn replay_filters_by_topic() {
-        let mut r = FiniteReplayer::new(8).auto_ids(true);
+        let mut r = FiniteReplayer::new(8).auto_ids_from(1);
         let (a, b) = (Topic::from("a"), Topic::from("b"));
         let (only_a, only_b) = ([a.clone()], [b.clone()]);
         publish(&mut r, Message::new().data("0"), &only_a).unwrap();
@@ -221,7 +261,7 @@ mod tests {
 
     #[test]
     fn zero_capacity_keeps_nothing() {
-        let mut r = FiniteReplayer::new(0).auto_ids(true);
+        let mut r = FiniteReplayer::new(0).auto_ids_from(1);
         publish(&mut r, Message::new().data("a"), T).unwrap();
         assert!(r.is_empty());
         assert_eq!(replay(&mut r, "1", T), (Resume::Lost, vec![]));

@@ -4,8 +4,22 @@ use crate::{Error, replayer::intersects};
 use sse_codec::{EventId, Frame, Message, Resume, Topic};
 use std::{
     collections::{HashMap, VecDeque},
-    time::Instant,
+    time::{Instant, SystemTime, UNIX_EPOCH},
 };
+
+/// Where automatic IDs start by default: the wall clock in microseconds.
+/// A restarted process then numbers above every ID its previous run handed
+/// out (unless that run averaged more than a million messages a second), so
+/// a client's ID from before the restart is reported lost instead of being
+/// taken for a new message with the same number.
+fn clock_start() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |since| {
+            u64::try_from(since.as_micros()).unwrap_or(u64::MAX / 2)
+        })
+        .max(1)
+}
 
 /// Stored messages in publish order, indexed by ID.
 #[derive(Debug)]
@@ -34,12 +48,16 @@ impl History {
             entries: VecDeque::new(),
             index: HashMap::new(),
             first_seq: 0,
-            next_auto_id: auto_ids.then_some(1),
+            next_auto_id: auto_ids.then(clock_start),
         }
     }
 
     pub(crate) fn set_auto_ids(&mut self, auto_ids: bool) {
-        self.next_auto_id = auto_ids.then_some(self.next_auto_id.unwrap_or(1));
+        self.next_auto_id = auto_ids.then(|| self.next_auto_id.unwrap_or_else(clock_start));
+    }
+
+    pub(crate) fn set_first_auto_id(&mut self, first: u64) {
+        self.next_auto_id = Some(first);
     }
 
     pub(crate) fn auto_ids(&self) -> bool {
@@ -57,7 +75,7 @@ impl History {
             }
             let id =
                 EventId::try_from(next.to_string()).expect("a decimal number is a valid event id");
-            *next += 1;
+            *next = next.saturating_add(1);
             message.set_id(Some(id));
         }
         Ok(())

@@ -182,7 +182,7 @@ async fn empty_topic_list_receives_nothing() {
 #[tokio::test]
 async fn resume_status_without_with_and_unknown_id() {
     let joe = Joe::builder()
-        .replayer(FiniteReplayer::new(10).auto_ids(true))
+        .replayer(FiniteReplayer::new(10).auto_ids_from(1))
         .build();
     for data in ["a", "b"] {
         joe.publish(Message::new().data(data), &[Topic::DEFAULT])
@@ -225,7 +225,7 @@ async fn resume_status_without_with_and_unknown_id() {
 async fn replay_larger_than_the_queue_capacity_is_delivered() {
     let joe = Joe::builder()
         .capacity(2)
-        .replayer(FiniteReplayer::new(100).auto_ids(true))
+        .replayer(FiniteReplayer::new(100).auto_ids_from(1))
         .build();
     for i in 0..10 {
         joe.publish(Message::new().data(i.to_string()), &[Topic::DEFAULT])
@@ -252,7 +252,7 @@ async fn replay_larger_than_the_queue_capacity_is_delivered() {
 #[tokio::test]
 async fn explicit_id_with_auto_ids_fails_and_delivers_nothing() {
     let joe = Joe::builder()
-        .replayer(FiniteReplayer::new(10).auto_ids(true))
+        .replayer(FiniteReplayer::new(10).auto_ids_from(1))
         .build();
     let mut sub = subscribe(&joe, &[""]).await;
     let err = joe
@@ -330,7 +330,7 @@ async fn resume_races_publishes_without_gap_or_duplicate() {
     for round in 0..10 {
         let joe = Joe::builder()
             .capacity(TOTAL + 1)
-            .replayer(FiniteReplayer::new(TOTAL).auto_ids(true))
+            .replayer(FiniteReplayer::new(TOTAL).auto_ids_from(1))
             .build();
         let mut subscribers = Vec::new();
         for s in 0..SUBSCRIBERS {
@@ -470,7 +470,7 @@ impl Replayer for Exploding {
 fn exploding_joe() -> Joe {
     Joe::builder()
         .replayer(Exploding {
-            inner: FiniteReplayer::new(10).auto_ids(true),
+            inner: FiniteReplayer::new(10).auto_ids_from(1),
         })
         .build()
 }

@@ -45,10 +45,27 @@ impl ValidReplayer {
         }
     }
 
-    /// Whether to number messages automatically (`1`, `2`, ...).
+    /// Whether to number messages automatically: decimal IDs, one more
+    /// per message, starting from the wall clock in microseconds.
+    ///
+    /// Starting from the clock rather than from 1 keeps IDs unique across
+    /// restarts: a client that reconnects to a restarted server with an ID
+    /// from before the restart gets [`Resume::Lost`] (so it refetches its
+    /// state) instead of a replay from whichever new message reused that
+    /// number. This holds unless the previous run averaged more than a
+    /// million messages a second. [`auto_ids_from`](ValidReplayer::auto_ids_from)
+    /// picks the first ID instead.
     #[must_use]
     pub fn auto_ids(mut self, auto_ids: bool) -> ValidReplayer {
         self.history.set_auto_ids(auto_ids);
+        self
+    }
+
+    /// Numbers messages automatically from `first`: for tests, or to go on
+    /// from a counter kept elsewhere across restarts.
+    #[must_use]
+    pub fn auto_ids_from(mut self, first: u64) -> ValidReplayer {
+        self.history.set_first_auto_id(first);
         self
     }
 
@@ -153,7 +170,7 @@ mod tests {
         let now = Arc::new(Mutex::new(Instant::now()));
         let clock = Arc::clone(&now);
         let r = ValidReplayer::new(ttl)
-            .auto_ids(true)
+            .auto_ids_from(1)
             .clock(move || *clock.lock().unwrap());
         (r, Manual(now))
     }

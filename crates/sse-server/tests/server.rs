@@ -124,7 +124,7 @@ async fn resume(
 
 fn replaying_joe() -> Joe {
     Joe::builder()
-        .replayer(FiniteReplayer::new(100).auto_ids(true))
+        .replayer(FiniteReplayer::new(100).auto_ids_from(1))
         .build()
 }
 
@@ -381,7 +381,7 @@ async fn slow_client_is_dropped_by_the_provider_and_resumes() {
     // quickly.
     let joe = Joe::builder()
         .capacity(4)
-        .replayer(FiniteReplayer::new(4096).auto_ids(true))
+        .replayer(FiniteReplayer::new(4096).auto_ids_from(1))
         .build();
     let server = Server::new(joe.clone());
     let served = serve_on(listener(Some(16 * 1024)).await, server.clone()).await;
