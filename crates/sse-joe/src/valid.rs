@@ -12,8 +12,10 @@ use std::{
 /// Expired messages are evicted lazily, whenever a message is stored or
 /// replayed, so no background task is needed. The clock is
 /// [`Instant::now`] unless replaced with [`clock`](ValidReplayer::clock),
-/// which tests use to move time by hand. There is no bound on the count of
-/// messages: memory grows with the publish rate times the TTL.
+/// which tests use to move time by hand. By default memory grows with the
+/// publish rate times the TTL; [`max_len`](ValidReplayer::max_len) also caps
+/// the count, evicting the oldest first, so a burst of publishes cannot
+/// grow it without bound.
 ///
 /// IDs work as in [`FiniteReplayer`](crate::FiniteReplayer): optional
 /// automatic numbering, with explicit IDs then refused.
@@ -31,6 +33,7 @@ use std::{
 /// ```
 pub struct ValidReplayer {
     ttl: Duration,
+    max_len: usize,
     clock: Box<dyn Fn() -> Instant + Send>,
     history: History,
 }
@@ -40,6 +43,7 @@ impl ValidReplayer {
     pub fn new(ttl: Duration) -> ValidReplayer {
         ValidReplayer {
             ttl,
+            max_len: usize::MAX,
             clock: Box::new(Instant::now),
             history: History::new(false),
         }
@@ -66,6 +70,14 @@ impl ValidReplayer {
     #[must_use]
     pub fn auto_ids_from(mut self, first: u64) -> ValidReplayer {
         self.history.set_first_auto_id(first);
+        self
+    }
+
+    /// Keeps at most `max_len` messages, however recent: storing one more
+    /// evicts the oldest. Unbounded by default.
+    #[must_use]
+    pub fn max_len(mut self, max_len: usize) -> ValidReplayer {
+        self.max_len = max_len;
         self
     }
 
@@ -125,6 +137,12 @@ impl Replayer for ValidReplayer {
 
     fn store(&mut self, message: &Message, frame: &Frame, topics: &[Topic]) {
         let now = self.evict();
+        if self.max_len == 0 {
+            return;
+        }
+        while self.history.len() >= self.max_len {
+            self.history.pop_oldest();
+        }
         self.history.push(message, frame, topics, Some(now));
     }
 
@@ -143,6 +161,7 @@ impl fmt::Debug for ValidReplayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ValidReplayer")
             .field("ttl", &self.ttl)
+            .field("max_len", &self.max_len)
             .field("len", &self.history.len())
             .field("auto_ids", &self.history.auto_ids())
             .finish_non_exhaustive()
@@ -181,6 +200,25 @@ mod tests {
 
     fn replay(r: &mut ValidReplayer, id: &str) -> (Resume, Vec<String>) {
         testing::replay(r, id, T)
+    }
+
+    #[test]
+    fn max_len_evicts_the_oldest_however_recent() {
+        let (r, _clock) = replayer(Duration::from_secs(60));
+        let mut r = r.max_len(2);
+        for data in ["a", "b", "c"] {
+            publish(&mut r, data).unwrap();
+        }
+        assert_eq!(r.len(), 2);
+        assert_eq!(replay(&mut r, "1"), (Resume::Lost, vec![]));
+        assert_eq!(
+            replay(&mut r, "2"),
+            (Resume::Exact, vec!["id: 3\ndata: c\n\n".into()])
+        );
+        let (r, _clock) = replayer(Duration::from_secs(60));
+        let mut none = r.max_len(0);
+        publish(&mut none, "a").unwrap();
+        assert!(none.is_empty());
     }
 
     #[test]
