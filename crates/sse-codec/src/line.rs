@@ -67,11 +67,14 @@ impl Lines {
                 && self.partial.len() + bytes.len() <= self.max_line
                 && !bytes.iter().any(|&b| b == b'\n' || b == b'\r')
             {
+                let len = bytes.len();
                 match *bytes {
                     // A store, not a call to copy one byte.
                     [byte] => self.partial.put_u8(byte),
                     _ => self.partial.extend_from_slice(bytes),
                 }
+                // The caller's buffer (say a `&mut BytesMut`) is consumed.
+                chunk.advance(len);
                 return;
             }
         }

@@ -145,6 +145,24 @@ fn size_limits_are_exact_whatever_the_path() {
 }
 
 #[test]
+fn a_borrowed_buffer_is_consumed_by_feed() {
+    // `&mut BytesMut` is a `Buf`: what is fed is read from it, whatever its
+    // size, so the caller can refill it and feed it again.
+    let mut parser = Parser::new();
+    let mut events = Vec::new();
+    let mut buffer = bytes::BytesMut::new();
+    for piece in ["data: x", "\n", "\ndata: ", "y".repeat(40).as_str(), "\n\n"] {
+        buffer.extend_from_slice(piece.as_bytes());
+        parser.feed(&mut buffer);
+        assert!(buffer.is_empty(), "{piece:?} left in the buffer");
+        while let Some(event) = parser.next_event().unwrap() {
+            events.push(out(&event));
+        }
+    }
+    assert_eq!(events, [msg("x"), msg(&"y".repeat(40))]);
+}
+
+#[test]
 fn crlf_split_across_chunks() {
     let (outs, _) = parse_chunks_with(Parser::new(), &[b"data: a\r", b"\n\r", b"\n"]);
     assert_eq!(outs, [msg("a")]);
