@@ -56,6 +56,7 @@ pub(crate) struct Config {
     pub(crate) http: reqwest::Client,
     pub(crate) backoff: MakeBackoff,
     pub(crate) max_retries: Option<u32>,
+    pub(crate) max_elapsed_time: Option<Duration>,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) max_event_size: usize,
     pub(crate) retry_server_errors: bool,
@@ -150,7 +151,10 @@ impl ClientBuilder {
     /// How long to keep trying to reconnect, counted from the connection's
     /// start or its last successful open; `None` for no limit (the
     /// default). When it runs out the stream ends with an error for which
-    /// [`Error::is_retries_exhausted`] holds.
+    /// [`Error::is_retries_exhausted`] holds. It bounds the server's delays
+    /// too: an attempt that a `retry` field or a `Retry-After` header would
+    /// put past it is not made. Applies to any backoff policy, including
+    /// one set with [`backoff`](ClientBuilder::backoff).
     pub fn max_elapsed_time(mut self, time: Option<Duration>) -> ClientBuilder {
         self.exponential.max_elapsed_time = time;
         self
@@ -171,7 +175,9 @@ impl ClientBuilder {
     /// `make` for each connection: the delay between failed attempts is
     /// its `next_backoff`, and `None` gives up. A successful open resets
     /// it. The other backoff settings of this builder, except
-    /// [`max_retries`](ClientBuilder::max_retries), are then ignored.
+    /// [`max_retries`](ClientBuilder::max_retries) and
+    /// [`max_elapsed_time`](ClientBuilder::max_elapsed_time), are then
+    /// ignored.
     ///
     /// A server's `retry` time is still honoured: the first attempt after
     /// an open connection waits it, later ones wait at least it.
@@ -266,6 +272,7 @@ impl ClientBuilder {
             Some(http) => http,
             None => reqwest::Client::builder().build().map_err(Error::builder)?,
         };
+        let max_elapsed_time = self.exponential.max_elapsed_time;
         let backoff = match self.backoff {
             Some(make) => make,
             None => {
@@ -278,6 +285,7 @@ impl ClientBuilder {
                 http,
                 backoff,
                 max_retries: self.max_retries,
+                max_elapsed_time,
                 idle_timeout: self.idle_timeout,
                 max_event_size: self.max_event_size,
                 retry_server_errors: self.retry_server_errors,

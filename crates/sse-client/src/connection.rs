@@ -147,7 +147,11 @@ enum State {
 
 impl Connection {
     pub(crate) fn new(client: Client, request: Result<Request, Error>) -> Connection {
-        let reconnect = Reconnect::new((client.config.backoff)(), client.config.max_retries);
+        let reconnect = Reconnect::new(
+            (client.config.backoff)(),
+            client.config.max_retries,
+            client.config.max_elapsed_time,
+        );
         let (request, failed) = match request {
             Ok(request) => (Some(request), None),
             Err(err) => (None, Some(err)),
@@ -155,7 +159,8 @@ impl Connection {
         let last_event_id = request
             .as_ref()
             .and_then(|request| request.headers().get(&LAST_EVENT_ID))
-            .and_then(|value| value.to_str().ok())
+            // As the IDs this client sends itself: UTF-8, not only ASCII.
+            .and_then(|value| std::str::from_utf8(value.as_bytes()).ok())
             .and_then(|value| EventId::try_from(value).ok())
             .unwrap_or_default();
         Connection {
@@ -236,8 +241,15 @@ impl Connection {
         if !self.last_event_id.is_empty() {
             // An `EventId` has no CR, LF or NUL; other bytes are allowed in
             // a header value (as obs-text), except other controls.
-            if let Ok(value) = HeaderValue::from_bytes(self.last_event_id.as_bytes()) {
-                headers.insert(LAST_EVENT_ID.clone(), value);
+            match HeaderValue::from_bytes(self.last_event_id.as_bytes()) {
+                Ok(value) => {
+                    headers.insert(LAST_EVENT_ID.clone(), value);
+                }
+                Err(_) => tracing::warn!(
+                    id = self.last_event_id.as_str(),
+                    "sse: the last event ID has control characters that an HTTP \
+                     header cannot carry; reconnecting without it"
+                ),
             }
         }
         Ok(request)

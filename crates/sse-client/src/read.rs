@@ -118,9 +118,9 @@ impl Read {
         self.decoder.last_event_id()
     }
 
-    /// Whether the stream has ended and the body was cut off inside an
-    /// event (the last item was then an error for which
-    /// [`Error::is_truncated`] holds).
+    /// Whether the stream has ended inside an event: the body was cut off
+    /// (the last item was then an error for which [`Error::is_truncated`]
+    /// holds), or a transport error or the idle timeout ended it there.
     pub fn is_truncated(&self) -> bool {
         self.state == ReadState::Done && self.decoder.is_partial()
     }

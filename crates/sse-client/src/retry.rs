@@ -4,7 +4,7 @@
 use backoff::backoff::Backoff;
 use std::{
     fmt,
-    time::{Duration, SystemTime},
+    time::{Duration, Instant, SystemTime},
 };
 
 /// A backoff policy, one per connection.
@@ -17,6 +17,10 @@ pub(crate) type MakeBackoff = std::sync::Arc<dyn Fn() -> DynBackoff + Send + Syn
 pub(crate) struct Reconnect {
     backoff: DynBackoff,
     max_retries: Option<u32>,
+    /// How long to keep trying, server-requested delays included.
+    max_elapsed: Option<Duration>,
+    /// The connection's start or its last successful open.
+    since: Instant,
     /// Reconnection attempts since the last successful open.
     failures: u32,
     /// The reconnection time set by the server's latest `retry` field.
@@ -42,13 +46,19 @@ pub(crate) enum Wait {
 }
 
 impl Reconnect {
-    pub(crate) fn new(mut backoff: DynBackoff, max_retries: Option<u32>) -> Reconnect {
+    pub(crate) fn new(
+        mut backoff: DynBackoff,
+        max_retries: Option<u32>,
+        max_elapsed: Option<Duration>,
+    ) -> Reconnect {
         // A fresh policy measures its maximum elapsed time from now, not
         // from when the client was built.
         backoff.reset();
         Reconnect {
             backoff,
             max_retries,
+            max_elapsed,
+            since: Instant::now(),
             failures: 0,
             retry: None,
         }
@@ -58,6 +68,7 @@ impl Reconnect {
     pub(crate) fn opened(&mut self) {
         self.failures = 0;
         self.backoff.reset();
+        self.since = Instant::now();
     }
 
     /// The server's `retry` field set the reconnection time.
@@ -88,14 +99,25 @@ impl Reconnect {
                 attempts: self.failures,
             };
         };
-        self.failures += 1;
         let delay = match self.retry {
-            Some(retry) if self.failures == 1 => retry,
+            Some(retry) if self.failures == 0 => retry,
             Some(retry) => retry.max(grown),
             None => grown,
         };
+        let delay = at_least.map_or(delay, |at_least| at_least.max(delay));
+        // The server's `retry` and `Retry-After` may ask for more than the
+        // policy would wait: an attempt past the budget is not made.
+        if self
+            .max_elapsed
+            .is_some_and(|max| self.since.elapsed().saturating_add(delay) > max)
+        {
+            return Wait::Exhausted {
+                attempts: self.failures,
+            };
+        }
+        self.failures += 1;
         Wait::Retry {
-            delay: at_least.map_or(delay, |at_least| at_least.max(delay)),
+            delay,
             attempt: self.failures,
         }
     }
@@ -108,17 +130,55 @@ pub(crate) fn parse_retry_after(value: &[u8], now: SystemTime) -> Option<Duratio
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
-    let at = parse_http_date(value)?;
+    let at = parse_http_date(value, now)?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Parses an IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`, the form that
-/// RFC 9110 requires senders to use.
-fn parse_http_date(value: &str) -> Option<SystemTime> {
-    let (_weekday, rest) = value.split_once(", ")?;
-    let mut parts = rest.split(' ');
-    let day: u64 = parts.next()?.parse().ok()?;
-    let month = match parts.next()? {
+/// Parses an HTTP-date in any of the three forms RFC 9110 (section 5.6.7)
+/// says recipients must accept: IMF-fixdate `Sun, 06 Nov 1994 08:49:37
+/// GMT`, the obsolete RFC 850 form `Sunday, 06-Nov-94 08:49:37 GMT` and
+/// asctime's `Sun Nov  6 08:49:37 1994`. Years run from 1970 to 9999.
+fn parse_http_date(value: &str, now: SystemTime) -> Option<SystemTime> {
+    let (day, month, year, clock) = match value.split_once(", ") {
+        Some((_weekday, rest)) => {
+            let mut parts = rest.split(' ');
+            let date = parts.next()?;
+            let (day, month, year) = match date.split_once('-') {
+                // RFC 850: a two-digit year, "more than 50 years in the
+                // future" meaning the century before.
+                Some((day, rest)) => {
+                    let (month, year) = rest.split_once('-')?;
+                    let year = number(year, 2)?;
+                    let this_year = 1970
+                        + now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs() / 31_556_952;
+                    let mut full = this_year / 100 * 100 + year;
+                    if full > this_year + 50 {
+                        full -= 100;
+                    }
+                    (day, month, full)
+                }
+                None => (date, parts.next()?, number(parts.next()?, 4)?),
+            };
+            let clock = parts.next()?;
+            if parts.next()? != "GMT" || parts.next().is_some() {
+                return None;
+            }
+            (day, month, year, clock)
+        }
+        None => {
+            // asctime: the day is padded with a space, not a zero.
+            let mut parts = value.split(' ').filter(|part| !part.is_empty());
+            let (_weekday, month, day, clock) =
+                (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+            let year = number(parts.next()?, 4)?;
+            if parts.next().is_some() {
+                return None;
+            }
+            (day, month, year, clock)
+        }
+    };
+    let day = number(day, 2).or_else(|| number(day, 1))?;
+    let month = match month {
         "Jan" => 1,
         "Feb" => 2,
         "Mar" => 3,
@@ -133,12 +193,11 @@ fn parse_http_date(value: &str) -> Option<SystemTime> {
         "Dec" => 12,
         _ => return None,
     };
-    let year: u64 = parts.next()?.parse().ok()?;
-    let mut clock = parts.next()?.split(':');
-    let hour: u64 = clock.next()?.parse().ok()?;
-    let minute: u64 = clock.next()?.parse().ok()?;
-    let second: u64 = clock.next()?.parse().ok()?;
-    if parts.next()? != "GMT" || parts.next().is_some() || clock.next().is_some() {
+    let mut clock = clock.split(':');
+    let hour = number(clock.next()?, 2)?;
+    let minute = number(clock.next()?, 2)?;
+    let second = number(clock.next()?, 2)?;
+    if clock.next().is_some() {
         return None;
     }
     if !(1..=31).contains(&day) || year < 1970 || hour > 23 || minute > 59 || second > 60 {
@@ -149,8 +208,17 @@ fn parse_http_date(value: &str) -> Option<SystemTime> {
     SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
 }
 
+/// Exactly `digits` ASCII digits, as a number.
+fn number(text: &str, digits: usize) -> Option<u64> {
+    if text.len() != digits || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
 /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar
-/// (Howard Hinnant's `days_from_civil`, for years from 1970).
+/// (Howard Hinnant's `days_from_civil`, for years 1970 to 9999, where
+/// nothing overflows).
 fn days_since_epoch(year: u64, month: u64, day: u64) -> u64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year / 400;
@@ -170,6 +238,7 @@ mod tests {
         Reconnect::new(
             Box::new(Constant::new(Duration::from_millis(100))),
             max_retries,
+            None,
         )
     }
 
@@ -240,5 +309,71 @@ mod tests {
         assert_eq!(parse_retry_after(b"-1", now), None);
         assert_eq!(parse_retry_after(b"soon", now), None);
         assert_eq!(parse_retry_after(b"", now), None);
+    }
+
+    #[test]
+    fn retry_after_obsolete_date_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let thirty = Some(Duration::from_secs(30));
+        assert_eq!(
+            parse_retry_after(b"Sunday, 06-Nov-94 08:50:07 GMT", now),
+            thirty
+        );
+        assert_eq!(parse_retry_after(b"Sun Nov  6 08:50:07 1994", now), thirty);
+        assert_eq!(parse_retry_after(b"Sun Nov 16 08:50:07 1994", now), {
+            Some(Duration::from_secs(30 + 10 * 86_400))
+        });
+        // A two-digit year more than 50 years ahead is the century before.
+        let in_2026 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_000_000);
+        assert_eq!(
+            parse_retry_after(b"Friday, 01-Jan-77 00:00:00 GMT", in_2026),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after(b"Friday, 01-Jan-27 00:00:00 GMT", in_2026),
+            Some(
+                (SystemTime::UNIX_EPOCH + Duration::from_secs(1_798_761_600))
+                    .duration_since(in_2026)
+                    .unwrap()
+            )
+        );
+    }
+
+    #[test]
+    fn hostile_dates_are_refused_without_overflow() {
+        let now = SystemTime::UNIX_EPOCH;
+        for value in [
+            &b"Sun, 06 Nov 999999999999 08:49:37 GMT"[..],
+            b"Sun, 06 Nov 18446744073709551615 08:49:37 GMT",
+            b"Sun Nov  6 08:49:37 99999999999999999",
+            b"Sun, 99 Nov 1994 08:49:37 GMT",
+            b"Sun, 06 Nov 1994 99:49:37 GMT",
+            b"Sun, 06 Nov 1994 +8:49:37 GMT",
+            b"Sun, 06 Nov 1969 08:49:37 GMT",
+            b"Sun, 06-Nov-1994 08:49:37 GMT",
+            b"Sun, 06 Nov 1994 08:49:37 UTC",
+        ] {
+            assert_eq!(parse_retry_after(value, now), None, "{value:?}");
+        }
+        let last = parse_retry_after(b"Fri, 31 Dec 9999 23:59:59 GMT", now).unwrap();
+        assert_eq!(last, Duration::from_secs(253_402_300_799));
+    }
+
+    #[test]
+    fn server_delays_count_against_the_time_budget() {
+        let mut r = Reconnect::new(
+            Box::new(Constant::new(Duration::from_millis(100))),
+            None,
+            Some(Duration::from_secs(30)),
+        );
+        assert_eq!(delay(r.next(None)), Duration::from_millis(100));
+        // A Retry-After past the budget: no attempt is made.
+        assert!(matches!(
+            r.next(Some(Duration::from_secs(3600))),
+            Wait::Exhausted { attempts: 1 }
+        ));
+        r.set_retry(Duration::from_secs(31));
+        r.opened();
+        assert!(matches!(r.next(None), Wait::Exhausted { attempts: 0 }));
     }
 }

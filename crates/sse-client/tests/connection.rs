@@ -94,6 +94,28 @@ async fn last_event_id_header_of_the_request_resumes() {
 }
 
 #[tokio::test]
+async fn utf8_last_event_id_header_of_the_request_resumes() {
+    // IDs are UTF-8; `to_str` would have refused this one and resumed from
+    // nothing.
+    let server = Server::start(|n, _| match n {
+        0 => stream(&["data: a\n\n"], End::Close),
+        _ => status(204),
+    })
+    .await;
+    let client = fast().build().unwrap();
+    let id = http::HeaderValue::from_bytes("caf\u{e9}-41".as_bytes()).unwrap();
+    let request = client.http().get(&server.url).header("Last-Event-ID", id);
+    collect(client.connect(request)).await;
+    let ids: Vec<_> = server
+        .seen()
+        .iter()
+        .map(|s| s.last_event_id().map(str::to_owned))
+        .collect();
+    let id = Some("caf\u{e9}-41".to_owned());
+    assert_eq!(ids, [id.clone(), id]);
+}
+
+#[tokio::test]
 async fn retry_field_sets_the_delay() {
     let server = Server::start(|n, _| match n {
         0 => stream(&["retry: 300\ndata: a\n\n"], End::Close),

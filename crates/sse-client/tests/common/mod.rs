@@ -30,7 +30,7 @@ impl Seen {
     pub fn last_event_id(&self) -> Option<&str> {
         self.headers
             .get("last-event-id")
-            .map(|value| value.to_str().unwrap())
+            .map(|value| std::str::from_utf8(value.as_bytes()).unwrap())
     }
 }
 
