@@ -10,6 +10,11 @@
 //!
 //! Endpoints: `GET /events` (SSE), `GET /stats` (JSON). Bounded: exits after
 //! `--max-secs`, or on Ctrl-C, ending every stream cleanly first.
+//!
+//! `--bare` serves no events: every request gets the SSE response head and
+//! a body that never sends anything, on the same hyper set-up. The load
+//! client's RSS per connection then measures what a connection costs in
+//! hyper and tokio alone, the floor under any server built on them.
 
 use hyper_util::{rt::TokioIo, service::TowerToHyperService};
 use sse_codec::{Message, Topic};
@@ -17,10 +22,12 @@ use sse_joe::Joe;
 use sse_server::{Body, Server};
 use std::{
     convert::Infallible,
+    pin::Pin,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering::Relaxed},
     },
+    task::{Context, Poll},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 use tower_service::Service;
@@ -29,7 +36,7 @@ const USAGE: &str = "\
 fanout: SSE fan-out load server (sse-server + sse-joe)
 
 USAGE: fanout [--port 8082] [--rate 100] [--size 256] [--capacity 1024] [--max-secs 900]
-              [--writev true|false]
+              [--writev true|false] [--bare]
 
   --port N       listen on 127.0.0.1:N                    [default 8082]
   --rate N       events published per second             [default 100]
@@ -38,6 +45,8 @@ USAGE: fanout [--port 8082] [--rate 100] [--size 256] [--capacity 1024] [--max-s
   --max-secs N   exit after N seconds (bounded runs)      [default 900]
   --writev B     hyper's vectored writes (false: copy into one buffer)
                                                           [default true]
+  --bare         no events: idle SSE responses on plain hyper, to measure
+                 hyper's own memory per connection
 ";
 
 struct Opts {
@@ -47,6 +56,7 @@ struct Opts {
     capacity: usize,
     max_secs: u64,
     writev: bool,
+    bare: bool,
 }
 
 fn parse_args() -> Result<Opts, String> {
@@ -59,6 +69,7 @@ fn parse_args() -> Result<Opts, String> {
         capacity: 1024,
         max_secs: 900,
         writev: true,
+        bare: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -70,6 +81,7 @@ fn parse_args() -> Result<Opts, String> {
             "--capacity" => o.capacity = val()?.parse().map_err(|_| "bad --capacity")?,
             "--max-secs" => o.max_secs = val()?.parse().map_err(|_| "bad --max-secs")?,
             "--writev" => o.writev = val()?.parse().map_err(|_| "bad --writev")?,
+            "--bare" => o.bare = true,
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -122,6 +134,41 @@ async fn publisher(server: Server<Joe>, published: Arc<AtomicU64>, rate: f64, si
     }
 }
 
+/// A response body that never yields a frame.
+struct Idle;
+
+impl http_body::Body for Idle {
+    type Data = bytes::Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Infallible>>> {
+        Poll::Pending
+    }
+}
+
+/// `--bare`: idle SSE responses on the same hyper set-up, no provider.
+async fn serve_bare(listener: tokio::net::TcpListener, http: hyper::server::conn::http1::Builder) {
+    let idle = hyper::service::service_fn(|_: http::Request<hyper::body::Incoming>| async {
+        http::Response::builder()
+            .header(http::header::CONTENT_TYPE, "text/event-stream")
+            .header(http::header::CACHE_CONTROL, "no-cache")
+            .body(Idle)
+    });
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let conn = http.serve_connection(TokioIo::new(stream), idle);
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let o = match parse_args() {
@@ -131,6 +178,30 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", o.port))
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    println!("fanout: listening on http://{addr}/events");
+    eprintln!(
+        "fanout: rate={} size={} capacity={} bare={} pid={}",
+        o.rate,
+        o.size,
+        o.capacity,
+        o.bare,
+        std::process::id()
+    );
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.writev(o.writev);
+    if o.bare {
+        tokio::select! {
+            () = serve_bare(listener, http) => {}
+            _ = tokio::time::sleep(Duration::from_secs(o.max_secs)) => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        return;
+    }
+
     let joe = Joe::builder().capacity(o.capacity).build();
     let server = Server::new(joe.clone());
     let published = Arc::new(AtomicU64::new(0));
@@ -171,20 +242,6 @@ async fn main() {
         })
     };
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", o.port))
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("local address");
-    println!("fanout: listening on http://{addr}/events");
-    eprintln!(
-        "fanout: rate={} size={} capacity={} pid={}",
-        o.rate,
-        o.size,
-        o.capacity,
-        std::process::id()
-    );
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.writev(o.writev);
     let accept = async {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
