@@ -216,6 +216,18 @@ mod tests {
     }
 
     #[test]
+    fn exhausted_auto_ids_refuse_rather_than_repeat() {
+        let mut r = FiniteReplayer::new(8).auto_ids_from(u64::MAX - 1);
+        let m = publish(&mut r, Message::new().data("a"), T).unwrap();
+        assert_eq!(m.get_id().unwrap(), "18446744073709551614");
+        for _ in 0..2 {
+            let err = publish(&mut r, Message::new().data("b"), T).unwrap_err();
+            assert!(matches!(err, Error::Rejected(_)), "{err}");
+        }
+        assert_eq!(r.len(), 1);
+    }
+
+    #[test]
     fn replay_filters_by_topic() {
         let mut r = FiniteReplayer::new(8).auto_ids_from(1);
         let (a, b) = (Topic::from("a"), Topic::from("b"));

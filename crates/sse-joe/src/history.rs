@@ -73,9 +73,13 @@ impl History {
             if message.get_id().is_some() {
                 return Err(Error::ExplicitId);
             }
+            // Never hand out an ID twice, even at the end of the range.
+            let Some(after) = next.checked_add(1) else {
+                return Err(Error::Rejected("automatic event IDs are exhausted".into()));
+            };
             let id =
                 EventId::try_from(next.to_string()).expect("a decimal number is a valid event id");
-            *next = next.saturating_add(1);
+            *next = after;
             message.set_id(Some(id));
         }
         Ok(())

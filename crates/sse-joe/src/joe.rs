@@ -99,6 +99,9 @@ struct State {
     publish_seq: u64,
     /// Slots that overflowed during a publish; kept to reuse its buffer.
     lagged: Vec<usize>,
+    /// The subscribers a publish dropped for lagging, logged after the lock
+    /// is released.
+    dropped: Vec<u64>,
     /// The readers a publish woke, woken after the lock is released; kept
     /// to reuse its buffer.
     wakers: Vec<Waker>,
@@ -171,7 +174,11 @@ impl Joe {
         if let Some(replayer) = &mut state.replayer {
             match catch_unwind(AssertUnwindSafe(|| replayer.prepare(&mut message))) {
                 Ok(result) => result?,
-                Err(panic) => return Err(state.replayer_panicked("prepare", &*panic)),
+                Err(panic) => {
+                    let replayer = state.replayer.take();
+                    drop(guard);
+                    return Err(replayer_panicked("prepare", panic, replayer));
+                }
             }
         }
         // Encoded once, after the replayer set its ID; every subscriber
@@ -182,14 +189,23 @@ impl Joe {
                 replayer.store(&message, &frame, topics)
             }));
             if let Err(panic) = stored {
-                return Err(state.replayer_panicked("store", &*panic));
+                let replayer = state.replayer.take();
+                drop(guard);
+                return Err(replayer_panicked("store", panic, replayer));
             }
         }
-        state.fan_out(&frame, topics, self.inner().capacity);
+        state.fan_out(&frame, topics);
         let mut wakers = mem::take(&mut state.wakers);
+        let dropped = mem::take(&mut state.dropped);
+        // Wakers and logging run user code (an executor, a tracing layer
+        // that may publish): never under the lock.
         drop(guard);
         for waker in wakers.drain(..) {
             waker.wake();
+        }
+        for id in dropped {
+            let capacity = self.inner().capacity;
+            tracing::warn!(subscriber = id, capacity, "slow subscriber disconnected");
         }
         // Give the buffer back for the next publish, unless another publish
         // already brought its own.
@@ -231,7 +247,11 @@ impl Joe {
                         replay.clear();
                         Resume::Lost
                     }
-                    Err(panic) => return Err(state.replayer_panicked("replay", &*panic)),
+                    Err(panic) => {
+                        let replayer = state.replayer.take();
+                        drop(guard);
+                        return Err(replayer_panicked("replay", panic, replayer));
+                    }
                 }
             }
         };
@@ -363,6 +383,7 @@ impl JoeBuilder {
                     next_id: 0,
                     publish_seq: 0,
                     lagged: Vec::new(),
+                    dropped: Vec::new(),
                     wakers: Vec::new(),
                 }),
             }))),
@@ -400,7 +421,11 @@ impl Inner {
         state.free.clear();
         state.by_topic.clear();
         state.count = 0;
+        // No publish or replay can follow: free the history now rather
+        // than when the last stream is dropped.
+        let replayer = state.replayer.take();
         drop(state);
+        drop(replayer);
         for waker in wakers {
             waker.wake();
         }
@@ -476,7 +501,7 @@ impl State {
         true
     }
 
-    fn fan_out(&mut self, frame: &Frame, topics: &[Topic], capacity: usize) {
+    fn fan_out(&mut self, frame: &Frame, topics: &[Topic]) {
         self.publish_seq += 1;
         let seq = self.publish_seq;
         let mut lagged = mem::take(&mut self.lagged);
@@ -500,25 +525,32 @@ impl State {
         for slot in lagged.drain(..) {
             if let Some(id) = self.slots[slot].as_ref().map(|entry| entry.id) {
                 self.remove(slot, id);
-                tracing::warn!(subscriber = id, capacity, "slow subscriber disconnected");
+                self.dropped.push(id);
             }
         }
         self.lagged = lagged;
     }
+}
 
-    /// Disables a replayer that panicked, and the error to return.
-    fn replayer_panicked(&mut self, during: &str, panic: &(dyn Any + Send)) -> Error {
-        self.replayer = None;
-        let message = panic
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("non-string panic payload");
-        tracing::error!(
-            during,
-            panic = message,
-            "replayer panicked and was disabled"
-        );
-        Error::ReplayerPanicked
-    }
+/// Logs and drops a replayer that panicked (already taken out of the
+/// state, so that Joe goes on without history), and the error to return.
+/// Called after the lock is released: dropping the replayer and the panic
+/// payload runs user code.
+fn replayer_panicked(
+    during: &str,
+    panic: Box<dyn Any + Send>,
+    replayer: Option<Box<dyn Replayer>>,
+) -> Error {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("non-string panic payload");
+    tracing::error!(
+        during,
+        panic = message,
+        "replayer panicked and was disabled"
+    );
+    drop(replayer);
+    Error::ReplayerPanicked
 }

@@ -2,8 +2,9 @@
 //! panics, shutdown.
 
 use crate::{Error, FiniteReplayer, Joe, Provider, Replayer, Subscriber};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use sse_codec::{EventId, Frame, Message, Resume, Subscription, Topic};
+use std::time::Duration;
 
 fn topic(name: &str) -> Topic {
     Topic::from(name)
@@ -626,4 +627,72 @@ fn joe_and_its_stream_are_send_sync() {
     fn send<T: Send + 'static>() {}
     send_sync::<Joe>();
     send::<Subscriber>();
+}
+
+/// A replayer that, when dropped, calls into the Joe that owns it: that
+/// deadlocks if Joe drops it while holding its own lock.
+struct Probe {
+    joe: std::sync::Arc<std::sync::OnceLock<Joe>>,
+    dropped: std::sync::mpsc::Sender<usize>,
+    explode: bool,
+}
+
+impl Replayer for Probe {
+    fn prepare(&mut self, _: &mut Message) -> Result<(), Error> {
+        if self.explode {
+            panic!("prepare exploded");
+        }
+        Ok(())
+    }
+
+    fn store(&mut self, _: &Message, _: &Frame, _: &[Topic]) {}
+
+    fn replay(&mut self, _: &EventId, _: &[Topic], _: &mut dyn FnMut(Frame)) -> Resume {
+        Resume::Lost
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        let count = self.joe.get().map_or(0, Joe::subscriber_count);
+        let _ = self.dropped.send(count);
+    }
+}
+
+/// Runs `act` on a Joe whose replayer is a `Probe`, in a thread of its own;
+/// fails (instead of hanging) if the probe's drop deadlocks.
+fn probe_drop(explode: bool, act: fn(&Joe)) {
+    let (dropped, on_drop) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let cell = std::sync::Arc::new(std::sync::OnceLock::new());
+        let joe = Joe::builder()
+            .replayer(Probe {
+                joe: cell.clone(),
+                dropped,
+                explode,
+            })
+            .build();
+        let _ = cell.set(joe.clone());
+        act(&joe);
+    });
+    let count = on_drop
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the replayer was dropped without deadlock");
+    assert_eq!(count, 0);
+}
+
+#[test]
+fn a_panicking_replayer_is_dropped_outside_the_lock() {
+    probe_drop(true, |joe| {
+        let published = joe
+            .publish(Message::new().data("x"), &[Topic::DEFAULT])
+            .now_or_never()
+            .unwrap();
+        assert!(matches!(published, Err(Error::ReplayerPanicked)));
+    });
+}
+
+#[test]
+fn shutdown_frees_the_history_outside_the_lock() {
+    probe_drop(false, |joe| joe.shutdown().now_or_never().unwrap());
 }
