@@ -170,3 +170,24 @@ async fn fanout_follows_the_load_payload_contract() {
     assert_eq!(payload["pad"].as_str().unwrap().len(), 16);
     fanout.interrupt();
 }
+
+#[tokio::test]
+async fn fanout_bare_answers_with_an_idle_event_stream() {
+    let mut fanout = Running::start(
+        env!("CARGO_BIN_EXE_fanout"),
+        &["--port", "0", "--bare", "--max-secs", "30"],
+    );
+    let url = fanout.url();
+    let response = reqwest::get(&url).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/event-stream",
+        "{response:?}"
+    );
+    // The body stays open and empty.
+    let mut body = response.bytes_stream();
+    let next = tokio::time::timeout(Duration::from_millis(300), body.next()).await;
+    assert!(next.is_err(), "the bare body sent {next:?}");
+    fanout.interrupt();
+}
