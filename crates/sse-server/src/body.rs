@@ -30,8 +30,9 @@ const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 ///
 /// Implements [`http_body::Body`] with `Data = Bytes`, so hyper 1, axum and
 /// any tower stack can send it. An event stream yields one chunk per wake-up
-/// holding every frame that was ready (up to 64 KiB), so a busy subscriber
-/// costs one write per burst rather than one per event.
+/// holding every frame that was ready (frames are added while the chunk
+/// holds less than 64 KiB), so a busy subscriber costs one write per burst
+/// rather than one per event.
 ///
 /// # Examples
 ///

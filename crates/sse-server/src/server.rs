@@ -7,7 +7,7 @@ use crate::{
     shutdown::{Listener, Signal},
 };
 use futures_core::Stream;
-use http::{HeaderValue, Request, Response, StatusCode, request::Parts};
+use http::{HeaderValue, Method, Request, Response, StatusCode, request::Parts};
 use pin_project_lite::pin_project;
 use sse_codec::{EventId, Frame, Message, Provider, Resume, Subscription, Topic};
 use std::{
@@ -42,18 +42,30 @@ type Hook = dyn Fn(Parts) -> BoxFuture<SessionResult> + Send + Sync;
 ///
 /// # The session
 ///
-/// For each request, whatever its method, the server
+/// For each `GET` or `POST` request (EventSource sends `GET`; `POST` is for
+/// clients that send a body, which the server does not read), the server
 ///
 /// 1. reads the client's last event ID from the `Last-Event-ID` header, or,
 ///    if configured with [`Builder::last_event_id_query`], from a query
-///    parameter (the header wins when both are present; an ID that is not
-///    a valid [`EventId`] counts as none);
+///    parameter (a non-empty header wins when both are present; an ID the
+///    query cannot carry, with a NUL, CR or LF, is an ID no provider knows,
+///    so the resume is reported lost);
 /// 2. asks the [`on_session`](Builder::on_session) hook for the topics (by
 ///    default every session subscribes to [`Topic::DEFAULT`]); a refusal
 ///    is sent as is, and no subscription is made;
 /// 3. subscribes, replaying what the client missed, and answers `200 OK`
-///    with the headers below. If the provider cannot subscribe (for example
-///    it was shut down) the answer is `503 Service Unavailable`.
+///    with the headers below.
+///
+/// If the provider cannot subscribe (for example it was shut down), or the
+/// server was [shut down](Server::shutdown), the answer is still `200 OK`
+/// with the event-stream headers, but its body ends at once (after the
+/// `retry:` field, if configured): EventSource treats any other status as
+/// final and never reconnects, while an ended stream makes it reconnect,
+/// to this server once it is back or to another behind the same address.
+///
+/// `HEAD` gets the headers a `GET` would get (the hook runs, so a refusal
+/// is the same) without subscribing. Other methods get `405 Method Not
+/// Allowed` with an `allow` header.
 ///
 /// # The response
 ///
@@ -65,7 +77,8 @@ type Hook = dyn Fn(Parts) -> BoxFuture<SessionResult> + Send + Sync;
 ///   refetch its state;
 /// - first, if configured, a `retry:` field ([`Builder::retry`]);
 /// - then the frames, every frame that is ready at once coalesced into one
-///   body chunk of up to 64 KiB;
+///   body chunk (one is started while it holds less than 64 KiB, so a chunk
+///   is at most 64 KiB plus one frame);
 /// - a `: keep-alive` comment whenever no data was sent for a whole
 ///   [keep-alive interval](Builder::keep_alive), never while events flow.
 ///
@@ -186,7 +199,8 @@ impl<P: Provider> Server<P> {
     }
 
     /// Ends every open response of this server (and its clones) cleanly and
-    /// answers later requests with `503 Service Unavailable`. The provider
+    /// answers later requests with a stream that ends at once, so that
+    /// clients reconnect (to the next process, in a restart). The provider
     /// keeps running; to stop it too, call [`Provider::shutdown`].
     ///
     /// Use it for a graceful shutdown: streaming responses never finish on
@@ -222,8 +236,13 @@ impl<P: Provider> Server<P> {
 
 impl<P: Provider> Inner<P> {
     async fn respond(self: Arc<Self>, parts: Parts) -> Response<Body> {
+        let head_only = match parts.method {
+            Method::GET | Method::POST => false,
+            Method::HEAD => true,
+            _ => return method_not_allowed(),
+        };
         if self.shutdown.is_fired() {
-            return status(StatusCode::SERVICE_UNAVAILABLE);
+            return self.ended();
         }
         let last_event_id = self.last_event_id(&parts);
         let topics = match &self.on_session {
@@ -233,6 +252,9 @@ impl<P: Provider> Inner<P> {
             },
             None => vec![Topic::DEFAULT],
         };
+        if head_only {
+            return headers::event_stream(Body::empty());
+        }
         let subscription = Subscription {
             topics,
             last_event_id,
@@ -241,13 +263,13 @@ impl<P: Provider> Inner<P> {
             Ok(subscribed) => subscribed,
             Err(error) => {
                 tracing::warn!(error = &error as &dyn std::error::Error, "cannot subscribe");
-                return status(StatusCode::SERVICE_UNAVAILABLE);
+                return self.ended();
             }
         };
         // The server may have shut down while the hook or the subscription
         // was awaited: answer as any later request is answered.
         if self.shutdown.is_fired() {
-            return status(StatusCode::SERVICE_UNAVAILABLE);
+            return self.ended();
         }
         let resume = match subscribed.resume {
             Resume::Fresh => Some(headers::FRESH),
@@ -274,24 +296,64 @@ impl<P: Provider> Inner<P> {
     }
 
     fn last_event_id(&self, parts: &Parts) -> Option<EventId> {
-        if let Some(value) = parts.headers.get(headers::LAST_EVENT_ID) {
+        // An empty header is no ID (a client sends none then), so the query
+        // parameter may still give one.
+        if let Some(value) = parts
+            .headers
+            .get(headers::LAST_EVENT_ID)
+            .filter(|value| !value.is_empty())
+        {
             // Browsers send the ID as UTF-8, which `HeaderValue::to_str`
             // (visible ASCII only) would reject. Invalid UTF-8 becomes
             // U+FFFD: an ID no provider knows, so the resume is reported
             // lost rather than silently fresh.
-            let id = String::from_utf8_lossy(value.as_bytes());
-            return (!id.is_empty())
-                .then(|| EventId::try_from(id.as_ref()).ok())
-                .flatten();
+            return usable_id(&String::from_utf8_lossy(value.as_bytes()));
         }
         let name = self.last_event_id_query.as_deref()?;
         let query = parts.uri.query()?;
-        query_param(query, name).and_then(|id| {
-            (!id.is_empty())
-                .then_some(id)
-                .and_then(|id| EventId::try_from(id).ok())
-        })
+        query_param(query, name).and_then(|id| usable_id(&id))
     }
+
+    /// The answer when no subscription can be served: a stream that ends at
+    /// once, after the `retry:` field if configured, so that clients
+    /// reconnect.
+    fn ended(&self) -> Response<Body> {
+        let body = match self.config.retry {
+            Some(retry) => Body::from(Message::new().retry(retry).to_bytes()),
+            None => Body::empty(),
+        };
+        headers::event_stream(body)
+    }
+}
+
+/// The client's ID as an [`EventId`], `None` if empty. A NUL, CR or LF
+/// (possible only in a percent-encoded query) becomes U+FFFD, like invalid
+/// UTF-8: the client was resuming, from an ID no provider knows, so it is
+/// told its history was lost rather than served as a fresh client.
+fn usable_id(id: &str) -> Option<EventId> {
+    if id.is_empty() {
+        return None;
+    }
+    if let Ok(id) = EventId::try_from(id) {
+        return Some(id);
+    }
+    let replaced: String = id
+        .chars()
+        .map(|c| match c {
+            '\0' | '\r' | '\n' => char::REPLACEMENT_CHARACTER,
+            c => c,
+        })
+        .collect();
+    EventId::try_from(replaced).ok()
+}
+
+fn method_not_allowed() -> Response<Body> {
+    let mut response = status(StatusCode::METHOD_NOT_ALLOWED);
+    response.headers_mut().insert(
+        http::header::ALLOW,
+        HeaderValue::from_static("GET, HEAD, POST"),
+    );
+    response
 }
 
 fn status(status: StatusCode) -> Response<Body> {

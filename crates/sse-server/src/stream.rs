@@ -21,7 +21,12 @@ use std::{fmt, time::Duration};
 /// idle, and the same coalescing of ready items into one chunk. The body
 /// ends cleanly when the stream ends; an `Err` item aborts it with an
 /// [`Error`](crate::Error) (hyper then closes the connection without the
-/// final chunk, so the client can tell a failure from the end).
+/// final chunk, so the client can tell a failure from the end). The items
+/// before the `Err` are handed to hyper first and given a chance to be
+/// flushed, but that is best effort: what a slow client's full socket has
+/// not taken yet is lost with the aborted connection. To make sure the
+/// client sees how a computation failed, send the failure as an event of
+/// its own and end the stream cleanly.
 ///
 /// # Examples
 ///

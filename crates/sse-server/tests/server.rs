@@ -189,6 +189,64 @@ async fn last_event_id_query_parameter_is_opt_in_and_the_header_wins() {
         .await
         .unwrap();
     assert_eq!(Events::new(response).data(1).await, ["m3"]);
+
+    // An empty header is no ID: the parameter still counts.
+    let response = client()
+        .get(query_served.url("/?lastEventId=2"))
+        .header("last-event-id", "")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "exact");
+    assert_eq!(Events::new(response).data(1).await, ["m3"]);
+
+    // An ID no event stream can carry (a line break): the client was
+    // resuming, so it is told its history is lost, not served as fresh.
+    let response = client()
+        .get(query_served.url("/?lastEventId=1%0A2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "lost");
+}
+
+#[tokio::test]
+async fn head_subscribes_nothing_and_other_methods_are_refused() {
+    let joe = Joe::new();
+    let served = serve(Server::new(joe.clone())).await;
+    let response = client().head(served.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    assert_eq!(joe.subscriber_count(), 0);
+
+    for method in [
+        http::Method::PUT,
+        http::Method::DELETE,
+        http::Method::OPTIONS,
+    ] {
+        let response = client()
+            .request(method.clone(), served.url("/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method}"
+        );
+        assert_eq!(response.headers()["allow"], "GET, HEAD, POST");
+    }
+    assert_eq!(joe.subscriber_count(), 0);
+
+    // POST (a client that sends a body) gets the stream.
+    let response = client()
+        .post(served.url("/"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(joe.subscriber_count(), 1);
 }
 
 #[tokio::test]
@@ -341,9 +399,13 @@ async fn provider_shutdown_ends_every_response() {
         assert_eq!(events.data(1).await, ["last"]);
         assert_eq!(bounded(events.end()).await, Ok(()));
     }
-    // Later sessions cannot subscribe.
+    // Later sessions cannot subscribe: their stream ends at once, with the
+    // event-stream status and headers, so that EventSource reconnects
+    // (any other status would make it give up for good).
     let response = client().get(served.url("/")).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    assert_eq!(bounded(response.bytes()).await.unwrap(), "");
     served.graceful_shutdown().await;
 }
 
@@ -366,9 +428,12 @@ async fn server_shutdown_ends_responses_so_graceful_shutdown_completes() {
         assert_eq!(bounded(events.end()).await, Ok(()));
     }
     wait_until("bodies are unsubscribed", || joe.subscriber_count() == 0).await;
-    // New sessions are refused; the provider itself still runs.
+    // New sessions get a stream that ends at once; the provider itself
+    // still runs.
     let response = client().get(served.url("/")).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(bounded(response.bytes()).await.unwrap(), "");
+    assert_eq!(joe.subscriber_count(), 0);
     assert!(!joe.is_closed());
     // Waits for every connection: it returns because the streams ended.
     served.graceful_shutdown().await;
