@@ -7,9 +7,14 @@ use futures_util::FutureExt;
 use sse_codec::{EventId, Frame, Message, Provider, Resume, Subscription, Topic};
 use sse_joe::{Error, FiniteReplayer, Joe, Replayer};
 
-/// Records the message and fields of every `tracing` event.
+/// Records the message and fields of every `tracing` event, and calls into
+/// `joe` from each, as a layer that forwards logs somewhere might: that
+/// deadlocks if Joe logs while holding its lock.
 #[derive(Clone, Default)]
-struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+struct Recorder(
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    std::sync::Arc<std::sync::OnceLock<Joe>>,
+);
 
 impl tracing::Subscriber for Recorder {
     fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
@@ -35,6 +40,9 @@ impl tracing::Subscriber for Recorder {
         let mut fields = Fields(format!("{}", event.metadata().level()));
         event.record(&mut fields);
         self.0.lock().unwrap().push(fields.0);
+        if let Some(joe) = self.1.get() {
+            let _ = joe.subscriber_count();
+        }
     }
 
     fn enter(&self, _: &tracing::span::Id) {}
@@ -71,10 +79,27 @@ impl Replayer for Exploding {
 fn tracing_reports_subscribe_unsubscribe_lag_and_panics() {
     let recorder = Recorder::default();
     tracing::subscriber::set_global_default(recorder.clone()).unwrap();
+    // Fails rather than hangs if an event is logged under Joe's lock.
+    let (done, finished) = std::sync::mpsc::channel();
+    let probe = recorder.1.clone();
+    std::thread::spawn(move || {
+        exercise(&probe);
+        let _ = done.send(());
+    });
+    finished
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("no event was logged while Joe's lock was held");
+    check(&recorder.0.lock().unwrap());
+}
+
+/// Subscribes, unsubscribes, lags one subscriber and makes the replayer
+/// panic, with the recorder calling into this Joe on every event.
+fn exercise(probe: &std::sync::OnceLock<Joe>) {
     let joe = Joe::builder()
         .capacity(1)
         .replayer(Exploding(FiniteReplayer::new(4)))
         .build();
+    let _ = probe.set(joe.clone());
     let topics = [Topic::DEFAULT];
     async {
         let subscribe = || joe.subscribe(Subscription::new([Topic::DEFAULT]));
@@ -92,8 +117,10 @@ fn tracing_reports_subscribe_unsubscribe_lag_and_panics() {
     }
     .now_or_never()
     .expect("joe never waits");
+}
 
-    let events = recorder.0.lock().unwrap().clone();
+/// The events `exercise` must have logged.
+fn check(events: &[String]) {
     let find = |needle: &str| {
         events
             .iter()
