@@ -180,7 +180,8 @@ impl ClientBuilder {
     /// ignored.
     ///
     /// A server's `retry` time is still honoured: the first attempt after
-    /// an open connection waits it, later ones wait at least it.
+    /// an open connection waits it, later ones wait at least it (within
+    /// [`max_elapsed_time`](ClientBuilder::max_elapsed_time), if set).
     ///
     /// # Examples
     ///

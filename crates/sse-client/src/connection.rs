@@ -62,7 +62,9 @@ type ExcerptFuture = Pin<Box<dyn Future<Output = Bytes> + Send>>;
 ///   by a successful open. An event cut off by the disconnection is not
 ///   dispatched. Every reconnection sends `Last-Event-ID` once the stream
 ///   set an ID (none after the stream set an empty one).
-/// - When the backoff policy gives up, the last item is an error for which
+/// - When the retries run out (the backoff policy gives up, the maximum
+///   retries are used, or the next wait would pass the maximum elapsed
+///   time), the last item is an error for which
 ///   [`Error::is_retries_exhausted`] holds.
 ///
 /// Every `Err` item ends the stream, except one for which

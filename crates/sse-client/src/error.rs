@@ -62,7 +62,7 @@ pub(crate) enum Kind {
     EventTooLarge { limit: usize },
     /// The request's body is a stream and cannot be sent again.
     BodyNotReusable,
-    /// The backoff policy gave up; the source is the last failure.
+    /// The retries ran out; the source is the last failure.
     RetriesExhausted { attempts: u32 },
     /// A body ended inside an event.
     Truncated,
@@ -181,9 +181,10 @@ impl Error {
         matches!(self.inner.kind, Kind::BodyNotReusable)
     }
 
-    /// Whether the backoff policy gave up (maximum retries or maximum
-    /// elapsed time reached). The [`source`](std::error::Error::source) is
-    /// the last failure.
+    /// Whether the retries ran out: the backoff policy gave up, the
+    /// maximum retries were used, or the next wait (the server's `retry` or
+    /// `Retry-After` included) would pass the maximum elapsed time. The
+    /// [`source`](std::error::Error::source) is the last failure.
     pub fn is_retries_exhausted(&self) -> bool {
         matches!(self.inner.kind, Kind::RetriesExhausted { .. })
     }

@@ -138,7 +138,9 @@ impl FieldParser {
         }
     }
 
-    /// Adds input. `Bytes` chunks are not copied; any other [`Buf`] is.
+    /// Adds input. `Bytes` chunks are kept, not copied, and any other
+    /// [`Buf`] is copied once; a line that spans chunks is copied into one
+    /// buffer.
     #[inline]
     pub fn feed<B: Buf>(&mut self, chunk: B) {
         self.lines.feed(chunk);

@@ -30,6 +30,10 @@ pub(crate) struct Lines {
     partial: BytesMut,
     state: State,
     max_line: usize,
+    /// Where [`quick`](Lines::quick) found the end of the line at the start
+    /// of `buf` (`Some(None)`: no end in `buf`) when it left the line to
+    /// [`next_line`](Lines::next_line), so that no byte is scanned twice.
+    scanned: Option<Option<usize>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +56,7 @@ impl Lines {
             partial: BytesMut::new(),
             state: State::Start,
             max_line,
+            scanned: None,
         }
     }
 
@@ -82,6 +87,8 @@ impl Lines {
     }
 
     fn feed_bytes(&mut self, chunk: Bytes) {
+        // `buf` may grow: an earlier scan of it no longer holds.
+        self.scanned = None;
         if self.buf.is_empty() {
             self.buf = chunk;
         } else if !chunk.is_empty() {
@@ -158,8 +165,12 @@ impl Lines {
         if !self.buf.starts_with(b"data:") {
             return None;
         }
-        let end = 5 + memchr::memchr2(b'\n', b'\r', &self.buf[5..])?;
+        let Some(end) = memchr::memchr2(b'\n', b'\r', &self.buf[5..]).map(|at| 5 + at) else {
+            self.scanned = Some(None);
+            return None;
+        };
         if end > self.max_line {
+            self.scanned = Some(Some(end));
             return None;
         }
         let start = if end > 5 && self.buf[5] == b' ' { 6 } else { 5 };
@@ -193,9 +204,10 @@ impl Lines {
         }
         // Every event ends with a blank line: spot it without a SIMD scan,
         // whose setup costs more than the line.
-        let end = match self.buf.first() {
-            Some(b'\n' | b'\r') => Some(0),
-            _ => memchr::memchr2(b'\n', b'\r', &self.buf),
+        let end = match (self.scanned.take(), self.buf.first()) {
+            (Some(known), _) => known,
+            (None, Some(b'\n' | b'\r')) => Some(0),
+            (None, _) => memchr::memchr2(b'\n', b'\r', &self.buf),
         };
         let Some(end) = end else {
             if self.partial.len() + self.buf.len() > self.max_line {

@@ -207,8 +207,11 @@ impl Parser {
         self.fields.max_line_size()
     }
 
-    /// Adds input. `Bytes` chunks are not copied; any other [`Buf`] (such as
-    /// `&[u8]`) is. Input fed after [`finish`](Parser::finish) is ignored.
+    /// Adds input. `Bytes` chunks are kept, not copied, and any other
+    /// [`Buf`] (such as `&[u8]`) is copied once; either way a line that
+    /// spans chunks is copied into one buffer, and a piece of up to 32
+    /// bytes without a line end goes there as it is fed. Input fed after
+    /// [`finish`](Parser::finish) is ignored.
     #[inline]
     pub fn feed<B: Buf>(&mut self, chunk: B) {
         if self.input == Input::Open {

@@ -59,8 +59,9 @@ impl Text {
     }
 }
 
-/// Whether `bytes` is all ASCII: an OR of all bytes, eight at a time, that
-/// the compiler vectorizes (no early exit, so no branch per byte).
+/// Whether `bytes` is all ASCII: an OR of all bytes, a word at a time
+/// (four words per step), that the compiler vectorizes (no early exit, so
+/// no branch per byte).
 fn is_ascii(bytes: &[u8]) -> bool {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let word = |w: &[u8]| {

@@ -14,9 +14,10 @@ use std::{
 };
 use tokio::time::{Instant, Sleep};
 
-/// The most bytes of ready frames coalesced into one body chunk. Large
-/// enough that a burst to a subscriber goes out in a few writes, small
-/// enough that one slow subscriber's chunk does not pin much memory.
+/// Ready frames are added to a body chunk while it holds fewer bytes than
+/// this, so a chunk is at most this plus one frame. Large enough that a
+/// burst to a subscriber goes out in a few writes, small enough that one
+/// slow subscriber's chunk does not pin much memory.
 pub(crate) const MAX_CHUNK: usize = 64 * 1024;
 
 /// The comment sent when a stream has been idle for the keep-alive
@@ -278,8 +279,9 @@ impl<S> EventProjection<'_, S> {
     ///
     /// An error aborts the connection, and hyper drops what it has not
     /// written yet, the response head included. Yielding first lets it
-    /// flush (it flushes whenever the body is not ready), so the client gets
-    /// the status and every event before the failure, then the abort.
+    /// flush (it flushes whenever the body is not ready), so the client
+    /// normally gets the status and every event before the failure, then
+    /// the abort; what a full socket has not taken by then is lost.
     fn fail(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Error>>> {
         if self.failed.is_none() {
             return Poll::Ready(None);

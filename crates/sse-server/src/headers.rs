@@ -13,8 +13,10 @@ use http::{HeaderName, HeaderValue, Response, header};
 ///   no longer holds, or the provider keeps no history): what it missed
 ///   cannot be replayed, and it should refetch its state.
 ///
-/// Set on every `200` response of a [`Server`](crate::Server), from
-/// [`Subscribed::resume`](sse_codec::Subscribed::resume).
+/// Set on every response of a [`Server`](crate::Server) that serves a
+/// subscription, from [`Subscribed::resume`](sse_codec::Subscribed::resume);
+/// absent from the stream that ends at once when no subscription could be
+/// made, and from the answer to `HEAD`, which subscribes nothing.
 pub const RESUME_HEADER: HeaderName = HeaderName::from_static("sse-resume");
 
 pub(crate) const RESUME: HeaderName = RESUME_HEADER;

@@ -64,7 +64,7 @@ type Hook = dyn Fn(Parts) -> BoxFuture<SessionResult> + Send + Sync;
 /// to this server once it is back or to another behind the same address.
 ///
 /// `HEAD` gets the headers a `GET` would get (the hook runs, so a refusal
-/// is the same) without subscribing. Other methods get `405 Method Not
+/// is the same) without subscribing, so without `sse-resume`. Other methods get `405 Method Not
 /// Allowed` with an `allow` header.
 ///
 /// # The response
@@ -467,7 +467,8 @@ impl<P: Provider> Builder<P> {
     /// Also reads the last event ID from the query parameter `name` (for
     /// example `?lastEventId=42`), for clients that cannot set the
     /// `Last-Event-ID` header, such as a browser `EventSource` opened on a
-    /// URL after a page reload. The header still wins when both are sent.
+    /// URL after a page reload. A non-empty header still wins when both are
+    /// sent.
     pub fn last_event_id_query(mut self, name: impl Into<String>) -> Builder<P> {
         self.last_event_id_query = Some(name.into().into_boxed_str());
         self

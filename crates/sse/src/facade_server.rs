@@ -66,8 +66,9 @@ impl Server {
     ///
     /// # Errors
     ///
-    /// As [`Joe`]'s publish: after shutdown, or when the replayer rejects
-    /// the message.
+    /// As [`Joe`]'s publish: after Joe's shutdown (not this server's
+    /// [`shutdown`](sse_server::Server::shutdown), which ends the responses
+    /// and keeps Joe running), or when the replayer rejects the message.
     ///
     /// # Cancel safety
     ///

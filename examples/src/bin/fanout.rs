@@ -127,7 +127,7 @@ async fn publisher(server: Server<Joe>, published: Arc<AtomicU64>, rate: f64, si
                 .await
                 .is_err()
             {
-                return; // shut down
+                return; // Joe was shut down
             }
             published.store(seq, Relaxed);
         }

@@ -142,7 +142,8 @@ impl Demo {
     ///
     /// # Errors
     ///
-    /// When the server was shut down.
+    /// When the demo's Joe was shut down (`Server::shutdown` alone ends the
+    /// responses but keeps Joe running).
     pub async fn tick(&self) -> Result<u64, sse::joe::Error> {
         let n = self.ticks.fetch_add(1, Ordering::Relaxed) + 1;
         let at = SystemTime::now()
@@ -155,7 +156,8 @@ impl Demo {
         Ok(n)
     }
 
-    /// Publishes a tick every `interval` until the server shuts down.
+    /// Publishes a tick every `interval` until publishing fails (the demo's
+    /// Joe was shut down), or for ever; the demo binary exits around it.
     pub async fn run_feed(self, interval: Duration) {
         let mut timer = tokio::time::interval(interval);
         timer.tick().await;
