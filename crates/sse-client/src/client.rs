@@ -149,7 +149,8 @@ impl ClientBuilder {
     }
 
     /// How long to keep trying to reconnect, counted from the connection's
-    /// start or its last successful open; `None` for no limit (the
+    /// start or the last time a stream was served (see
+    /// [`max_retries`](ClientBuilder::max_retries)); `None` for no limit (the
     /// default). When it runs out the stream ends with an error for which
     /// [`Error::is_retries_exhausted`] holds. It bounds the server's delays
     /// too: an attempt that a `retry` field or a `Retry-After` header would
@@ -160,9 +161,12 @@ impl ClientBuilder {
         self
     }
 
-    /// How many reconnection attempts in a row (since the last successful
-    /// open) are allowed; `None` for no limit (the default). `Some(0)`
-    /// never reconnects. When they run out the stream ends with an error
+    /// How many reconnection attempts in a row are allowed; `None` for no
+    /// limit (the default). `Some(0)` never reconnects. The count starts
+    /// over once a stream is served: an event or a comment (a keep-alive)
+    /// arrives. A `200` whose stream ends before either (a server shutting
+    /// down, or one that cannot subscribe) is a failed attempt, so the
+    /// backoff grows and this limit applies. When they run out the stream ends with an error
     /// for which [`Error::is_retries_exhausted`] holds. Applies to any
     /// backoff policy, including one set with
     /// [`backoff`](ClientBuilder::backoff).
@@ -173,14 +177,14 @@ impl ClientBuilder {
 
     /// Replaces the exponential policy with any [`Backoff`], made by
     /// `make` for each connection: the delay between failed attempts is
-    /// its `next_backoff`, and `None` gives up. A successful open resets
+    /// its `next_backoff`, and `None` gives up. A served stream resets
     /// it. The other backoff settings of this builder, except
     /// [`max_retries`](ClientBuilder::max_retries) and
     /// [`max_elapsed_time`](ClientBuilder::max_elapsed_time), are then
     /// ignored.
     ///
     /// A server's `retry` time is still honoured: the first attempt after
-    /// an open connection waits it, later ones wait at least it (within
+    /// a served stream waits it, later ones wait at least it (within
     /// [`max_elapsed_time`](ClientBuilder::max_elapsed_time), if set).
     ///
     /// # Examples

@@ -59,9 +59,10 @@ type ExcerptFuture = Pin<Box<dyn Future<Output = Bytes> + Send>>;
 /// - A body that ends, cleanly or not, and a network error, reconnect
 ///   after the reconnection time ([`Update::Retrying`]): the server's
 ///   `retry` time, grown by the backoff policy on repeated failures, reset
-///   by a successful open. An event cut off by the disconnection is not
-///   dispatched. Every reconnection sends `Last-Event-ID` once the stream
-///   set an ID (none after the stream set an empty one).
+///   once a stream is served (an event or a comment arrived). An event cut
+///   off by the disconnection is not dispatched. Every reconnection sends
+///   `Last-Event-ID` once the stream set an ID (none after the stream set
+///   an empty one).
 /// - When the retries run out (the backoff policy gives up, the maximum
 ///   retries are used, or the next wait would pass the maximum elapsed
 ///   time), the last item is an error for which
@@ -357,8 +358,11 @@ impl Connection {
         if status == StatusCode::OK
             && (!config.require_event_stream || is_event_stream(response.headers()))
         {
-            // "Announce the connection."
-            self.reconnect.opened();
+            // "Announce the connection." The retries start over once the
+            // stream is served (an event or a comment arrives), not here: a
+            // server that answers 200 and ends the stream at once (one
+            // shutting down, say) is a failed attempt, so the backoff grows
+            // and the retry limits apply.
             self.touch();
             let open = Open {
                 status,
@@ -488,7 +492,11 @@ impl Connection {
                     return Poll::Ready(self.on_refused(status, headers, body));
                 }
                 State::Streaming { body, decoder } => {
-                    match decoder.next() {
+                    let next = decoder.next();
+                    if decoder.first_served() {
+                        self.reconnect.opened();
+                    }
+                    match next {
                         Ok(Some(Decoded::Event(event))) => {
                             return Poll::Ready(Some(Ok(Update::Event(event))));
                         }

@@ -19,9 +19,9 @@ pub(crate) struct Reconnect {
     max_retries: Option<u32>,
     /// How long to keep trying, server-requested delays included.
     max_elapsed: Option<Duration>,
-    /// The connection's start or its last successful open.
+    /// The connection's start or the last time a stream was served.
     since: Instant,
-    /// Reconnection attempts since the last successful open.
+    /// Reconnection attempts since the last served stream.
     failures: u32,
     /// The reconnection time set by the server's latest `retry` field.
     retry: Option<Duration>,
@@ -64,7 +64,8 @@ impl Reconnect {
         }
     }
 
-    /// A connection was announced: the next interruption starts over.
+    /// A stream was served (an event or a comment arrived): the next
+    /// interruption starts over.
     pub(crate) fn opened(&mut self) {
         self.failures = 0;
         self.backoff.reset();
@@ -83,7 +84,7 @@ impl Reconnect {
     /// reconnection time of the event source. Optionally, wait some more.
     /// In particular, if the previous attempt failed, then user agents
     /// might introduce an exponential backoff delay". The first attempt
-    /// after an open connection waits the server's reconnection time when
+    /// after a served stream waits the server's reconnection time when
     /// it set one; repeated failures wait at least that, grown by the
     /// backoff policy. Without a `retry` field the policy alone decides.
     pub(crate) fn next(&mut self, at_least: Option<Duration>) -> Wait {

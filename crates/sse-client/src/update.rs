@@ -79,8 +79,8 @@ impl Retrying {
         self.delay
     }
 
-    /// The number of the next attempt since the last successful open,
-    /// starting at 1.
+    /// The number of the next attempt since the last served stream (one
+    /// that delivered an event or a comment), starting at 1.
     pub fn attempt(&self) -> u32 {
         self.attempt
     }

@@ -502,6 +502,38 @@ async fn max_retries_ends_with_an_error() {
 }
 
 #[tokio::test]
+async fn a_stream_that_ends_unserved_is_a_failed_attempt() {
+    // 200 and an immediate end, every time (a server shutting down, or one
+    // that cannot subscribe): the backoff grows and the retry limit holds,
+    // instead of reconnecting at the base delay for ever.
+    let server = Server::start(|n, _| match n {
+        0..=2 => stream(&["retry: 5\n"], End::Close),
+        3 => stream(&[": keep-alive\n\n"], End::Close),
+        _ => stream(&[], End::Close),
+    })
+    .await;
+    let client = Client::builder()
+        .initial_interval(Duration::from_millis(10))
+        .multiplier(2.0)
+        .jitter(0.0)
+        .max_retries(Some(4))
+        .build()
+        .unwrap();
+    let mut connection = client.get(&server.url);
+    let delays = retry_delays(&mut connection).await;
+    // The first wait is the server's `retry` time, then the policy grows
+    // it (10 ms consumed by the first, so 20, 40). The keep-alive of
+    // attempt 3 shows the stream was served: everything starts over, and
+    // the limit of 4 allows four more.
+    let ms = |ms| Duration::from_millis(ms);
+    assert_eq!(
+        delays,
+        [ms(5), ms(20), ms(40), ms(5), ms(20), ms(40), ms(80)]
+    );
+    assert_eq!(server.seen().len(), 8);
+}
+
+#[tokio::test]
 async fn max_retries_counts_from_the_last_open() {
     let server = Server::start(|n, _| match n {
         0 | 2 => status(503),
