@@ -94,7 +94,10 @@ impl Message {
         self
     }
 
-    /// Sets the client's reconnection time (`retry:`), in whole milliseconds.
+    /// Sets the client's reconnection time (`retry:`). It is sent in whole
+    /// milliseconds, rounded up, so that a nonzero time never becomes
+    /// `retry: 0` ("reconnect at once"); times past `u64::MAX` ms are sent
+    /// as `u64::MAX`.
     #[must_use]
     pub fn retry(mut self, retry: Duration) -> Message {
         self.retry = Some(retry);
@@ -167,21 +170,24 @@ impl Message {
 
     /// The exact number of bytes [`encode`](Message::encode) writes.
     pub fn encoded_len(&self) -> usize {
-        let mut len = 1; // the blank line that ends the event
+        // Saturating: on a 32-bit target, data made of line ends grows
+        // sevenfold, and a length past `usize::MAX` must make `encode`
+        // refuse rather than wrap.
+        let mut len: usize = 1; // the blank line that ends the event
         for comment in &self.comments {
-            len += lines_len(comment.as_str(), b": ".len());
+            len = len.saturating_add(lines_len(comment.as_str(), b": ".len()));
         }
         if let Some(retry) = self.retry {
-            len += b"retry: \n".len() + decimal_len(retry_millis(retry));
+            len = len.saturating_add(b"retry: \n".len() + decimal_len(retry_millis(retry)));
         }
         if let Some(id) = &self.id {
-            len += b"id: \n".len() + id.len();
+            len = len.saturating_add(b"id: \n".len() + id.len());
         }
         if let Some(event) = &self.event {
-            len += b"event: \n".len() + event.len();
+            len = len.saturating_add(b"event: \n".len() + event.len());
         }
         if let Some(data) = &self.data {
-            len += lines_len(data.as_str(), b"data: ".len());
+            len = len.saturating_add(lines_len(data.as_str(), b"data: ".len()));
         }
         len
     }
@@ -262,8 +268,10 @@ impl fmt::Debug for Message {
     }
 }
 
-/// Text for [`Message::data`] and [`Message::comment`]: a `&str` (copied),
-/// a `String` or `Bytes` (moved, not copied), or a `Cow<str>`.
+/// Text for [`Message::data`] and [`Message::comment`]: a `&str` or a
+/// `&String` (copied), a `String` or `Bytes` (moved, not copied; invalid
+/// UTF-8 in `Bytes` becomes U+FFFD), a `Cow<str>`, or an [`EventId`]
+/// (shared).
 #[derive(Clone, Debug)]
 pub struct MessageData(Text);
 
@@ -308,8 +316,11 @@ impl From<EventId> for MessageData {
     }
 }
 
+/// Whole milliseconds, rounded up (a nonzero time below 1 ms must not become
+/// `retry: 0`, "reconnect at once"), at most `u64::MAX`.
 fn retry_millis(retry: Duration) -> u64 {
-    u64::try_from(retry.as_millis()).unwrap_or(u64::MAX)
+    let millis = retry.as_millis() + u128::from(retry.subsec_nanos() % 1_000_000 != 0);
+    u64::try_from(millis).unwrap_or(u64::MAX)
 }
 
 fn decimal_len(mut n: u64) -> usize {
@@ -362,8 +373,10 @@ fn for_each_line(text: &str, mut f: impl FnMut(&[u8])) {
 }
 
 fn lines_len(text: &str, prefix: usize) -> usize {
-    let mut len = 0;
-    for_each_line(text, |line| len += prefix + line.len() + 1);
+    let mut len: usize = 0;
+    for_each_line(text, |line| {
+        len = len.saturating_add(prefix + line.len() + 1);
+    });
     len
 }
 
@@ -404,6 +417,21 @@ mod tests {
             .event(EventType::from_static("x"))
             .data("d");
         assert_eq!(enc(&m), ": hi\nretry: 1500\nid: 7\nevent: x\ndata: d\n\n");
+        assert_eq!(m.encoded_len(), enc(&m).len());
+    }
+
+    #[test]
+    fn retry_is_rounded_up_to_whole_milliseconds() {
+        let retry = |d| enc(&Message::new().retry(d));
+        assert_eq!(retry(Duration::ZERO), "retry: 0\n\n");
+        assert_eq!(retry(Duration::from_micros(500)), "retry: 1\n\n");
+        assert_eq!(retry(Duration::from_micros(1500)), "retry: 2\n\n");
+        assert_eq!(retry(Duration::from_millis(1500)), "retry: 1500\n\n");
+        assert_eq!(
+            retry(Duration::MAX),
+            alloc::format!("retry: {}\n\n", u64::MAX)
+        );
+        let m = Message::new().retry(Duration::from_nanos(1));
         assert_eq!(m.encoded_len(), enc(&m).len());
     }
 

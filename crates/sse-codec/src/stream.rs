@@ -17,8 +17,12 @@ pin_project_lite::pin_project! {
     ///
     /// Runtime-agnostic: it only polls the inner stream. The end of the
     /// inner stream is the end of the event stream (the spec's end of file:
-    /// an unterminated final event is discarded); a transport error is
-    /// passed on as [`EventStreamError::Transport`].
+    /// an unterminated final event is discarded, unless the parser given to
+    /// [`with_parser`](EventStream::with_parser) dispatches it); a
+    /// transport error is passed on as [`EventStreamError::Transport`].
+    /// After 32 chunks in a row that complete no event it yields to the
+    /// executor once, so an inner stream that is always ready cannot starve
+    /// other tasks.
     ///
     /// # Examples
     ///
@@ -80,7 +84,9 @@ impl<S> EventStream<S> {
         self.parser.retry()
     }
 
-    /// The last event ID as of the last complete event.
+    /// The last event ID: set by the `id` fields of every block ended by a
+    /// blank line so far (an `id`-only block included), as the spec sets
+    /// it at each dispatch.
     pub fn last_event_id(&self) -> &EventId {
         self.parser.last_event_id()
     }
@@ -100,7 +106,7 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
-        loop {
+        for _ in 0..YIELD_AFTER {
             match this.parser.next_event() {
                 Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
                 Err(err) => return Poll::Ready(Some(Err(EventStreamError::Parse(err)))),
@@ -113,8 +119,15 @@ where
                 None => this.parser.finish(),
             }
         }
+        // Many chunks and no event (endless comments, say): let other tasks
+        // run, and come back at once.
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
+
+/// Chunks an [`EventStream`] reads in one poll before it yields.
+const YIELD_AFTER: usize = 32;
 
 /// An error from an [`EventStream`].
 #[derive(Debug)]
@@ -148,5 +161,66 @@ impl<E: core::error::Error + 'static> core::error::Error for EventStreamError<E>
             EventStreamError::Transport(err) => Some(err),
             EventStreamError::Parse(err) => Some(err),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::{sync::Arc, task::Wake, vec, vec::Vec};
+    use core::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts its wake-ups.
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Always ready: `items` in order, then comments for ever.
+    struct Ready(Vec<Result<&'static [u8], &'static str>>);
+
+    impl Stream for Ready {
+        type Item = Result<&'static [u8], &'static str>;
+
+        fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            if self.0.is_empty() {
+                return Poll::Ready(Some(Ok(b": still here\n\n")));
+            }
+            Poll::Ready(Some(self.0.remove(0)))
+        }
+    }
+
+    #[test]
+    fn an_always_ready_stream_without_events_yields() {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Arc::clone(&count).into();
+        let mut cx = Context::from_waker(&waker);
+        let mut events = EventStream::new(Ready(vec![Ok(b"data: a\n\n")]));
+        let mut events = Pin::new(&mut events);
+        match events.as_mut().poll_next(&mut cx) {
+            Poll::Ready(Some(Ok(event))) => assert_eq!(event.data(), "a"),
+            other => panic!("{other:?}"),
+        }
+        // Then only comments: a yield, with a wake-up so it comes back.
+        assert!(events.as_mut().poll_next(&mut cx).is_pending());
+        assert_eq!(count.0.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn events_before_a_transport_error_come_first() {
+        let waker = Arc::new(Count(AtomicUsize::new(0))).into();
+        let mut cx = Context::from_waker(&waker);
+        let mut events = EventStream::new(Ready(vec![Ok(b"data: a\n\ndata: b\n\nda"), Err("cut")]));
+        let mut events = Pin::new(&mut events);
+        let mut next = || events.as_mut().poll_next(&mut cx);
+        assert!(matches!(next(), Poll::Ready(Some(Ok(e))) if e.data() == "a"));
+        assert!(matches!(next(), Poll::Ready(Some(Ok(e))) if e.data() == "b"));
+        assert!(matches!(
+            next(),
+            Poll::Ready(Some(Err(EventStreamError::Transport("cut"))))
+        ));
     }
 }
