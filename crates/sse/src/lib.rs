@@ -1,5 +1,5 @@
 #![doc = include_str!("../README.md")]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use sse_codec::{
     DEFAULT_MAX_EVENT_SIZE, Event, EventId, EventStream, EventStreamError, EventType, Field,
