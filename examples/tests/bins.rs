@@ -4,14 +4,20 @@
 
 use futures_util::StreamExt;
 use std::{
-    io::{BufRead, BufReader, Read},
-    process::{Child, ChildStdout, Command, Stdio},
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::mpsc::{Receiver, RecvTimeoutError},
     time::{Duration, Instant},
 };
 
+/// How long a binary may take to print an expected line.
+const LINE_LIMIT: Duration = Duration::from_secs(30);
+
 struct Running {
     child: Child,
-    stdout: BufReader<ChildStdout>,
+    /// Stdout, line by line, from a reader thread: a binary that hangs
+    /// fails the test instead of blocking it.
+    lines: Receiver<String>,
 }
 
 impl Running {
@@ -23,18 +29,32 @@ impl Running {
             .spawn()
             .unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        Running { child, stdout }
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines }
     }
 
     /// Reads stdout lines until one contains `needle`; returns that line.
     fn line_with(&mut self, needle: &str) -> String {
-        let mut line = String::new();
+        let deadline = Instant::now() + LINE_LIMIT;
         loop {
-            line.clear();
-            let n = self.stdout.read_line(&mut line).unwrap();
-            assert!(n > 0, "stdout ended before a line with {needle:?}");
-            if line.contains(needle) {
-                return line.trim().to_owned();
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line.trim().to_owned(),
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no line with {needle:?} within {LINE_LIMIT:?}")
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("stdout ended before a line with {needle:?}")
+                }
             }
         }
     }
@@ -49,8 +69,9 @@ impl Running {
     /// Sends Ctrl-C and waits (bounded) for a clean exit; returns the rest
     /// of stdout.
     fn interrupt(mut self) -> String {
-        let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
+        // The shell's own `kill`: no procps needed.
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -INT {}", self.child.id())])
             .status()
             .unwrap();
         assert!(status.success());
@@ -58,8 +79,12 @@ impl Running {
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 assert!(status.success(), "exit status {status}");
+                // The reader thread ends with stdout, which has closed.
                 let mut rest = String::new();
-                self.stdout.read_to_string(&mut rest).unwrap();
+                while let Ok(line) = self.lines.recv_timeout(LINE_LIMIT) {
+                    rest.push_str(&line);
+                    rest.push('\n');
+                }
                 return rest;
             }
             assert!(Instant::now() < deadline, "did not exit after Ctrl-C");

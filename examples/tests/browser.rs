@@ -19,7 +19,22 @@ use std::{
 use tokio::{net::TcpListener, task::AbortHandle};
 
 const CHROMEDRIVER: &str = "chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
+/// The browser's path: `$CHROMIUM`, or `chromium` (Debian's package), looked
+/// up on PATH, since chromedriver wants a path.
+fn chromium() -> String {
+    let name = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".to_owned());
+    if name.contains('/') {
+        return name;
+    }
+    std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(&name))
+                .find(|candidate| candidate.is_file())
+        })
+        .map(|found| found.to_string_lossy().into_owned())
+        .unwrap_or(name)
+}
 
 /// Waits up to `limit` for `check` to return `Some`.
 async fn wait_for<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
@@ -142,7 +157,7 @@ impl Browser {
             "capabilities": { "alwaysMatch": {
                 "browserName": "chrome",
                 "goog:chromeOptions": {
-                    "binary": CHROMIUM,
+                    "binary": chromium(),
                     "args": [
                         "--headless", "--no-sandbox", "--disable-gpu",
                         "--disable-background-networking", "--disable-component-update",
@@ -174,6 +189,13 @@ impl Browser {
             "WebDriver {path}: {answer}"
         );
         answer["value"].clone()
+    }
+
+    /// Ends the WebDriver session, which closes the browser (killing
+    /// chromedriver alone, in `Drop`, would leave Chromium running).
+    async fn quit(&self) {
+        let url = format!("{}/session/{}", self.base, self.session);
+        let _ = self.http.delete(url).send().await;
     }
 
     async fn open(&self, url: &str) {
@@ -221,6 +243,18 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Should the test fail before `quit`: the browser's processes are
+        // the ones started with this test's profile directory.
+        let profile = self.profile.to_string_lossy().into_owned();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains(&profile) {
+                let pid = entry.file_name().to_string_lossy().into_owned();
+                let _ = Command::new("sh")
+                    .args(["-c", &format!("kill -KILL {pid} 2>/dev/null")])
+                    .status();
+            }
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
@@ -321,4 +355,5 @@ async fn browser_resumes_with_last_event_id_after_a_cut_and_a_reload() {
     )
     .await;
     assert_eq!(kinds, ["history-lost"]);
+    browser.quit().await;
 }
