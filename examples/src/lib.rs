@@ -4,3 +4,52 @@
 //! start it in-process.
 
 pub mod demo;
+
+/// Parses the command line of the small examples, whose one option is
+/// `--port N`: `Ok(Some(port))`, `Ok(None)` for `-h`/`--help`, or what is
+/// wrong with the arguments.
+///
+/// # Errors
+///
+/// A message for an unknown argument or a `--port` without a number.
+pub fn port_arg(
+    mut args: impl Iterator<Item = String>,
+    default: u16,
+) -> Result<Option<u16>, String> {
+    let mut port = default;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--port" => {
+                port = args
+                    .next()
+                    .and_then(|value| value.parse().ok())
+                    .ok_or("--port needs a number from 0 to 65535")?;
+            }
+            "-h" | "--help" => return Ok(None),
+            other => return Err(format!("unknown argument: {other}")),
+        }
+    }
+    Ok(Some(port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::port_arg;
+
+    fn args(list: &[&str]) -> impl Iterator<Item = String> {
+        list.iter()
+            .map(|s| (*s).to_owned())
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn port_arg_parses_or_explains() {
+        assert_eq!(port_arg(args(&[]), 8081), Ok(Some(8081)));
+        assert_eq!(port_arg(args(&["--port", "0"]), 8081), Ok(Some(0)));
+        assert_eq!(port_arg(args(&["--help"]), 8081), Ok(None));
+        assert!(port_arg(args(&["--port"]), 8081).is_err());
+        assert!(port_arg(args(&["--port", "x"]), 8081).is_err());
+        assert!(port_arg(args(&["--bogus"]), 8081).is_err());
+    }
+}

@@ -216,3 +216,31 @@ async fn fanout_bare_answers_with_an_idle_event_stream() {
     assert!(next.is_err(), "the bare body sent {next:?}");
     fanout.interrupt();
 }
+
+#[test]
+fn bad_arguments_get_the_usage_not_a_panic() {
+    for exe in [
+        env!("CARGO_BIN_EXE_demo"),
+        env!("CARGO_BIN_EXE_mount_axum"),
+        env!("CARGO_BIN_EXE_mount_hyper"),
+        env!("CARGO_BIN_EXE_fanout"),
+    ] {
+        let help = Command::new(exe).arg("--help").output().unwrap();
+        assert!(help.status.success(), "{exe} --help: {help:?}");
+        assert!(
+            String::from_utf8_lossy(&help.stdout).contains("USAGE"),
+            "{exe}"
+        );
+        let bad = Command::new(exe).arg("--bogus").output().unwrap();
+        assert_eq!(bad.status.code(), Some(2), "{exe} --bogus: {bad:?}");
+        assert!(
+            String::from_utf8_lossy(&bad.stderr).contains("USAGE"),
+            "{exe}"
+        );
+    }
+    let zero = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(["--tick-ms", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(zero.status.code(), Some(2), "{zero:?}");
+}

@@ -11,19 +11,48 @@
 use sse_examples::demo::Demo;
 use std::{net::SocketAddr, time::Duration};
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+const USAGE: &str = "\
+USAGE: demo [--port N] [--tick-ms MS]
+
+  --port N       listen on 127.0.0.1:N (0 picks a free port)  [default 8080]
+  --tick-ms MS   publish a feed tick every MS milliseconds     [default 1000]
+";
+
+/// The port and tick interval, or `None` for `--help`.
+fn parse_args() -> Result<Option<(u16, Duration)>, String> {
     let mut port = 8080u16;
     let mut tick = Duration::from_secs(1);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let value = args.next().ok_or("missing value")?;
+        if arg == "-h" || arg == "--help" {
+            return Ok(None);
+        }
+        let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
         match arg.as_str() {
-            "--port" => port = value.parse()?,
-            "--tick-ms" => tick = Duration::from_millis(value.parse()?),
-            _ => return Err(format!("unknown option {arg} (try --port, --tick-ms)").into()),
+            "--port" => port = value.parse().map_err(|_| "--port needs a number")?,
+            "--tick-ms" => match value.parse() {
+                Ok(ms) if ms > 0 => tick = Duration::from_millis(ms),
+                _ => return Err("--tick-ms needs a number above 0".into()),
+            },
+            _ => return Err(format!("unknown option {arg}")),
         }
     }
+    Ok(Some((port, tick)))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (port, tick) = match parse_args() {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            print!("{USAGE}");
+            return Ok(());
+        }
+        Err(problem) => {
+            eprintln!("demo: {problem}\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
 
     let demo = Demo::new();
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;

@@ -134,6 +134,23 @@ async fn publisher(server: Server<Joe>, published: Arc<AtomicU64>, rate: f64, si
     }
 }
 
+/// The next connection, with Nagle off. On an error (out of file
+/// descriptors, typically, with 10,000 connections) it waits a little
+/// rather than spin, and gives `None`.
+async fn accept(listener: &tokio::net::TcpListener) -> Option<tokio::net::TcpStream> {
+    match listener.accept().await {
+        Ok((stream, _)) => {
+            let _ = stream.set_nodelay(true);
+            Some(stream)
+        }
+        Err(err) => {
+            eprintln!("fanout: accept: {err}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            None
+        }
+    }
+}
+
 /// A response body that never yields a frame.
 struct Idle;
 
@@ -158,10 +175,9 @@ async fn serve_bare(listener: tokio::net::TcpListener, http: hyper::server::conn
             .body(Idle)
     });
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
+        let Some(stream) = accept(&listener).await else {
             continue;
         };
-        let _ = stream.set_nodelay(true);
         let conn = http.serve_connection(TokioIo::new(stream), idle);
         tokio::spawn(async move {
             let _ = conn.await;
@@ -178,10 +194,16 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", o.port))
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("local address");
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", o.port)).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("fanout: cannot listen on 127.0.0.1:{}: {err}", o.port);
+            std::process::exit(1);
+        }
+    };
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
     println!("fanout: listening on http://{addr}/events");
     eprintln!(
         "fanout: rate={} size={} capacity={} bare={} pid={}",
@@ -244,10 +266,9 @@ async fn main() {
 
     let accept = async {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
+            let Some(stream) = accept(&listener).await else {
                 continue;
             };
-            let _ = stream.set_nodelay(true);
             let conn =
                 http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
             tokio::spawn(async move {

@@ -15,11 +15,20 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+const USAGE: &str = "USAGE: mount_axum [--port N]   (default 8081; 0 picks a free port)\n";
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let port: u16 = match std::env::args().skip_while(|a| a != "--port").nth(1) {
-        Some(port) => port.parse()?,
-        None => 8081,
+    let port = match sse_examples::port_arg(std::env::args().skip(1), 8081) {
+        Ok(Some(port)) => port,
+        Ok(None) => {
+            print!("{USAGE}");
+            return Ok(());
+        }
+        Err(problem) => {
+            eprintln!("mount_axum: {problem}\n{USAGE}");
+            std::process::exit(2);
+        }
     };
 
     let server = Server::new();

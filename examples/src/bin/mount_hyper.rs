@@ -2,23 +2,33 @@
 //! framework: `sse::Server` is a tower `Service`, which hyper-util adapts.
 //!
 //! ```text
-//! cargo run -p sse-examples --bin mount_hyper    # then: curl -N http://127.0.0.1:8082/
+//! cargo run -p sse-examples --bin mount_hyper    # then: curl -N http://127.0.0.1:8083/
 //! cargo run -p sse-examples --bin mount_hyper -- --port 0
 //! ```
 //!
 //! The server publishes a counter every half second. Ctrl-C ends open
-//! streams, then the process.
+//! streams, waits (up to five seconds) for their connections to close,
+//! then exits.
 
 use hyper::server::conn::http1;
-use hyper_util::{rt::TokioIo, service::TowerToHyperService};
+use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown, service::TowerToHyperService};
 use sse::{Message, Server, Topic};
 use std::{net::SocketAddr, time::Duration};
 
+const USAGE: &str = "USAGE: mount_hyper [--port N]   (default 8083; 0 picks a free port)\n";
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let port: u16 = match std::env::args().skip_while(|a| a != "--port").nth(1) {
-        Some(port) => port.parse()?,
-        None => 8082,
+    let port = match sse_examples::port_arg(std::env::args().skip(1), 8083) {
+        Ok(Some(port)) => port,
+        Ok(None) => {
+            print!("{USAGE}");
+            return Ok(());
+        }
+        Err(problem) => {
+            eprintln!("mount_hyper: {problem}\n{USAGE}");
+            std::process::exit(2);
+        }
     };
 
     let server = Server::new();
@@ -36,22 +46,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     println!("listening on http://{}/", listener.local_addr()?);
+    let graceful = GracefulShutdown::new();
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
     loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => accepted?,
-            _ = tokio::signal::ctrl_c() => break,
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    // Out of file descriptors, say: keep serving the
+                    // others, and do not spin.
+                    eprintln!("accept: {err}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut ctrl_c => break,
         };
+        // Every path is the event stream here; route before `server` (or
+        // use a framework) to serve more.
         let service = TowerToHyperService::new(server.clone());
+        let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
         tokio::spawn(async move {
-            // Every path is the event stream here; route before `server`
-            // (or use a framework) to serve more.
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = connection.await;
         });
     }
-    // Ends every open response; their connections then close.
+    // Ends every open response, so that their connections can finish.
     server.shutdown();
-    println!("bye");
+    tokio::select! {
+        () = graceful.shutdown() => println!("bye"),
+        () = tokio::time::sleep(Duration::from_secs(5)) => println!("bye (some connections cut)"),
+    }
     Ok(())
 }
