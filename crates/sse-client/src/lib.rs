@@ -25,6 +25,11 @@ pub use sse_codec::{Event, EventId};
 /// [`ClientBuilder::backoff`] takes.
 pub use backoff;
 
+/// The `reqwest` this crate builds on: [`read`] takes its `Response`, and
+/// [`Client::connect`] its requests, so use this one to be sure the versions
+/// match.
+pub use reqwest;
+
 #[cfg(test)]
 mod tests {
     #[test]

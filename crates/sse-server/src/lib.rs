@@ -13,3 +13,6 @@ pub use crate::error::Error;
 pub use crate::headers::RESUME_HEADER;
 pub use crate::server::{Builder, DEFAULT_KEEP_ALIVE, ResponseFuture, Server, SessionResult};
 pub use crate::stream::StreamResponse;
+/// The `http` crate of the requests and responses here (the `on_session`
+/// hook's request parts, a refusal's `Response`), so that yours match.
+pub use http;

@@ -1,4 +1,19 @@
-#![doc = include_str!("../README.md")]
+// The README's examples use every feature; with fewer, a shorter summary.
+#![cfg_attr(
+    all(feature = "server", feature = "joe", feature = "client"),
+    doc = include_str!("../README.md")
+)]
+#![cfg_attr(
+    not(all(feature = "server", feature = "joe", feature = "client")),
+    doc = "Server-Sent Events for Rust: the `sse-codec`, `sse-server`, `sse-joe` and \
+           `sse-client` crates behind one name, each behind a feature of the same \
+           name (`server`, `joe`, `client`; `json` for JSON data). The codec is \
+           always here:\n\n```\nlet mut parser = sse::Parser::new();\n\
+           parser.feed(&b\"data: hi\\n\\n\"[..]);\n\
+           assert_eq!(parser.next_event()?.unwrap().data(), \"hi\");\n\
+           # Ok::<(), sse::ParseError>(())\n```\n\nThe full documentation, with \
+           examples of each part, is built with the default features."
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use sse_codec::{
@@ -44,6 +59,6 @@ pub use sse_server::StreamResponse;
 pub use sse_client::{Client, ClientBuilder, Connection, read};
 
 /// The repository README's examples, compiled and run as doc tests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "server", feature = "joe", feature = "client"))]
 #[doc = include_str!("../../../README.md")]
 struct RepositoryReadme;
