@@ -101,11 +101,13 @@ impl Demo {
                     .data("some events could not be replayed"),
             )
             .on_session(move |parts| {
+                // As the server reads it: a non-empty header (UTF-8), else
+                // the query parameter.
                 let resumed_from = parts
                     .headers
                     .get("last-event-id")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                     .or_else(|| query_param(parts.uri.query(), "lastEventId"));
                 let mut log = seen.lock().unwrap_or_else(PoisonError::into_inner);
                 if log.len() == 100 {
