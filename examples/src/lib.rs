@@ -32,6 +32,23 @@ pub fn port_arg(
     Ok(Some(port))
 }
 
+/// The port from this process's command line, for a binary named `name`
+/// whose one option is `--port N`: prints `usage` and exits on `--help`
+/// (status 0) or on a bad argument (status 2, with what is wrong).
+pub fn port_or_exit(name: &str, default: u16, usage: &str) -> u16 {
+    match port_arg(std::env::args().skip(1), default) {
+        Ok(Some(port)) => port,
+        Ok(None) => {
+            print!("{usage}");
+            std::process::exit(0);
+        }
+        Err(problem) => {
+            eprintln!("{name}: {problem}\n{usage}");
+            std::process::exit(2);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::port_arg;

@@ -135,10 +135,7 @@ impl fmt::Debug for FiniteReplayer {
 mod tests {
     use super::*;
 
-    use crate::replayer::testing::{publish, replay};
-
-    static TOPICS: [Topic; 1] = [Topic::DEFAULT];
-    static T: &[Topic] = &TOPICS;
+    use crate::replayer::testing::{T, publish, replay};
 
     #[test]
     fn keeps_the_last_n_and_evicts_the_oldest() {

@@ -101,6 +101,11 @@ pub(crate) mod testing {
     use crate::Error;
     use sse_codec::{EventId, Message, Resume, Topic};
 
+    static DEFAULT: [Topic; 1] = [Topic::DEFAULT];
+
+    /// The default topic alone, the topics most tests publish to.
+    pub(crate) static T: &[Topic] = &DEFAULT;
+
     /// Prepares and stores `message`, as a publish does; returns it as
     /// prepared (with its ID, if the replayer assigns them).
     pub(crate) fn publish(

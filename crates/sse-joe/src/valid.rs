@@ -50,15 +50,11 @@ impl ValidReplayer {
     }
 
     /// Whether to number messages automatically: decimal IDs, one more
-    /// per message, starting from the wall clock in microseconds.
-    ///
-    /// Starting from the clock rather than from 1 keeps IDs unique across
-    /// restarts: a client that reconnects to a restarted server with an ID
-    /// from before the restart gets [`Resume::Lost`] (so it refetches its
-    /// state) instead of a replay from whichever new message reused that
-    /// number. This holds unless the previous run averaged more than a
-    /// million messages a second. [`auto_ids_from`](ValidReplayer::auto_ids_from)
-    /// picks the first ID instead.
+    /// per message, starting from the wall clock in microseconds so that
+    /// they stay unique across restarts, as
+    /// [`FiniteReplayer::auto_ids`](crate::FiniteReplayer::auto_ids)
+    /// explains. [`auto_ids_from`](ValidReplayer::auto_ids_from) picks the
+    /// first ID instead.
     #[must_use]
     pub fn auto_ids(mut self, auto_ids: bool) -> ValidReplayer {
         self.history.set_auto_ids(auto_ids);
@@ -171,11 +167,8 @@ impl fmt::Debug for ValidReplayer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replayer::testing;
+    use crate::replayer::testing::{self, T};
     use std::sync::{Arc, Mutex};
-
-    static TOPICS: [Topic; 1] = [Topic::DEFAULT];
-    static T: &[Topic] = &TOPICS;
 
     struct Manual(Arc<Mutex<Instant>>);
 

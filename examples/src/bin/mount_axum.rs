@@ -19,17 +19,7 @@ const USAGE: &str = "USAGE: mount_axum [--port N]   (default 8081; 0 picks a fre
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let port = match sse_examples::port_arg(std::env::args().skip(1), 8081) {
-        Ok(Some(port)) => port,
-        Ok(None) => {
-            print!("{USAGE}");
-            return Ok(());
-        }
-        Err(problem) => {
-            eprintln!("mount_axum: {problem}\n{USAGE}");
-            std::process::exit(2);
-        }
-    };
+    let port = sse_examples::port_or_exit("mount_axum", 8081, USAGE);
 
     let server = Server::new();
     let app = Router::new()

@@ -19,17 +19,7 @@ const USAGE: &str = "USAGE: mount_hyper [--port N]   (default 8083; 0 picks a fr
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let port = match sse_examples::port_arg(std::env::args().skip(1), 8083) {
-        Ok(Some(port)) => port,
-        Ok(None) => {
-            print!("{USAGE}");
-            return Ok(());
-        }
-        Err(problem) => {
-            eprintln!("mount_hyper: {problem}\n{USAGE}");
-            std::process::exit(2);
-        }
-    };
+    let port = sse_examples::port_or_exit("mount_hyper", 8083, USAGE);
 
     let server = Server::new();
     let publisher = server.clone();
