@@ -36,17 +36,6 @@ impl Decoder {
         self.parser.feed(chunk);
     }
 
-    /// Marks the end of the input: an unterminated event is discarded.
-    pub(crate) fn finish(&mut self) {
-        self.parser.finish();
-    }
-
-    /// Whether the input stopped inside an event (after
-    /// [`finish`](Decoder::finish), whether it was cut off).
-    pub(crate) fn is_partial(&self) -> bool {
-        self.parser.is_partial()
-    }
-
     /// The server's latest reconnection time.
     pub(crate) fn retry(&self) -> Option<Duration> {
         self.parser.retry()
@@ -115,8 +104,7 @@ mod tests {
             decoder.feed(Bytes::copy_from_slice(piece));
             drain(&mut decoder);
         }
-        decoder.finish();
-        drain(&mut decoder);
+        // The cut-off event at the end is never dispatched.
         out
     }
 

@@ -1,9 +1,9 @@
 //! One-shot parsing of a response body, without reconnection.
 
-use crate::{Error, decode::Decoded, decode::Decoder};
+use crate::Error;
 use bytes::Bytes;
 use futures_core::Stream;
-use sse_codec::{Event, EventId};
+use sse_codec::{Event, EventId, Parser};
 use std::{
     fmt,
     future::Future,
@@ -59,7 +59,7 @@ type BodyStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 pub fn read(response: reqwest::Response) -> Read {
     Read {
         body: Box::pin(response.bytes_stream()),
-        decoder: Decoder::new(sse_codec::DEFAULT_MAX_EVENT_SIZE, EventId::default(), false),
+        parser: Parser::new(),
         state: ReadState::Reading,
         idle: None,
     }
@@ -69,7 +69,7 @@ pub fn read(response: reqwest::Response) -> Read {
 #[must_use = "streams do nothing unless polled"]
 pub struct Read {
     body: BodyStream,
-    decoder: Decoder,
+    parser: Parser,
     state: ReadState,
     idle: Option<Idle>,
 }
@@ -84,7 +84,7 @@ struct Idle {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ReadState {
     Reading,
-    /// The body ended; the events still in the decoder come out.
+    /// The body ended; the events still in the parser come out.
     Draining,
     Done,
 }
@@ -93,7 +93,7 @@ impl Read {
     /// Sets the maximum event size, in bytes. Call it before the first
     /// poll: it starts the parser over.
     pub fn max_event_size(mut self, bytes: usize) -> Read {
-        self.decoder = Decoder::new(bytes, EventId::default(), false);
+        self.parser = Parser::with_max_event_size(bytes);
         self
     }
 
@@ -110,19 +110,19 @@ impl Read {
 
     /// The reconnection time the stream set with a `retry` field, if any.
     pub fn retry(&self) -> Option<Duration> {
-        self.decoder.retry()
+        self.parser.retry()
     }
 
     /// The last event ID as of the last complete event.
     pub fn last_event_id(&self) -> &EventId {
-        self.decoder.last_event_id()
+        self.parser.last_event_id()
     }
 
     /// Whether the stream has ended inside an event: the body was cut off
     /// (the last item was then an error for which [`Error::is_truncated`]
     /// holds), or a transport error or the idle timeout ended it there.
     pub fn is_truncated(&self) -> bool {
-        self.state == ReadState::Done && self.decoder.is_partial()
+        self.state == ReadState::Done && self.parser.is_partial()
     }
 
     fn idle_elapsed(&mut self, cx: &mut Context<'_>) -> bool {
@@ -154,9 +154,8 @@ impl Stream for Read {
             if this.state == ReadState::Done {
                 return Poll::Ready(None);
             }
-            match this.decoder.next() {
-                Ok(Some(Decoded::Event(event))) => return Poll::Ready(Some(Ok(event))),
-                Ok(Some(Decoded::Comment(_))) => continue,
+            match this.parser.next_event() {
+                Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
                 Err(err) => return Poll::Ready(Some(Err(Error::event_too_large(err)))),
                 Ok(None) => {}
             }
@@ -164,14 +163,14 @@ impl Stream for Read {
                 this.state = ReadState::Done;
                 // "If the file ends in the middle of an event, before the
                 // final empty line, the incomplete event is not dispatched."
-                if this.decoder.is_partial() {
+                if this.parser.is_partial() {
                     return Poll::Ready(Some(Err(Error::truncated())));
                 }
                 return Poll::Ready(None);
             }
             match this.body.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
-                    this.decoder.feed(chunk);
+                    this.parser.feed(chunk);
                     if let Some(idle) = &mut this.idle {
                         idle.deadline = Instant::now() + idle.timeout;
                     }
@@ -181,7 +180,7 @@ impl Stream for Read {
                     return Poll::Ready(Some(Err(Error::reqwest(err))));
                 }
                 Poll::Ready(None) => {
-                    this.decoder.finish();
+                    this.parser.finish();
                     this.state = ReadState::Draining;
                 }
                 Poll::Pending => {
@@ -201,7 +200,7 @@ impl fmt::Debug for Read {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Read")
             .field("state", &self.state)
-            .field("decoder", &self.decoder)
+            .field("parser", &self.parser)
             .finish_non_exhaustive()
     }
 }

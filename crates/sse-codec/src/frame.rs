@@ -33,7 +33,7 @@ impl Frame {
     pub fn from_messages<'a>(messages: impl IntoIterator<Item = &'a Message>) -> Frame {
         let mut buf = BytesMut::new();
         for message in messages {
-            message.encode_growable(&mut buf);
+            message.encode_into(&mut buf);
         }
         Frame(buf.freeze())
     }

@@ -205,6 +205,20 @@ impl Message {
         if buf.remaining_mut() < needed {
             return Err(BufferTooSmall { needed });
         }
+        self.write(buf);
+        Ok(())
+    }
+
+    /// Appends the encoded event to `buf`, growing it as needed: unlike
+    /// [`encode`](Message::encode), it cannot fail, and it measures the
+    /// message once.
+    pub fn encode_into(&self, buf: &mut BytesMut) {
+        buf.reserve(self.encoded_len());
+        self.write(buf);
+    }
+
+    /// Writes the fields; the caller made room for them.
+    fn write<B: BufMut + ?Sized>(&self, buf: &mut B) {
         for comment in &self.comments {
             put_lines(buf, b": ", comment.as_str());
         }
@@ -223,7 +237,6 @@ impl Message {
             put_lines(buf, b"data: ", data.as_str());
         }
         buf.put_u8(b'\n');
-        Ok(())
     }
 
     /// Encodes into a new [`Frame`], ready to be cloned to any number of
@@ -234,15 +247,9 @@ impl Message {
 
     /// Encodes into new [`Bytes`].
     pub fn to_bytes(&self) -> Bytes {
-        let mut buf = BytesMut::with_capacity(self.encoded_len());
-        self.encode_growable(&mut buf);
+        let mut buf = BytesMut::new();
+        self.encode_into(&mut buf);
         buf.freeze()
-    }
-
-    pub(crate) fn encode_growable(&self, buf: &mut BytesMut) {
-        buf.reserve(self.encoded_len());
-        // A reserved `BytesMut` has room for `encoded_len` bytes.
-        let _ = self.encode(buf);
     }
 }
 

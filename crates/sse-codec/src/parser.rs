@@ -121,19 +121,23 @@ impl Data {
         }
     }
 
-    /// Whether a value of `len` bytes and its LF keep the buffer within
-    /// `max`.
-    #[inline]
-    fn fits(&self, len: usize, max: usize) -> bool {
-        self.buffer_len() + len < max
-    }
-
-    /// Appends a line to the data: joins the lines in `scratch`'s memory,
+    /// Appends a data line's value, with its LF, if the buffer stays within
+    /// `max`; `false` if it would not. The first value is `shared()`, the
+    /// input's own memory; later ones are joined in `scratch`'s memory,
     /// which is reused from event to event.
     #[inline]
-    fn append(&mut self, scratch: &mut BytesMut, value: &[u8]) {
+    fn push(
+        &mut self,
+        scratch: &mut BytesMut,
+        value: &[u8],
+        max: usize,
+        shared: impl FnOnce() -> Bytes,
+    ) -> bool {
+        if self.buffer_len() + value.len() >= max {
+            return false;
+        }
         match self {
-            Data::Empty => *self = Data::One(Bytes::copy_from_slice(value)),
+            Data::Empty => *self = Data::One(shared()),
             Data::One(first) => {
                 let mut joined = core::mem::take(scratch);
                 // Room for a few more lines like these two.
@@ -148,6 +152,7 @@ impl Data {
                 joined.extend_from_slice(value);
             }
         }
+        true
     }
 }
 
@@ -365,17 +370,16 @@ impl Parser {
                         continue;
                     }
                     Some(Quick::Data { start, end }) => {
-                        let lines = &mut self.fields.lines;
-                        let fits = self.data.fits(end - start, lines.max_line());
-                        if fits && matches!(self.data, Data::Empty) {
-                            // The first line is shared with the input.
-                            self.data = Data::One(lines.buffered(start, end));
-                        } else if fits {
-                            // Later lines are copied: no line value is made.
-                            let value = &lines.unread()[start..end];
-                            self.data.append(&mut self.scratch, value);
-                        }
-                        lines.consume(end);
+                        // No line value is made: the first data line is
+                        // shared with the input, later ones are copied.
+                        let lines = &self.fields.lines;
+                        let fits = self.data.push(
+                            &mut self.scratch,
+                            &lines.unread()[start..end],
+                            lines.max_line(),
+                            || lines.buffered(start, end),
+                        );
+                        self.fields.lines.consume(end);
                         if !fits {
                             return Err(self.data_too_large());
                         }
@@ -503,12 +507,12 @@ impl Parser {
     /// buffer, then append a single U+000A LINE FEED (LF) character to the
     /// data buffer."
     fn push_data(&mut self, value: Bytes) -> Result<(), ParseError> {
-        if !self.data.fits(value.len(), self.max_event_size()) {
+        let max = self.max_event_size();
+        if !self
+            .data
+            .push(&mut self.scratch, &value, max, || value.clone())
+        {
             return Err(self.data_too_large());
-        }
-        match self.data {
-            Data::Empty => self.data = Data::One(value),
-            _ => self.data.append(&mut self.scratch, &value),
         }
         Ok(())
     }

@@ -92,7 +92,6 @@ struct State {
     /// The slots subscribed to each topic. A publish visits only the
     /// subscribers of its topics.
     by_topic: HashMap<Topic, Vec<usize>>,
-    count: usize,
     next_id: u64,
     /// Numbers publishes, so that a subscriber matched by several topics of
     /// one publish gets it once (its `stamp`), without a per-publish set.
@@ -147,7 +146,7 @@ impl Joe {
     /// The number of live subscribers. A subscriber leaves when its stream
     /// is dropped, when it lags, and at shutdown.
     pub fn subscriber_count(&self) -> usize {
-        self.inner().lock().count
+        self.inner().lock().count()
     }
 
     /// Whether [`shutdown`](Provider::shutdown) was called.
@@ -339,7 +338,7 @@ impl fmt::Debug for Joe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.inner().lock();
         f.debug_struct("Joe")
-            .field("subscribers", &state.count)
+            .field("subscribers", &state.count())
             .field("capacity", &self.inner().capacity)
             .field("replayer", &state.replayer.is_some())
             .field("closed", &state.closed)
@@ -379,7 +378,6 @@ impl JoeBuilder {
                     slots: Vec::new(),
                     free: Vec::new(),
                     by_topic: HashMap::new(),
-                    count: 0,
                     next_id: 0,
                     publish_seq: 0,
                     lagged: Vec::new(),
@@ -413,14 +411,13 @@ impl Inner {
             return;
         }
         state.closed = true;
-        let ended = state.count;
+        let ended = state.count();
         let mut wakers = Vec::new();
         for entry in state.slots.drain(..).flatten() {
             entry.queue.close(&mut wakers);
         }
         state.free.clear();
         state.by_topic.clear();
-        state.count = 0;
         // No publish or replay can follow: free the history now rather
         // than when the last stream is dropped.
         let replayer = state.replayer.take();
@@ -443,6 +440,11 @@ impl Inner {
 }
 
 impl State {
+    /// The subscribers registered now: the slots in use.
+    fn count(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
     fn insert(&mut self, id: u64, queue: Arc<Queue>, topics: &[Topic]) -> usize {
         let slot = match self.free.pop() {
             Some(slot) => slot,
@@ -465,7 +467,6 @@ impl State {
             topics,
             stamp: 0,
         });
-        self.count += 1;
         slot
     }
 
@@ -497,7 +498,6 @@ impl State {
             }
         }
         self.free.push(slot);
-        self.count -= 1;
         true
     }
 

@@ -196,9 +196,8 @@ pub(crate) mod sealed {
         }
 
         pub fn push_message(&mut self, message: &Message) {
-            self.spill(message.encoded_len());
-            // `spill` reserved room; a growable buffer never fails anyway.
-            let _ = message.encode(&mut self.many);
+            self.spill(0);
+            message.encode_into(&mut self.many);
         }
 
         /// Moves a pending single frame into the buffer and makes room for

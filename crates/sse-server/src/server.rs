@@ -614,10 +614,7 @@ struct Subscribed<E>(Result<Frame, E>);
 impl<E: std::error::Error + 'static> Item for Subscribed<E> {
     fn add_to(self, chunk: &mut Chunk) -> Step {
         match self.0 {
-            Ok(frame) => {
-                chunk.push_bytes(frame.into_bytes());
-                Step::Continue
-            }
+            Ok(frame) => frame.add_to(chunk),
             Err(error) => {
                 tracing::debug!(
                     error = &error as &dyn std::error::Error,
