@@ -293,16 +293,7 @@ impl Connection {
         let Some(timer) = &mut self.timer else {
             return false;
         };
-        loop {
-            if timer.as_mut().poll(cx).is_pending() {
-                return false;
-            }
-            if Instant::now() >= deadline {
-                return true;
-            }
-            // Bytes came in since the timer was set: catch up.
-            timer.as_mut().reset(deadline);
-        }
+        deadline_passed(timer, deadline, cx)
     }
 
     /// Ends the current attempt. With `retry`, schedules the next one; the
@@ -694,6 +685,25 @@ async fn read_excerpt(mut response: Response, limit: Duration) -> Bytes {
     // Whatever arrived in time is enough to explain the refusal.
     let _ = tokio::time::timeout(limit, read).await;
     excerpt.freeze()
+}
+
+/// Whether `deadline` has passed. `timer` was set for it or for an earlier
+/// deadline (bytes came in since, pushing it forward): it is re-armed to
+/// catch up, and registers for a wake-up while the deadline is ahead.
+pub(crate) fn deadline_passed(
+    timer: &mut Pin<Box<Sleep>>,
+    deadline: Instant,
+    cx: &mut Context<'_>,
+) -> bool {
+    loop {
+        if timer.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        if Instant::now() >= deadline {
+            return true;
+        }
+        timer.as_mut().reset(deadline);
+    }
 }
 
 /// A deadline that never comes, for delays too long to add to `now`.

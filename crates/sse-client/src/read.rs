@@ -6,7 +6,6 @@ use futures_core::Stream;
 use sse_codec::{Event, EventId, Parser};
 use std::{
     fmt,
-    future::Future,
     pin::Pin,
     task::{Context, Poll},
     time::Duration,
@@ -133,15 +132,7 @@ impl Read {
             idle.deadline = Instant::now() + idle.timeout;
             Box::pin(tokio::time::sleep_until(idle.deadline))
         });
-        loop {
-            if timer.as_mut().poll(cx).is_pending() {
-                return false;
-            }
-            if Instant::now() >= idle.deadline {
-                return true;
-            }
-            timer.as_mut().reset(idle.deadline);
-        }
+        crate::connection::deadline_passed(timer, idle.deadline, cx)
     }
 }
 

@@ -244,6 +244,32 @@ pub(crate) struct Config {
     pub(crate) retry: Option<Duration>,
 }
 
+impl Default for Config {
+    /// Keep-alive every [`DEFAULT_KEEP_ALIVE`](crate::DEFAULT_KEEP_ALIVE),
+    /// no `retry:`.
+    fn default() -> Config {
+        Config {
+            keep_alive: Some(crate::DEFAULT_KEEP_ALIVE),
+            retry: None,
+        }
+    }
+}
+
+impl Config {
+    /// Sets the keep-alive interval, `None` for none.
+    ///
+    /// # Panics
+    ///
+    /// If the interval is zero.
+    pub(crate) fn set_keep_alive(&mut self, interval: Option<Duration>) {
+        assert!(
+            interval != Some(Duration::ZERO),
+            "keep-alive interval must not be zero"
+        );
+        self.keep_alive = interval;
+    }
+}
+
 pin_project! {
     /// Turns a stream of items into body chunks: coalesces ready items,
     /// sends a keep-alive comment after an idle interval, and ends on the

@@ -170,10 +170,7 @@ impl<P: Provider> Server<P> {
             on_session: None,
             last_event_id_query: None,
             lost_history: None,
-            config: Config {
-                keep_alive: Some(DEFAULT_KEEP_ALIVE),
-                retry: None,
-            },
+            config: Config::default(),
         }
     }
 
@@ -497,11 +494,7 @@ impl<P: Provider> Builder<P> {
     ///
     /// If the interval is zero.
     pub fn keep_alive(mut self, interval: Option<Duration>) -> Builder<P> {
-        assert!(
-            interval != Some(Duration::ZERO),
-            "keep-alive interval must not be zero"
-        );
-        self.config.keep_alive = interval;
+        self.config.set_keep_alive(interval);
         self
     }
 

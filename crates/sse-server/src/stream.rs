@@ -1,7 +1,7 @@
 //! An SSE response from any stream of messages, without a provider.
 
 use crate::{
-    Body, DEFAULT_KEEP_ALIVE, StreamItem,
+    Body, StreamItem,
     body::{Config, EventBody},
     headers,
 };
@@ -65,14 +65,11 @@ where
     S::Item: StreamItem,
 {
     /// A response streaming `stream`, with keep-alive comments every
-    /// [`DEFAULT_KEEP_ALIVE`] of idleness.
+    /// [`DEFAULT_KEEP_ALIVE`](crate::DEFAULT_KEEP_ALIVE) of idleness.
     pub fn new(stream: S) -> StreamResponse<S> {
         StreamResponse {
             stream,
-            config: Config {
-                keep_alive: Some(DEFAULT_KEEP_ALIVE),
-                retry: None,
-            },
+            config: Config::default(),
         }
     }
 
@@ -83,11 +80,7 @@ where
     ///
     /// If the interval is zero.
     pub fn keep_alive(mut self, interval: Option<Duration>) -> StreamResponse<S> {
-        assert!(
-            interval != Some(Duration::ZERO),
-            "keep-alive interval must not be zero"
-        );
-        self.config.keep_alive = interval;
+        self.config.set_keep_alive(interval);
         self
     }
 
