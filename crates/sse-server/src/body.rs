@@ -276,7 +276,8 @@ pin_project! {
     /// stream's end, its failure, or the shutdown signal.
     #[project = EventProjection]
     pub(crate) struct EventBody<S> {
-        // `None` once the body ended, so the subscription is dropped then.
+        // `None` once the body ended (that is how it knows), so the
+        // subscription is dropped then.
         #[pin]
         stream: Option<S>,
         #[pin]
@@ -291,7 +292,6 @@ pin_project! {
         active: bool,
         first: Option<Bytes>,
         shutdown: Option<Listener>,
-        done: bool,
         // The error that ends the body, after the chunk gathered before it.
         failed: Option<Error>,
         // Whether the body yielded `Pending` once before its error.
@@ -300,6 +300,12 @@ pin_project! {
 }
 
 impl<S> EventProjection<'_, S> {
+    /// Ends the body: drops the subscription and the keep-alive timer.
+    fn end(&mut self) {
+        self.stream.set(None);
+        self.keep_alive.set(None);
+    }
+
     /// Ends the body: with its error if it failed, after yielding once.
     ///
     /// An error aborts the connection, and hyper drops what it has not
@@ -331,7 +337,6 @@ impl<S> EventBody<S> {
             active: false,
             first,
             shutdown,
-            done: false,
             failed: None,
             yielded: false,
         }
@@ -372,7 +377,7 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Error>>> {
         let mut this = self.project();
-        if *this.done {
+        if this.stream.is_none() {
             return this.fail(cx);
         }
         if let (None, Some(interval)) = (this.keep_alive.as_ref().as_pin_ref(), *this.interval) {
@@ -381,9 +386,7 @@ where
         }
         if let Some(shutdown) = this.shutdown {
             if shutdown.poll(cx).is_ready() {
-                *this.done = true;
-                this.stream.set(None);
-                this.keep_alive.set(None);
+                this.end();
                 return Poll::Ready(None);
             }
         }
@@ -416,10 +419,8 @@ where
             }
         }
         if let Some(end) = end {
-            *this.done = true;
             // Unsubscribe now rather than when the body is dropped.
-            this.stream.set(None);
-            this.keep_alive.set(None);
+            this.end();
             *this.failed = end;
             // What was gathered before a failure goes out first, so the
             // client gets every item the stream produced before its error.
@@ -448,7 +449,7 @@ where
     }
 
     fn is_done(&self) -> bool {
-        self.done && self.failed.is_none()
+        self.stream.is_none() && self.failed.is_none()
     }
 }
 
