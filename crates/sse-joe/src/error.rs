@@ -26,13 +26,16 @@ pub enum Error {
     /// [`shutdown`](sse_codec::Provider::shutdown) was called: no more
     /// publishes or subscriptions.
     Shutdown,
-    /// The subscriber fell behind: its queue of `capacity` frames was full
-    /// when a message was published, so its stream was ended. This is the
-    /// last item of that stream; its client should reconnect with its
-    /// `Last-Event-ID` and catch up from the replayer.
+    /// The subscriber fell behind: its queue was full (`capacity` frames,
+    /// or a frame would have taken it past `max_bytes`) when a message was
+    /// published, so its stream was ended and what was queued for it was
+    /// dropped. This is the last item of that stream; its client should
+    /// reconnect with its `Last-Event-ID` and catch up from the replayer.
     Lagged {
-        /// The subscriber queue capacity that was exceeded.
+        /// The most frames a subscriber's queue holds.
         capacity: usize,
+        /// The most bytes a subscriber's queue holds.
+        max_bytes: usize,
     },
     /// A message published through a replayer that assigns IDs already had
     /// an ID.
@@ -49,9 +52,13 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Shutdown => f.write_str("joe was shut down"),
-            Error::Lagged { capacity } => {
-                write!(f, "subscriber fell behind by more than {capacity} messages")
-            }
+            Error::Lagged {
+                capacity,
+                max_bytes,
+            } => write!(
+                f,
+                "subscriber fell behind by more than {capacity} messages or {max_bytes} bytes"
+            ),
             Error::ExplicitId => f.write_str("message has an id but the replayer assigns ids"),
             Error::ReplayerPanicked => f.write_str("replayer panicked and was disabled"),
             Error::Rejected(_) => f.write_str("replayer rejected the message"),
@@ -77,7 +84,10 @@ mod tests {
     fn display_is_lowercase_without_period() {
         let all = [
             Error::Shutdown,
-            Error::Lagged { capacity: 3 },
+            Error::Lagged {
+                capacity: 3,
+                max_bytes: 9,
+            },
             Error::ExplicitId,
             Error::ReplayerPanicked,
             Error::Rejected("nope".into()),

@@ -1,8 +1,8 @@
 //! The broker: subscriber registry, fan-out, replay, shutdown.
 
 use crate::{
-    Error, Replayer,
-    subscriber::{Pushed, Queue, Subscriber},
+    Error, Replayer, Stats,
+    subscriber::{Freed, Pushed, Queue, Subscriber},
 };
 use sse_codec::{Frame, Message, Provider, Resume, Subscribed, Subscription, Topic};
 use std::{
@@ -20,8 +20,22 @@ use std::{
 ///
 /// 256 absorbs bursts while a subscriber's response is written out, and
 /// bounds a stalled subscriber to 256 queued frames (8 KiB of queue slots;
-/// the frames themselves are shared with every other subscriber).
+/// the frames themselves are shared with every other subscriber), or
+/// [`DEFAULT_MAX_QUEUED_BYTES`], whichever comes first.
 pub const DEFAULT_CAPACITY: usize = 256;
+
+/// The default limit on the bytes of the frames waiting for one subscriber,
+/// 1 MiB: the subscriber is ended with [`Error::Lagged`] when a frame would
+/// take its queue past it. A queue always takes one frame when it is empty,
+/// so a single event larger than the limit still reaches a subscriber that
+/// keeps up.
+///
+/// With small events the [capacity](DEFAULT_CAPACITY) is the tighter bound
+/// (256 events of 256 bytes are 64 KiB); with large ones this is (1 MiB is
+/// 64 events of 16 KiB). The frames are shared with the other subscribers
+/// and the history, so the bound is what one subscriber can keep alive
+/// after everyone else has moved on, not what each one costs.
+pub const DEFAULT_MAX_QUEUED_BYTES: usize = 1 << 20;
 
 /// An in-memory [`Provider`]: topics, fan-out to every subscriber, and
 /// optional replay for resuming clients.
@@ -33,8 +47,9 @@ pub const DEFAULT_CAPACITY: usize = 256;
 /// A publish encodes the message once and pushes the same [`Frame`] (a
 /// reference-counted clone) into the queue of every subscriber of any of
 /// its topics, once per subscriber. It never waits: a subscriber whose
-/// queue is full is ended with [`Error::Lagged`] (its client reconnects and
-/// resumes from the replayer) and the publish goes on.
+/// queue is full (in frames or in bytes) is ended with [`Error::Lagged`]
+/// and what was queued for it is dropped at once (its client reconnects and
+/// resumes from the replayer), and the publish goes on.
 ///
 /// # Examples
 ///
@@ -72,12 +87,14 @@ impl Drop for Handle {
 #[must_use]
 pub struct JoeBuilder {
     capacity: usize,
+    max_queued_bytes: usize,
     replayer: Option<Box<dyn Replayer>>,
 }
 
 pub(crate) struct Inner {
     state: Mutex<State>,
     capacity: usize,
+    max_queued_bytes: usize,
     /// Whether a replayer was configured. Without one, a message can be
     /// encoded before taking the lock, shortening the critical section.
     has_replayer: bool,
@@ -96,8 +113,21 @@ struct State {
     /// Numbers publishes, so that a subscriber matched by several topics of
     /// one publish gets it once (its `stamp`), without a per-publish set.
     publish_seq: u64,
+    /// Subscriber streams not yet dropped, registered or not.
+    streams: usize,
+    /// Subscribers registered for live messages.
+    receiving: usize,
+    /// The counters of [`Stats`].
+    published: u64,
+    delivered: u64,
+    lagged_total: u64,
+    replays_exact: u64,
+    replays_lost: u64,
     /// Slots that overflowed during a publish; kept to reuse its buffer.
     lagged: Vec<usize>,
+    /// The frames of the subscribers a publish dropped for lagging, freed
+    /// after the lock is released.
+    freed: Vec<Freed>,
     /// The subscribers a publish dropped for lagging, logged after the lock
     /// is released.
     dropped: Vec<u64>,
@@ -110,8 +140,10 @@ struct Entry {
     id: u64,
     queue: Arc<Queue>,
     /// Each topic, with this slot's index in that topic's `by_topic` list,
-    /// so that removal is O(topics).
+    /// so that removal is O(topics). Empty once detached.
     topics: Vec<(Topic, usize)>,
+    /// Registered for live messages: not yet ended for lagging.
+    receiving: bool,
     /// The last `publish_seq` pushed to this subscriber.
     stamp: u64,
 }
@@ -123,7 +155,7 @@ impl Joe {
         Joe::builder().build()
     }
 
-    /// A builder, to set the queue capacity and the replayer.
+    /// A builder, to set the queue bounds and the replayer.
     ///
     /// # Examples
     ///
@@ -139,14 +171,62 @@ impl Joe {
     pub fn builder() -> JoeBuilder {
         JoeBuilder {
             capacity: DEFAULT_CAPACITY,
+            max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
             replayer: None,
         }
     }
 
-    /// The number of live subscribers. A subscriber leaves when its stream
-    /// is dropped, when it lags, and at shutdown.
+    /// The number of open subscriber streams: subscribed and not yet
+    /// dropped. A stream that was ended (it lagged, or Joe shut down) counts
+    /// until it is dropped, which for a server is until its connection
+    /// closes; [`Stats::receiving`] counts only those still receiving.
     pub fn subscriber_count(&self) -> usize {
-        self.inner().lock().count()
+        self.inner().lock().streams
+    }
+
+    /// A snapshot of Joe's counters and queues.
+    ///
+    /// Takes Joe's lock and each subscriber queue's lock in turn, so it
+    /// costs O(subscribers): for a metrics scrape, not for every publish.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_codec::{Message, Subscription, Topic};
+    /// use sse_joe::{Joe, Provider};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), sse_joe::Error> {
+    /// let joe = Joe::new();
+    /// let sub = joe.subscribe(Subscription::new([Topic::DEFAULT])).await?;
+    /// joe.publish(Message::new().data("hi"), &[Topic::DEFAULT]).await?;
+    /// let stats = joe.stats();
+    /// assert_eq!((stats.subscribers, stats.published, stats.queued_bytes), (1, 1, 10));
+    /// # drop(sub);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stats(&self) -> Stats {
+        let state = self.inner().lock();
+        let mut stats = Stats {
+            subscribers: state.streams,
+            receiving: state.receiving,
+            published: state.published,
+            delivered: state.delivered,
+            lagged: state.lagged_total,
+            replays_exact: state.replays_exact,
+            replays_lost: state.replays_lost,
+            ..Stats::default()
+        };
+        // Lagged subscribers keep their slot until their stream is dropped,
+        // so what they still hold (nothing) is counted too.
+        for entry in state.slots.iter().flatten() {
+            let usage = entry.queue.usage();
+            stats.queued_frames += usage.frames;
+            stats.queued_bytes += usage.bytes;
+            stats.deepest_queue = stats.deepest_queue.max(usage.frames);
+        }
+        stats
     }
 
     /// Whether [`shutdown`](Provider::shutdown) was called.
@@ -154,9 +234,14 @@ impl Joe {
         self.inner().lock().closed
     }
 
-    /// The capacity of each subscriber's queue.
+    /// The capacity of each subscriber's queue, in frames.
     pub fn capacity(&self) -> usize {
         self.inner().capacity
+    }
+
+    /// The limit on the bytes queued for one subscriber.
+    pub fn max_queued_bytes(&self) -> usize {
+        self.inner().max_queued_bytes
     }
 
     fn inner(&self) -> &Arc<Inner> {
@@ -196,15 +281,24 @@ impl Joe {
         state.fan_out(&frame, topics);
         let mut wakers = mem::take(&mut state.wakers);
         let dropped = mem::take(&mut state.dropped);
+        let freed = mem::take(&mut state.freed);
         // Wakers and logging run user code (an executor, a tracing layer
-        // that may publish): never under the lock.
+        // that may publish): never under the lock. Freeing a lagged
+        // subscriber's frames is not, but it is work the others need not
+        // wait for.
         drop(guard);
+        drop(freed);
         for waker in wakers.drain(..) {
             waker.wake();
         }
         for id in dropped {
-            let capacity = self.inner().capacity;
-            tracing::warn!(subscriber = id, capacity, "slow subscriber disconnected");
+            let (capacity, max_bytes) = (self.inner().capacity, self.inner().max_queued_bytes);
+            tracing::warn!(
+                subscriber = id,
+                capacity,
+                max_bytes,
+                "slow subscriber disconnected"
+            );
         }
         // Give the buffer back for the next publish, unless another publish
         // already brought its own.
@@ -241,8 +335,12 @@ impl Joe {
                     replayer.replay(id, &topics, &mut |frame| replay.push_back(frame))
                 }));
                 match replayed {
-                    Ok(Resume::Exact) => Resume::Exact,
+                    Ok(Resume::Exact) => {
+                        state.replays_exact += 1;
+                        Resume::Exact
+                    }
                     Ok(_) => {
+                        state.replays_lost += 1;
                         replay.clear();
                         Resume::Lost
                     }
@@ -255,9 +353,14 @@ impl Joe {
             }
         };
         let replayed = replay.len();
-        let queue = Arc::new(Queue::new(self.inner().capacity, replay));
+        let queue = Arc::new(Queue::new(
+            self.inner().capacity,
+            self.inner().max_queued_bytes,
+            replay,
+        ));
         let id = state.next_id;
         state.next_id += 1;
+        state.streams += 1;
         let slot = state.insert(id, Arc::clone(&queue), &topics);
         drop(guard);
         tracing::debug!(
@@ -338,8 +441,9 @@ impl fmt::Debug for Joe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.inner().lock();
         f.debug_struct("Joe")
-            .field("subscribers", &state.count())
+            .field("subscribers", &state.streams)
             .field("capacity", &self.inner().capacity)
+            .field("max_queued_bytes", &self.inner().max_queued_bytes)
             .field("replayer", &state.replayer.is_some())
             .field("closed", &state.closed)
             .finish()
@@ -359,6 +463,22 @@ impl JoeBuilder {
         self
     }
 
+    /// Sets how many bytes of frames may wait for one subscriber before it
+    /// is ended with [`Error::Lagged`]; [`DEFAULT_MAX_QUEUED_BYTES`] by
+    /// default. An empty queue always takes one frame, however large.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `max_bytes` is zero.
+    pub fn max_queued_bytes(mut self, max_bytes: usize) -> JoeBuilder {
+        assert!(
+            max_bytes > 0,
+            "subscriber queue byte limit must be at least 1"
+        );
+        self.max_queued_bytes = max_bytes;
+        self
+    }
+
     /// Sets the replayer that keeps history for resuming subscribers. None
     /// by default.
     pub fn replayer(mut self, replayer: impl Replayer) -> JoeBuilder {
@@ -372,6 +492,7 @@ impl JoeBuilder {
             handle: Arc::new(Handle(Arc::new(Inner {
                 has_replayer: self.replayer.is_some(),
                 capacity: self.capacity,
+                max_queued_bytes: self.max_queued_bytes,
                 state: Mutex::new(State {
                     closed: false,
                     replayer: self.replayer,
@@ -380,7 +501,15 @@ impl JoeBuilder {
                     by_topic: HashMap::new(),
                     next_id: 0,
                     publish_seq: 0,
+                    streams: 0,
+                    receiving: 0,
+                    published: 0,
+                    delivered: 0,
+                    lagged_total: 0,
+                    replays_exact: 0,
+                    replays_lost: 0,
                     lagged: Vec::new(),
+                    freed: Vec::new(),
                     dropped: Vec::new(),
                     wakers: Vec::new(),
                 }),
@@ -393,6 +522,7 @@ impl fmt::Debug for JoeBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoeBuilder")
             .field("capacity", &self.capacity)
+            .field("max_queued_bytes", &self.max_queued_bytes)
             .field("replayer", &self.replayer.is_some())
             .finish()
     }
@@ -411,7 +541,8 @@ impl Inner {
             return;
         }
         state.closed = true;
-        let ended = state.count();
+        let ended = state.receiving;
+        state.receiving = 0;
         let mut wakers = Vec::new();
         for entry in state.slots.drain(..).flatten() {
             entry.queue.close(&mut wakers);
@@ -432,6 +563,7 @@ impl Inner {
     /// Removes a subscriber whose stream was dropped.
     pub(crate) fn unsubscribe(&self, slot: usize, id: u64) {
         let mut state = self.lock();
+        state.streams -= 1;
         if state.remove(slot, id) {
             drop(state);
             tracing::debug!(subscriber = id, "unsubscribed");
@@ -440,11 +572,6 @@ impl Inner {
 }
 
 impl State {
-    /// The subscribers registered now: the slots in use.
-    fn count(&self) -> usize {
-        self.slots.len() - self.free.len()
-    }
-
     fn insert(&mut self, id: u64, queue: Arc<Queue>, topics: &[Topic]) -> usize {
         let slot = match self.free.pop() {
             Some(slot) => slot,
@@ -465,21 +592,37 @@ impl State {
             id,
             queue,
             topics,
+            receiving: true,
             stamp: 0,
         });
+        self.receiving += 1;
         slot
     }
 
     /// Removes the subscriber `id` from `slot`, if it is still there.
     fn remove(&mut self, slot: usize, id: u64) -> bool {
-        let entry = match self.slots.get_mut(slot) {
-            Some(place) if place.as_ref().is_some_and(|entry| entry.id == id) => place.take(),
-            _ => None,
-        };
-        let Some(entry) = entry else {
+        let here = self.slots.get(slot).and_then(Option::as_ref);
+        if here.is_none_or(|entry| entry.id != id) {
             return false;
+        }
+        self.detach(slot);
+        self.slots[slot] = None;
+        self.free.push(slot);
+        true
+    }
+
+    /// Stops delivering to the subscriber in `slot`: takes it out of the
+    /// topic index, leaving its entry (and its queue, for the stats) until
+    /// its stream is dropped.
+    fn detach(&mut self, slot: usize) {
+        let Some(entry) = self.slots[slot].as_mut() else {
+            return;
         };
-        for (topic, index) in entry.topics {
+        if !mem::take(&mut entry.receiving) {
+            return;
+        }
+        self.receiving -= 1;
+        for (topic, index) in mem::take(&mut entry.topics) {
             let Some(list) = self.by_topic.get_mut(&topic) else {
                 continue;
             };
@@ -497,11 +640,10 @@ impl State {
                 self.by_topic.remove(&topic);
             }
         }
-        self.free.push(slot);
-        true
     }
 
     fn fan_out(&mut self, frame: &Frame, topics: &[Topic]) {
+        self.published += 1;
         self.publish_seq += 1;
         let seq = self.publish_seq;
         let mut lagged = mem::take(&mut self.lagged);
@@ -517,15 +659,18 @@ impl State {
                     continue;
                 }
                 entry.stamp = seq;
-                if entry.queue.push(frame, &mut self.wakers) == Pushed::Overflowed {
-                    lagged.push(slot);
+                match entry.queue.push(frame, &mut self.wakers, &mut self.freed) {
+                    Pushed::Queued => self.delivered += 1,
+                    Pushed::Overflowed => lagged.push(slot),
+                    Pushed::Closed => {}
                 }
             }
         }
         for slot in lagged.drain(..) {
             if let Some(id) = self.slots[slot].as_ref().map(|entry| entry.id) {
-                self.remove(slot, id);
+                self.detach(slot);
                 self.dropped.push(id);
+                self.lagged_total += 1;
             }
         }
         self.lagged = lagged;

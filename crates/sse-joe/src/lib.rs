@@ -5,6 +5,7 @@ mod finite;
 mod history;
 mod joe;
 mod replayer;
+mod stats;
 mod subscriber;
 mod valid;
 
@@ -13,8 +14,9 @@ mod tests;
 
 pub use crate::error::Error;
 pub use crate::finite::FiniteReplayer;
-pub use crate::joe::{DEFAULT_CAPACITY, Joe, JoeBuilder};
+pub use crate::joe::{DEFAULT_CAPACITY, DEFAULT_MAX_QUEUED_BYTES, Joe, JoeBuilder};
 pub use crate::replayer::Replayer;
+pub use crate::stats::Stats;
 pub use crate::subscriber::Subscriber;
 pub use crate::valid::ValidReplayer;
 

@@ -5,7 +5,7 @@ use futures_core::{Stream, stream::FusedStream};
 use sse_codec::Frame;
 use std::{
     collections::VecDeque,
-    fmt,
+    fmt, mem,
     pin::Pin,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     task::{Context, Poll, Waker},
@@ -18,15 +18,23 @@ use std::{
 /// and is never held across an `.await`.
 pub(crate) struct Queue {
     state: Mutex<QueueState>,
+    /// At most this many live frames wait...
+    capacity: usize,
+    /// ...holding at most this many bytes (or one frame, if larger).
+    max_bytes: usize,
 }
 
 struct QueueState {
     /// The replay, drained first. Not bounded by the capacity: it is a
-    /// snapshot of the replayer (frames shared with it), taken once.
+    /// snapshot of the replayer (frames shared with it), taken once, and
+    /// freed with the live frames if the subscriber lags.
     replay: VecDeque<Frame>,
-    /// Live frames, at most `capacity`.
+    /// Live frames, at most `capacity` and `max_bytes`.
     live: VecDeque<Frame>,
-    capacity: usize,
+    /// The bytes in `live`.
+    live_bytes: usize,
+    /// The bytes in `replay`.
+    replay_bytes: usize,
     waker: Option<Waker>,
     end: End,
 }
@@ -37,8 +45,8 @@ enum End {
     Open,
     /// Joe shut down: end after the queued frames.
     Shutdown,
-    /// The live queue overflowed: yield the lag error after the queued
-    /// frames, then end.
+    /// The live queue overflowed and was emptied: yield the lag error, then
+    /// end.
     Lagged,
     /// Finished: the stream returned `None` or its error.
     Done,
@@ -49,22 +57,38 @@ enum End {
 pub(crate) enum Pushed {
     /// Queued.
     Queued,
-    /// The queue was full: the subscriber is now ended with a lag error.
+    /// The queue was full: the subscriber is now ended with a lag error,
+    /// and its frames were moved into the caller's `freed` list.
     Overflowed,
     /// The subscriber had already ended; nothing happened.
     Closed,
 }
 
+/// Frames taken out of a lagged subscriber's queue, to be dropped once no
+/// lock is held (the last reference to a frame frees its buffer).
+pub(crate) type Freed = [VecDeque<Frame>; 2];
+
+/// How much one queue holds: frames and bytes.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Usage {
+    pub(crate) frames: usize,
+    pub(crate) bytes: usize,
+}
+
 impl Queue {
-    pub(crate) fn new(capacity: usize, replay: VecDeque<Frame>) -> Queue {
+    pub(crate) fn new(capacity: usize, max_bytes: usize, replay: VecDeque<Frame>) -> Queue {
+        let replay_bytes = replay.iter().map(Frame::len).sum();
         Queue {
             state: Mutex::new(QueueState {
                 replay,
                 live: VecDeque::new(),
-                capacity,
+                live_bytes: 0,
+                replay_bytes,
                 waker: None,
                 end: End::Open,
             }),
+            capacity,
+            max_bytes,
         }
     }
 
@@ -77,18 +101,37 @@ impl Queue {
     /// waits, is added to `wakers`: the caller wakes it once it holds no
     /// lock, since waking may run code that drops a subscriber, which takes
     /// Joe's lock.
-    pub(crate) fn push(&self, frame: &Frame, wakers: &mut Vec<Waker>) -> Pushed {
+    ///
+    /// A frame that does not fit (the queue holds `capacity` frames, or
+    /// adding it would pass `max_bytes`) ends the subscriber: everything it
+    /// held goes to `freed` at once, so that a reader that never reads
+    /// keeps nothing alive, and its next poll yields the lag error.
+    pub(crate) fn push(
+        &self,
+        frame: &Frame,
+        wakers: &mut Vec<Waker>,
+        freed: &mut Vec<Freed>,
+    ) -> Pushed {
         let mut state = self.lock();
         if state.end != End::Open {
             return Pushed::Closed;
         }
-        let pushed = if state.live.len() < state.capacity {
-            // The deque grows to at most `capacity` once and then keeps its
-            // buffer, so a steady publish allocates nothing here.
+        // One frame always fits an empty queue, however large, so that a
+        // subscriber that keeps up receives every event.
+        let fits = state.live.is_empty()
+            || (state.live.len() < self.capacity
+                && state.live_bytes.saturating_add(frame.len()) <= self.max_bytes);
+        let pushed = if fits {
+            // The deque grows to its peak once and then keeps its buffer,
+            // so a steady publish allocates nothing here.
             state.live.push_back(frame.clone());
+            state.live_bytes += frame.len();
             Pushed::Queued
         } else {
             state.end = End::Lagged;
+            state.live_bytes = 0;
+            state.replay_bytes = 0;
+            freed.push([mem::take(&mut state.live), mem::take(&mut state.replay)]);
             Pushed::Overflowed
         };
         wakers.extend(state.waker.take());
@@ -108,9 +151,11 @@ impl Queue {
     fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame, Error>>> {
         let mut state = self.lock();
         if let Some(frame) = state.replay.pop_front() {
+            state.replay_bytes -= frame.len();
             return Poll::Ready(Some(Ok(frame)));
         }
         if let Some(frame) = state.live.pop_front() {
+            state.live_bytes -= frame.len();
             return Poll::Ready(Some(Ok(frame)));
         }
         match state.end {
@@ -123,8 +168,10 @@ impl Queue {
             }
             End::Lagged => {
                 state.end = End::Done;
-                let capacity = state.capacity;
-                Poll::Ready(Some(Err(Error::Lagged { capacity })))
+                Poll::Ready(Some(Err(Error::Lagged {
+                    capacity: self.capacity,
+                    max_bytes: self.max_bytes,
+                })))
             }
             End::Shutdown | End::Done => {
                 state.end = End::Done;
@@ -137,9 +184,13 @@ impl Queue {
         self.lock().end == End::Done
     }
 
-    fn len(&self) -> usize {
+    /// The frames and bytes waiting, the replay included.
+    pub(crate) fn usage(&self) -> Usage {
         let state = self.lock();
-        state.replay.len() + state.live.len()
+        Usage {
+            frames: state.replay.len() + state.live.len(),
+            bytes: state.replay_bytes + state.live_bytes,
+        }
     }
 }
 
@@ -148,9 +199,12 @@ impl Queue {
 /// messages.
 ///
 /// It ends (`None`) after Joe shuts down, once the frames already queued
-/// are out. If the subscriber falls more than the queue capacity behind,
-/// its last item is [`Error::Lagged`], the reason it was dropped, and it
-/// ends. Dropping it unsubscribes at once.
+/// are out. If the subscriber falls behind (its queue holds the
+/// [capacity](crate::JoeBuilder::capacity) in frames or the
+/// [byte limit](crate::JoeBuilder::max_queued_bytes)), Joe drops everything
+/// queued for it at once and its next item is [`Error::Lagged`], the last:
+/// its client should reconnect and resume from the replayer. Dropping it
+/// unsubscribes at once.
 pub struct Subscriber {
     queue: Arc<Queue>,
     joe: Arc<Inner>,
@@ -178,7 +232,12 @@ impl Subscriber {
 
     /// The number of frames waiting to be read.
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.queue.usage().frames
+    }
+
+    /// The number of bytes waiting to be read.
+    pub fn queued_bytes(&self) -> usize {
+        self.queue.usage().bytes
     }
 }
 
@@ -204,9 +263,11 @@ impl Drop for Subscriber {
 
 impl fmt::Debug for Subscriber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let usage = self.queue.usage();
         f.debug_struct("Subscriber")
             .field("id", &self.id)
-            .field("queued", &self.queued())
+            .field("queued", &usage.frames)
+            .field("queued_bytes", &usage.bytes)
             .finish_non_exhaustive()
     }
 }

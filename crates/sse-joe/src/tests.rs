@@ -74,6 +74,9 @@ async fn shutdown_delivers_queued_then_ends_and_refuses_calls() {
     assert!(matches!(err, Err(Error::Shutdown)));
     let err = joe.subscribe(Subscription::new([Topic::DEFAULT])).await;
     assert!(matches!(err, Err(Error::Shutdown)));
+    // An ended stream is open until it is dropped.
+    assert_eq!((joe.subscriber_count(), joe.stats().receiving), (1, 0));
+    drop(sub);
     assert_eq!(joe.subscriber_count(), 0);
 }
 
@@ -276,7 +279,8 @@ async fn explicit_id_with_auto_ids_fails_and_delivers_nothing() {
 
 /// One subscriber never polls. Publishing never waits (each publish
 /// completes on its first poll), the others receive everything, and the
-/// stalled one ends with the lag error after what it had queued.
+/// stalled one is ended: what was queued for it is freed at once, and its
+/// next item is the lag error.
 #[tokio::test]
 async fn a_stalled_subscriber_is_ended_and_holds_nobody_back() {
     const CAPACITY: usize = 8;
@@ -296,26 +300,145 @@ async fn a_stalled_subscriber_is_ended_and_holds_nobody_back() {
             got.extend(drain_ready(sub).into_iter().map(Result::unwrap));
         }
         let expected = if i < CAPACITY { 4 } else { 3 };
-        assert_eq!(joe.subscriber_count(), expected, "after publish {i}");
+        assert_eq!(joe.stats().receiving, expected, "after publish {i}");
+        assert_eq!(
+            joe.subscriber_count(),
+            4,
+            "the stalled stream is still open"
+        );
     }
     let all: Vec<String> = (0..100).map(|i| format!("data: {i}\n\n")).collect();
     for got in &received {
         assert_eq!(got, &all);
     }
-    // The stalled one: its queued frames, then the reason, then the end.
-    let mut tail = Vec::new();
-    while let Some(item) = stalled.next().await {
-        tail.push(item);
-    }
-    assert_eq!(tail.len(), CAPACITY + 1);
-    for (i, item) in tail[..CAPACITY].iter().enumerate() {
-        assert_eq!(text(item.as_ref().unwrap()), all[i]);
-    }
+    assert_eq!(stalled.queued(), 0, "a lagged subscriber holds no frames");
+    let stats = joe.stats();
+    assert_eq!(
+        (stats.lagged, stats.queued_frames, stats.queued_bytes),
+        (1, 0, 0)
+    );
+    // The stalled one: the reason at once, then the end.
     assert!(matches!(
-        tail[CAPACITY],
-        Err(Error::Lagged { capacity: CAPACITY })
+        stalled.next().await,
+        Some(Err(Error::Lagged {
+            capacity: CAPACITY,
+            ..
+        }))
     ));
     assert!(stalled.next().await.is_none());
+    drop(stalled);
+    assert_eq!(joe.subscriber_count(), 3);
+}
+
+/// The byte limit ends a subscriber before the frame count does; an empty
+/// queue takes one frame however large, so big events still flow to a
+/// subscriber that keeps up.
+#[tokio::test]
+async fn the_byte_limit_bounds_a_queue_but_one_frame_always_fits() {
+    let joe = Joe::builder().capacity(1000).max_queued_bytes(100).build();
+    let mut reader = subscribe(&joe, &[""]).await;
+    let mut stalled = subscribe(&joe, &[""]).await;
+    let big = "x".repeat(500);
+    joe.publish(Message::new().data(big.as_str()), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    assert_eq!(drain_ready(&mut reader).len(), 1);
+    assert_eq!(stalled.queued_bytes(), 508);
+    joe.publish(Message::new().data("y"), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    assert_eq!(stalled.queued_bytes(), 0);
+    assert_eq!(drain_ready(&mut reader).len(), 1);
+    assert!(matches!(
+        drain_ready(&mut stalled).as_slice(),
+        [Err(Error::Lagged { max_bytes: 100, .. })]
+    ));
+    // Frames of 10 bytes: ten fit in 100 bytes, the eleventh does not.
+    for i in 0..40 {
+        joe.publish(Message::new().data(format!("{i:02}")), &[Topic::DEFAULT])
+            .await
+            .unwrap();
+        assert_eq!(drain_ready(&mut reader).len(), 1);
+    }
+    drop(reader);
+    let mut slow = subscribe(&joe, &[""]).await;
+    for i in 0..10 {
+        joe.publish(Message::new().data(format!("{i:02}")), &[Topic::DEFAULT])
+            .await
+            .unwrap();
+    }
+    assert_eq!((slow.queued(), slow.queued_bytes()), (10, 100));
+    joe.publish(Message::new().data("10"), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    assert_eq!(slow.queued(), 0);
+    assert_eq!(drain_ready(&mut slow).len(), 1, "only the lag error");
+    assert_eq!(joe.stats().lagged, 2);
+}
+
+/// A resuming subscriber that never reads holds its replay only until it
+/// lags: then the replay is freed with the live frames.
+#[tokio::test]
+async fn a_lagged_subscriber_frees_its_replay() {
+    let joe = Joe::builder()
+        .capacity(2)
+        .replayer(FiniteReplayer::new(100).auto_ids_from(1))
+        .build();
+    for i in 0..50 {
+        joe.publish(Message::new().data(i.to_string()), &[Topic::DEFAULT])
+            .await
+            .unwrap();
+    }
+    let stalled = joe
+        .subscribe(
+            Subscription::new([Topic::DEFAULT]).last_event_id(Some(EventId::from_static("1"))),
+        )
+        .await
+        .unwrap()
+        .stream;
+    assert_eq!(stalled.queued(), 49);
+    assert_eq!(joe.stats().queued_frames, 49);
+    for _ in 0..3 {
+        joe.publish(Message::new().data("live"), &[Topic::DEFAULT])
+            .await
+            .unwrap();
+    }
+    assert_eq!((stalled.queued(), stalled.queued_bytes()), (0, 0));
+    let stats = joe.stats();
+    assert_eq!(
+        (stats.queued_frames, stats.lagged, stats.replays_exact),
+        (0, 1, 1)
+    );
+}
+
+#[tokio::test]
+async fn stats_count_publishes_deliveries_and_replays() {
+    let joe = Joe::builder()
+        .replayer(FiniteReplayer::new(10).auto_ids_from(1))
+        .build();
+    let a = subscribe(&joe, &["a"]).await;
+    let ab = subscribe(&joe, &["a", "b"]).await;
+    joe.publish(Message::new().data("x"), &[topic("a"), topic("b")])
+        .await
+        .unwrap();
+    joe.publish(Message::new().data("y"), &[topic("b")])
+        .await
+        .unwrap();
+    let lost = joe
+        .subscribe(Subscription::new([topic("a")]).last_event_id(Some(EventId::from_static("9"))))
+        .await
+        .unwrap();
+    let stats = joe.stats();
+    assert_eq!(stats.subscribers, 3);
+    assert_eq!(stats.receiving, 3);
+    assert_eq!(stats.published, 2);
+    assert_eq!(stats.delivered, 3);
+    assert_eq!((stats.replays_exact, stats.replays_lost), (0, 1));
+    assert_eq!(stats.queued_frames, 3);
+    assert_eq!(stats.deepest_queue, 2);
+    assert_eq!(stats.queued_bytes, a.queued_bytes() + ab.queued_bytes());
+    drop((a, ab, lost));
+    assert_eq!(joe.stats().subscribers, 0);
 }
 
 /// Several tasks publish numbered messages while subscribers join, read a
@@ -583,10 +706,12 @@ async fn dropping_a_lagged_stream_leaves_the_reused_slot_alone() {
             .await
             .unwrap();
     }
-    assert_eq!(joe.subscriber_count(), 0);
+    assert_eq!(joe.stats().receiving, 0);
     let mut fresh = subscribe(&joe, &[""]).await; // takes the freed slot
+    assert_eq!(joe.subscriber_count(), 2);
     drop(lagged);
     assert_eq!(joe.subscriber_count(), 1);
+    assert_eq!(joe.stats().receiving, 1);
     joe.publish(Message::new().data("y"), &[Topic::DEFAULT])
         .await
         .unwrap();
