@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+mod conn;
 mod error;
 mod headers;
 mod server;
@@ -9,6 +10,10 @@ mod shutdown;
 mod stream;
 
 pub use crate::body::{Body, StreamItem};
+pub use crate::conn::{
+    ConnectionLimits, DEFAULT_HEAD_TIMEOUT, DEFAULT_SEND_BUFFER, DEFAULT_WRITE_TIMEOUT, LimitedIo,
+    LimitedListener,
+};
 pub use crate::error::Error;
 pub use crate::headers::RESUME_HEADER;
 pub use crate::server::{Builder, DEFAULT_KEEP_ALIVE, ResponseFuture, Server, SessionResult};

@@ -204,6 +204,14 @@ impl<P: Provider> Server<P> {
     /// their own, so a hyper graceful shutdown waits for them until they are
     /// ended. Calling it twice is harmless.
     ///
+    /// A body ends when the HTTP implementation next polls it, which it
+    /// does once the connection has taken what was written before. A client
+    /// that never reads never takes it: its connection stays open until
+    /// the write timeout of [`ConnectionLimits`](crate::ConnectionLimits)
+    /// closes it (without one, until the client goes away). So give a
+    /// graceful shutdown a deadline of its own as well, as the examples
+    /// do.
+    ///
     /// # Examples
     ///
     /// ```

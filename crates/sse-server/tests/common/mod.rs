@@ -11,6 +11,7 @@ use hyper_util::{
     service::TowerToHyperService,
 };
 use sse_codec::{Event, Parser};
+use sse_server::{ConnectionLimits, LimitedListener};
 use std::{convert::Infallible, future::Future, net::SocketAddr, pin::Pin, time::Duration};
 use tokio::{
     net::{TcpListener, TcpSocket},
@@ -69,7 +70,28 @@ where
     serve_on(listener(None).await, service).await
 }
 
+/// Serves on `listener` with no connection limits (but through
+/// [`LimitedIo`](sse_server::LimitedIo), which then only passes through).
 pub async fn serve_on<S>(listener: TcpListener, service: S) -> Served
+where
+    S: tower_service::Service<
+            Request<Incoming>,
+            Response = Response<sse_server::Body>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let none = ConnectionLimits::new()
+        .write_timeout(None)
+        .head_timeout(None)
+        .send_buffer(None);
+    serve_limited(none.listen(listener), service).await
+}
+
+/// Serves on `listener`, whose connections get its limits.
+pub async fn serve_limited<S>(listener: LimitedListener, service: S) -> Served
 where
     S: tower_service::Service<
             Request<Incoming>,
@@ -87,10 +109,10 @@ where
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
+                    let Ok((io, _)) = accepted else { continue };
                     let conn = hyper::server::conn::http1::Builder::new()
                         .timer(TokioTimer::new())
-                        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service.clone()));
+                        .serve_connection(TokioIo::new(io), TowerToHyperService::new(service.clone()));
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {
                         let _ = conn.await;

@@ -1,0 +1,278 @@
+//! Clients that try to hold a server's memory or connections: readers that
+//! never read, request heads that never end. A real hyper server with
+//! `ConnectionLimits` on 127.0.0.1, raw sockets as the hostile clients,
+//! reqwest as the healthy ones.
+
+mod common;
+
+use common::{Events, bounded, client, serve_limited, wait_until};
+use futures_util::future::join_all;
+use sse_codec::{Message, Topic};
+use sse_joe::Joe;
+use sse_server::{ConnectionLimits, Server};
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpSocket, TcpStream},
+    time::Instant,
+};
+
+/// A client that sends `request` and never reads, through a 4 KiB receive
+/// buffer so that its socket backs up quickly.
+async fn stalled(addr: SocketAddr, request: &[u8]) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    stream
+}
+
+/// Reads until the server closes the connection (end of stream or a reset)
+/// and returns how long that took; fails after [`BOUND`].
+async fn until_closed(stream: &mut TcpStream) -> Duration {
+    let start = Instant::now();
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        match bounded(stream.read(&mut buf)).await {
+            Ok(0) | Err(_) => return start.elapsed(),
+            Ok(_) => {}
+        }
+    }
+}
+
+const GET: &[u8] = b"GET /events HTTP/1.1\r\nhost: x\r\n\r\n";
+
+/// Stalled readers of 16 KiB events are ended by Joe, which frees what it
+/// queued for them while their connections are still open; the write
+/// timeout then closes the connections; the healthy readers get every
+/// event, in order, meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_readers_are_freed_then_closed_and_hold_nobody_back() {
+    const STALLED: usize = 20;
+    const HEALTHY: usize = 3;
+    const EVENTS: usize = 600;
+    const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+    let joe = Joe::builder().max_queued_bytes(256 * 1024).build();
+    let server = Server::new(joe.clone());
+    let limits = ConnectionLimits::new()
+        .write_timeout(Some(WRITE_TIMEOUT))
+        .send_buffer(Some(16 * 1024));
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let served = serve_limited(limits.listen(tcp), server.clone()).await;
+
+    let mut stalls = Vec::new();
+    for _ in 0..STALLED {
+        stalls.push(stalled(served.addr, GET).await);
+    }
+    // Each healthy reader counts what it received; the publisher stays at
+    // most a few events ahead of the slowest, so that only the stalled
+    // ones fall behind, however busy the machine is.
+    let received: Arc<Vec<AtomicUsize>> =
+        Arc::new((0..HEALTHY).map(|_| AtomicUsize::new(0)).collect());
+    let mut readers = Vec::new();
+    for r in 0..HEALTHY {
+        let mut events = Events::new(client().get(served.url("/events")).send().await.unwrap());
+        let received = received.clone();
+        readers.push(tokio::spawn(async move {
+            for i in 0..EVENTS {
+                let event = events.next().await.expect("the stream ended early");
+                assert!(event.data().starts_with(&format!("{i} ")), "reader {r}");
+                received[r].store(i + 1, Ordering::Release);
+            }
+            events
+        }));
+    }
+    wait_until("every client is subscribed", || {
+        joe.subscriber_count() == STALLED + HEALTHY
+    })
+    .await;
+
+    // When the stalled connections are gone: their bodies, and with them
+    // their subscriber streams, are dropped when hyper closes them.
+    let closed_at = tokio::spawn({
+        let joe = joe.clone();
+        async move {
+            wait_until("the stalled connections are closed", || {
+                joe.subscriber_count() == HEALTHY
+            })
+            .await;
+            Instant::now()
+        }
+    });
+    let pad = "x".repeat(16 * 1024);
+    let frame_len = Message::new()
+        .data(format!("{EVENTS} {pad}"))
+        .to_bytes()
+        .len();
+    let mut all_lagged_at = None;
+    for i in 0..EVENTS {
+        let slowest = || {
+            received
+                .iter()
+                .map(|n| n.load(Ordering::Acquire))
+                .min()
+                .unwrap_or(0)
+        };
+        wait_until("the healthy readers keep up", || slowest() + 8 >= i).await;
+        server
+            .publish(Message::new().data(format!("{i} {pad}")), &[Topic::DEFAULT])
+            .await
+            .unwrap();
+        let stats = joe.stats();
+        if all_lagged_at.is_none() && stats.lagged == STALLED as u64 {
+            all_lagged_at = Some(Instant::now());
+            // Ended and emptied at once, while their connections are still
+            // open: what is queued is the healthy readers' (at most nine
+            // events each), not the 256 KiB each stalled one had.
+            assert_eq!(stats.subscribers, STALLED + HEALTHY);
+            assert_eq!(stats.receiving, HEALTHY);
+            assert!(stats.queued_bytes <= HEALTHY * 9 * frame_len, "{stats:?}");
+        }
+    }
+    let all_lagged_at = all_lagged_at.expect("the stalled readers never fell behind");
+    let mut healthy = Vec::new();
+    for reader in readers {
+        healthy.push(bounded(reader).await.unwrap());
+    }
+
+    // The healthy readers read everything.
+    let stats = joe.stats();
+    assert_eq!(stats.lagged, STALLED as u64);
+    assert_eq!(stats.receiving, HEALTHY);
+    assert_eq!((stats.queued_frames, stats.queued_bytes), (0, 0));
+
+    // Their sockets took no byte since before they lagged: closed within
+    // the write timeout, plus a second for a busy machine.
+    let closed_after = bounded(closed_at)
+        .await
+        .unwrap()
+        .saturating_duration_since(all_lagged_at);
+    assert!(
+        closed_after <= WRITE_TIMEOUT + Duration::from_secs(1),
+        "closed {closed_after:?} after the last one lagged"
+    );
+    for stream in &mut stalls {
+        until_closed(stream).await;
+    }
+    drop(healthy);
+}
+
+/// Request heads that never end are dropped after the head timeout, a
+/// client that dribbles one byte at a time included; a head that ends in
+/// time is served, and neither an idle event stream nor a handler slower
+/// than the timeout is cut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_heads_are_dropped_after_the_head_timeout() {
+    const HEAD_TIMEOUT: Duration = Duration::from_secs(1);
+    let joe = Joe::new();
+    let server = Server::builder(joe.clone())
+        .keep_alive(None)
+        .on_session(|parts| async move {
+            if parts.uri.path() == "/slow" {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+            }
+            Ok(vec![Topic::DEFAULT])
+        })
+        .build();
+    let limits = ConnectionLimits::new().head_timeout(Some(HEAD_TIMEOUT));
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let served = serve_limited(limits.listen(tcp), server.clone()).await;
+    let addr = served.addr;
+
+    let mut halves = Vec::new();
+    for _ in 0..50 {
+        halves.push(stalled(addr, b"GET /events HTTP/1.1\r\nhost: x\r\n").await);
+    }
+    let dribbler = tokio::spawn(async move {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let start = Instant::now();
+        for byte in b"GET /events HTTP/1.1\r\nx-slow: 12345678901234567890" {
+            if stream.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = until_closed(&mut stream).await;
+        start.elapsed()
+    });
+    let on_time = tokio::spawn(async move {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(b"GET /events HTTP/1.1\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        stream.write_all(b"host: x\r\n\r\n").await.unwrap();
+        let mut head = [0; 12];
+        stream.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200");
+        stream
+    });
+    let slow_handler = client().get(served.url("/slow")).send();
+    let idle = Events::new(client().get(served.url("/events")).send().await.unwrap());
+
+    let closed = join_all(halves.iter_mut().map(until_closed)).await;
+    for took in closed {
+        assert!(took <= HEAD_TIMEOUT + Duration::from_secs(1), "{took:?}");
+    }
+    let took = bounded(dribbler).await.unwrap();
+    assert!(took <= HEAD_TIMEOUT + Duration::from_secs(1), "{took:?}");
+    let mut on_time = bounded(on_time).await.unwrap();
+    let slow_handler = Events::new(bounded(slow_handler).await.unwrap());
+
+    // Past the head timeout, the answered streams are still open.
+    tokio::time::sleep(HEAD_TIMEOUT + Duration::from_millis(500)).await;
+    assert_eq!(joe.subscriber_count(), 3);
+    server
+        .publish(Message::new().data("still here"), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    for mut events in [idle, slow_handler] {
+        assert_eq!(events.data(1).await, ["still here"]);
+    }
+    let mut rest = Vec::new();
+    while !String::from_utf8_lossy(&rest).contains("still here") {
+        let mut buf = [0; 256];
+        let n = bounded(on_time.read(&mut buf)).await.unwrap();
+        assert!(n > 0, "the stream ended");
+        rest.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// `Server::shutdown` ends every body, but a reader that never reads
+/// cannot take the end: its connection lasts until the write timeout, so
+/// a graceful shutdown finishes within it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_with_a_stalled_reader_ends_within_the_write_timeout() {
+    const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+    let joe = Joe::new();
+    let server = Server::new(joe.clone());
+    let limits = ConnectionLimits::new()
+        .write_timeout(Some(WRITE_TIMEOUT))
+        .send_buffer(Some(16 * 1024));
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let served = serve_limited(limits.listen(tcp), server.clone()).await;
+    let _stalled = stalled(served.addr, GET).await;
+    wait_until("subscribed", || joe.subscriber_count() == 1).await;
+    // Fill its socket, and hyper's buffer behind it.
+    let pad = "x".repeat(16 * 1024);
+    for _ in 0..64 {
+        server
+            .publish(Message::new().data(pad.as_str()), &[Topic::DEFAULT])
+            .await
+            .unwrap();
+        tokio::task::yield_now().await;
+    }
+    let start = Instant::now();
+    server.shutdown();
+    served.graceful_shutdown().await;
+    let took = start.elapsed();
+    assert!(
+        took <= WRITE_TIMEOUT + Duration::from_secs(1),
+        "shutdown took {took:?}"
+    );
+}
