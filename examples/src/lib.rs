@@ -5,6 +5,49 @@
 
 pub mod demo;
 
+use sse::server::LimitedListener;
+use std::{io, time::Duration};
+
+/// How long a server example waits after Ctrl-C for its open connections to
+/// close before it exits anyway. A client that never reads cannot take the
+/// end of its stream, so without a deadline a graceful shutdown would wait
+/// for the write timeout (or for ever, without one).
+pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Serves `app` with `axum::serve` on `listener` (whose connections have
+/// the `ConnectionLimits` it was made with) until Ctrl-C; then calls
+/// `on_shutdown`, which should end the open event streams (`Server::shutdown`),
+/// and waits for the connections to close, at most [`SHUTDOWN_DEADLINE`].
+///
+/// Returns whether every connection closed in time.
+///
+/// # Errors
+///
+/// What `axum::serve` returns.
+pub async fn serve_until_ctrl_c(
+    listener: LimitedListener,
+    app: axum::Router,
+    on_shutdown: impl FnOnce() + Send + 'static,
+) -> io::Result<bool> {
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        on_shutdown();
+        let _ = stopping.send(());
+    });
+    let deadline = async {
+        if stopped.await.is_err() {
+            // The server ended by itself: never cut it short.
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(SHUTDOWN_DEADLINE).await;
+    };
+    tokio::select! {
+        served = serve => served.map(|()| true),
+        () = deadline => Ok(false),
+    }
+}
+
 /// Parses the command line of the small examples, whose one option is
 /// `--port N`: `Ok(Some(port))`, `Ok(None)` for `-h`/`--help`, or what is
 /// wrong with the arguments.

@@ -131,6 +131,68 @@ async fn demo_serves_the_page_and_the_stream_and_stops_on_ctrl_c() {
     assert!(body.starts_with("retry: 1000\n"), "{body}");
 }
 
+/// A reader that never reads cannot take the end of its stream: Ctrl-C
+/// must still end the demo within its shutdown deadline (plus a second).
+#[tokio::test]
+async fn demo_exits_on_ctrl_c_within_its_deadline_despite_a_stalled_reader() {
+    use tokio::io::AsyncWriteExt;
+
+    let mut demo = Running::start(env!("CARGO_BIN_EXE_demo"), &["--port", "0"]);
+    let page = demo.url();
+    let addr: std::net::SocketAddr = page
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(addr).await.unwrap();
+    stalled
+        .write_all(b"GET /events?topics=chat HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+
+    // Chat until the stalled stream's socket and buffers are full and Joe
+    // has ended it: its connection is then stuck until the write timeout.
+    let client = reqwest::Client::new();
+    let text = "x".repeat(sse_examples::demo::MAX_CHAT_LEN);
+    let chat = serde_json::json!({ "name": "filler", "text": text });
+    let mut posts = 0;
+    loop {
+        let stats: sse_examples::demo::Stats = client
+            .get(format!("{page}stats"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if stats.lagged > 0 {
+            assert_eq!(stats.subscribers, 1, "the stalled connection is open");
+            break;
+        }
+        assert!(
+            posts < 20_000,
+            "the stalled reader never backed up: {stats:?}"
+        );
+        let batch = (0..50).map(|_| client.post(format!("{page}chat")).json(&chat).send());
+        for response in futures_util::future::join_all(batch).await {
+            assert_eq!(response.unwrap().status(), 204);
+        }
+        posts += 50;
+    }
+
+    let start = Instant::now();
+    let rest = demo.interrupt();
+    let took = start.elapsed();
+    assert!(
+        took <= sse_examples::SHUTDOWN_DEADLINE + Duration::from_secs(1),
+        "exit took {took:?}"
+    );
+    assert!(rest.contains("bye (connections still open"), "{rest}");
+    drop(stalled);
+}
+
 #[tokio::test]
 async fn mount_axum_streams_and_stops_on_ctrl_c() {
     let mut app = Running::start(env!("CARGO_BIN_EXE_mount_axum"), &["--port", "0"]);

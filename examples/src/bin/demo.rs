@@ -6,9 +6,13 @@
 //! curl -N http://127.0.0.1:8080/events
 //! ```
 //!
-//! Ctrl-C ends every open stream cleanly, then the process.
+//! Connections get `ConnectionLimits` (a reader that takes no byte for 30 s
+//! and a request head not sent within 30 s are cut). Ctrl-C ends every
+//! open stream cleanly, waits at most five seconds for the connections to
+//! close, then exits.
 
-use sse_examples::demo::Demo;
+use sse::server::ConnectionLimits;
+use sse_examples::{SHUTDOWN_DEADLINE, demo::Demo};
 use std::{net::SocketAddr, time::Duration};
 
 const USAGE: &str = "\
@@ -55,7 +59,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let demo = Demo::new();
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let tcp = match tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await {
+        Ok(tcp) => tcp,
+        Err(error) => {
+            eprintln!("demo: cannot listen on 127.0.0.1:{port}: {error}");
+            if error.kind() == std::io::ErrorKind::AddrInUse {
+                eprintln!("demo: another program uses that port; pick one with --port N");
+            }
+            std::process::exit(1);
+        }
+    };
+    let listener = ConnectionLimits::new().listen(tcp);
     println!(
         "sse demo: open http://{}/ in a browser",
         listener.local_addr()?
@@ -67,15 +81,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(demo.clone().run_feed(tick));
 
     let server = demo.server().clone();
-    axum::serve(listener, demo.router())
-        .with_graceful_shutdown(async move {
-            let _ = tokio::signal::ctrl_c().await;
-            println!("shutting down: closing open streams");
-            // Ends every open response, so the graceful shutdown does not
-            // wait forever on streams that never end by themselves.
-            server.shutdown();
-        })
-        .await?;
-    println!("bye");
+    let closed = sse_examples::serve_until_ctrl_c(listener, demo.router(), move || {
+        println!("shutting down: closing open streams");
+        // Ends every open response, so the graceful shutdown does not wait
+        // forever on streams that never end by themselves.
+        server.shutdown();
+    })
+    .await?;
+    if closed {
+        println!("bye");
+    } else {
+        println!("bye (connections still open after {SHUTDOWN_DEADLINE:?} were cut)");
+    }
     Ok(())
 }

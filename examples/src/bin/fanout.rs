@@ -8,8 +8,14 @@
 //! `--capacity` events behind is dropped (its client may resume), never
 //! waited on.
 //!
-//! Endpoints: `GET /events` (SSE), `GET /stats` (JSON). Bounded: exits after
-//! `--max-secs`, or on Ctrl-C, ending every stream cleanly first.
+//! Endpoints: `GET /events` (SSE), `GET /stats` (JSON: Joe's counters).
+//! Bounded: exits after `--max-secs`, or on Ctrl-C, ending every stream
+//! cleanly first.
+//!
+//! Connections get `ConnectionLimits`: a connection whose socket takes no
+//! byte for `--write-timeout` seconds is closed, and `--send-buffer` caps
+//! its kernel send buffer; `--max-buf` caps what hyper buffers per
+//! connection.
 //!
 //! `--bare` serves no events: every request gets the SSE response head and
 //! a body that never sends anything, on the same hyper set-up. The load
@@ -19,7 +25,7 @@
 use hyper_util::{rt::TokioIo, service::TowerToHyperService};
 use sse_codec::{Message, Topic};
 use sse_joe::Joe;
-use sse_server::{Body, Server};
+use sse_server::{Body, ConnectionLimits, LimitedListener, Server};
 use std::{
     convert::Infallible,
     pin::Pin,
@@ -36,17 +42,24 @@ const USAGE: &str = "\
 fanout: SSE fan-out load server (sse-server + sse-joe)
 
 USAGE: fanout [--port 8082] [--rate 100] [--size 256] [--capacity 1024] [--max-secs 900]
-              [--writev true|false] [--bare]
+              [--writev true|false] [--write-timeout 30] [--send-buffer 65536]
+              [--max-buf 65536] [--bare]
 
-  --port N       listen on 127.0.0.1:N                    [default 8082]
-  --rate N       events published per second             [default 100]
-  --size N       bytes of the \"pad\" field of each event   [default 256]
-  --capacity N   per-subscriber queue capacity (Joe)      [default 1024]
-  --max-secs N   exit after N seconds (bounded runs)      [default 900]
-  --writev B     hyper's vectored writes (false: copy into one buffer)
-                                                          [default true]
-  --bare         no events: idle SSE responses on plain hyper, to measure
-                 hyper's own memory per connection
+  --port N           listen on 127.0.0.1:N                    [default 8082]
+  --rate N           events published per second             [default 100]
+  --size N           bytes of the \"pad\" field of each event   [default 256]
+  --capacity N       per-subscriber queue capacity (Joe)      [default 1024]
+  --max-secs N       exit after N seconds (bounded runs)      [default 900]
+  --writev B         hyper's vectored writes (false: copy into one buffer)
+                                                              [default true]
+  --write-timeout S  close a connection that takes no byte for S seconds
+                     (0: never)                               [default 30]
+  --send-buffer N    kernel send buffer per connection, bytes
+                     (0: the system's)                        [default 65536]
+  --max-buf N        bytes hyper buffers per connection before it stops
+                     taking body chunks (at least 8192)       [default 65536]
+  --bare             no events: idle SSE responses on plain hyper, to
+                     measure hyper's own memory per connection
 ";
 
 struct Opts {
@@ -56,6 +69,9 @@ struct Opts {
     capacity: usize,
     max_secs: u64,
     writev: bool,
+    write_timeout: u64,
+    send_buffer: usize,
+    max_buf: usize,
     bare: bool,
 }
 
@@ -69,6 +85,9 @@ fn parse_args() -> Result<Opts, String> {
         capacity: 1024,
         max_secs: 900,
         writev: true,
+        write_timeout: 30,
+        send_buffer: 64 * 1024,
+        max_buf: 64 * 1024,
         bare: false,
     };
     let mut args = std::env::args().skip(1);
@@ -81,6 +100,11 @@ fn parse_args() -> Result<Opts, String> {
             "--capacity" => o.capacity = val()?.parse().map_err(|_| "bad --capacity")?,
             "--max-secs" => o.max_secs = val()?.parse().map_err(|_| "bad --max-secs")?,
             "--writev" => o.writev = val()?.parse().map_err(|_| "bad --writev")?,
+            "--write-timeout" => {
+                o.write_timeout = val()?.parse().map_err(|_| "bad --write-timeout")?;
+            }
+            "--send-buffer" => o.send_buffer = val()?.parse().map_err(|_| "bad --send-buffer")?,
+            "--max-buf" => o.max_buf = val()?.parse().map_err(|_| "bad --max-buf")?,
             "--bare" => o.bare = true,
             "-h" | "--help" => {
                 print!("{USAGE}");
@@ -94,6 +118,9 @@ fn parse_args() -> Result<Opts, String> {
     }
     if o.capacity == 0 {
         return Err("--capacity must be > 0".into());
+    }
+    if o.max_buf < 8192 {
+        return Err("--max-buf must be at least 8192".into());
     }
     Ok(o)
 }
@@ -134,15 +161,14 @@ async fn publisher(server: Server<Joe>, published: Arc<AtomicU64>, rate: f64, si
     }
 }
 
-/// The next connection, with Nagle off. On an error (out of file
-/// descriptors, typically, with 10,000 connections) it waits a little
-/// rather than spin, and gives `None`.
-async fn accept(listener: &tokio::net::TcpListener) -> Option<tokio::net::TcpStream> {
+/// The next connection, with its limits (and Nagle off). On an error (out
+/// of file descriptors, typically, with 10,000 connections) it waits a
+/// little rather than spin, and gives `None`.
+async fn accept(
+    listener: &LimitedListener,
+) -> Option<sse_server::LimitedIo<tokio::net::TcpStream>> {
     match listener.accept().await {
-        Ok((stream, _)) => {
-            let _ = stream.set_nodelay(true);
-            Some(stream)
-        }
+        Ok((io, _)) => Some(io),
         Err(err) => {
             eprintln!("fanout: accept: {err}");
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -167,7 +193,7 @@ impl http_body::Body for Idle {
 }
 
 /// `--bare`: idle SSE responses on the same hyper set-up, no provider.
-async fn serve_bare(listener: tokio::net::TcpListener, http: hyper::server::conn::http1::Builder) {
+async fn serve_bare(listener: LimitedListener, http: hyper::server::conn::http1::Builder) {
     let idle = hyper::service::service_fn(|_: http::Request<hyper::body::Incoming>| async {
         http::Response::builder()
             .header(http::header::CONTENT_TYPE, "text/event-stream")
@@ -175,10 +201,10 @@ async fn serve_bare(listener: tokio::net::TcpListener, http: hyper::server::conn
             .body(Idle)
     });
     loop {
-        let Some(stream) = accept(&listener).await else {
+        let Some(io) = accept(&listener).await else {
             continue;
         };
-        let conn = http.serve_connection(TokioIo::new(stream), idle);
+        let conn = http.serve_connection(TokioIo::new(io), idle);
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -194,16 +220,18 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", o.port)).await {
-        Ok(listener) => listener,
+    let tcp = match tokio::net::TcpListener::bind(("127.0.0.1", o.port)).await {
+        Ok(tcp) => tcp,
         Err(err) => {
             eprintln!("fanout: cannot listen on 127.0.0.1:{}: {err}", o.port);
             std::process::exit(1);
         }
     };
-    let addr = listener
-        .local_addr()
-        .expect("a bound listener has an address");
+    let addr = tcp.local_addr().expect("a bound listener has an address");
+    let limits = ConnectionLimits::new()
+        .write_timeout((o.write_timeout > 0).then(|| Duration::from_secs(o.write_timeout)))
+        .send_buffer((o.send_buffer > 0).then_some(o.send_buffer));
+    let listener = limits.listen(tcp);
     println!("fanout: listening on http://{addr}/events");
     eprintln!(
         "fanout: rate={} size={} capacity={} bare={} pid={}",
@@ -214,7 +242,7 @@ async fn main() {
         std::process::id()
     );
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.writev(o.writev);
+    http.writev(o.writev).max_buf_size(o.max_buf);
     if o.bare {
         tokio::select! {
             () = serve_bare(listener, http) => {}
@@ -234,9 +262,13 @@ async fn main() {
             let mut tick = tokio::time::interval(Duration::from_secs(5));
             loop {
                 tick.tick().await;
+                let stats = joe.stats();
                 eprintln!(
-                    "fanout: subscribers={} published={}",
-                    joe.subscriber_count(),
+                    "fanout: subscribers={} receiving={} lagged={} queued_bytes={} published={}",
+                    stats.subscribers,
+                    stats.receiving,
+                    stats.lagged,
+                    stats.queued_bytes,
                     published.load(Relaxed)
                 );
             }
@@ -249,9 +281,13 @@ async fn main() {
         tower::service_fn(move |request: http::Request<hyper::body::Incoming>| {
             let mut server = server.clone();
             let stats = (request.uri().path() == "/stats").then(|| {
+                let stats = joe.stats();
                 format!(
-                    "{{\"subscribers\":{},\"published\":{}}}\n",
-                    joe.subscriber_count(),
+                    "{{\"subscribers\":{},\"receiving\":{},\"lagged\":{},\"queued_bytes\":{},\"published\":{}}}\n",
+                    stats.subscribers,
+                    stats.receiving,
+                    stats.lagged,
+                    stats.queued_bytes,
                     published.load(Relaxed)
                 )
             });
@@ -266,11 +302,11 @@ async fn main() {
 
     let accept = async {
         loop {
-            let Some(stream) = accept(&listener).await else {
+            let Some(io) = accept(&listener).await else {
                 continue;
             };
             let conn =
-                http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+                http.serve_connection(TokioIo::new(io), TowerToHyperService::new(app.clone()));
             tokio::spawn(async move {
                 let _ = conn.await;
             });

@@ -68,6 +68,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let url = format!("http://{}/v1/complete", listener.local_addr()?);
     let app = Router::new().route("/v1/complete", post(complete));
+    let listener = sse::server::ConnectionLimits::new().listen(listener);
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     // The client: POST the prompt, then read the events as they come.

@@ -5,11 +5,13 @@
 //! cargo run -p sse-examples --bin mount_axum -- --port 0
 //! ```
 //!
-//! The server publishes the time every half second. Ctrl-C ends open
-//! streams, then the process.
+//! The server publishes the time every half second. Connections get
+//! `ConnectionLimits`: `axum::serve` takes the `LimitedListener` as it is.
+//! Ctrl-C ends open streams, waits at most five seconds for their
+//! connections, then exits.
 
 use axum::{Router, routing::get};
-use sse::{Message, Server, Topic};
+use sse::{Message, Server, Topic, server::ConnectionLimits};
 use std::{
     net::SocketAddr,
     time::{Duration, SystemTime, UNIX_EPOCH},
@@ -41,14 +43,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     });
 
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
-    println!("listening on http://{}/events", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = tokio::signal::ctrl_c().await;
-            server.shutdown();
-        })
-        .await?;
-    println!("bye");
+    let tcp = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    println!("listening on http://{}/events", tcp.local_addr()?);
+    let listener = ConnectionLimits::new().listen(tcp);
+    let closed = sse_examples::serve_until_ctrl_c(listener, app, move || server.shutdown()).await?;
+    println!(
+        "{}",
+        if closed {
+            "bye"
+        } else {
+            "bye (some connections cut)"
+        }
+    );
     Ok(())
 }

@@ -6,13 +6,15 @@
 //! cargo run -p sse-examples --bin mount_hyper -- --port 0
 //! ```
 //!
-//! The server publishes a counter every half second. Ctrl-C ends open
-//! streams, waits (up to five seconds) for their connections to close,
-//! then exits.
+//! The server publishes a counter every half second. Connections get
+//! `ConnectionLimits` (write-stall and request-head timeouts, a capped send
+//! buffer). Ctrl-C ends open streams, waits (up to five seconds) for their
+//! connections to close, then exits.
 
 use hyper::server::conn::http1;
 use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown, service::TowerToHyperService};
-use sse::{Message, Server, Topic};
+use sse::{Message, Server, Topic, server::ConnectionLimits};
+use sse_examples::SHUTDOWN_DEADLINE;
 use std::{net::SocketAddr, time::Duration};
 
 const USAGE: &str = "USAGE: mount_hyper [--port N]   (default 8083; 0 picks a free port)\n";
@@ -34,15 +36,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     });
 
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
-    println!("listening on http://{}/", listener.local_addr()?);
+    let tcp = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    println!("listening on http://{}/", tcp.local_addr()?);
+    let listener = ConnectionLimits::new().listen(tcp);
     let graceful = GracefulShutdown::new();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     loop {
-        let stream = tokio::select! {
+        let io = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok((io, _)) => io,
                 Err(err) => {
                     // Out of file descriptors, say: keep serving the
                     // others, and do not spin.
@@ -56,7 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Every path is the event stream here; route before `server` (or
         // use a framework) to serve more.
         let service = TowerToHyperService::new(server.clone());
-        let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+        let connection = http1::Builder::new().serve_connection(TokioIo::new(io), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;
@@ -66,7 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     server.shutdown();
     tokio::select! {
         () = graceful.shutdown() => println!("bye"),
-        () = tokio::time::sleep(Duration::from_secs(5)) => println!("bye (some connections cut)"),
+        () = tokio::time::sleep(SHUTDOWN_DEADLINE) => println!("bye (some connections cut)"),
     }
     Ok(())
 }

@@ -54,15 +54,30 @@ pub struct Demo {
     resumes: Arc<Mutex<VecDeque<Option<String>>>>,
 }
 
+/// The most sessions whose resume ID `/stats` keeps.
+pub const RESUMES_KEPT: usize = 100;
+
+/// The most characters of a resume ID `/stats` keeps; a longer one is cut
+/// and ends with `…`. So `/stats` stays small whatever IDs clients send.
+pub const RESUME_ID_KEPT: usize = 64;
+
 /// What `GET /stats` answers.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Stats {
-    /// Open event streams.
+    /// Open event streams, those that fell behind and wait for their
+    /// connection to close included.
     pub subscribers: usize,
+    /// Of those, the ones still receiving events.
+    pub receiving: usize,
+    /// Streams ended because their client fell behind.
+    pub lagged: u64,
+    /// Bytes of events waiting in subscribers' queues.
+    pub queued_bytes: usize,
     /// Ticks published so far.
     pub ticks: u64,
-    /// For the latest sessions (at most 100), the last event ID each
-    /// resumed from, `null` for a fresh session.
+    /// For the latest sessions (at most [`RESUMES_KEPT`]), the last event
+    /// ID each resumed from (at most [`RESUME_ID_KEPT`] characters), `null`
+    /// for a fresh session.
     pub resumes: Vec<Option<String>>,
 }
 
@@ -108,9 +123,10 @@ impl Demo {
                     .get("last-event-id")
                     .filter(|v| !v.is_empty())
                     .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                    .or_else(|| query_param(parts.uri.query(), "lastEventId"));
+                    .or_else(|| query_param(parts.uri.query(), "lastEventId"))
+                    .map(|id| shorten(&id));
                 let mut log = seen.lock().unwrap_or_else(PoisonError::into_inner);
-                if log.len() == 100 {
+                if log.len() == RESUMES_KEPT {
                     log.pop_front();
                 }
                 log.push_back(resumed_from);
@@ -173,8 +189,12 @@ impl Demo {
 
     /// What `/stats` reports.
     pub fn stats(&self) -> Stats {
+        let joe = self.server.joe().stats();
         Stats {
-            subscribers: self.server.joe().subscriber_count(),
+            subscribers: joe.subscribers,
+            receiving: joe.receiving,
+            lagged: joe.lagged,
+            queued_bytes: joe.queued_bytes,
             ticks: self.ticks.load(Ordering::Relaxed),
             resumes: self
                 .resumes
@@ -235,6 +255,14 @@ async fn stats(State(demo): State<Demo>) -> Json<Stats> {
     Json(demo.stats())
 }
 
+/// `id`, cut to [`RESUME_ID_KEPT`] characters.
+fn shorten(id: &str) -> String {
+    match id.char_indices().nth(RESUME_ID_KEPT) {
+        Some((end, _)) => format!("{}…", &id[..end]),
+        None => id.to_owned(),
+    }
+}
+
 /// The topics a session asks for with `?topics=a,b`; both by default.
 fn topics(query: Option<&str>) -> Vec<Topic> {
     match query_param(query, "topics") {
@@ -263,6 +291,15 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_resume_ids_are_cut() {
+        assert_eq!(shorten("42"), "42");
+        let long = "é".repeat(RESUME_ID_KEPT + 10);
+        let cut = shorten(&long);
+        assert_eq!(cut.chars().count(), RESUME_ID_KEPT + 1);
+        assert!(cut.ends_with('…'));
+    }
 
     #[test]
     fn topics_from_query() {
