@@ -25,17 +25,19 @@ use std::{
 pub const DEFAULT_CAPACITY: usize = 256;
 
 /// The default limit on the bytes of the frames waiting for one subscriber,
-/// 1 MiB: the subscriber is ended with [`Error::Lagged`] when a frame would
+/// 4 MiB: the subscriber is ended with [`Error::Lagged`] when a frame would
 /// take its queue past it. A queue always takes one frame when it is empty,
 /// so a single event larger than the limit still reaches a subscriber that
 /// keeps up.
 ///
-/// With small events the [capacity](DEFAULT_CAPACITY) is the tighter bound
-/// (256 events of 256 bytes are 64 KiB); with large ones this is (1 MiB is
-/// 64 events of 16 KiB). The frames are shared with the other subscribers
-/// and the history, so the bound is what one subscriber can keep alive
-/// after everyone else has moved on, not what each one costs.
-pub const DEFAULT_MAX_QUEUED_BYTES: usize = 1 << 20;
+/// With events up to 16 KiB the [capacity](DEFAULT_CAPACITY) binds first
+/// (256 events of 16 KiB are 4 MiB); with larger ones this does, so that
+/// large events cannot make 256 queued frames a large amount of memory.
+/// The frames are shared with the other subscribers and the history, so
+/// the bound is what one subscriber can keep alive after everyone else has
+/// moved on, not what each one costs; and a subscriber that overflows
+/// frees it at once.
+pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
 
 /// An in-memory [`Provider`]: topics, fan-out to every subscriber, and
 /// optional replay for resuming clients.

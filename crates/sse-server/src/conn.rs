@@ -76,7 +76,7 @@ pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 /// # Memory per connection
 ///
 /// With these limits a connection that never reads costs the server at
-/// most: its provider's queue (for [`sse-joe`]'s Joe, 256 frames or 1 MiB,
+/// most: its provider's queue (for [`sse-joe`]'s Joe, 256 frames or 4 MiB,
 /// freed at once when it overflows), the response chunks the HTTP
 /// implementation holds (hyper takes chunks while it holds less than its
 /// `max_buf_size`, about 400 KiB by default, settable on hyper's builder

@@ -177,6 +177,20 @@ async fn accept(
     }
 }
 
+/// Why connections ended in error, by cause, for the periodic log line: a
+/// write timeout shows as "timed out".
+static CONN_ERRORS: std::sync::Mutex<std::collections::BTreeMap<String, u64>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+fn count_error(error: &hyper::Error) {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    let mut errors = CONN_ERRORS.lock().unwrap_or_else(|e| e.into_inner());
+    *errors.entry(cause.to_string()).or_default() += 1;
+}
+
 /// A response body that never yields a frame.
 struct Idle;
 
@@ -263,8 +277,9 @@ async fn main() {
             loop {
                 tick.tick().await;
                 let stats = joe.stats();
+                let errors = CONN_ERRORS.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 eprintln!(
-                    "fanout: subscribers={} receiving={} lagged={} queued_bytes={} published={}",
+                    "fanout: subscribers={} receiving={} lagged={} queued_bytes={} published={} connection errors={errors:?}",
                     stats.subscribers,
                     stats.receiving,
                     stats.lagged,
@@ -308,7 +323,9 @@ async fn main() {
             let conn =
                 http.serve_connection(TokioIo::new(io), TowerToHyperService::new(app.clone()));
             tokio::spawn(async move {
-                let _ = conn.await;
+                if let Err(error) = conn.await {
+                    count_error(&error);
+                }
             });
         }
     };
