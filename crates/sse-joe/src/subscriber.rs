@@ -184,6 +184,24 @@ impl Queue {
         self.lock().end == End::Done
     }
 
+    /// Queues `frames` before everything else, if still open.
+    fn prepend(&self, frames: impl IntoIterator<Item = Frame>) -> bool {
+        let mut state = self.lock();
+        if state.end != End::Open {
+            return false;
+        }
+        let mut frames: VecDeque<Frame> = frames.into_iter().collect();
+        state.replay_bytes += frames.iter().map(Frame::len).sum::<usize>();
+        frames.append(&mut state.replay);
+        state.replay = frames;
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+
     /// The frames and bytes waiting, the replay included.
     pub(crate) fn usage(&self) -> Usage {
         let state = self.lock();
@@ -238,6 +256,19 @@ impl Subscriber {
     /// The number of bytes waiting to be read.
     pub fn queued_bytes(&self) -> usize {
         self.queue.usage().bytes
+    }
+
+    /// Queues `frames` ahead of everything queued for this subscriber, as
+    /// its replay: for a provider built on Joe that keeps its history
+    /// elsewhere, which subscribes first (so that nothing published from
+    /// then on is missed), then fetches what the subscriber missed before
+    /// and hands it here. Like a replay, the frames do not count against
+    /// the queue's bounds, and are dropped if the subscriber lags.
+    ///
+    /// Returns `false`, queuing nothing, if the stream has already ended
+    /// (it lagged, or Joe shut down): its client must reconnect anyway.
+    pub fn prepend(&self, frames: impl IntoIterator<Item = Frame>) -> bool {
+        self.queue.prepend(frames)
     }
 }
 

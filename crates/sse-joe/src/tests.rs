@@ -412,6 +412,47 @@ async fn a_lagged_subscriber_frees_its_replay() {
 }
 
 #[tokio::test]
+async fn prepended_frames_come_first_and_go_with_a_lag() {
+    let joe = Joe::builder().capacity(2).build();
+    let mut sub = subscribe(&joe, &[""]).await;
+    joe.publish(Message::new().data("live"), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    let replay = ["a", "b", "c"].map(|d| Message::new().data(d).to_frame());
+    assert!(sub.prepend(replay.clone()));
+    assert_eq!(sub.queued(), 4);
+    let got: Vec<_> = drain_ready(&mut sub)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "data: a\n\n",
+            "data: b\n\n",
+            "data: c\n\n",
+            "data: live\n\n"
+        ]
+    );
+    assert!(sub.prepend(replay.clone()));
+    for _ in 0..3 {
+        joe.publish(Message::new().data("x"), &[Topic::DEFAULT])
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        sub.queued_bytes(),
+        0,
+        "a lag drops the prepended frames too"
+    );
+    assert!(!sub.prepend(replay), "nothing is queued after a lag");
+    assert!(matches!(
+        drain_ready(&mut sub).as_slice(),
+        [Err(Error::Lagged { .. })]
+    ));
+}
+
+#[tokio::test]
 async fn stats_count_publishes_deliveries_and_replays() {
     let joe = Joe::builder()
         .replayer(FiniteReplayer::new(10).auto_ids_from(1))
