@@ -46,6 +46,13 @@ pub mod client {
     pub use sse_client::*;
 }
 
+/// The Redis Streams provider, for several server processes sharing one
+/// history (the `sse-redis` crate; feature `redis`).
+#[cfg(feature = "redis")]
+pub mod redis {
+    pub use sse_redis::*;
+}
+
 #[cfg(all(feature = "server", feature = "joe"))]
 mod facade_server;
 

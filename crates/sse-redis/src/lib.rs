@@ -1,0 +1,18 @@
+#![doc = include_str!("../README.md")]
+
+mod entry;
+mod error;
+mod reader;
+mod redis;
+mod subscriber;
+
+pub use crate::error::Error;
+pub use crate::redis::{DEFAULT_KEY, DEFAULT_RETENTION, Redis, RedisBuilder, Retention};
+pub use crate::subscriber::Subscriber;
+
+/// The `redis` crate this one is built on, for [`Redis::builder`]'s
+/// connection settings and [`Error::Redis`]'s cause.
+pub use ::redis as client;
+/// The contract [`Redis`] implements, re-exported so that its methods are
+/// in scope with `use sse_redis::Provider`.
+pub use sse_codec::Provider;

@@ -1,0 +1,79 @@
+//! One subscriber's stream: its replay, then live frames from this
+//! process's reader.
+
+use crate::Error;
+use futures_core::{Stream, stream::FusedStream};
+use sse_codec::Frame;
+use std::{
+    fmt,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll},
+};
+
+/// One subscriber's stream of frames, returned by
+/// [`Redis::subscribe`](sse_codec::Provider::subscribe): the replay from
+/// the stream, then the entries this process reads, live.
+///
+/// It ends (`None`) after the provider shuts down. Its last item is an
+/// error when it ends for another reason: [`Error::Lagged`] if it fell
+/// behind, [`Error::Unavailable`] if this process lost Redis; its client
+/// should then reconnect and resume. Dropping it unsubscribes at once.
+pub struct Subscriber {
+    inner: sse_joe::Subscriber,
+    closed: Arc<AtomicBool>,
+    done: bool,
+}
+
+impl Subscriber {
+    pub(crate) fn new(inner: sse_joe::Subscriber, closed: Arc<AtomicBool>) -> Subscriber {
+        Subscriber {
+            inner,
+            closed,
+            done: false,
+        }
+    }
+
+    /// The number of frames waiting to be read.
+    pub fn queued(&self) -> usize {
+        self.inner.queued()
+    }
+}
+
+impl Stream for Subscriber {
+    type Item = Result<Frame, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        let item = match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Some(Ok(frame))) => return Poll::Ready(Some(Ok(frame))),
+            Poll::Ready(Some(Err(error))) => Some(Err(Error::from_joe(error))),
+            // The in-process fan-out ends at shutdown, and when the reader
+            // loses Redis.
+            Poll::Ready(None) if self.closed.load(Ordering::Acquire) => None,
+            Poll::Ready(None) => Some(Err(Error::Unavailable(None))),
+        };
+        self.done = true;
+        Poll::Ready(item)
+    }
+}
+
+impl FusedStream for Subscriber {
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
+
+impl fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("queued", &self.queued())
+            .finish_non_exhaustive()
+    }
+}

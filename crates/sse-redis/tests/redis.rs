@@ -1,0 +1,374 @@
+//! What is particular to the Redis provider, on a real redis-server: one
+//! command per publish, one reader per process, the ID format, entries
+//! from other programs, IDs from elsewhere, and losing Redis.
+
+use futures_util::StreamExt;
+use redis::{AsyncCommands, Value};
+use sse_codec::{Event, EventId, Message, Parser, Provider, Resume, Subscription, Topic};
+use sse_redis::{Error, Redis, Retention};
+use sse_testkit::{Proxy, RedisServer, bounded, wait_until};
+use std::collections::HashMap;
+
+async fn provider(url: &str, key: &str) -> Redis {
+    Redis::builder(url).key(key).build().await.unwrap()
+}
+
+async fn admin(server: &RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// Calls of each command since the last `CONFIG RESETSTAT`.
+async fn command_calls(conn: &mut redis::aio::MultiplexedConnection) -> HashMap<String, u64> {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .filter_map(|line| {
+            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = rest
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .collect()
+}
+
+async fn next_event(stream: &mut sse_redis::Subscriber) -> Event {
+    let frame = bounded("an event", stream.next())
+        .await
+        .expect("the stream ended")
+        .expect("an event, not an error");
+    let mut parser = Parser::new();
+    parser.feed(frame.into_bytes());
+    parser.next_event().unwrap().unwrap()
+}
+
+fn topics(names: &[&str]) -> Vec<Topic> {
+    names.iter().map(|t| Topic::from(*t)).collect()
+}
+
+/// A publish is one `XADD` however many subscribers and processes there
+/// are; each process reads with one `XREAD` per batch, not per subscriber.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_command_per_publish_and_one_reader_per_process() {
+    const PUBLISHES: u64 = 200;
+    let server = RedisServer::start();
+    let nodes = [
+        provider(&server.url(), "count").await,
+        provider(&server.url(), "count").await,
+    ];
+    let mut subs = Vec::new();
+    for node in &nodes {
+        for _ in 0..25 {
+            let sub = node
+                .subscribe(Subscription::new(topics(&["t"])))
+                .await
+                .unwrap();
+            subs.push(sub.stream);
+        }
+    }
+    let mut admin = admin(&server).await;
+    let () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let publishes = (0..PUBLISHES).map(|i| {
+        let node = nodes[(i % 2) as usize].clone();
+        async move {
+            node.publish(Message::new().data(i.to_string()), &topics(&["t"]))
+                .await
+                .unwrap();
+        }
+    });
+    futures_util::future::join_all(publishes).await;
+    for sub in &mut subs {
+        for _ in 0..PUBLISHES {
+            next_event(sub).await;
+        }
+    }
+    let calls = command_calls(&mut admin).await;
+    assert_eq!(calls.get("xadd"), Some(&PUBLISHES), "{calls:?}");
+    // Each node's reader reads each entry once, in batches: at most one
+    // read per entry per node (plus the reads that waited for nothing),
+    // never one per subscriber (50 here).
+    let reads = calls.get("xread").copied().unwrap_or(0);
+    assert!(reads <= 2 * PUBLISHES + 4, "{reads} reads: {calls:?}");
+    for unexpected in ["xrange", "xrevrange"] {
+        assert_eq!(calls.get(unexpected), None, "{calls:?}");
+    }
+}
+
+/// The event ID is the entry ID, a colon and the stream's epoch; the
+/// entry holds the message's fields as documented.
+#[tokio::test]
+async fn the_event_id_names_the_entry_and_the_epoch() {
+    let server = RedisServer::start();
+    let node = provider(&server.url(), "ids").await;
+    let mut sub = node
+        .subscribe(Subscription::new(topics(&["a", "b"])))
+        .await
+        .unwrap()
+        .stream;
+    node.publish(
+        Message::new()
+            .event(sse_codec::EventType::from_static("chat"))
+            .data("x\ny")
+            .comment("c"),
+        &topics(&["a", "b"]),
+    )
+    .await
+    .unwrap();
+    let event = next_event(&mut sub).await;
+    let mut admin = admin(&server).await;
+    let entries: Vec<(String, Vec<(String, String)>)> = admin.xrange_all("ids").await.unwrap();
+    let (entry, fields) = &entries[0];
+    assert_eq!(
+        event.last_event_id().as_str(),
+        format!("{entry}:{}", node.epoch())
+    );
+    assert_eq!(node.epoch().len(), 16);
+    let epoch: String = admin.get("ids:epoch").await.unwrap();
+    assert_eq!(epoch, node.epoch());
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("epoch", node.epoch()),
+            ("topic", "a"),
+            ("topic", "b"),
+            ("event", "chat"),
+            ("data", "x\ny"),
+            ("comment", "c"),
+        ]
+    );
+    assert_eq!((event.event_type(), event.data()), ("chat", "x\ny"));
+    // A message with an ID of its own is refused: Redis assigns them.
+    let refused = node
+        .publish(
+            Message::new().id(EventId::from_static("7")).data("x"),
+            &topics(&["a"]),
+        )
+        .await;
+    assert!(matches!(refused, Err(Error::ExplicitId)));
+}
+
+/// Another program can publish with a plain `XADD`; its entries are
+/// served, and resumed from, like the provider's own.
+#[tokio::test]
+async fn entries_written_by_another_program_are_served() {
+    let server = RedisServer::start();
+    let node = provider(&server.url(), "foreign").await;
+    let mut sub = node
+        .subscribe(Subscription::new(topics(&["news"])))
+        .await
+        .unwrap()
+        .stream;
+    let mut admin = admin(&server).await;
+    let first: String = admin
+        .xadd(
+            "foreign",
+            "*",
+            &[("topic", "news"), ("data", "from python")],
+        )
+        .await
+        .unwrap();
+    let _: String = admin
+        .xadd(
+            "foreign",
+            "*",
+            &[("topic", "news"), ("event", "x"), ("data", "again")],
+        )
+        .await
+        .unwrap();
+    let event = next_event(&mut sub).await;
+    assert_eq!(event.data(), "from python");
+    assert_eq!(
+        event.last_event_id().as_str(),
+        format!("{first}:{}", node.epoch())
+    );
+    let resumed = node
+        .subscribe(
+            Subscription::new(topics(&["news"])).last_event_id(Some(event.last_event_id().clone())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resumed.resume, Resume::Exact);
+    let mut resumed = resumed.stream;
+    assert_eq!(next_event(&mut resumed).await.data(), "again");
+}
+
+/// An ID is exact only for the stream that gave it: an entry of another
+/// stream, or of another Redis, with the same number is not taken for it;
+/// nor is one from before the data was flushed.
+#[tokio::test]
+async fn ids_from_elsewhere_or_before_a_flush_are_lost() {
+    let server = RedisServer::start();
+    let other = RedisServer::start();
+    let here = provider(&server.url(), "s").await;
+    let there = provider(&other.url(), "s").await;
+    let mut sub = there
+        .subscribe(Subscription::new(topics(&["t"])))
+        .await
+        .unwrap()
+        .stream;
+    there
+        .publish(Message::new().data("elsewhere"), &topics(&["t"]))
+        .await
+        .unwrap();
+    let foreign = next_event(&mut sub).await;
+    let (entry, _) = foreign.last_event_id().as_str().split_once(':').unwrap();
+    // The same entry number in this stream, written by this stream's
+    // epoch.
+    let mut admin = admin(&server).await;
+    let epoch = here.epoch().to_owned();
+    let _: String = admin
+        .xadd(
+            "s",
+            entry,
+            &[("epoch", epoch.as_str()), ("topic", "t"), ("data", "here")],
+        )
+        .await
+        .unwrap();
+    let resume = |id: EventId| {
+        let here = here.clone();
+        async move {
+            here.subscribe(Subscription::new(topics(&["t"])).last_event_id(Some(id)))
+                .await
+                .unwrap()
+                .resume
+        }
+    };
+    assert_eq!(resume(foreign.last_event_id().clone()).await, Resume::Lost);
+    let own = EventId::try_from(format!("{entry}:{epoch}")).unwrap();
+    assert_eq!(resume(own.clone()).await, Resume::Exact);
+
+    // Flushed: the entry is gone, and the stream starts again.
+    let () = redis::cmd("FLUSHALL")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(resume(own).await, Resume::Lost);
+}
+
+/// While this process cannot reach Redis, its live streams end with an
+/// error (clients reconnect), publishing fails, and subscribing fails;
+/// once Redis is back, the reader goes on from its last entry, and a
+/// client that resumes gets everything published meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_redis_ends_streams_and_coming_back_loses_nothing() {
+    let server = RedisServer::start();
+    let network = Proxy::start(server.addr()).await;
+    let url = format!("redis://{}/", network.addr());
+    let node = provider(&url, "outage").await;
+    // Another process, whose network stays up.
+    let other = provider(&server.url(), "outage").await;
+
+    let mut live = node
+        .subscribe(Subscription::new(topics(&["t"])))
+        .await
+        .unwrap()
+        .stream;
+    other
+        .publish(Message::new().data("before"), &topics(&["t"]))
+        .await
+        .unwrap();
+    let before = next_event(&mut live).await;
+    assert_eq!(before.data(), "before");
+
+    network.refuse();
+    network.cut();
+    let end = bounded("the live stream ends", live.next()).await;
+    assert!(matches!(end, Some(Err(Error::Unavailable(_)))), "{end:?}");
+    assert!(bounded("then nothing", live.next()).await.is_none());
+    assert!(!node.is_reading());
+    let refused = node
+        .publish(Message::new().data("lost"), &topics(&["t"]))
+        .await;
+    assert!(matches!(refused, Err(Error::Redis(_))), "{refused:?}");
+    let refused = node.subscribe(Subscription::new(topics(&["t"]))).await;
+    assert!(
+        matches!(refused, Err(Error::Unavailable(_) | Error::Redis(_))),
+        "{refused:?}"
+    );
+    for i in 0..5 {
+        other
+            .publish(
+                Message::new().data(format!("meanwhile {i}")),
+                &topics(&["t"]),
+            )
+            .await
+            .unwrap();
+    }
+
+    network.set_target(server.addr());
+    wait_until("the reader reads again", || node.is_reading()).await;
+    let resumed = bounded(
+        "a resume after the outage",
+        node.subscribe(
+            Subscription::new(topics(&["t"])).last_event_id(Some(before.last_event_id().clone())),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resumed.resume, Resume::Exact);
+    let mut resumed = resumed.stream;
+    for i in 0..5 {
+        assert_eq!(
+            next_event(&mut resumed).await.data(),
+            format!("meanwhile {i}")
+        );
+    }
+    node.publish(Message::new().data("after"), &topics(&["t"]))
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut resumed).await.data(), "after");
+}
+
+/// Time-based retention trims entries older than the age at each publish.
+#[tokio::test]
+async fn time_based_retention_trims_old_entries() {
+    let server = RedisServer::start();
+    let node = Redis::builder(server.url())
+        .key("aged")
+        .retention(Retention::Younger(std::time::Duration::from_millis(200)))
+        .build()
+        .await
+        .unwrap();
+    for i in 0..300 {
+        node.publish(Message::new().data(i.to_string()), &topics(&["t"]))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    node.publish(Message::new().data("new"), &topics(&["t"]))
+        .await
+        .unwrap();
+    let mut admin = admin(&server).await;
+    let len: u64 = admin.xlen("aged").await.unwrap();
+    // Trimming is approximate (whole nodes of 100 entries), but the old
+    // ones are gone.
+    assert!(len < 150, "{len} entries kept");
+    let first: Value = redis::cmd("XRANGE")
+        .arg("aged")
+        .arg("-")
+        .arg("+")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert!(matches!(first, Value::Array(ref entries) if !entries.is_empty()));
+}
