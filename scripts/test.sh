@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# Runs the whole test suite, installing what it needs first: Debian's
-# Chromium and ChromeDriver for the browser test (with apt-get, as root or
-# through sudo; on other systems install a Chromium and its matching
-# chromedriver on PATH first, and set CHROMIUM if the browser is not
-# `chromium`).
+# Runs the whole test suite, installing what it needs first, with apt-get
+# (as root or through sudo): Debian's Chromium and ChromeDriver for the
+# browser test, and Debian's redis-server for the Redis provider's tests,
+# which start their own server on a free port. On other systems install a
+# Chromium and its matching chromedriver on PATH first (set CHROMIUM if the
+# browser is not `chromium`), and redis-server (or set REDIS_SERVER to its
+# path).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+missing=()
 if ! command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-    echo "installing chromium and chromium-driver (Debian packages) for the browser test"
+    missing+=(chromium chromium-driver)
+fi
+if ! command -v "${REDIS_SERVER:-redis-server}" >/dev/null 2>&1; then
+    missing+=(redis-server)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]} (Debian packages) for the browser and Redis tests"
     sudo=""
     if [ "$(id -u)" -ne 0 ]; then
         if ! command -v sudo >/dev/null 2>&1; then
-            echo "the browser test needs chromium and chromedriver: run this as root," >&2
+            echo "the tests need ${missing[*]}: run this as root," >&2
             echo "install sudo, or install them yourself (see the comment above)" >&2
             exit 1
         fi
@@ -20,7 +29,7 @@ if ! command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1 || ! command -v chromedr
     fi
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-        chromium chromium-driver >/dev/null
+        "${missing[@]}" >/dev/null
 fi
 
 cargo test --workspace --all-features "$@"

@@ -193,6 +193,73 @@ async fn demo_exits_on_ctrl_c_within_its_deadline_despite_a_stalled_reader() {
     drop(stalled);
 }
 
+/// Two demo processes on one Redis share the chat and its history: what is
+/// posted to one reaches a stream on the other, and a client resumes on
+/// one from an ID it got from the other.
+#[tokio::test]
+async fn two_demos_on_redis_share_the_chat_and_resume_each_other() {
+    let redis = sse_testkit::RedisServer::start();
+    let demo = env!("CARGO_BIN_EXE_demo");
+    let args = [
+        "--port",
+        "0",
+        "--tick-ms",
+        "3600000",
+        "--redis",
+        &redis.url(),
+    ];
+    let (mut a, mut b) = (Running::start(demo, &args), Running::start(demo, &args));
+    let (a_url, b_url) = (a.url(), b.url());
+    let client = reqwest::Client::new();
+    let chat = |url: String, text: &'static str| {
+        let client = client.clone();
+        async move {
+            let body = serde_json::json!({ "name": "t", "text": text });
+            let response = client.post(format!("{url}chat")).json(&body).send().await;
+            assert_eq!(response.unwrap().status(), 204);
+        }
+    };
+    let text = |event: sse::Event| {
+        let chat: sse_examples::demo::Chat = serde_json::from_str(event.data()).unwrap();
+        chat.text
+    };
+
+    let on_b = client
+        .get(format!("{b_url}events?topics=chat"))
+        .send()
+        .await
+        .unwrap();
+    let mut on_b = sse::read(on_b);
+    chat(a_url.clone(), "posted to a").await;
+    let first = tokio::time::timeout(Duration::from_secs(10), on_b.next())
+        .await
+        .expect("the chat reaches b")
+        .unwrap()
+        .unwrap();
+    assert_eq!(text(first.clone()), "posted to a");
+
+    chat(b_url.clone(), "posted to b").await;
+    chat(a_url.clone(), "posted to a again").await;
+    let resumed = client
+        .get(format!("{a_url}events?topics=chat"))
+        .header("last-event-id", first.last_event_id().as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.headers()["sse-resume"], "exact");
+    let mut resumed = sse::read(resumed);
+    for expected in ["posted to b", "posted to a again"] {
+        let event = tokio::time::timeout(Duration::from_secs(10), resumed.next())
+            .await
+            .expect("the replay")
+            .unwrap()
+            .unwrap();
+        assert_eq!(text(event), expected);
+    }
+    assert!(a.interrupt().contains("bye"));
+    assert!(b.interrupt().contains("bye"));
+}
+
 #[tokio::test]
 async fn mount_axum_streams_and_stops_on_ctrl_c() {
     let mut app = Running::start(env!("CARGO_BIN_EXE_mount_axum"), &["--port", "0"]);

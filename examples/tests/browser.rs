@@ -96,10 +96,10 @@ impl App {
         for handle in self.connections.lock().unwrap().drain(..) {
             handle.abort();
         }
-        let joe = self.demo.server().joe().clone();
+        let demo = self.demo.clone();
         wait_for("unsubscribe", Duration::from_secs(10), || {
-            let joe = joe.clone();
-            async move { (joe.subscriber_count() == 0).then_some(()) }
+            let demo = demo.clone();
+            async move { (demo.stats().subscribers == 0).then_some(()) }
         })
         .await;
     }
@@ -262,10 +262,10 @@ impl Drop for Browser {
 }
 
 async fn wait_for_subscribers(demo: &Demo, count: usize) {
-    let joe = demo.server().joe().clone();
+    let demo = demo.clone();
     wait_for("the page to subscribe", Duration::from_secs(20), || {
-        let joe = joe.clone();
-        async move { (joe.subscriber_count() == count).then_some(()) }
+        let demo = demo.clone();
+        async move { (demo.stats().subscribers == count).then_some(()) }
     })
     .await;
 }

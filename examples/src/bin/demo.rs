@@ -6,26 +6,43 @@
 //! curl -N http://127.0.0.1:8080/events
 //! ```
 //!
+//! With `--redis redis://127.0.0.1:6379`, the feed, the chat and their
+//! history live in a Redis stream: several demo processes on several ports
+//! share them, and a page resumes on whichever one it reconnects to.
+//!
 //! Connections get `ConnectionLimits` (a reader that takes no byte for 30 s
 //! and a request head not sent within 30 s are cut). Ctrl-C ends every
 //! open stream cleanly, waits at most five seconds for the connections to
 //! close, then exits.
 
 use sse::server::ConnectionLimits;
-use sse_examples::{SHUTDOWN_DEADLINE, demo::Demo};
+use sse_examples::{
+    SHUTDOWN_DEADLINE,
+    demo::{Backend, Demo, HISTORY},
+};
 use std::{net::SocketAddr, time::Duration};
 
 const USAGE: &str = "\
-USAGE: demo [--port N] [--tick-ms MS]
+USAGE: demo [--port N] [--tick-ms MS] [--redis URL]
 
   --port N       listen on 127.0.0.1:N (0 picks a free port)  [default 8080]
   --tick-ms MS   publish a feed tick every MS milliseconds     [default 1000]
+  --redis URL    share events and history with other demo processes
+                 through Redis (e.g. redis://127.0.0.1:6379)   [default: in
+                 this process only]
 ";
 
-/// The port and tick interval, or `None` for `--help`.
-fn parse_args() -> Result<Option<(u16, Duration)>, String> {
+struct Options {
+    port: u16,
+    tick: Duration,
+    redis: Option<String>,
+}
+
+/// The options, or `None` for `--help`.
+fn parse_args() -> Result<Option<Options>, String> {
     let mut port = 8080u16;
     let mut tick = Duration::from_secs(1);
+    let mut redis = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
@@ -38,15 +55,16 @@ fn parse_args() -> Result<Option<(u16, Duration)>, String> {
                 Ok(ms) if ms > 0 => tick = Duration::from_millis(ms),
                 _ => return Err("--tick-ms needs a number above 0".into()),
             },
+            "--redis" => redis = Some(value),
             _ => return Err(format!("unknown option {arg}")),
         }
     }
-    Ok(Some((port, tick)))
+    Ok(Some(Options { port, tick, redis }))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (port, tick) = match parse_args() {
+    let Options { port, tick, redis } = match parse_args() {
         Ok(Some(options)) => options,
         Ok(None) => {
             print!("{USAGE}");
@@ -58,7 +76,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
 
-    let demo = Demo::new();
+    let demo = match redis {
+        None => Demo::new(),
+        Some(url) => match Backend::redis(&url, HISTORY).await {
+            Ok(backend) => {
+                println!(
+                    "sse demo: events and history in the Redis stream sse-demo:events at {url}"
+                );
+                Demo::on(backend)
+            }
+            Err(error) => {
+                eprintln!("demo: cannot use Redis at {url}: {error}");
+                if let Some(cause) = std::error::Error::source(&error) {
+                    eprintln!("demo: {cause}");
+                }
+                std::process::exit(1);
+            }
+        },
+    };
     let tcp = match tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await {
         Ok(tcp) => tcp,
         Err(error) => {
@@ -68,6 +103,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             std::process::exit(1);
         }
+    };
+    // Processes that share a feed through Redis say whose tick is whose.
+    let demo = match demo.server().provider() {
+        Backend::Redis(_) => demo.named(&tcp.local_addr()?.to_string()),
+        Backend::Joe(_) => demo,
     };
     let listener = ConnectionLimits::new().listen(tcp);
     println!(

@@ -20,10 +20,7 @@ use axum::{
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
-use sse::{
-    EventType, Message, Server, Topic,
-    joe::{FiniteReplayer, Joe},
-};
+use sse::{EventType, Message, Topic, server::Server};
 use std::{
     collections::VecDeque,
     sync::{
@@ -32,6 +29,10 @@ use std::{
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
+
+mod backend;
+
+pub use backend::{Backend, BackendError, BackendStream};
 
 const PAGE: &str = include_str!("index.html");
 
@@ -49,7 +50,9 @@ pub const CHAT: Topic = Topic::from_static("chat");
 /// The demo's state: the SSE server and what `/stats` reports.
 #[derive(Clone)]
 pub struct Demo {
-    server: Server,
+    server: Server<Backend>,
+    /// The name its ticks carry, when several processes share the feed.
+    node: Option<Arc<str>>,
     ticks: Arc<AtomicU64>,
     resumes: Arc<Mutex<VecDeque<Option<String>>>>,
 }
@@ -97,15 +100,18 @@ impl Default for Demo {
 }
 
 impl Demo {
-    /// A demo whose history holds the last [`HISTORY`] events, with IDs
-    /// assigned by the replayer.
+    /// A demo on Joe, whose history holds the last [`HISTORY`] events,
+    /// with IDs assigned by the replayer.
     pub fn new() -> Demo {
-        let joe = Joe::builder()
-            .replayer(FiniteReplayer::new(HISTORY).auto_ids(true))
-            .build();
+        Demo::on(Backend::joe(HISTORY))
+    }
+
+    /// A demo on `backend`: [`Backend::redis`] to share the feed, the
+    /// chat and their history with other demo processes.
+    pub fn on(backend: Backend) -> Demo {
         let resumes: Arc<Mutex<VecDeque<Option<String>>>> = Arc::default();
         let seen = resumes.clone();
-        let server = Server::builder_with(joe)
+        let server = Server::builder(backend)
             .last_event_id_query("lastEventId")
             .retry(Duration::from_secs(1))
             // A browser cannot read the `sse-resume` header: tell the page
@@ -136,13 +142,22 @@ impl Demo {
             .build();
         Demo {
             server,
+            node: None,
             ticks: Arc::default(),
             resumes,
         }
     }
 
+    /// Names this process in its ticks (`"node": name`), for when several
+    /// demo processes share one feed through Redis.
+    #[must_use]
+    pub fn named(mut self, name: &str) -> Demo {
+        self.node = Some(Arc::from(name));
+        self
+    }
+
     /// The SSE server, to publish or shut down.
-    pub fn server(&self) -> &Server {
+    pub fn server(&self) -> &Server<Backend> {
         &self.server
     }
 
@@ -160,36 +175,45 @@ impl Demo {
     ///
     /// # Errors
     ///
-    /// When the demo's Joe was shut down (`Server::shutdown` alone ends the
-    /// responses but keeps Joe running).
-    pub async fn tick(&self) -> Result<u64, sse::joe::Error> {
+    /// When the provider was shut down (`Server::shutdown` alone ends the
+    /// responses but keeps it running), or Redis cannot be reached.
+    pub async fn tick(&self) -> Result<u64, BackendError> {
         let n = self.ticks.fetch_add(1, Ordering::Relaxed) + 1;
         let at = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
+        let data = match &self.node {
+            None => format!(r#"{{"n":{n},"at":{at}}}"#),
+            Some(node) => serde_json::json!({ "n": n, "at": at, "node": &**node }).to_string(),
+        };
         let message = Message::new()
             .event(EventType::from_static("tick"))
-            .data(format!(r#"{{"n":{n},"at":{at}}}"#));
+            .data(data);
         self.server.publish(message, &[FEED]).await?;
         Ok(n)
     }
 
-    /// Publishes a tick every `interval` until publishing fails (the demo's
-    /// Joe was shut down), or for ever; the demo binary exits around it.
+    /// Publishes a tick every `interval` until the provider is shut down,
+    /// or for ever; the demo binary exits around it. A tick that cannot be
+    /// published (Redis is unreachable) is reported and skipped.
     pub async fn run_feed(self, interval: Duration) {
         let mut timer = tokio::time::interval(interval);
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         timer.tick().await;
         loop {
             timer.tick().await;
-            if self.tick().await.is_err() {
-                return;
+            match self.tick().await {
+                Ok(_) => {}
+                Err(BackendError::Joe(_)) => return,
+                Err(BackendError::Redis(error)) if error.is_shutdown() => return,
+                Err(BackendError::Redis(error)) => eprintln!("demo: tick not published: {error}"),
             }
         }
     }
 
     /// What `/stats` reports.
     pub fn stats(&self) -> Stats {
-        let joe = self.server.joe().stats();
+        let joe = self.server.provider().stats();
         Stats {
             subscribers: joe.subscribers,
             receiving: joe.receiving,
