@@ -1,6 +1,6 @@
-//! `fanout`: the fan-out load server, `sse-server` over Joe, with the same
-//! options and payload as the perf kit's `peer-axum`, so the same `sse-load`
-//! commands measure both.
+//! `fanout`: the fan-out load server, `sse-server` over Joe (or over the
+//! Redis provider with `--redis`), with the same options and payload as the
+//! perf kit's `peer-axum`, so the same `sse-load` commands measure both.
 //!
 //! One internal publisher emits `{"t":<unix nanos>,"seq":<n>,"pad":"..."}`
 //! at a fixed rate to the default topic. Joe encodes each event once and
@@ -23,8 +23,10 @@
 //! hyper and tokio alone, the floor under any server built on them.
 
 use hyper_util::{rt::TokioIo, service::TowerToHyperService};
+use sse::redis::{Redis, Retention};
+use sse_codec::Provider;
 use sse_codec::{Message, Topic};
-use sse_joe::Joe;
+use sse_joe::{Joe, Stats};
 use sse_server::{Body, ConnectionLimits, LimitedListener, Server};
 use std::{
     convert::Infallible,
@@ -43,7 +45,7 @@ fanout: SSE fan-out load server (sse-server + sse-joe)
 
 USAGE: fanout [--port 8082] [--rate 100] [--size 256] [--capacity 1024] [--max-secs 900]
               [--writev true|false] [--write-timeout 30] [--send-buffer 65536]
-              [--max-buf 65536] [--bare]
+              [--max-buf 65536] [--redis URL [--no-publish]] [--bare]
 
   --port N           listen on 127.0.0.1:N                    [default 8082]
   --rate N           events published per second             [default 100]
@@ -58,6 +60,9 @@ USAGE: fanout [--port 8082] [--rate 100] [--size 256] [--capacity 1024] [--max-s
                      (0: the system's)                        [default 65536]
   --max-buf N        bytes hyper buffers per connection before it stops
                      taking body chunks (at least 8192)       [default 65536]
+  --redis URL        use the Redis provider on the stream fanout:events
+                     instead of Joe: run several fanouts on one Redis
+  --no-publish       publish nothing: serve what other fanouts publish
   --bare             no events: idle SSE responses on plain hyper, to
                      measure hyper's own memory per connection
 ";
@@ -72,6 +77,8 @@ struct Opts {
     write_timeout: u64,
     send_buffer: usize,
     max_buf: usize,
+    redis: Option<String>,
+    publish: bool,
     bare: bool,
 }
 
@@ -88,6 +95,8 @@ fn parse_args() -> Result<Opts, String> {
         write_timeout: 30,
         send_buffer: 64 * 1024,
         max_buf: 64 * 1024,
+        redis: None,
+        publish: true,
         bare: false,
     };
     let mut args = std::env::args().skip(1);
@@ -105,6 +114,8 @@ fn parse_args() -> Result<Opts, String> {
             }
             "--send-buffer" => o.send_buffer = val()?.parse().map_err(|_| "bad --send-buffer")?,
             "--max-buf" => o.max_buf = val()?.parse().map_err(|_| "bad --max-buf")?,
+            "--redis" => o.redis = Some(val()?),
+            "--no-publish" => o.publish = false,
             "--bare" => o.bare = true,
             "-h" | "--help" => {
                 print!("{USAGE}");
@@ -133,7 +144,12 @@ fn unix_nanos() -> u128 {
 }
 
 /// Publishes event `n` at `start + n / rate`; catches up in bursts if late.
-async fn publisher(server: Server<Joe>, published: Arc<AtomicU64>, rate: f64, size: usize) {
+async fn publisher<P: Provider>(
+    server: Server<P>,
+    published: Arc<AtomicU64>,
+    rate: f64,
+    size: usize,
+) {
     let pad = "x".repeat(size);
     let start = tokio::time::Instant::now();
     let mut seq: u64 = 0;
@@ -149,12 +165,12 @@ async fn publisher(server: Server<Joe>, published: Arc<AtomicU64>, rate: f64, si
                 seq,
                 pad
             );
-            if server
+            if let Err(error) = server
                 .publish(Message::new().data(data), &[Topic::DEFAULT])
                 .await
-                .is_err()
             {
-                return; // Joe was shut down
+                eprintln!("fanout: publish failed, publisher stops: {error}");
+                return;
             }
             published.store(seq, Relaxed);
         }
@@ -266,18 +282,61 @@ async fn main() {
         return;
     }
 
-    let joe = Joe::builder().capacity(o.capacity).build();
-    let server = Server::new(joe.clone());
+    match o.redis.clone() {
+        None => {
+            let joe = Joe::builder().capacity(o.capacity).build();
+            let stats = {
+                let joe = joe.clone();
+                move || joe.stats()
+            };
+            serve(&o, listener, http, Server::new(joe), stats).await;
+        }
+        Some(url) => {
+            let redis = Redis::builder(url.as_str())
+                .key("fanout:events")
+                .retention(Retention::Last(10_000))
+                .capacity(o.capacity)
+                .build()
+                .await;
+            let redis = match redis {
+                Ok(redis) => redis,
+                Err(err) => {
+                    eprintln!("fanout: cannot use Redis at {url}: {err}");
+                    std::process::exit(1);
+                }
+            };
+            let stats = {
+                let redis = redis.clone();
+                move || redis.stats()
+            };
+            serve(&o, listener, http, Server::new(redis), stats).await;
+        }
+    }
+}
+
+/// Serves `server`, publishing if asked, until `--max-secs` or Ctrl-C.
+async fn serve<P: Provider>(
+    o: &Opts,
+    listener: LimitedListener,
+    http: hyper::server::conn::http1::Builder,
+    server: Server<P>,
+    stats: impl Fn() -> Stats + Clone + Send + Sync + 'static,
+) {
     let published = Arc::new(AtomicU64::new(0));
-    tokio::spawn(publisher(server.clone(), published.clone(), o.rate, o.size));
+    if o.publish {
+        tokio::spawn(publisher(server.clone(), published.clone(), o.rate, o.size));
+    }
     {
-        let (joe, published) = (joe.clone(), published.clone());
+        let (stats, published) = (stats.clone(), published.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(5));
             loop {
                 tick.tick().await;
-                let stats = joe.stats();
-                let errors = CONN_ERRORS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let stats = stats();
+                let errors = CONN_ERRORS
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
                 eprintln!(
                     "fanout: subscribers={} receiving={} lagged={} queued_bytes={} published={} connection errors={errors:?}",
                     stats.subscribers,
@@ -292,11 +351,11 @@ async fn main() {
 
     // `/stats` here, everything else to the SSE server.
     let app = {
-        let (server, joe, published) = (server.clone(), joe.clone(), published.clone());
+        let (server, stats, published) = (server.clone(), stats.clone(), published.clone());
         tower::service_fn(move |request: http::Request<hyper::body::Incoming>| {
             let mut server = server.clone();
             let stats = (request.uri().path() == "/stats").then(|| {
-                let stats = joe.stats();
+                let stats = stats();
                 format!(
                     "{{\"subscribers\":{},\"receiving\":{},\"lagged\":{},\"queued_bytes\":{},\"published\":{}}}\n",
                     stats.subscribers,
