@@ -166,8 +166,10 @@ impl<S> Subscribed<S> {
 /// made; the order of concurrent publishes is the same for every subscriber
 /// of the same topics. `publish` must not wait for slow subscribers: a
 /// subscriber that cannot keep up is ended (see below), never waited on
-/// without bound. When it returns `Ok`, the message is in every matching
-/// subscriber's queue (and in the history, if any).
+/// without bound. When it returns `Ok`, the message is in the history, if
+/// any, and on its way to every matching subscriber: an in-process
+/// provider has queued it for each of them already, a distributed one
+/// delivers it as each process reads it.
 ///
 /// **Subscribe.** [`subscribe`](Provider::subscribe) returns a stream that
 /// yields, in order: if `last_event_id` is given and found in the history,
@@ -177,7 +179,10 @@ impl<S> Subscribed<S> {
 /// live, and none published after the replay point is missing, even when
 /// publishes race the subscription. If the ID is unknown or evicted, nothing
 /// is replayed and [`Resume::Lost`] is reported; with no ID,
-/// [`Resume::Fresh`].
+/// [`Resume::Fresh`]. A distributed provider, whose processes read a
+/// shared log, may also deliver live the messages published just before
+/// the subscription that its process had not read yet; never one it
+/// replayed.
 ///
 /// **Ending.** The stream ends (`None`) when the provider shuts down, after
 /// the frames already queued for it. It yields one `Err` as its last item

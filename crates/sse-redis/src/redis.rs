@@ -21,7 +21,10 @@ use std::{
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
-use tokio::sync::watch;
+use tokio::{
+    runtime,
+    sync::{oneshot, watch},
+};
 
 /// The stream key unless configured: [`RedisBuilder::key`].
 pub const DEFAULT_KEY: &str = "sse:events";
@@ -124,10 +127,13 @@ pub(crate) struct Shared {
     /// rest from the replay.
     pub(crate) order: tokio::sync::Mutex<()>,
     pub(crate) state: Mutex<State>,
-    /// The reader's progress, for publishes and resumes that wait for it.
+    /// The reader's progress, for resumes that wait for it.
     pub(crate) progress: watch::Sender<Progress>,
     pub(crate) closed: Arc<AtomicBool>,
     reader: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Stops the thread that runs the reader and the connections, when the
+    /// provider has its own.
+    io_thread: Mutex<Option<oneshot::Sender<()>>>,
     joe: JoeConfig,
     replays_exact: AtomicU64,
     replays_lost: AtomicU64,
@@ -171,6 +177,7 @@ impl JoeConfig {
 #[must_use]
 pub struct RedisBuilder {
     client: Result<Client, redis::RedisError>,
+    runtime: Option<runtime::Handle>,
     key: String,
     retention: Retention,
     joe: JoeConfig,
@@ -198,6 +205,7 @@ impl Redis {
     pub fn builder(info: impl IntoConnectionInfo) -> RedisBuilder {
         RedisBuilder {
             client: Client::open(info),
+            runtime: None,
             key: DEFAULT_KEY.to_owned(),
             retention: DEFAULT_RETENTION,
             joe: JoeConfig {
@@ -300,6 +308,26 @@ impl RedisBuilder {
         self
     }
 
+    /// Runs the reader and the Redis connections on `runtime`, instead of
+    /// on a thread of the provider's own.
+    ///
+    /// By default the provider starts one thread, `sse-redis`, with a
+    /// single-threaded Tokio runtime for its reader and connections,
+    /// stopped at shutdown. A server that streams to many connections
+    /// keeps its runtime busy writing: after each event, every
+    /// subscriber's response is woken, and a task queued behind them (the
+    /// reader with the next events, a publish waiting for its answer)
+    /// waits its turn, tens of milliseconds with a thousand connections on
+    /// two busy cores. On a thread of their own, commands go out, answers
+    /// come back and events are handed on at once; the price is that waking
+    /// the responses from another thread costs a little more CPU. Give a
+    /// runtime here to have no extra thread, for example in tests or when
+    /// events are few.
+    pub fn runtime(mut self, runtime: runtime::Handle) -> RedisBuilder {
+        self.runtime = Some(runtime);
+        self
+    }
+
     /// Connects, reads the stream's epoch (creating it if it has none) and
     /// its last entry, and starts this process's reader.
     ///
@@ -308,31 +336,50 @@ impl RedisBuilder {
     /// [`Error::Redis`] if the URL is invalid, Redis cannot be reached, or
     /// the key holds something other than a stream.
     ///
-    /// # Panics
-    ///
-    /// If called outside a Tokio runtime.
-    ///
     /// # Cancel safety
     ///
     /// Cancel safe: if the future is dropped, no reader was started (an
     /// epoch may have been created, which is harmless).
     pub async fn build(self) -> Result<Redis, Error> {
         let client = self.client?;
-        let manager = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(5)))
-            .set_number_of_retries(2);
-        let mut conn = client
-            .get_connection_manager_with_config(manager.clone())
-            .await?;
-        // The reader's blocking read must outlast its own timeout.
-        let reader_conn = client
-            .get_connection_manager_with_config(
-                manager.set_response_timeout(Some(self.block + Duration::from_secs(5))),
-            )
-            .await?;
-        let epoch = epoch(&mut conn, &self.key).await?;
-        let last = last_entry(&mut conn, &self.key).await?;
+        let (io, io_thread) = match self.runtime {
+            Some(runtime) => (runtime, None),
+            None => {
+                let (runtime, stop) = io_thread().map_err(redis::RedisError::from)?;
+                (runtime, Some(stop))
+            }
+        };
+        let key = self.key.clone();
+        let block = self.block;
+        // Connected on the I/O runtime, so that the connections' own tasks
+        // run there.
+        let connected = io
+            .spawn(async move {
+                let manager = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(Duration::from_secs(2)))
+                    .set_response_timeout(Some(Duration::from_secs(5)))
+                    .set_number_of_retries(2);
+                let mut conn = client
+                    .get_connection_manager_with_config(manager.clone())
+                    .await?;
+                // The reader's blocking read must outlast its own timeout.
+                let reader_conn = client
+                    .get_connection_manager_with_config(
+                        manager.set_response_timeout(Some(block + Duration::from_secs(5))),
+                    )
+                    .await?;
+                let epoch = epoch(&mut conn, &key).await?;
+                let last = last_entry(&mut conn, &key).await?;
+                Ok::<_, Error>((conn, reader_conn, epoch, last))
+            })
+            .await
+            .map_err(|_| {
+                redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "the runtime of the redis connections stopped",
+                ))
+            })?;
+        let (conn, reader_conn, epoch, last) = connected?;
         let (progress, _) = watch::channel(Progress { last, up: true });
         let shared = Arc::new(Shared {
             key: self.key,
@@ -349,6 +396,7 @@ impl RedisBuilder {
             progress,
             closed: Arc::new(AtomicBool::new(false)),
             reader: Mutex::new(None),
+            io_thread: Mutex::new(io_thread),
             joe: self.joe,
             replays_exact: AtomicU64::new(0),
             replays_lost: AtomicU64::new(0),
@@ -359,11 +407,29 @@ impl RedisBuilder {
             batch: self.batch,
             block: self.block,
         };
-        *lock(&shared.reader) = Some(tokio::spawn(reader.run(last)));
+        *lock(&shared.reader) = Some(io.spawn(reader.run(last)));
         Ok(Redis {
             handle: Arc::new(Handle(shared)),
         })
     }
+}
+
+/// A thread named `sse-redis` running a single-threaded runtime until the
+/// returned sender is used or dropped.
+fn io_thread() -> std::io::Result<(runtime::Handle, oneshot::Sender<()>)> {
+    let runtime = runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let handle = runtime.handle().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name("sse-redis".into())
+        .spawn(move || {
+            runtime.block_on(async {
+                let _ = stopped.await;
+            });
+        })?;
+    Ok((handle, stop))
 }
 
 impl fmt::Debug for RedisBuilder {
@@ -461,6 +527,8 @@ impl Shared {
         if let Some(reader) = lock(&self.reader).take() {
             reader.abort();
         }
+        // The thread's runtime, and the connections' tasks on it, end.
+        drop(lock(&self.io_thread).take());
         self.progress.send_modify(|progress| progress.up = false);
     }
 
@@ -515,20 +583,12 @@ impl Shared {
             cmd.arg(name).arg(&value[..]);
         }
         let added: Value = cmd.query_async(&mut self.conn.clone()).await?;
-        let Some(id) = EntryId::from_value(&added) else {
+        if EntryId::from_value(&added).is_none() {
             return Err(Error::Redis(redis::RedisError::from((
                 redis::ErrorKind::UnexpectedReturnType,
                 "XADD did not answer with an entry ID",
             ))));
-        };
-        // This process's subscribers get it from the reader: wait for that
-        // (the reader's next read), so that publish returns, as the
-        // contract says, once they have it. A reader that is down skips
-        // the wait: its streams have ended.
-        let mut progress = self.progress.subscribe();
-        let _ = progress
-            .wait_for(|progress| progress.last >= id || !progress.up)
-            .await;
+        }
         Ok(())
     }
 
@@ -672,9 +732,11 @@ impl Provider for Redis {
         self.shared().subscribe(subscription).await
     }
 
-    /// Publishes with one `XADD`, and returns once this process's reader
-    /// has handed the entry to its subscribers (those of other processes
-    /// get it when their reader reads it, typically within a millisecond).
+    /// Publishes with one `XADD`, and returns once Redis has stored the
+    /// entry. Every process's reader (this one's included) then hands it to
+    /// its subscribers when it reads it, typically within a millisecond:
+    /// so unlike Joe's, a subscriber may get the message after `publish`
+    /// returns.
     ///
     /// # Errors
     ///
