@@ -63,6 +63,9 @@ USAGE: fanout [--port 8082] [--rate 100] [--size 256] [--capacity 1024] [--max-s
   --redis URL        use the Redis provider on the stream fanout:events
                      instead of Joe: run several fanouts on one Redis
   --no-publish       publish nothing: serve what other fanouts publish
+  --stamp WHEN       the time \"t\" of an event: when it is published (as
+                     peer-axum does), or when it was due, so that a late
+                     publisher counts in the latency   [default publish]
   --bare             no events: idle SSE responses on plain hyper, to
                      measure hyper's own memory per connection
 ";
@@ -79,6 +82,7 @@ struct Opts {
     max_buf: usize,
     redis: Option<String>,
     publish: bool,
+    stamp_due: bool,
     bare: bool,
 }
 
@@ -97,6 +101,7 @@ fn parse_args() -> Result<Opts, String> {
         max_buf: 64 * 1024,
         redis: None,
         publish: true,
+        stamp_due: false,
         bare: false,
     };
     let mut args = std::env::args().skip(1);
@@ -116,6 +121,13 @@ fn parse_args() -> Result<Opts, String> {
             "--max-buf" => o.max_buf = val()?.parse().map_err(|_| "bad --max-buf")?,
             "--redis" => o.redis = Some(val()?),
             "--no-publish" => o.publish = false,
+            "--stamp" => {
+                o.stamp_due = match val()?.as_str() {
+                    "publish" => false,
+                    "due" => true,
+                    _ => return Err("--stamp takes publish or due".into()),
+                };
+            }
             "--bare" => o.bare = true,
             "-h" | "--help" => {
                 print!("{USAGE}");
@@ -149,6 +161,7 @@ async fn publisher<P: Provider>(
     published: Arc<AtomicU64>,
     rate: f64,
     size: usize,
+    stamp_due: bool,
 ) {
     let pad = "x".repeat(size);
     let start = tokio::time::Instant::now();
@@ -158,13 +171,17 @@ async fn publisher<P: Provider>(
         tokio::time::sleep_until(due).await;
         let now = tokio::time::Instant::now();
         while start + Duration::from_secs_f64(seq as f64 / rate) <= now {
+            let stamp = if stamp_due {
+                // When it was due, however late the publisher runs.
+                let late = now
+                    .saturating_duration_since(start + Duration::from_secs_f64(seq as f64 / rate));
+                unix_nanos().saturating_sub(late.as_nanos())
+            } else {
+                unix_nanos()
+            };
             seq += 1;
-            let data = format!(
-                "{{\"t\":{},\"seq\":{},\"pad\":\"{}\"}}",
-                unix_nanos(),
-                seq,
-                pad
-            );
+            let data = format!("{{\"t\":{},\"seq\":{},\"pad\":\"{}\"}}", stamp, seq, pad);
+            let began = std::time::Instant::now();
             if let Err(error) = server
                 .publish(Message::new().data(data), &[Topic::DEFAULT])
                 .await
@@ -172,6 +189,11 @@ async fn publisher<P: Provider>(
                 eprintln!("fanout: publish failed, publisher stops: {error}");
                 return;
             }
+            let took = u32::try_from(began.elapsed().as_micros()).unwrap_or(u32::MAX);
+            PUBLISH_MICROS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(took);
             published.store(seq, Relaxed);
         }
     }
@@ -191,6 +213,26 @@ async fn accept(
             None
         }
     }
+}
+
+/// How long each publish took since the last log line, in microseconds.
+static PUBLISH_MICROS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// The median, 99th percentile and maximum of the publish times since the
+/// last call, in milliseconds; empties them.
+fn publish_times() -> String {
+    let mut micros = std::mem::take(&mut *PUBLISH_MICROS.lock().unwrap_or_else(|e| e.into_inner()));
+    if micros.is_empty() {
+        return "-".into();
+    }
+    micros.sort_unstable();
+    let at = |q: f64| f64::from(micros[((micros.len() - 1) as f64 * q) as usize]) / 1000.0;
+    format!(
+        "p50 {:.2} p99 {:.2} max {:.2} ms",
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    )
 }
 
 /// Why connections ended in error, by cause, for the periodic log line: a
@@ -324,7 +366,27 @@ async fn serve<P: Provider>(
 ) {
     let published = Arc::new(AtomicU64::new(0));
     if o.publish {
-        tokio::spawn(publisher(server.clone(), published.clone(), o.rate, o.size));
+        let publisher = publisher(
+            server.clone(),
+            published.clone(),
+            o.rate,
+            o.size,
+            o.stamp_due,
+        );
+        if o.redis.is_none() {
+            tokio::spawn(publisher);
+        } else {
+            // An outside producer, as publishers to a shared stream are:
+            // on a thread of its own, so that its publishes are not queued
+            // behind the responses of this server's subscribers.
+            std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for the publisher")
+                    .block_on(publisher);
+            });
+        }
     }
     {
         let (stats, published) = (stats.clone(), published.clone());
@@ -338,12 +400,13 @@ async fn serve<P: Provider>(
                     .unwrap_or_else(|e| e.into_inner())
                     .clone();
                 eprintln!(
-                    "fanout: subscribers={} receiving={} lagged={} queued_bytes={} published={} connection errors={errors:?}",
+                    "fanout: subscribers={} receiving={} lagged={} queued_bytes={} published={} publish=({}) connection errors={errors:?}",
                     stats.subscribers,
                     stats.receiving,
                     stats.lagged,
                     stats.queued_bytes,
-                    published.load(Relaxed)
+                    published.load(Relaxed),
+                    publish_times()
                 );
             }
         });
