@@ -29,7 +29,9 @@ pub use crate::frame::Frame;
 pub use crate::id::{EventId, EventType, InvalidEventId, InvalidEventType};
 pub use crate::message::{BufferTooSmall, Message, MessageData};
 pub use crate::parser::{Item, Parser};
-pub use crate::provider::{Provider, Resume, Subscribed, Subscription, Topic};
+pub use crate::provider::{
+    Provider, ProviderError, Resume, Start, Subscribed, Subscription, Topic,
+};
 pub use crate::stream::{EventStream, EventStreamError};
 
 /// The default maximum event size, 1 MiB: the longest line, and the largest

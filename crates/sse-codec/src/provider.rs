@@ -75,50 +75,93 @@ impl fmt::Display for Topic {
     }
 }
 
-/// What a new subscriber asks a [`Provider`] for.
+/// What a new subscriber asks a [`Provider`] for: its topics, and where
+/// its stream starts.
 ///
 /// # Examples
 ///
 /// ```
-/// use sse_codec::{EventId, Subscription, Topic};
+/// use sse_codec::{EventId, Start, Subscription, Topic};
 ///
 /// let sub = Subscription::new([Topic::from("news")])
 ///     .last_event_id(Some(EventId::from_static("41")));
-/// assert_eq!(sub.topics.len(), 1);
+/// assert_eq!(sub.topics(), [Topic::from("news")]);
+/// assert_eq!(sub.start(), &Start::After(EventId::from_static("41")));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Subscription {
-    /// The topics to receive messages from. Duplicates are allowed and
-    /// change nothing; an empty list receives nothing.
-    pub topics: Vec<Topic>,
-    /// The ID of the last event the client received (its `Last-Event-ID`),
-    /// if it is resuming. The provider replays what it holds after it.
-    pub last_event_id: Option<EventId>,
+    topics: Vec<Topic>,
+    start: Start,
+}
+
+/// Where a subscriber's stream starts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Start {
+    /// With the messages published from now on: a new client.
+    #[default]
+    Now,
+    /// After the message with this ID, replaying what the provider retains
+    /// after it: a client resuming with its `Last-Event-ID`.
+    After(EventId),
+    /// With the oldest message the provider retains, replaying all of it:
+    /// a new client that wants the history too.
+    Earliest,
 }
 
 impl Subscription {
-    /// A subscription to `topics`, not resuming.
+    /// A subscription to `topics` (duplicates change nothing; none receives
+    /// nothing), starting now.
     pub fn new(topics: impl IntoIterator<Item = Topic>) -> Subscription {
         Subscription {
             topics: topics.into_iter().collect(),
-            last_event_id: None,
+            start: Start::Now,
         }
     }
 
-    /// Sets the ID to resume after.
+    /// Resumes after the message with ID `id` (the client's
+    /// `Last-Event-ID`); with `None`, starts now.
     #[must_use]
-    pub fn last_event_id(mut self, id: Option<EventId>) -> Subscription {
-        self.last_event_id = id;
+    pub fn last_event_id(self, id: Option<EventId>) -> Subscription {
+        self.starting(id.map_or(Start::Now, Start::After))
+    }
+
+    /// Starts with the oldest message the provider retains.
+    #[must_use]
+    pub fn from_earliest(self) -> Subscription {
+        self.starting(Start::Earliest)
+    }
+
+    /// Sets where the stream starts.
+    #[must_use]
+    pub fn starting(mut self, start: Start) -> Subscription {
+        self.start = start;
         self
+    }
+
+    /// The topics.
+    pub fn topics(&self) -> &[Topic] {
+        &self.topics
+    }
+
+    /// Where the stream starts.
+    pub fn start(&self) -> &Start {
+        &self.start
+    }
+
+    /// The topics and the start, by value.
+    pub fn into_parts(self) -> (Vec<Topic>, Start) {
+        (self.topics, self.start)
     }
 }
 
-/// How a resuming subscriber's history was handled, so that a server can
-/// tell its client whether it missed anything.
+/// How a subscriber's history was handled, so that a server can tell its
+/// client whether it missed anything.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Resume {
-    /// The subscriber gave no last event ID; nothing was replayed.
+    /// The subscriber started now ([`Start::Now`]); nothing was replayed.
     Fresh,
     /// Every message published after the given ID (to the subscriber's
     /// topics) is replayed: the client missed nothing.
@@ -128,11 +171,15 @@ pub enum Resume {
     /// cannot be replayed. Nothing is replayed; the client should refetch
     /// its state.
     Lost,
+    /// Every message the provider retains (for the subscriber's topics) is
+    /// replayed, as [`Start::Earliest`] asks.
+    Earliest,
 }
 
 /// The result of [`Provider::subscribe`]: the subscriber's stream of frames
 /// and how its resume went.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Subscribed<S> {
     /// The frames for this subscriber: the replay, then live messages.
     pub stream: S,
@@ -145,6 +192,17 @@ impl<S> Subscribed<S> {
     pub fn new(stream: S, resume: Resume) -> Subscribed<S> {
         Subscribed { stream, resume }
     }
+}
+
+/// The error of a [`Provider`]: any error that can say whether the
+/// provider was shut down, as opposed to a failure that passes (a broker
+/// that cannot be reached, a subscriber that fell behind).
+///
+/// A server answers the two differently: after a shutdown it stops; after
+/// a passing failure its clients reconnect and try again.
+pub trait ProviderError: core::error::Error + Send + Sync + 'static {
+    /// Whether the provider was shut down: every later call fails so too.
+    fn is_shutdown(&self) -> bool;
 }
 
 /// A publish/subscribe broker for encoded events: the seam between a server
@@ -172,14 +230,17 @@ impl<S> Subscribed<S> {
 /// delivers it as each process reads it.
 ///
 /// **Subscribe.** [`subscribe`](Provider::subscribe) returns a stream that
-/// yields, in order: if `last_event_id` is given and found in the history,
-/// every retained message published to the subscription's topics after that
-/// ID ([`Resume::Exact`]); then every message published after the
-/// subscription was made, live. No message is both replayed and delivered
+/// yields, in order: if the subscription starts [after an
+/// ID](Start::After) found in the history, every retained message
+/// published to the subscription's topics after that ID
+/// ([`Resume::Exact`]); if it starts at the [earliest](Start::Earliest),
+/// every retained message published to its topics ([`Resume::Earliest`],
+/// or [`Resume::Lost`] from a provider that keeps no history); then every
+/// message published after the subscription was made, live. No message is both replayed and delivered
 /// live, and none published after the replay point is missing, even when
 /// publishes race the subscription. If the ID is unknown or evicted, nothing
-/// is replayed and [`Resume::Lost`] is reported; with no ID,
-/// [`Resume::Fresh`]. A distributed provider, whose processes read a
+/// is replayed and [`Resume::Lost`] is reported; starting
+/// [now](Start::Now), [`Resume::Fresh`]. A distributed provider, whose processes read a
 /// shared log, may also deliver live the messages published just before
 /// the subscription that its process had not read yet; never one it
 /// replayed.
@@ -192,8 +253,9 @@ impl<S> Subscribed<S> {
 /// not keep buffering for it.
 ///
 /// **Shutdown.** [`shutdown`](Provider::shutdown) ends every subscriber's
-/// stream; afterwards `publish` and `subscribe` fail with an error. Calling
-/// it twice is harmless.
+/// stream; afterwards `publish` and `subscribe` fail with an error whose
+/// [`is_shutdown`](ProviderError::is_shutdown) is true. Calling it twice
+/// is harmless.
 ///
 /// **Bounds.** Memory is bounded whatever subscribers do: per-subscriber
 /// queues are bounded, and a full one ends that subscriber.
@@ -202,12 +264,12 @@ impl<S> Subscribed<S> {
 /// and return `Send` futures; writing them as `async fn` is fine.
 pub trait Provider: Send + Sync + 'static {
     /// Why a call failed or a subscription ended.
-    type Error: core::error::Error + Send + Sync + 'static;
+    type Error: ProviderError;
 
     /// A subscriber's stream of frames.
     type Stream: Stream<Item = Result<Frame, Self::Error>> + Send + 'static;
 
-    /// Subscribes, replaying history after `subscription.last_event_id`.
+    /// Subscribes, replaying history as `subscription` starts.
     ///
     /// # Errors
     ///

@@ -66,6 +66,12 @@ impl fmt::Display for Error {
     }
 }
 
+impl sse_codec::ProviderError for Error {
+    fn is_shutdown(&self) -> bool {
+        matches!(self, Error::Shutdown)
+    }
+}
+
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {

@@ -119,6 +119,10 @@ impl Replayer for FiniteReplayer {
     ) -> Resume {
         self.history.replay(last_event_id, topics, out)
     }
+
+    fn replay_all(&mut self, topics: &[Topic], out: &mut dyn FnMut(Frame)) -> Resume {
+        self.history.replay_all(topics, out)
+    }
 }
 
 impl fmt::Debug for FiniteReplayer {
@@ -237,6 +241,9 @@ mod tests {
         assert_eq!(frames, ["id: 2\ndata: 1\n\n", "id: 4\ndata: 3\n\n"]);
         let (_, frames) = replay(&mut r, "1", &only_b);
         assert_eq!(frames, ["id: 3\ndata: 2\n\n", "id: 4\ndata: 3\n\n"]);
+        let mut all = Vec::new();
+        let resume = r.replay_all(&only_b, &mut |frame| all.push(frame));
+        assert_eq!((resume, all.len()), (Resume::Earliest, 2));
     }
 
     #[test]

@@ -141,11 +141,21 @@ impl History {
         };
         // The index holds only retained entries, so `seq >= first_seq`.
         let after = (seq - self.first_seq) as usize + 1;
-        for entry in self.entries.range(after..) {
+        self.replay_from(after, topics, out);
+        Resume::Exact
+    }
+
+    /// Every stored frame for `topics`.
+    pub(crate) fn replay_all(&self, topics: &[Topic], out: &mut dyn FnMut(Frame)) -> Resume {
+        self.replay_from(0, topics, out);
+        Resume::Earliest
+    }
+
+    fn replay_from(&self, start: usize, topics: &[Topic], out: &mut dyn FnMut(Frame)) {
+        for entry in self.entries.range(start..) {
             if intersects(&entry.topics, topics) {
                 out(entry.frame.clone());
             }
         }
-        Resume::Exact
     }
 }

@@ -4,7 +4,7 @@ use crate::{
     Error, Replayer, Stats,
     subscriber::{Freed, Pushed, Queue, Subscriber},
 };
-use sse_codec::{Frame, Message, Provider, Resume, Subscribed, Subscription, Topic};
+use sse_codec::{Frame, Message, Provider, Resume, Start, Subscribed, Subscription, Topic};
 use std::{
     any::Any,
     collections::{HashMap, VecDeque},
@@ -314,10 +314,7 @@ impl Joe {
     }
 
     fn subscribe_now(&self, subscription: Subscription) -> Result<Subscribed<Subscriber>, Error> {
-        let Subscription {
-            mut topics,
-            last_event_id,
-        } = subscription;
+        let (mut topics, start) = subscription.into_parts();
         topics.sort_unstable();
         topics.dedup();
         let mut replay = VecDeque::new();
@@ -329,17 +326,23 @@ impl Joe {
         // Replay and registration happen under the lock every publish
         // takes: a racing publish is either in the replay or queued live,
         // never both, never neither.
-        let resume = match (&last_event_id, &mut state.replayer) {
-            (None, _) => Resume::Fresh,
-            (Some(_), None) => Resume::Lost,
-            (Some(id), Some(replayer)) => {
+        let resume = match (&start, &mut state.replayer) {
+            (Start::After(_) | Start::Earliest, None) => {
+                state.replays_lost += 1;
+                Resume::Lost
+            }
+            (Start::After(_) | Start::Earliest, Some(replayer)) => {
                 let replayed = catch_unwind(AssertUnwindSafe(|| {
-                    replayer.replay(id, &topics, &mut |frame| replay.push_back(frame))
+                    let mut out = |frame| replay.push_back(frame);
+                    match &start {
+                        Start::After(id) => replayer.replay(id, &topics, &mut out),
+                        _ => replayer.replay_all(&topics, &mut out),
+                    }
                 }));
                 match replayed {
-                    Ok(Resume::Exact) => {
+                    Ok(resume @ (Resume::Exact | Resume::Earliest)) => {
                         state.replays_exact += 1;
-                        Resume::Exact
+                        resume
                     }
                     Ok(_) => {
                         state.replays_lost += 1;
@@ -353,6 +356,7 @@ impl Joe {
                     }
                 }
             }
+            _ => Resume::Fresh,
         };
         let replayed = replay.len();
         let queue = Arc::new(Queue::new(
@@ -368,7 +372,7 @@ impl Joe {
         tracing::debug!(
             subscriber = id,
             ?topics,
-            ?last_event_id,
+            ?start,
             ?resume,
             replayed,
             "subscribed"
@@ -390,8 +394,9 @@ impl Provider for Joe {
     type Error = Error;
     type Stream = Subscriber;
 
-    /// Subscribes, first replaying what the replayer holds after
-    /// `subscription.last_event_id` (see [`Resume`]).
+    /// Subscribes, first replaying what the replayer holds after the
+    /// subscription's last event ID, or all it holds for a subscription
+    /// from the earliest (see [`Resume`]).
     ///
     /// # Errors
     ///

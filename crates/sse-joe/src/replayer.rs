@@ -87,6 +87,17 @@ pub trait Replayer: Send + 'static {
         topics: &[Topic],
         out: &mut dyn FnMut(Frame),
     ) -> Resume;
+
+    /// Hands to `out`, in publish order, every stored frame published to
+    /// any of `topics`, for a subscriber that starts at the
+    /// [earliest](sse_codec::Start::Earliest) message retained.
+    ///
+    /// Returns [`Resume::Earliest`]. The default keeps no such history: it
+    /// returns [`Resume::Lost`] and does not call `out`.
+    fn replay_all(&mut self, topics: &[Topic], out: &mut dyn FnMut(Frame)) -> Resume {
+        let _ = (topics, out);
+        Resume::Lost
+    }
 }
 
 /// Whether two topic lists share a topic.

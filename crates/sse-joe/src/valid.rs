@@ -151,6 +151,11 @@ impl Replayer for ValidReplayer {
         self.evict();
         self.history.replay(last_event_id, topics, out)
     }
+
+    fn replay_all(&mut self, topics: &[Topic], out: &mut dyn FnMut(Frame)) -> Resume {
+        self.evict();
+        self.history.replay_all(topics, out)
+    }
 }
 
 impl fmt::Debug for ValidReplayer {

@@ -83,6 +83,12 @@ impl fmt::Display for Error {
     }
 }
 
+impl sse_codec::ProviderError for Error {
+    fn is_shutdown(&self) -> bool {
+        Error::is_shutdown(self)
+    }
+}
+
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {

@@ -10,7 +10,7 @@ use redis::{
     Client, IntoConnectionInfo, Value,
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
-use sse_codec::{Message, Provider, Resume, Subscribed, Subscription, Topic};
+use sse_codec::{Message, Provider, Resume, Start, Subscribed, Subscription, Topic};
 use sse_joe::{Joe, Stats};
 use std::{
     fmt,
@@ -596,13 +596,13 @@ impl Shared {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Shutdown);
         }
-        let Subscription {
-            mut topics,
-            last_event_id,
-        } = subscription;
+        let (mut topics, start) = subscription.into_parts();
         topics.sort_unstable();
         topics.dedup();
-        let from = last_event_id.as_ref().map(EntryId::from_event_id);
+        let from = match &start {
+            Start::After(id) => Some(EntryId::from_event_id(id)),
+            _ => None,
+        };
         if let Some(Some((id, _))) = from {
             self.catch_up(id).await?;
         }
@@ -621,10 +621,9 @@ impl Shared {
                 .map_err(Error::from_joe)?;
             (subscribed.stream, upto)
         };
-        let resume = match from {
-            None => Resume::Fresh,
-            Some(None) => Resume::Lost,
-            Some(Some((id, epoch))) => {
+        let resume = match (from, &start) {
+            (Some(None), _) => Resume::Lost,
+            (Some(Some((id, epoch))), _) => {
                 let replay = self.replay(id, epoch, upto, &topics).await?;
                 match replay {
                     Some(frames) => {
@@ -634,9 +633,14 @@ impl Shared {
                     None => Resume::Lost,
                 }
             }
+            (None, Start::Earliest) => {
+                stream.prepend(self.replay_all(upto, &topics).await?);
+                Resume::Earliest
+            }
+            (None, _) => Resume::Fresh,
         };
         match resume {
-            Resume::Exact => self.replays_exact.fetch_add(1, Ordering::Relaxed),
+            Resume::Exact | Resume::Earliest => self.replays_exact.fetch_add(1, Ordering::Relaxed),
             Resume::Lost => self.replays_lost.fetch_add(1, Ordering::Relaxed),
             _ => 0,
         };
@@ -666,6 +670,29 @@ impl Shared {
         let reached = progress.wait_for(|progress| progress.last >= id || !progress.up);
         let _ = tokio::time::timeout(CATCH_UP, reached).await;
         Ok(())
+    }
+
+    /// The frames of every retained entry for `topics`, up to entry `upto`.
+    async fn replay_all(
+        &self,
+        upto: EntryId,
+        topics: &[Topic],
+    ) -> Result<Vec<sse_codec::Frame>, Error> {
+        let reply: Value = redis::cmd("XRANGE")
+            .arg(&self.key)
+            .arg("-")
+            .arg(upto.to_string())
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let Value::Array(entries) = reply else {
+            return Ok(Vec::new());
+        };
+        Ok(entries
+            .into_iter()
+            .filter_map(|value| Entry::from_value(value, &self.epoch))
+            .filter(|entry| entry.is_for(topics))
+            .map(|entry| entry.message.to_frame())
+            .collect())
     }
 
     /// The frames published to `topics` after entry `from` up to entry
@@ -716,7 +743,8 @@ impl Provider for Redis {
     type Stream = Subscriber;
 
     /// Subscribes; with a last event ID, first replays from the stream what
-    /// was published after it to the subscription's topics.
+    /// was published after it to the subscription's topics; from the
+    /// earliest, all the stream retains for them.
     ///
     /// # Errors
     ///

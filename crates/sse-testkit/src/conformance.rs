@@ -8,7 +8,9 @@
 
 use crate::{bounded, wait_until};
 use futures_util::{StreamExt, future::join_all};
-use sse_codec::{Event, EventId, Frame, Message, Parser, Provider, Resume, Subscription, Topic};
+use sse_codec::{
+    Event, EventId, Frame, Message, Parser, Provider, Resume, Start, Subscription, Topic,
+};
 use std::{collections::HashMap, fmt::Debug, future::Future, pin::Pin, time::Duration};
 
 /// How a provider under test is made.
@@ -105,8 +107,16 @@ async fn subscribe_from<P: Provider>(
     topics: &[&str],
     last_event_id: Option<EventId>,
 ) -> (Stream<P>, Resume) {
-    let subscription =
-        Subscription::new(topics.iter().map(|t| Topic::from(*t))).last_event_id(last_event_id);
+    let start = last_event_id.map_or(Start::Now, Start::After);
+    subscribe_at(provider, topics, start).await
+}
+
+async fn subscribe_at<P: Provider>(
+    provider: &P,
+    topics: &[&str],
+    start: Start,
+) -> (Stream<P>, Resume) {
+    let subscription = Subscription::new(topics.iter().map(|t| Topic::from(*t))).starting(start);
     let subscribed = bounded("subscribe", provider.subscribe(subscription))
         .await
         .unwrap_or_else(|error| panic!("subscribe failed: {error}"));
@@ -220,8 +230,9 @@ pub async fn keeps_order<H: Harness>(harness: &H) {
 }
 
 /// No ID: fresh. A retained ID: exact, replaying what was published to
-/// the subscriber's topics after it, then live. An ID the provider never
-/// gave: lost, nothing replayed.
+/// the subscriber's topics after it, then live. From the earliest: all
+/// that is retained for its topics. An ID the provider never gave: lost,
+/// nothing replayed.
 pub async fn resume_status<H: Harness>(harness: &H) {
     let provider = harness.provider(PLENTY).await;
     let mut first = subscribe(&provider, &["a", "b"]).await;
@@ -257,6 +268,14 @@ pub async fn resume_status<H: Harness>(harness: &H) {
     assert_eq!(resume, Resume::Exact);
     assert!(is_idle(&mut newest).await, "nothing came after the newest");
 
+    let (mut earliest, resume) = subscribe_at(&provider, &["a"], Start::Earliest).await;
+    assert_eq!(resume, Resume::Earliest);
+    assert_eq!(
+        data(&mut earliest, 3).await,
+        ["a1", "a2", "ab"],
+        "all of topic a"
+    );
+
     for unknown in ["nope", "0", "1-0", "0-0:0000000000000000", "\u{fffd}"] {
         let id = EventId::try_from(unknown).unwrap();
         let (mut lost, resume) = subscribe_from(&provider, &["a"], Some(id)).await;
@@ -266,7 +285,7 @@ pub async fn resume_status<H: Harness>(harness: &H) {
 
     // Then live, for all of them.
     publish(&provider, "live", &["a"]).await;
-    for sub in [&mut fresh, &mut exact, &mut newest] {
+    for sub in [&mut fresh, &mut exact, &mut newest, &mut earliest] {
         assert_eq!(data(sub, 1).await, ["live"]);
     }
     bounded("shutdown", provider.shutdown()).await;
