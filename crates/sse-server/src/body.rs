@@ -53,13 +53,28 @@ pub struct Body {
 enum Kind {
     Full(Option<Bytes>),
     Events(Pin<Box<dyn Chunks>>),
+    Other(Pin<Box<dyn http_body::Body<Data = Bytes, Error = BoxError> + Send>>),
 }
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 impl Body {
     /// An empty body.
     pub fn empty() -> Body {
         Body {
             kind: Kind::Full(None),
+        }
+    }
+
+    /// Any other body of [`Bytes`], such as a framework's (axum's `Body`),
+    /// boxed; its error becomes an [`Error`].
+    pub fn new<B>(body: B) -> Body
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        Body {
+            kind: Kind::Other(Box::pin(MapError { body })),
         }
     }
 
@@ -81,6 +96,7 @@ impl fmt::Debug for Body {
         match &self.kind {
             Kind::Full(bytes) => f.debug_tuple("Body").field(bytes).finish(),
             Kind::Events(_) => f.write_str("Body(<event stream>)"),
+            Kind::Other(_) => f.write_str("Body(<other>)"),
         }
     }
 }
@@ -125,6 +141,7 @@ impl http_body::Body for Body {
                 .as_mut()
                 .poll_chunk(cx)
                 .map(|chunk| chunk.map(|r| r.map(BodyFrame::data))),
+            Kind::Other(body) => body.as_mut().poll_frame(cx).map_err(Error::new),
         }
     }
 
@@ -132,6 +149,7 @@ impl http_body::Body for Body {
         match &self.kind {
             Kind::Full(bytes) => bytes.is_none(),
             Kind::Events(chunks) => chunks.is_done(),
+            Kind::Other(body) => body.is_end_stream(),
         }
     }
 
@@ -139,7 +157,41 @@ impl http_body::Body for Body {
         match &self.kind {
             Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
             Kind::Events(_) => SizeHint::default(),
+            Kind::Other(body) => body.size_hint(),
         }
+    }
+}
+
+pin_project! {
+    /// Boxes another body's error, so that bodies of any error type fit
+    /// [`Kind::Other`].
+    struct MapError<B> {
+        #[pin]
+        body: B,
+    }
+}
+
+impl<B> http_body::Body for MapError<B>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<BodyFrame<Bytes>, BoxError>>> {
+        self.project().body.poll_frame(cx).map_err(Into::into)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -286,10 +338,11 @@ pin_project! {
         // is made on the first poll, so that building a response needs no
         // runtime.
         interval: Option<Duration>,
-        // Data was sent since the keep-alive timer was last armed. Tracking
-        // this instead of resetting the timer on every chunk keeps the timer
-        // wheel out of the per-event path.
-        active: bool,
+        // When events or comments were last sent. The timer is not reset
+        // for every chunk (that would put the timer wheel on the per-event
+        // path); when it fires, it is moved to one interval after this if
+        // something was sent since.
+        sent_at: Option<Instant>,
         first: Option<Bytes>,
         shutdown: Option<Listener>,
         // The error that ends the body, after the chunk gathered before it.
@@ -334,7 +387,7 @@ impl<S> EventBody<S> {
             stream: Some(stream),
             keep_alive: None,
             interval: config.keep_alive,
-            active: false,
+            sent_at: None,
             first,
             shutdown,
             failed: None,
@@ -362,9 +415,13 @@ impl<S> EventBody<S> {
 
 /// `now + interval`, saturating far in the future for huge intervals.
 fn deadline(interval: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(interval)
-        .unwrap_or_else(|| now + Duration::from_secs(86400 * 365 * 30))
+    after(Instant::now(), interval)
+}
+
+/// `at + interval`, saturating far in the future for huge intervals.
+fn after(at: Instant, interval: Duration) -> Instant {
+    at.checked_add(interval)
+        .unwrap_or_else(|| at + Duration::from_secs(86400 * 365 * 30))
 }
 
 impl<S> Chunks for EventBody<S>
@@ -392,8 +449,12 @@ where
         }
         let mut chunk = Chunk::default();
         if let Some(first) = this.first.take() {
+            // The `retry` field (and any lost-history event) at the start
+            // does not count as traffic: the first keep-alive comes one
+            // interval after the response starts.
             chunk.push_bytes(first);
         }
+        let leading = chunk.len();
         let mut end = None;
         while let Some(stream) = this.stream.as_mut().as_pin_mut() {
             if chunk.len() >= MAX_CHUNK {
@@ -429,19 +490,26 @@ where
                 None => this.fail(cx),
             };
         }
+        if chunk.len() > leading && this.interval.is_some() {
+            *this.sent_at = Some(Instant::now());
+        }
         if let Some(bytes) = chunk.take() {
-            *this.active = true;
             return Poll::Ready(Some(Ok(bytes)));
         }
-        // Idle: nothing ready. Send a keep-alive only if the whole interval
-        // passed without data.
+        // Idle: nothing ready. Send a keep-alive once a whole interval
+        // passed since the last thing the client could see.
         if let (Some(mut sleep), Some(interval)) =
             (this.keep_alive.as_mut().as_pin_mut(), *this.interval)
         {
             while sleep.as_mut().poll(cx).is_ready() {
-                sleep.as_mut().reset(deadline(interval));
-                if !std::mem::take(this.active) {
-                    return Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE))));
+                let due = this.sent_at.map(|sent| after(sent, interval));
+                match due {
+                    Some(due) if due > Instant::now() => sleep.as_mut().reset(due),
+                    _ => {
+                        sleep.as_mut().reset(deadline(interval));
+                        *this.sent_at = Some(Instant::now());
+                        return Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE))));
+                    }
                 }
             }
         }

@@ -4,14 +4,18 @@ use crate::Body;
 use http::{HeaderName, HeaderValue, Response, header};
 
 /// The response header that tells a client how its resume went, with one of
-/// three values:
+/// four values:
 ///
 /// - `fresh`: the client sent no last event ID; it gets live events only;
 /// - `exact`: the client sent a last event ID and everything published after
 ///   it is replayed first: it missed nothing;
 /// - `lost`: the client sent a last event ID the provider does not know (or
 ///   no longer holds, or the provider keeps no history): what it missed
-///   cannot be replayed, and it should refetch its state.
+///   cannot be replayed, and it should refetch its state;
+/// - `earliest`: the client gets everything the provider retains first, as
+///   it asked with the last event ID [`EARLIEST`](crate::EARLIEST), or as
+///   the server gives new clients
+///   ([`Builder::history_for_new_clients`](crate::Builder::history_for_new_clients)).
 ///
 /// Set on every response of a [`Server`](crate::Server) that serves a
 /// subscription, from [`Subscribed::resume`](sse_codec::Subscribed::resume);
@@ -23,6 +27,7 @@ pub(crate) const RESUME: HeaderName = RESUME_HEADER;
 pub(crate) const FRESH: &str = "fresh";
 pub(crate) const EXACT: &str = "exact";
 pub(crate) const LOST: &str = "lost";
+pub(crate) const EARLIEST: &str = "earliest";
 
 pub(crate) const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 

@@ -5,7 +5,10 @@ mod body;
 mod conn;
 mod error;
 mod headers;
+mod query;
+mod refusal;
 mod server;
+mod session;
 mod shutdown;
 mod stream;
 
@@ -16,7 +19,9 @@ pub use crate::conn::{
 };
 pub use crate::error::Error;
 pub use crate::headers::RESUME_HEADER;
+pub use crate::refusal::Refusal;
 pub use crate::server::{Builder, DEFAULT_KEEP_ALIVE, ResponseFuture, Server, SessionResult};
+pub use crate::session::EARLIEST;
 pub use crate::stream::StreamResponse;
 /// The `http` crate of the requests and responses here (the `on_session`
 /// hook's request parts, a refusal's `Response`), so that yours match.

@@ -1,15 +1,8 @@
 //! The SSE endpoint: request -> session -> subscription -> streaming body.
 
-use crate::{
-    Body,
-    body::{Chunk, Config, EventBody, Step, sealed::Item},
-    headers,
-    shutdown::{Listener, Signal},
-};
-use futures_core::Stream;
-use http::{HeaderValue, Method, Request, Response, StatusCode, request::Parts};
-use pin_project_lite::pin_project;
-use sse_codec::{EventId, Frame, Message, Provider, Resume, Subscription, Topic};
+use crate::{Body, Refusal, body::Config, shutdown::Signal};
+use http::{Request, Response, request::Parts};
+use sse_codec::{Frame, Message, Provider, Topic};
 use std::{
     convert::Infallible,
     fmt,
@@ -28,7 +21,7 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// What [`Builder::on_session`]'s hook decides: the topics to subscribe to,
 /// or the response to send instead.
-pub type SessionResult = Result<Vec<Topic>, Response<Body>>;
+pub type SessionResult = Result<Vec<Topic>, Refusal>;
 
 type Hook = dyn Fn(Parts) -> BoxFuture<SessionResult> + Send + Sync;
 
@@ -49,7 +42,9 @@ type Hook = dyn Fn(Parts) -> BoxFuture<SessionResult> + Send + Sync;
 ///    if configured with [`Builder::last_event_id_query`], from a query
 ///    parameter (a non-empty header wins when both are present; an ID the
 ///    query cannot carry, with a NUL, CR or LF, is an ID no provider knows,
-///    so the resume is reported lost);
+///    so the resume is reported lost). The ID [`EARLIEST`](crate::EARLIEST)
+///    asks for everything the provider retains, as a client without an ID
+///    gets with [`Builder::history_for_new_clients`];
 /// 2. asks the [`on_session`](Builder::on_session) hook for the topics (by
 ///    default every session subscribes to [`Topic::DEFAULT`]); a refusal
 ///    is sent as is, and no subscription is made;
@@ -71,16 +66,17 @@ type Hook = dyn Fn(Parts) -> BoxFuture<SessionResult> + Send + Sync;
 ///
 /// - `content-type: text/event-stream`, `cache-control: no-cache`,
 ///   `x-accel-buffering: no` (so nginx does not buffer the stream);
-/// - [`sse-resume`](crate::RESUME_HEADER): `fresh`, `exact` or `lost`, from
-///   the provider's [`Resume`]. `lost` means the client's last event ID was
-///   unknown or too old: it missed events that cannot be replayed and should
-///   refetch its state;
+/// - [`sse-resume`](crate::RESUME_HEADER): `fresh`, `exact`, `lost` or
+///   `earliest`, from the provider's [`Resume`](sse_codec::Resume). `lost`
+///   means the client's last event ID was unknown or too old: it missed
+///   events that cannot be replayed and should refetch its state;
 /// - first, if configured, a `retry:` field ([`Builder::retry`]);
 /// - then the frames, every frame that is ready at once coalesced into one
 ///   body chunk (one is started while it holds less than 64 KiB, so a chunk
 ///   is at most 64 KiB plus one frame);
-/// - a `: keep-alive` comment whenever no data was sent for a whole
-///   [keep-alive interval](Builder::keep_alive), never while events flow.
+/// - a `: keep-alive` comment one [keep-alive interval](Builder::keep_alive)
+///   after the response starts, and then one interval after whatever the
+///   client last got, never while events flow.
 ///
 /// The body ends cleanly when the provider ends the subscription (on
 /// [`Provider::shutdown`], or with an error such as a subscriber dropped for
@@ -103,10 +99,7 @@ type Hook = dyn Fn(Parts) -> BoxFuture<SessionResult> + Send + Sync;
 ///     .on_session(|parts| async move {
 ///         match parts.uri.path() {
 ///             "/news" => Ok(vec![Topic::from("news")]),
-///             _ => Err(http::Response::builder()
-///                 .status(404)
-///                 .body(sse_server::Body::empty())
-///                 .unwrap()),
+///             _ => Err(http::StatusCode::NOT_FOUND.into()),
 ///         }
 ///     })
 ///     .build();
@@ -125,13 +118,15 @@ pub struct Server<P> {
     inner: Arc<Inner<P>>,
 }
 
-struct Inner<P> {
-    provider: P,
-    on_session: Option<Box<Hook>>,
-    last_event_id_query: Option<Box<str>>,
-    config: Config,
-    lost_history: Option<Frame>,
-    shutdown: Arc<Signal>,
+/// What the clones of a server share; its sessions are in `session.rs`.
+pub(crate) struct Inner<P> {
+    pub(crate) provider: P,
+    pub(crate) on_session: Option<Box<Hook>>,
+    pub(crate) last_event_id_query: Option<Box<str>>,
+    pub(crate) history_for_new_clients: bool,
+    pub(crate) config: Config,
+    pub(crate) lost_history: Option<Frame>,
+    pub(crate) shutdown: Arc<Signal>,
 }
 
 impl<P> Clone for Server<P> {
@@ -148,10 +143,22 @@ impl<P: fmt::Debug> fmt::Debug for Server<P> {
             .field("provider", &self.inner.provider)
             .field("on_session", &self.inner.on_session.is_some())
             .field("last_event_id_query", &self.inner.last_event_id_query)
+            .field(
+                "history_for_new_clients",
+                &self.inner.history_for_new_clients,
+            )
             .field("keep_alive", &self.inner.config.keep_alive)
             .field("retry", &self.inner.config.retry)
             .field("shut_down", &self.inner.shutdown.is_fired())
             .finish()
+    }
+}
+
+impl<P: Provider + Default> Default for Server<P> {
+    /// A server over a default provider (for Joe, one without history),
+    /// with the default configuration.
+    fn default() -> Server<P> {
+        Server::new(P::default())
     }
 }
 
@@ -169,6 +176,7 @@ impl<P: Provider> Server<P> {
             provider,
             on_session: None,
             last_event_id_query: None,
+            history_for_new_clients: false,
             lost_history: None,
             config: Config::default(),
         }
@@ -239,178 +247,13 @@ impl<P: Provider> Server<P> {
     }
 }
 
-impl<P: Provider> Inner<P> {
-    async fn respond(self: Arc<Self>, parts: Parts) -> Response<Body> {
-        let head_only = match parts.method {
-            Method::GET | Method::POST => false,
-            Method::HEAD => true,
-            _ => return method_not_allowed(),
-        };
-        if self.shutdown.is_fired() {
-            return self.ended();
-        }
-        let last_event_id = self.last_event_id(&parts);
-        let topics = match &self.on_session {
-            Some(hook) => match hook(parts).await {
-                Ok(topics) => topics,
-                Err(refusal) => return refusal,
-            },
-            None => vec![Topic::DEFAULT],
-        };
-        if head_only {
-            return headers::event_stream(Body::empty());
-        }
-        let subscription = Subscription {
-            topics,
-            last_event_id,
-        };
-        let subscribed = match self.provider.subscribe(subscription).await {
-            Ok(subscribed) => subscribed,
-            Err(error) => {
-                tracing::warn!(error = &error as &dyn std::error::Error, "cannot subscribe");
-                return self.ended();
-            }
-        };
-        // The server may have shut down while the hook or the subscription
-        // was awaited: answer as any later request is answered.
-        if self.shutdown.is_fired() {
-            return self.ended();
-        }
-        let resume = match subscribed.resume {
-            Resume::Fresh => Some(headers::FRESH),
-            Resume::Exact => Some(headers::EXACT),
-            Resume::Lost => Some(headers::LOST),
-            _ => None,
-        };
-        let stream = EndOnError {
-            stream: subscribed.stream,
-        };
-        let listener = Listener::new(self.shutdown.clone());
-        let mut body = EventBody::new(stream, self.config, Some(listener));
-        if let (Resume::Lost, Some(lost)) = (subscribed.resume, &self.lost_history) {
-            body = body.lead_with(lost.as_bytes().clone());
-        }
-        let body = Body::events(body);
-        let mut response = headers::event_stream(body);
-        if let Some(resume) = resume {
-            response
-                .headers_mut()
-                .insert(headers::RESUME, HeaderValue::from_static(resume));
-        }
-        response
-    }
-
-    fn last_event_id(&self, parts: &Parts) -> Option<EventId> {
-        // An empty header is no ID (a client sends none then), so the query
-        // parameter may still give one.
-        if let Some(value) = parts
-            .headers
-            .get(headers::LAST_EVENT_ID)
-            .filter(|value| !value.is_empty())
-        {
-            // Browsers send the ID as UTF-8, which `HeaderValue::to_str`
-            // (visible ASCII only) would reject. Invalid UTF-8 becomes
-            // U+FFFD: an ID no provider knows, so the resume is reported
-            // lost rather than silently fresh.
-            return usable_id(&String::from_utf8_lossy(value.as_bytes()));
-        }
-        let name = self.last_event_id_query.as_deref()?;
-        let query = parts.uri.query()?;
-        query_param(query, name).and_then(|id| usable_id(&id))
-    }
-
-    /// The answer when no subscription can be served: a stream that ends at
-    /// once, after the `retry:` field if configured, so that clients
-    /// reconnect.
-    fn ended(&self) -> Response<Body> {
-        let body = match self.config.retry {
-            Some(retry) => Body::from(Message::new().retry(retry).to_bytes()),
-            None => Body::empty(),
-        };
-        headers::event_stream(body)
-    }
-}
-
-/// The client's ID as an [`EventId`], `None` if empty. A NUL, CR or LF
-/// (possible only in a percent-encoded query) becomes U+FFFD, like invalid
-/// UTF-8: the client was resuming, from an ID no provider knows, so it is
-/// told its history was lost rather than served as a fresh client.
-fn usable_id(id: &str) -> Option<EventId> {
-    if id.is_empty() {
-        return None;
-    }
-    if let Ok(id) = EventId::try_from(id) {
-        return Some(id);
-    }
-    let replaced: String = id
-        .chars()
-        .map(|c| match c {
-            '\0' | '\r' | '\n' => char::REPLACEMENT_CHARACTER,
-            c => c,
-        })
-        .collect();
-    EventId::try_from(replaced).ok()
-}
-
-fn method_not_allowed() -> Response<Body> {
-    let mut response = status(StatusCode::METHOD_NOT_ALLOWED);
-    response.headers_mut().insert(
-        http::header::ALLOW,
-        HeaderValue::from_static("GET, HEAD, POST"),
-    );
-    response
-}
-
-fn status(status: StatusCode) -> Response<Body> {
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = status;
-    response
-}
-
-/// The first value of query parameter `name`, decoded as
-/// `application/x-www-form-urlencoded` (`+` is a space, `%XX` a byte).
-fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (form_decode(key) == name).then(|| form_decode(value))
-    })
-}
-
-fn form_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = match bytes.get(i..i + 3) {
-            Some([b'%', hi, lo]) => hex(*hi).zip(hex(*lo)),
-            _ => None,
-        };
-        match (bytes[i], escaped) {
-            (_, Some((hi, lo))) => {
-                out.push(hi << 4 | lo);
-                i += 3;
-                continue;
-            }
-            (b'+', None) => out.push(b' '),
-            (b, None) => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    char::from(b)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
-}
-
 /// Configures a [`Server`]; made by [`Server::builder`].
 #[must_use]
 pub struct Builder<P> {
     provider: P,
     on_session: Option<Box<Hook>>,
     last_event_id_query: Option<Box<str>>,
+    history_for_new_clients: bool,
     config: Config,
     lost_history: Option<Frame>,
 }
@@ -421,6 +264,7 @@ impl<P: fmt::Debug> fmt::Debug for Builder<P> {
             .field("provider", &self.provider)
             .field("on_session", &self.on_session.is_some())
             .field("last_event_id_query", &self.last_event_id_query)
+            .field("history_for_new_clients", &self.history_for_new_clients)
             .field("keep_alive", &self.config.keep_alive)
             .field("retry", &self.config.retry)
             .finish()
@@ -434,14 +278,15 @@ impl<P: Provider> Builder<P> {
     ///
     /// The hook gets the request's head (method, URI, headers, extensions)
     /// and returns a future, so it may look things up; a hook with nothing
-    /// to wait for is just `|parts| async move { ... }`. A refusal is sent
-    /// as it is, and no subscription is made. Without a hook, every session
-    /// subscribes to [`Topic::DEFAULT`].
+    /// to wait for is just `|parts| async move { ... }`. A [`Refusal`] (made
+    /// from a status, or from any `http::Response`, axum's included) is
+    /// sent as it is, and no subscription is made. Without a hook, every
+    /// session subscribes to [`Topic::DEFAULT`].
     ///
     /// # Examples
     ///
     /// ```
-    /// use sse_server::{Body, Server};
+    /// use sse_server::Server;
     /// use sse_joe::Joe;
     /// use sse_codec::Topic;
     ///
@@ -450,9 +295,9 @@ impl<P: Provider> Builder<P> {
     ///         let Some(user) = parts.headers.get("x-user") else {
     ///             let refusal = http::Response::builder()
     ///                 .status(http::StatusCode::UNAUTHORIZED)
-    ///                 .body(Body::from("who are you?"))
+    ///                 .body(String::from("who are you?"))
     ///                 .unwrap();
-    ///             return Err(refusal);
+    ///             return Err(refusal.into());
     ///         };
     ///         let user = user.to_str().unwrap_or_default();
     ///         Ok(vec![Topic::from("public"), Topic::from(format!("user/{user}"))])
@@ -479,6 +324,20 @@ impl<P: Provider> Builder<P> {
         self
     }
 
+    /// Starts a client that sends no last event ID with everything the
+    /// provider retains for its topics, instead of with live events only:
+    /// a new browser tab then sees the recent history, a chat its recent
+    /// messages. Off by default. A client that asks for it itself sends
+    /// the last event ID [`EARLIEST`](crate::EARLIEST) (in the header, or
+    /// the [query parameter](Builder::last_event_id_query)); a client that
+    /// resumes gets what it missed, as always. The
+    /// [`sse-resume`](crate::RESUME_HEADER) header says `earliest` (or
+    /// `lost`, from a provider that keeps no history).
+    pub fn history_for_new_clients(mut self, yes: bool) -> Builder<P> {
+        self.history_for_new_clients = yes;
+        self
+    }
+
     /// Sends `retry:` with this reconnection time at the start of every
     /// response, telling clients how long to wait before reconnecting.
     /// Unset by default (browsers then use their own, a few seconds).
@@ -492,11 +351,9 @@ impl<P: Provider> Builder<P> {
     /// out an idle stream. `None` disables it. Defaults to
     /// [`DEFAULT_KEEP_ALIVE`].
     ///
-    /// The timer is not reset for every event (that would put a timer
-    /// update on the per-event path); instead an interval in which data was
-    /// sent skips its keep-alive. So an idle stream gets its first comment
-    /// between one and two intervals after its last event, then one every
-    /// interval.
+    /// The first comment comes one interval after the response starts
+    /// (the initial `retry:` does not count), and then each one interval
+    /// after the last event or comment the client got.
     ///
     /// # Panics
     ///
@@ -537,6 +394,7 @@ impl<P: Provider> Builder<P> {
                 provider: self.provider,
                 on_session: self.on_session,
                 last_event_id_query: self.last_event_id_query,
+                history_for_new_clients: self.history_for_new_clients,
                 lost_history: self.lost_history,
                 config: self.config,
                 shutdown: Arc::new(Signal::default()),
@@ -582,67 +440,5 @@ impl Future for ResponseFuture {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.inner.as_mut().poll(cx)
-    }
-}
-
-pin_project! {
-    /// A provider's subscriber stream, whose error ends the body cleanly:
-    /// the client reconnects and resumes, which is the contract's remedy.
-    struct EndOnError<S> {
-        #[pin]
-        stream: S,
-    }
-}
-
-impl<S, E> Stream for EndOnError<S>
-where
-    S: Stream<Item = Result<Frame, E>>,
-    E: std::error::Error + 'static,
-{
-    type Item = Subscribed<E>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Subscribed<E>>> {
-        self.project()
-            .stream
-            .poll_next(cx)
-            .map(|item| item.map(Subscribed))
-    }
-}
-
-/// An item of a provider's stream.
-struct Subscribed<E>(Result<Frame, E>);
-
-impl<E: std::error::Error + 'static> Item for Subscribed<E> {
-    fn add_to(self, chunk: &mut Chunk) -> Step {
-        match self.0 {
-            Ok(frame) => frame.add_to(chunk),
-            Err(error) => {
-                tracing::debug!(
-                    error = &error as &dyn std::error::Error,
-                    "provider ended a subscription"
-                );
-                Step::End
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_param_is_form_decoded() {
-        assert_eq!(
-            query_param("a=1&lastEventId=4%202+x", "lastEventId").as_deref(),
-            Some("4 2 x")
-        );
-        assert_eq!(
-            query_param("lastEventId", "lastEventId").as_deref(),
-            Some("")
-        );
-        assert_eq!(query_param("x=%zz%4", "x").as_deref(), Some("%zz%4"));
-        assert_eq!(query_param("a=1", "b"), None);
-        assert_eq!(query_param("l%61st=7&last=8", "last").as_deref(), Some("7"));
     }
 }

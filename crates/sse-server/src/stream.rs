@@ -28,21 +28,30 @@ use std::{fmt, time::Duration};
 /// client sees how a computation failed, send the failure as an event of
 /// its own and end the stream cleanly.
 ///
+/// With this crate's `axum` feature it is an axum `IntoResponse`, so a
+/// handler returns it as it is; elsewhere, [`into_response`] gives the
+/// `http::Response`.
+///
+/// [`into_response`]: StreamResponse::into_response
+///
 /// # Examples
 ///
 /// An axum handler:
 ///
 /// ```
+/// # #[cfg(feature = "axum")]
+/// # fn app() -> axum::Router {
+/// use futures_util::Stream;
 /// use sse_codec::Message;
-/// use sse_server::{Body, StreamResponse};
+/// use sse_server::StreamResponse;
 ///
-/// async fn tokens() -> http::Response<Body> {
+/// async fn tokens() -> StreamResponse<impl Stream<Item = Message>> {
 ///     let words = ["Hello", ",", " world"].map(|w| Message::new().data(w));
-///     StreamResponse::new(futures_util::stream::iter(words)).into_response()
+///     StreamResponse::new(futures_util::stream::iter(words))
 /// }
 ///
-/// let app: axum::Router = axum::Router::new().route("/tokens", axum::routing::post(tokens));
-/// # drop(app);
+/// axum::Router::new().route("/tokens", axum::routing::post(tokens))
+/// # }
 /// ```
 #[must_use]
 pub struct StreamResponse<S> {
@@ -94,6 +103,17 @@ where
     /// The `200 OK` response.
     pub fn into_response(self) -> Response<Body> {
         headers::event_stream(Body::events(EventBody::new(self.stream, self.config, None)))
+    }
+}
+
+#[cfg(feature = "axum")]
+impl<S> axum::response::IntoResponse for StreamResponse<S>
+where
+    S: Stream + Send + 'static,
+    S::Item: StreamItem,
+{
+    fn into_response(self) -> axum::response::Response {
+        StreamResponse::into_response(self).map(axum::body::Body::new)
     }
 }
 

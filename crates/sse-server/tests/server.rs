@@ -74,7 +74,8 @@ async fn on_session_refusal_is_sent_and_nothing_is_subscribed() {
                     .status(StatusCode::UNAUTHORIZED)
                     .header("www-authenticate", "Bearer")
                     .body(Body::from("log in first"))
-                    .unwrap()),
+                    .unwrap()
+                    .into()),
             }
         })
         .build();
@@ -517,6 +518,117 @@ async fn slow_client_is_dropped_by_the_provider_and_resumes() {
     }
     publish(&server, "live").await;
     assert_eq!(resumed.data(1).await, ["live"]);
+}
+
+/// A hook may refuse with axum's own responses.
+#[tokio::test]
+async fn on_session_refuses_with_an_axum_response() {
+    use axum::response::IntoResponse;
+    let server = Server::builder(Joe::new())
+        .on_session(|_| async move {
+            Err((StatusCode::FORBIDDEN, "not for you")
+                .into_response()
+                .into())
+        })
+        .build();
+    let addr = serve_axum(axum::Router::new().route_service("/events", server)).await;
+    let refused = client()
+        .get(format!("http://{addr}/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refused.text().await.unwrap(), "not for you");
+}
+
+/// A new client gets the retained history first when it asks with the ID
+/// `earliest`, or always with `history_for_new_clients`; a resuming client
+/// gets what it missed either way.
+#[tokio::test]
+async fn new_clients_get_the_history_when_asked() {
+    let joe = Joe::builder()
+        .replayer(FiniteReplayer::new(100).auto_ids_from(1))
+        .build();
+    let plain = Server::builder(joe.clone())
+        .last_event_id_query("lastEventId")
+        .build();
+    let generous = Server::builder(joe.clone())
+        .history_for_new_clients(true)
+        .build();
+    for data in ["a", "b", "c"] {
+        publish(&plain, data).await;
+    }
+    let (plain, generous) = (serve(plain).await, serve(generous).await);
+
+    let fresh = client().get(plain.url("/")).send().await.unwrap();
+    assert_eq!(fresh.headers()[sse_server::RESUME_HEADER], "fresh");
+    for request in [
+        client()
+            .get(plain.url("/"))
+            .header("last-event-id", "earliest"),
+        client().get(plain.url("/?lastEventId=earliest")),
+        client().get(generous.url("/")),
+    ] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.headers()[sse_server::RESUME_HEADER], "earliest");
+        assert_eq!(Events::new(response).data(3).await, ["a", "b", "c"]);
+    }
+    let resumed = client()
+        .get(generous.url("/"))
+        .header("last-event-id", "2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.headers()[sse_server::RESUME_HEADER], "exact");
+    assert_eq!(Events::new(resumed).data(1).await, ["c"]);
+
+    // Without history, asking for it is answered as lost.
+    let bare = serve(
+        Server::builder(Joe::new())
+            .history_for_new_clients(true)
+            .build(),
+    )
+    .await;
+    let response = client().get(bare.url("/")).send().await.unwrap();
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "lost");
+}
+
+/// The first keep-alive comes one interval after the response starts, the
+/// initial `retry:` notwithstanding, and then one interval after the last
+/// event.
+#[tokio::test(start_paused = true)]
+async fn keep_alive_is_due_one_interval_after_the_last_thing_sent() {
+    use http_body_util::BodyExt;
+    use tower_service::Service;
+    const INTERVAL: Duration = Duration::from_secs(15);
+    let mut server = Server::builder(Joe::new())
+        .retry(Duration::from_secs(1))
+        .keep_alive(Some(INTERVAL))
+        .build();
+    let start = tokio::time::Instant::now();
+    let mut response = server
+        .call(http::Request::get("/").body(()).unwrap())
+        .await
+        .unwrap();
+    let mut next = async || {
+        let frame = response.body_mut().frame().await.unwrap().unwrap();
+        (frame.into_data().unwrap(), start.elapsed())
+    };
+    assert_eq!(next().await, ("retry: 1000\n\n".into(), Duration::ZERO));
+    assert_eq!(next().await, (": keep-alive\n\n".into(), INTERVAL));
+    let publisher = server.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep_until(start + Duration::from_secs(20)).await;
+        publish(&publisher, "x").await;
+    });
+    assert_eq!(
+        next().await,
+        ("data: x\n\n".into(), Duration::from_secs(20))
+    );
+    assert_eq!(
+        next().await,
+        (": keep-alive\n\n".into(), Duration::from_secs(35))
+    );
 }
 
 #[tokio::test]

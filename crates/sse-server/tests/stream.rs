@@ -5,7 +5,7 @@ mod common;
 use common::{Events, bounded, client, serve, serve_axum};
 use futures_util::stream;
 use sse_codec::{EventId, Message};
-use sse_server::{Body, StreamResponse};
+use sse_server::StreamResponse;
 use std::{convert::Infallible, io, time::Duration};
 
 fn tokens() -> Vec<Message> {
@@ -22,8 +22,9 @@ fn tokens() -> Vec<Message> {
 
 #[tokio::test]
 async fn stream_of_messages_under_axum() {
-    async fn handler() -> http::Response<Body> {
-        StreamResponse::new(stream::iter(tokens())).into_response()
+    // Returned as it is: with the `axum` feature, an axum response.
+    async fn handler() -> StreamResponse<stream::Iter<std::vec::IntoIter<Message>>> {
+        StreamResponse::new(stream::iter(tokens()))
     }
     let addr =
         serve_axum(axum::Router::new().route("/complete", axum::routing::post(handler))).await;

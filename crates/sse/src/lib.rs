@@ -19,7 +19,7 @@
 pub use sse_codec::{
     DEFAULT_MAX_EVENT_SIZE, Event, EventId, EventStream, EventStreamError, EventType, Field,
     FieldParser, Frame, InvalidEventId, InvalidEventType, Item, Message, ParseError, Parser,
-    Provider, Resume, Subscribed, Subscription, Topic,
+    Provider, ProviderError, Resume, Start, Subscribed, Subscription, Topic,
 };
 
 /// The wire format alone: parser, encoder and the provider contract
@@ -53,11 +53,36 @@ pub mod redis {
     pub use sse_redis::*;
 }
 
+/// The SSE endpoint over the in-memory provider [`Joe`](sse_joe::Joe): the
+/// batteries-included [`server::Server`].
+///
+/// `Server::default()` is a server over a Joe without history;
+/// `Server::builder(joe)` configures one over a Joe of your making (with a
+/// replayer, say). Everything else is [`sse_server::Server`]'s: `publish`,
+/// `shutdown`, `provider` (the Joe), and the tower `Service` that mounts
+/// it.
+///
+/// # Examples
+///
+/// ```
+/// use sse::{Message, Server, Topic};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = Server::default();
+/// let app: axum::Router = axum::Router::new().route_service("/events", server.clone());
+/// # drop(app);
+/// server.publish(Message::new().data("hello"), &[Topic::DEFAULT]).await?;
+/// assert_eq!(server.provider().stats().published, 1);
+/// # Ok(())
+/// # }
+/// ```
 #[cfg(all(feature = "server", feature = "joe"))]
-mod facade_server;
+pub type Server = sse_server::Server<sse_joe::Joe>;
 
+/// Configures a [`Server`]; from `Server::builder(joe)`.
 #[cfg(all(feature = "server", feature = "joe"))]
-pub use crate::facade_server::{Builder as ServerBuilder, Server};
+pub type ServerBuilder = sse_server::Builder<sse_joe::Joe>;
 
 #[cfg(feature = "server")]
 pub use sse_server::StreamResponse;

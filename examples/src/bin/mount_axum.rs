@@ -23,7 +23,7 @@ const USAGE: &str = "USAGE: mount_axum [--port N]   (default 8081; 0 picks a fre
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port = sse_examples::port_or_exit("mount_axum", 8081, USAGE);
 
-    let server = Server::new();
+    let server = Server::default();
     let app = Router::new()
         .route("/", get(|| async { "SSE at /events\n" }))
         .route_service("/events", server.clone());

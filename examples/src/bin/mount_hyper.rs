@@ -23,7 +23,7 @@ const USAGE: &str = "USAGE: mount_hyper [--port N]   (default 8083; 0 picks a fr
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port = sse_examples::port_or_exit("mount_hyper", 8083, USAGE);
 
-    let server = Server::new();
+    let server = Server::default();
     let publisher = server.clone();
     tokio::spawn(async move {
         let mut timer = tokio::time::interval(Duration::from_millis(500));

@@ -142,6 +142,15 @@ impl fmt::Display for BackendError {
     }
 }
 
+impl sse::ProviderError for BackendError {
+    fn is_shutdown(&self) -> bool {
+        match self {
+            BackendError::Joe(err) => err.is_shutdown(),
+            BackendError::Redis(err) => err.is_shutdown(),
+        }
+    }
+}
+
 impl std::error::Error for BackendError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
