@@ -4,8 +4,8 @@
 //! start it in-process.
 
 pub mod demo;
+pub mod tls;
 
-use sse::server::LimitedListener;
 use std::{io, time::Duration};
 
 /// How long a server example waits after Ctrl-C for its open connections to
@@ -14,8 +14,10 @@ use std::{io, time::Duration};
 /// for the write timeout (or for ever, without one).
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
 
-/// Serves `app` with `axum::serve` on `listener` (whose connections have
-/// the `ConnectionLimits` it was made with) until Ctrl-C; then calls
+/// Serves `app` with `axum::serve` on `listener` (a
+/// [`LimitedListener`](sse::server::LimitedListener),
+/// whose connections have the `ConnectionLimits` it was made with, or a
+/// [`tls::TlsListener`] over one) until Ctrl-C; then calls
 /// `on_shutdown`, which should end the open event streams (`Server::shutdown`),
 /// and waits for the connections to close, at most [`SHUTDOWN_DEADLINE`].
 ///
@@ -24,11 +26,15 @@ pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
 /// # Errors
 ///
 /// What `axum::serve` returns.
-pub async fn serve_until_ctrl_c(
-    listener: LimitedListener,
+pub async fn serve_until_ctrl_c<L>(
+    listener: L,
     app: axum::Router,
     on_shutdown: impl FnOnce() + Send + 'static,
-) -> io::Result<bool> {
+) -> io::Result<bool>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = tokio::signal::ctrl_c().await;

@@ -162,6 +162,8 @@ impl Browser {
                         "--headless", "--no-sandbox", "--disable-gpu",
                         "--disable-background-networking", "--disable-component-update",
                         "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                        // The HTTP/2 test's certificate is made by the test.
+                        "--ignore-certificate-errors",
                         format!("--user-data-dir={}", profile.display()),
                     ],
                 },
@@ -355,5 +357,123 @@ async fn browser_resumes_with_last_event_id_after_a_cut_and_a_reload() {
     )
     .await;
     assert_eq!(kinds, ["history-lost"]);
+    browser.quit().await;
+}
+
+/// A new tab gets the chat's history, marked as replayed; the page's cut
+/// button ends its stream from the server, and what was published while it
+/// was away comes back, marked as replayed too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_shows_history_and_resumes_after_its_cut_button() {
+    let app = App::start().await;
+    let http = reqwest::Client::new();
+    for text in ["one", "two"] {
+        let chat = json!({ "name": "earlier", "text": text });
+        let response = http
+            .post(format!("http://{}/chat", app.addr))
+            .json(&chat)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204);
+    }
+    let browser = Browser::start().await;
+    browser.open(&format!("http://{}/", app.addr)).await;
+    wait_for_subscribers(&app.demo, 1).await;
+    let replayed = |list: &str| {
+        format!(
+            "return Array.from(document.querySelectorAll('#{list} li.replayed'))
+                .map((li) => li.querySelector('.text').textContent);"
+        )
+    };
+    let history = wait_for("the chat history", Duration::from_secs(20), || async {
+        let rows = browser.run(&replayed("chat")).await;
+        (rows.as_array()?.len() == 2).then_some(rows)
+    })
+    .await;
+    assert_eq!(history, json!(["earlier: one", "earlier: two"]));
+
+    browser.run("document.getElementById('cut').click();").await;
+    wait_for_subscribers(&app.demo, 0).await;
+    app.demo.tick().await.unwrap();
+    wait_for(
+        "the tick, replayed after the cut",
+        Duration::from_secs(20),
+        || async {
+            let rows = browser.run(&replayed("feed")).await;
+            let rows = rows.as_array()?;
+            (rows.len() == 1 && rows[0].as_str()?.starts_with("tick 1 ")).then_some(())
+        },
+    )
+    .await;
+    app.demo.tick().await.unwrap();
+    let ticks = browser.wait_for_ticks(2).await;
+    assert_eq!(ticks.iter().map(|t| t.1).collect::<Vec<_>>(), [1, 2]);
+    browser.quit().await;
+}
+
+/// Over HTTP/2 (TLS, with a certificate made here), a page opens ten
+/// event streams to one origin and every one gets every event; over
+/// HTTP/1.1 a browser opens at most six connections to a site, and the
+/// seventh stream would wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_event_sources_on_one_origin_over_http2() {
+    use axum::{extract::Request, middleware::Next, response::Html, routing::get};
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    const TEN: &str = "<!doctype html><script>
+      window.counts = Array(10).fill(0);
+      for (let i = 0; i < 10; i++) {
+        new EventSource('/events?topics=feed')
+          .addEventListener('tick', () => window.counts[i]++);
+      }
+    </script>";
+    let demo = Demo::new();
+    let versions: Arc<Mutex<Vec<http::Version>>> = Arc::default();
+    let seen = versions.clone();
+    let router = demo
+        .router()
+        .route("/ten", get(|| async { Html(TEN) }))
+        .layer(axum::middleware::from_fn(
+            move |request: Request, next: Next| {
+                if request.uri().path() == "/events" {
+                    seen.lock().unwrap().push(request.version());
+                }
+                next.run(request)
+            },
+        ));
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
+    let config =
+        sse_examples::tls::config_from(vec![CertificateDer::from(made.cert.der().to_vec())], key)
+            .unwrap();
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let listener = sse_examples::tls::TlsListener::new(
+        sse::server::ConnectionLimits::new().listen(tcp),
+        config,
+    )
+    .unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let browser = Browser::start().await;
+    browser.open(&format!("https://{addr}/ten")).await;
+    wait_for_subscribers(&demo, 10).await;
+    for _ in 0..5 {
+        demo.tick().await.unwrap();
+    }
+    let counts = wait_for("every stream's ticks", Duration::from_secs(20), || async {
+        let counts = browser.run("return window.counts;").await;
+        let all = counts.as_array()?.iter().all(|n| n.as_u64() == Some(5));
+        all.then_some(counts)
+    })
+    .await;
+    assert_eq!(counts, json!([5, 5, 5, 5, 5, 5, 5, 5, 5, 5]));
+    let versions = versions.lock().unwrap().clone();
+    assert_eq!(versions.len(), 10);
+    assert!(
+        versions.iter().all(|v| *v == http::Version::HTTP_2),
+        "{versions:?}"
+    );
     browser.quit().await;
 }

@@ -10,6 +10,11 @@
 //! history live in a Redis stream: several demo processes on several ports
 //! share them, and a page resumes on whichever one it reconnects to.
 //!
+//! It speaks HTTP/1.1 and HTTP/2 (`curl --http2-prior-knowledge`); with
+//! `--tls-cert cert.pem --tls-key key.pem` it serves HTTPS, where browsers
+//! use HTTP/2 and so open any number of event streams to it (over HTTP/1.1
+//! they stop at six per site).
+//!
 //! Connections get `ConnectionLimits` (a reader that takes no byte for 30 s
 //! and a request head not sent within 30 s are cut). Ctrl-C ends every
 //! open stream cleanly, waits at most five seconds for the connections to
@@ -19,23 +24,27 @@ use sse::server::ConnectionLimits;
 use sse_examples::{
     SHUTDOWN_DEADLINE,
     demo::{Backend, Demo, HISTORY},
+    tls,
 };
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 const USAGE: &str = "\
-USAGE: demo [--port N] [--tick-ms MS] [--redis URL]
+USAGE: demo [--port N] [--tick-ms MS] [--redis URL] [--tls-cert PEM --tls-key PEM]
 
   --port N       listen on 127.0.0.1:N (0 picks a free port)  [default 8080]
   --tick-ms MS   publish a feed tick every MS milliseconds     [default 1000]
   --redis URL    share events and history with other demo processes
                  through Redis (e.g. redis://127.0.0.1:6379)   [default: in
                  this process only]
+  --tls-cert PEM serve HTTPS with this certificate chain...
+  --tls-key PEM  ...and this private key (both PEM files)
 ";
 
 struct Options {
     port: u16,
     tick: Duration,
     redis: Option<String>,
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// The options, or `None` for `--help`.
@@ -43,6 +52,7 @@ fn parse_args() -> Result<Option<Options>, String> {
     let mut port = 8080u16;
     let mut tick = Duration::from_secs(1);
     let mut redis = None;
+    let (mut cert, mut key) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
@@ -56,15 +66,32 @@ fn parse_args() -> Result<Option<Options>, String> {
                 _ => return Err("--tick-ms needs a number above 0".into()),
             },
             "--redis" => redis = Some(value),
+            "--tls-cert" => cert = Some(PathBuf::from(value)),
+            "--tls-key" => key = Some(PathBuf::from(value)),
             _ => return Err(format!("unknown option {arg}")),
         }
     }
-    Ok(Some(Options { port, tick, redis }))
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    };
+    Ok(Some(Options {
+        port,
+        tick,
+        redis,
+        tls,
+    }))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let Options { port, tick, redis } = match parse_args() {
+    let Options {
+        port,
+        tick,
+        redis,
+        tls,
+    } = match parse_args() {
         Ok(Some(options)) => options,
         Ok(None) => {
             print!("{USAGE}");
@@ -110,24 +137,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Backend::Joe(_) => demo,
     };
     let listener = ConnectionLimits::new().listen(tcp);
-    println!(
-        "sse demo: open http://{}/ in a browser",
-        listener.local_addr()?
-    );
-    println!(
-        "          or: curl -N http://{}/events",
-        listener.local_addr()?
-    );
+    let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("sse demo: open {scheme}://{addr}/ in a browser");
+    println!("          or: curl -N {scheme}://{addr}/events");
     tokio::spawn(demo.clone().run_feed(tick));
 
     let server = demo.server().clone();
-    let closed = sse_examples::serve_until_ctrl_c(listener, demo.router(), move || {
+    let on_ctrl_c = move || {
         println!("shutting down: closing open streams");
         // Ends every open response, so the graceful shutdown does not wait
         // forever on streams that never end by themselves.
         server.shutdown();
-    })
-    .await?;
+    };
+    let closed = match tls {
+        None => sse_examples::serve_until_ctrl_c(listener, demo.router(), on_ctrl_c).await?,
+        Some((cert, key)) => {
+            let config = match tls::config(&cert, &key) {
+                Ok(config) => config,
+                Err(error) => {
+                    eprintln!("demo: cannot use the certificate: {error}");
+                    std::process::exit(1);
+                }
+            };
+            let listener = tls::TlsListener::new(listener, config)?;
+            sse_examples::serve_until_ctrl_c(listener, demo.router(), on_ctrl_c).await?
+        }
+    };
     if closed {
         println!("bye");
     } else {

@@ -7,16 +7,20 @@
 //! - `GET /`: the page.
 //! - `GET /events`: the event stream. Topics `feed` (a `tick` event every
 //!   tick interval) and `chat` (`chat` events); `?topics=feed` narrows
-//!   them. Resumes from `Last-Event-ID` or `?lastEventId=`.
+//!   them. Resumes from `Last-Event-ID` or `?lastEventId=`; a new client
+//!   gets the retained history first. `?session=NAME` names the stream for
+//!   `/cut`.
 //! - `POST /chat`: `{"name": "...", "text": "..."}` publishes to `chat`.
+//! - `POST /cut?session=NAME`: ends that stream from the server, so that
+//!   the page reconnects and resumes.
 //! - `GET /stats`: subscribers, published events and the last event IDs
 //!   that sessions resumed from, as JSON.
 
 use axum::{
     Json, Router,
-    extract::State,
-    http::{HeaderMap, StatusCode},
-    response::{Html, IntoResponse},
+    extract::{Request, State},
+    http::{HeaderMap, StatusCode, Uri},
+    response::{Html, IntoResponse, Response},
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
@@ -29,8 +33,10 @@ use std::{
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
+use tower_service::Service;
 
 mod backend;
+mod cut;
 
 pub use backend::{Backend, BackendError, BackendStream};
 
@@ -55,6 +61,7 @@ pub struct Demo {
     node: Option<Arc<str>>,
     ticks: Arc<AtomicU64>,
     resumes: Arc<Mutex<VecDeque<Option<String>>>>,
+    cuts: cut::Cuts,
 }
 
 /// The most sessions whose resume ID `/stats` keeps.
@@ -91,6 +98,10 @@ pub struct Chat {
     pub name: String,
     /// What they say.
     pub text: String,
+    /// When it was published, in milliseconds since 1970 (set by the
+    /// server), so that the page can tell a replayed message.
+    #[serde(default)]
+    pub at: u64,
 }
 
 impl Default for Demo {
@@ -113,6 +124,8 @@ impl Demo {
         let seen = resumes.clone();
         let server = Server::builder(backend)
             .last_event_id_query("lastEventId")
+            // A new tab sees the recent feed and chat.
+            .history_for_new_clients(true)
             .retry(Duration::from_secs(1))
             // A browser cannot read the `sse-resume` header: tell the page
             // in-band when what it missed could not be replayed.
@@ -145,6 +158,7 @@ impl Demo {
             node: None,
             ticks: Arc::default(),
             resumes,
+            cuts: cut::Cuts::default(),
         }
     }
 
@@ -165,8 +179,9 @@ impl Demo {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/", get(|| async { Html(PAGE) }))
-            .route_service("/events", self.server.clone())
+            .route("/events", get(events).post(events))
             .route("/chat", post(chat))
+            .route("/cut", post(cut))
             .route("/stats", get(stats))
             .with_state(self.clone())
     }
@@ -179,9 +194,7 @@ impl Demo {
     /// responses but keeps it running), or Redis cannot be reached.
     pub async fn tick(&self) -> Result<u64, BackendError> {
         let n = self.ticks.fetch_add(1, Ordering::Relaxed) + 1;
-        let at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
+        let at = now_millis();
         let data = match &self.node {
             None => format!(r#"{{"n":{n},"at":{at}}}"#),
             Some(node) => serde_json::json!({ "n": n, "at": at, "node": &**node }).to_string(),
@@ -231,6 +244,27 @@ impl Demo {
     }
 }
 
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The event stream, through the SSE server, cuttable if it is named.
+async fn events(State(demo): State<Demo>, request: Request) -> Response {
+    let session = query_param(request.uri().query(), "session");
+    let mut server = demo.server.clone();
+    let Ok(response) = server.call(request).await;
+    response.map(|body| demo.cuts.watch(session, body))
+}
+
+async fn cut(State(demo): State<Demo>, uri: Uri) -> StatusCode {
+    match query_param(uri.query(), "session") {
+        Some(session) if demo.cuts.cut(&session) => StatusCode::NO_CONTENT,
+        _ => StatusCode::NOT_FOUND,
+    }
+}
+
 async fn chat(State(demo): State<Demo>, headers: HeaderMap, body: String) -> impl IntoResponse {
     let is_json = headers
         .get("content-type")
@@ -261,6 +295,7 @@ async fn chat(State(demo): State<Demo>, headers: HeaderMap, body: String) -> imp
             name
         },
         text: chat.text,
+        at: now_millis(),
     };
     let message = match Message::new()
         .event(EventType::from_static("chat"))
