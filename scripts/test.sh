@@ -6,11 +6,23 @@
 # Chromium and its matching chromedriver on PATH first (set CHROMIUM if the
 # browser is not `chromium`), and redis-server (or set REDIS_SERVER to its
 # path).
+#
+# Without a browser: `./scripts/test.sh --no-browser` installs no Chromium
+# and skips the browser tests (every test named browser_...); everything
+# else runs. CI always runs them all.
+#
+# Other arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+browser=yes
+if [ "${1:-}" = "--no-browser" ]; then
+    browser=no
+    shift
+fi
+
 missing=()
-if ! command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+if [ $browser = yes ] && { ! command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; }; then
     missing+=(chromium chromium-driver)
 fi
 if ! command -v "${REDIS_SERVER:-redis-server}" >/dev/null 2>&1; then
@@ -32,4 +44,8 @@ if [ ${#missing[@]} -gt 0 ]; then
         "${missing[@]}" >/dev/null
 fi
 
-cargo test --workspace --all-features "$@"
+if [ $browser = yes ]; then
+    cargo test --workspace --all-features "$@"
+else
+    cargo test --workspace --all-features "$@" -- --skip browser_
+fi

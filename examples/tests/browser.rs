@@ -364,7 +364,7 @@ async fn browser_resumes_with_last_event_id_after_a_cut_and_a_reload() {
 /// button ends its stream from the server, and what was published while it
 /// was away comes back, marked as replayed too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_page_shows_history_and_resumes_after_its_cut_button() {
+async fn browser_shows_history_and_resumes_after_the_cut_button() {
     let app = App::start().await;
     let http = reqwest::Client::new();
     for text in ["one", "two"] {
@@ -417,7 +417,7 @@ async fn the_page_shows_history_and_resumes_after_its_cut_button() {
 /// HTTP/1.1 a browser opens at most six connections to a site, and the
 /// seventh stream would wait.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ten_event_sources_on_one_origin_over_http2() {
+async fn browser_opens_ten_event_sources_on_one_origin_over_http2() {
     use axum::{extract::Request, middleware::Next, response::Html, routing::get};
     use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 

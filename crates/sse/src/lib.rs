@@ -90,7 +90,15 @@ pub use sse_server::StreamResponse;
 #[cfg(feature = "client")]
 pub use sse_client::{Client, ClientBuilder, Connection, read};
 
-/// The repository README's examples, compiled and run as doc tests.
-#[cfg(all(doctest, feature = "server", feature = "joe", feature = "client"))]
+/// The repository README's examples, compiled and run as doc tests (they
+/// use every feature).
+#[cfg(all(
+    doctest,
+    feature = "server",
+    feature = "joe",
+    feature = "client",
+    feature = "axum",
+    feature = "redis"
+))]
 #[doc = include_str!("../../../README.md")]
 struct RepositoryReadme;
