@@ -1,17 +1,14 @@
 //! The client and its configuration.
 
-use crate::{
-    Connection, Error,
-    retry::{DynBackoff, MakeBackoff},
-};
-use backoff::{ExponentialBackoff, backoff::Backoff};
+use crate::{Backoff, Connection, Error, backoff::Exponential, retry::Limits};
 use std::{fmt, sync::Arc, time::Duration};
 
 /// A Server-Sent Events client: a `reqwest::Client` and the configuration
 /// of the connections it makes.
 ///
 /// Cheap to clone (the configuration is behind an [`Arc`]); build one and
-/// share it.
+/// share it, and set what differs per stream on the
+/// [`Connection`](crate::Connection) itself.
 ///
 /// # Examples
 ///
@@ -22,7 +19,7 @@ use std::{fmt, sync::Arc, time::Duration};
 ///
 /// # async fn run() -> Result<(), sse_client::Error> {
 /// let client = Client::builder()
-///     .idle_timeout(Duration::from_secs(60))
+///     .idle_timeout(Some(Duration::from_secs(60)))
 ///     .max_retries(Some(10))
 ///     .build()?;
 /// let mut messages = client.get("http://127.0.0.1:8080/events").messages();
@@ -41,27 +38,36 @@ pub struct Client {
 #[must_use]
 pub struct ClientBuilder {
     http: Option<reqwest::Client>,
-    exponential: ExponentialBackoff,
+    initial_interval: Duration,
+    multiplier: f64,
+    jitter: f64,
+    max_interval: Duration,
     backoff: Option<MakeBackoff>,
-    max_retries: Option<u32>,
-    idle_timeout: Option<Duration>,
-    max_event_size: usize,
+    limits: Limits,
+    settings: Settings,
     retry_server_errors: bool,
     retry_too_many_requests: bool,
     require_event_stream: bool,
-    comments: bool,
 }
+
+/// Makes the backoff policy of each new connection.
+type MakeBackoff = Arc<dyn Fn() -> Box<dyn Backoff> + Send + Sync>;
 
 pub(crate) struct Config {
     pub(crate) http: reqwest::Client,
     pub(crate) backoff: MakeBackoff,
-    pub(crate) max_retries: Option<u32>,
-    pub(crate) max_elapsed_time: Option<Duration>,
-    pub(crate) idle_timeout: Option<Duration>,
-    pub(crate) max_event_size: usize,
+    pub(crate) limits: Limits,
+    pub(crate) settings: Settings,
     pub(crate) retry_server_errors: bool,
     pub(crate) retry_too_many_requests: bool,
     pub(crate) require_event_stream: bool,
+}
+
+/// What a connection may set for itself: the client's are the defaults.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) max_event_size: usize,
     pub(crate) comments: bool,
 }
 
@@ -73,43 +79,56 @@ pub const DEFAULT_MULTIPLIER: f64 = 1.5;
 /// The default jitter, 0.5: a delay varies by up to half its value either
 /// way, so that clients dropped together do not return together.
 pub const DEFAULT_JITTER: f64 = 0.5;
-/// The default ceiling of the grown delay, one minute.
+/// The default ceiling of the grown delay, and of a server's `retry` time:
+/// one minute.
 pub const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(60);
+/// How long nothing may arrive (no response head, no byte of the body)
+/// before an attempt is given up, unless configured: one minute. Servers
+/// keep a quiet stream alive with comments far more often (every 15 s to
+/// 30 s); a server that accepts and then says nothing is not waited on for
+/// ever.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a stream must stay up for the retries to start over, unless
+/// configured: ten seconds. A server that ends every stream sooner (while
+/// telling clients `retry: 0`, say) gets growing delays, not a flood.
+pub const DEFAULT_STABLE_AFTER: Duration = Duration::from_secs(10);
+/// How long the default `reqwest::Client` waits to connect: ten seconds.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Default for ClientBuilder {
     fn default() -> ClientBuilder {
-        let mut exponential = ExponentialBackoff {
-            initial_interval: DEFAULT_INITIAL_INTERVAL,
-            current_interval: DEFAULT_INITIAL_INTERVAL,
-            randomization_factor: DEFAULT_JITTER,
-            multiplier: DEFAULT_MULTIPLIER,
-            max_interval: DEFAULT_MAX_INTERVAL,
-            max_elapsed_time: None,
-            ..ExponentialBackoff::default()
-        };
-        exponential.reset();
         ClientBuilder {
             http: None,
-            exponential,
+            initial_interval: DEFAULT_INITIAL_INTERVAL,
+            multiplier: DEFAULT_MULTIPLIER,
+            jitter: DEFAULT_JITTER,
+            max_interval: DEFAULT_MAX_INTERVAL,
             backoff: None,
-            max_retries: None,
-            idle_timeout: None,
-            max_event_size: sse_codec::DEFAULT_MAX_EVENT_SIZE,
+            limits: Limits {
+                max_retries: None,
+                max_elapsed: None,
+                stable_after: DEFAULT_STABLE_AFTER,
+                max_retry: DEFAULT_MAX_INTERVAL,
+            },
+            settings: Settings {
+                idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+                max_event_size: sse_codec::DEFAULT_MAX_EVENT_SIZE,
+                comments: false,
+            },
             retry_server_errors: false,
             retry_too_many_requests: false,
             require_event_stream: true,
-            comments: false,
         }
     }
 }
 
 impl ClientBuilder {
-    /// The `reqwest::Client` that sends the requests; a default one (with
-    /// rustls) if not set.
+    /// The `reqwest::Client` that sends the requests; by default one with
+    /// rustls and a connect timeout of [`DEFAULT_CONNECT_TIMEOUT`].
     ///
     /// Do not give it a total request timeout (`reqwest::ClientBuilder::timeout`):
-    /// it would cut every long-lived stream. Use
-    /// [`idle_timeout`](ClientBuilder::idle_timeout) instead.
+    /// it would cut every long-lived stream. The
+    /// [`idle_timeout`](ClientBuilder::idle_timeout) is the one that fits.
     pub fn http_client(mut self, http: reqwest::Client) -> ClientBuilder {
         self.http = Some(http);
         self
@@ -118,15 +137,14 @@ impl ClientBuilder {
     /// The initial reconnection delay, used until the server sets its own
     /// with a `retry` field. Default: [`DEFAULT_INITIAL_INTERVAL`].
     pub fn initial_interval(mut self, interval: Duration) -> ClientBuilder {
-        self.exponential.initial_interval = interval;
-        self.exponential.current_interval = interval;
+        self.initial_interval = interval;
         self
     }
 
     /// How much the delay grows on each repeated failure; 1 keeps it
     /// constant. Default: [`DEFAULT_MULTIPLIER`]. Values below 1 count as 1.
     pub fn multiplier(mut self, multiplier: f64) -> ClientBuilder {
-        self.exponential.multiplier = if multiplier >= 1.0 { multiplier } else { 1.0 };
+        self.multiplier = if multiplier >= 1.0 { multiplier } else { 1.0 };
         self
     }
 
@@ -134,7 +152,7 @@ impl ClientBuilder {
     /// from half to one and a half times the delay. Default:
     /// [`DEFAULT_JITTER`]. Clamped to `0.0..=1.0`.
     pub fn jitter(mut self, jitter: f64) -> ClientBuilder {
-        self.exponential.randomization_factor = if jitter.is_nan() {
+        self.jitter = if jitter.is_nan() {
             0.0
         } else {
             jitter.clamp(0.0, 1.0)
@@ -142,95 +160,90 @@ impl ClientBuilder {
         self
     }
 
-    /// The ceiling of the grown delay. Default: [`DEFAULT_MAX_INTERVAL`].
+    /// The ceiling of the grown delay, and of the reconnection time a
+    /// server asks for with `retry` (a server that asks for years gets
+    /// this). Default: [`DEFAULT_MAX_INTERVAL`].
     pub fn max_interval(mut self, interval: Duration) -> ClientBuilder {
-        self.exponential.max_interval = interval;
+        self.max_interval = interval;
+        self.limits.max_retry = interval;
         self
     }
 
-    /// How long to keep trying to reconnect, counted from the connection's
-    /// start or the last time a stream was served (see
-    /// [`max_retries`](ClientBuilder::max_retries)); `None` for no limit (the
-    /// default). When it runs out the stream ends with an error for which
-    /// [`Error::is_retries_exhausted`] holds. It bounds the server's delays
-    /// too: an attempt that a `retry` field or a `Retry-After` header would
-    /// put past it is not made. Applies to any backoff policy, including
-    /// one set with [`backoff`](ClientBuilder::backoff).
+    /// How long to keep trying to reconnect, counted from the first request
+    /// or the end of the last stream that stayed up (see
+    /// [`stable_after`](ClientBuilder::stable_after)); `None` for no limit
+    /// (the default). When it runs out the stream ends with an error for
+    /// which [`Error::is_retries_exhausted`] holds. It bounds the server's
+    /// delays too: an attempt that a `retry` field or a `Retry-After`
+    /// header would put past it is not made. Applies to any backoff
+    /// policy.
     pub fn max_elapsed_time(mut self, time: Option<Duration>) -> ClientBuilder {
-        self.exponential.max_elapsed_time = time;
+        self.limits.max_elapsed = time;
         self
     }
 
     /// How many reconnection attempts in a row are allowed; `None` for no
     /// limit (the default). `Some(0)` never reconnects. The count starts
-    /// over once a stream is served: an event or a comment (a keep-alive)
-    /// arrives. A `200` whose stream ends before either (a server shutting
-    /// down, or one that cannot subscribe) is a failed attempt, so the
-    /// backoff grows and this limit applies. When they run out the stream ends with an error
-    /// for which [`Error::is_retries_exhausted`] holds. Applies to any
-    /// backoff policy, including one set with
-    /// [`backoff`](ClientBuilder::backoff).
+    /// over after a stream that stayed up (see
+    /// [`stable_after`](ClientBuilder::stable_after)). When they run out
+    /// the stream ends with an error for which
+    /// [`Error::is_retries_exhausted`] holds. Applies to any backoff
+    /// policy.
     pub fn max_retries(mut self, retries: Option<u32>) -> ClientBuilder {
-        self.max_retries = retries;
+        self.limits.max_retries = retries;
+        self
+    }
+
+    /// How long a stream must stay up for the retries (the backoff, the
+    /// retry count and the elapsed time) to start over. A stream that ends
+    /// sooner counts as a failed attempt: its server's `retry` time is
+    /// honoured once, then the delays grow. So a server that ends every
+    /// stream at once, whether it is broken or hostile, gets a few
+    /// reconnections a minute rather than hundreds a second. Default:
+    /// [`DEFAULT_STABLE_AFTER`].
+    pub fn stable_after(mut self, time: Duration) -> ClientBuilder {
+        self.limits.stable_after = time;
         self
     }
 
     /// Replaces the exponential policy with any [`Backoff`], made by
-    /// `make` for each connection: the delay between failed attempts is
-    /// its `next_backoff`, and `None` gives up. A served stream resets
-    /// it. The other backoff settings of this builder, except
-    /// [`max_retries`](ClientBuilder::max_retries) and
-    /// [`max_elapsed_time`](ClientBuilder::max_elapsed_time), are then
-    /// ignored.
-    ///
-    /// A server's `retry` time is still honoured: the first attempt after
-    /// a served stream waits it, later ones wait at least it (within
-    /// [`max_elapsed_time`](ClientBuilder::max_elapsed_time), if set).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use backoff::{ExponentialBackoffBuilder, backoff::Constant};
-    /// use std::time::Duration;
-    ///
-    /// let constant = sse_client::Client::builder()
-    ///     .backoff(|| Constant::new(Duration::from_secs(1)))
-    ///     .build()?;
-    ///
-    /// let policy = ExponentialBackoffBuilder::new()
-    ///     .with_initial_interval(Duration::from_millis(100))
-    ///     .with_max_elapsed_time(Some(Duration::from_secs(30)))
-    ///     .build();
-    /// let exponential = sse_client::Client::builder()
-    ///     .backoff(move || policy.clone())
-    ///     .build()?;
-    /// # Ok::<(), sse_client::Error>(())
-    /// ```
+    /// `make` for each connection. The other delay settings of this
+    /// builder ([`initial_interval`](ClientBuilder::initial_interval),
+    /// [`multiplier`](ClientBuilder::multiplier),
+    /// [`jitter`](ClientBuilder::jitter)) are then ignored; the limits
+    /// ([`max_retries`](ClientBuilder::max_retries),
+    /// [`max_elapsed_time`](ClientBuilder::max_elapsed_time),
+    /// [`stable_after`](ClientBuilder::stable_after), and the cap of a
+    /// server's `retry` by [`max_interval`](ClientBuilder::max_interval))
+    /// still apply, and so does a server's `retry` time: the first attempt
+    /// after a stream that stayed up waits it, later ones at least it.
     pub fn backoff<B, F>(mut self, make: F) -> ClientBuilder
     where
         F: Fn() -> B + Send + Sync + 'static,
-        B: Backoff + Send + 'static,
+        B: Backoff,
     {
-        self.backoff = Some(Arc::new(move || -> DynBackoff { Box::new(make()) }));
+        self.backoff = Some(Arc::new(move || -> Box<dyn Backoff> { Box::new(make()) }));
         self
     }
 
     /// Ends an attempt when nothing arrives for this long: no response
-    /// headers, or no bytes of the body (servers keep a quiet stream alive
+    /// head, or no bytes of the body (servers keep a quiet stream alive
     /// with comments). The connection then reconnects, with a
     /// [`Retrying`](crate::Retrying) whose error satisfies
-    /// [`Error::is_timeout`]. Default: none.
-    pub fn idle_timeout(mut self, timeout: Duration) -> ClientBuilder {
-        self.idle_timeout = Some(timeout);
+    /// [`Error::is_timeout`]. `None` waits for ever. Default:
+    /// [`DEFAULT_IDLE_TIMEOUT`]; a connection may set its own.
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> ClientBuilder {
+        self.settings.idle_timeout = timeout;
         self
     }
 
     /// The largest event (line, or data of one event) accepted, in bytes.
-    /// A larger event is skipped and reported as an error for which
-    /// [`Error::is_event_too_large`] holds; the stream goes on. Default:
-    /// [`sse_codec::DEFAULT_MAX_EVENT_SIZE`].
+    /// A larger event is skipped and reported with an
+    /// [`Update::Skipped`](crate::Update::Skipped); the stream goes on.
+    /// Default: [`sse_codec::DEFAULT_MAX_EVENT_SIZE`]; a connection may set
+    /// its own.
     pub fn max_event_size(mut self, bytes: usize) -> ClientBuilder {
-        self.max_event_size = bytes;
+        self.settings.max_event_size = bytes;
         self
     }
 
@@ -259,9 +272,9 @@ impl ClientBuilder {
     }
 
     /// Whether connections yield [`Update::Comment`](crate::Update::Comment)
-    /// for comment lines. Off by default.
+    /// for comment lines. Off by default; a connection may set its own.
     pub fn comments(mut self, yes: bool) -> ClientBuilder {
-        self.comments = yes;
+        self.settings.comments = yes;
         self
     }
 
@@ -275,28 +288,32 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let http = match self.http {
             Some(http) => http,
-            None => reqwest::Client::builder().build().map_err(Error::builder)?,
+            None => reqwest::Client::builder()
+                .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
+                .build()
+                .map_err(Error::builder)?,
         };
-        let max_elapsed_time = self.exponential.max_elapsed_time;
         let backoff = match self.backoff {
             Some(make) => make,
             None => {
-                let exponential = self.exponential;
-                Arc::new(move || -> DynBackoff { Box::new(exponential.clone()) })
+                let exponential = Exponential::new(
+                    self.initial_interval,
+                    self.multiplier,
+                    self.jitter,
+                    self.max_interval,
+                );
+                Arc::new(move || -> Box<dyn Backoff> { Box::new(exponential.clone()) })
             }
         };
         Ok(Client {
             config: Arc::new(Config {
                 http,
                 backoff,
-                max_retries: self.max_retries,
-                max_elapsed_time,
-                idle_timeout: self.idle_timeout,
-                max_event_size: self.max_event_size,
+                limits: self.limits,
+                settings: self.settings,
                 retry_server_errors: self.retry_server_errors,
                 retry_too_many_requests: self.retry_too_many_requests,
                 require_event_stream: self.require_event_stream,
-                comments: self.comments,
             }),
         })
     }
@@ -306,18 +323,15 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("custom_backoff", &self.backoff.is_some())
-            .field("initial_interval", &self.exponential.initial_interval)
-            .field("multiplier", &self.exponential.multiplier)
-            .field("jitter", &self.exponential.randomization_factor)
-            .field("max_interval", &self.exponential.max_interval)
-            .field("max_elapsed_time", &self.exponential.max_elapsed_time)
-            .field("max_retries", &self.max_retries)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("max_event_size", &self.max_event_size)
+            .field("initial_interval", &self.initial_interval)
+            .field("multiplier", &self.multiplier)
+            .field("jitter", &self.jitter)
+            .field("max_interval", &self.max_interval)
+            .field("limits", &self.limits)
+            .field("settings", &self.settings)
             .field("retry_server_errors", &self.retry_server_errors)
             .field("retry_too_many_requests", &self.retry_too_many_requests)
             .field("require_event_stream", &self.require_event_stream)
-            .field("comments", &self.comments)
             .finish_non_exhaustive()
     }
 }
@@ -386,8 +400,9 @@ impl Client {
     /// `RequestBuilder` made by another client is built, and its client
     /// left aside). `Accept: text/event-stream` and
     /// `Cache-Control: no-cache` are added unless present; a
-    /// `Last-Event-ID` header is taken as the last event ID to resume from,
-    /// and after that the connection sets it on every reconnection. A body
+    /// `Last-Event-ID` header is taken as the last event ID to resume from
+    /// (as [`Connection::resume_after`] sets it), and after that
+    /// the connection sets it on every reconnection. A body
     /// that cannot be cloned (a stream) is sent once: reconnecting then
     /// fails with an error for which [`Error::is_body_not_reusable`] holds.
     ///
@@ -422,27 +437,23 @@ impl Client {
     /// with this client's maximum event size and idle timeout: see
     /// [`read`](crate::read).
     pub fn read(&self, response: reqwest::Response) -> crate::Read {
-        let read = crate::read(response).max_event_size(self.config.max_event_size);
-        match self.config.idle_timeout {
-            Some(timeout) => read.idle_timeout(timeout),
-            None => read,
-        }
+        crate::read(response)
+            .max_event_size(self.config.settings.max_event_size)
+            .idle_timeout(self.config.settings.idle_timeout)
     }
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("max_retries", &self.config.max_retries)
-            .field("idle_timeout", &self.config.idle_timeout)
-            .field("max_event_size", &self.config.max_event_size)
+            .field("limits", &self.config.limits)
+            .field("settings", &self.config.settings)
             .field("retry_server_errors", &self.config.retry_server_errors)
             .field(
                 "retry_too_many_requests",
                 &self.config.retry_too_many_requests,
             )
             .field("require_event_stream", &self.config.require_event_stream)
-            .field("comments", &self.config.comments)
             .finish_non_exhaustive()
     }
 }

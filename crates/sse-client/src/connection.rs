@@ -2,41 +2,30 @@
 //! a `Stream`.
 
 use crate::{
-    Client, Error, Events, Open, Retrying, Update,
+    Client, CloseHandle, Error, Events, Open, Retrying, Skipped, Update,
+    client::Settings,
     decode::{Decoded, Decoder},
-    error::Refused,
+    error::{Kind, Refused},
+    idle::Idle,
+    response::{BODY_EXCERPT_TIMEOUT, is_encoded, is_event_stream, read_excerpt},
     retry::{Reconnect, Wait, parse_retry_after},
 };
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_core::Stream;
 use reqwest::{
     Request, Response, StatusCode,
-    header::{
-        ACCEPT, CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
-    },
+    header::{ACCEPT, CACHE_CONTROL, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER},
 };
-use sse_codec::EventId;
+use sse_codec::{EventId, ParseError};
 use std::{
     fmt,
     future::Future,
     pin::Pin,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
-    },
-    task::{Context, Poll, Waker},
+    task::{Context, Poll},
     time::{Duration, SystemTime},
 };
-use tokio::time::{Instant, Sleep};
-
-/// At most this many bytes of a refused response's body are kept in the
-/// error ([`Error::body`]).
-pub const BODY_EXCERPT_LIMIT: usize = 4096;
-
-/// How long reading a refused response's body excerpt may take at most, so
-/// that a server that never ends it cannot stall the connection. The idle
-/// timeout applies too, when shorter.
-const BODY_EXCERPT_TIMEOUT: Duration = Duration::from_secs(5);
+use tokio::time::Sleep;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 static LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
@@ -56,25 +45,25 @@ type ExcerptFuture = Pin<Box<dyn Future<Output = Bytes> + Send>>;
 /// - Any other status, or another content type, fails it: the error is the
 ///   last item, unless the client retries 5xx or 429 (see
 ///   [`ClientBuilder::retry_server_errors`](crate::ClientBuilder::retry_server_errors)).
-/// - A body that ends, cleanly or not, and a network error, reconnect
-///   after the reconnection time ([`Update::Retrying`]): the server's
-///   `retry` time, grown by the backoff policy on repeated failures, reset
-///   once a stream is served (an event or a comment arrived). An event cut
-///   off by the disconnection is not dispatched. Every reconnection sends
-///   `Last-Event-ID` once the stream set an ID (none after the stream set
-///   an empty one).
-/// - When the retries run out (the backoff policy gives up, the maximum
-///   retries are used, or the next wait would pass the maximum elapsed
-///   time), the last item is an error for which
-///   [`Error::is_retries_exhausted`] holds.
+/// - A body that ends, cleanly or not, a network error, and an idle
+///   timeout, reconnect after the reconnection time
+///   ([`Update::Retrying`]): the server's `retry` time, grown by the
+///   backoff policy on repeated failures, reset once a stream stayed up
+///   (see [`ClientBuilder::stable_after`](crate::ClientBuilder::stable_after)).
+///   An event cut off by the disconnection is not dispatched. Every
+///   reconnection sends `Last-Event-ID` once the stream set an ID (none
+///   after the stream set an empty one).
+/// - An event larger than the maximum event size is skipped
+///   ([`Update::Skipped`]); the stream goes on.
 ///
-/// Every `Err` item ends the stream, except one for which
-/// [`Error::is_event_too_large`] holds: that event was skipped and the
-/// stream goes on.
+/// An `Err` item is the last one. It comes when the retries run out
+/// ([`Error::is_retries_exhausted`]), or with an error retrying cannot fix
+/// ([`Error::is_permanent`]): a refusal, a redirect loop, a compressed
+/// body, or a last event ID that a header cannot carry.
 ///
 /// Dropping the connection closes it; [`close_handle`](Connection::close_handle)
-/// closes it from elsewhere. It needs a Tokio runtime (for its timers) when
-/// polled.
+/// closes it from elsewhere, and [`reconnect`](Connection::reconnect) makes
+/// it connect again. It needs a Tokio runtime (for its timers) when polled.
 ///
 /// # Cancel safety
 ///
@@ -108,20 +97,23 @@ pub struct Connection {
     /// The request to send again on each attempt; `None` once a request
     /// whose body cannot be cloned has been sent.
     request: Option<Request>,
-    /// An error to report before anything else (the request could not be
-    /// built).
-    failed: Option<Error>,
+    /// An item to yield before anything else: the error of a request that
+    /// could not be built, or what [`reconnect`](Connection::reconnect)
+    /// ended.
+    pending: Option<Result<Update, Error>>,
     state: State,
+    settings: Settings,
     reconnect: Reconnect,
     /// The spec's "last event ID string", kept across responses.
     last_event_id: EventId,
-    /// The idle timeout, then the reconnection delay; made on first use, so
-    /// that a connection can be made outside a runtime.
-    timer: Option<Pin<Box<Sleep>>>,
-    /// When the idle timeout elapses, pushed forward by every chunk without
-    /// touching the timer; the timer catches up when it fires.
-    idle_deadline: Option<Instant>,
-    close: Arc<CloseShared>,
+    /// The idle timeout of the attempt under way, if there is one.
+    idle: Option<Idle>,
+    /// The reconnection delay; made on first use, so that a connection can
+    /// be made outside a runtime.
+    delay: Option<Pin<Box<Sleep>>>,
+    close: CancellationToken,
+    /// Wakes the task when the connection is closed from elsewhere.
+    closed: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
     /// Whether the first request was sent.
     started: bool,
 }
@@ -150,50 +142,152 @@ enum State {
 
 impl Connection {
     pub(crate) fn new(client: Client, request: Result<Request, Error>) -> Connection {
-        let reconnect = Reconnect::new(
-            (client.config.backoff)(),
-            client.config.max_retries,
-            client.config.max_elapsed_time,
-        );
-        let (request, failed) = match request {
+        let config = &client.config;
+        let reconnect = Reconnect::new((config.backoff)(), config.limits);
+        let settings = config.settings;
+        let (request, pending) = match request {
             Ok(request) => (Some(request), None),
-            Err(err) => (None, Some(err)),
+            Err(err) => (None, Some(Err(err))),
         };
-        let last_event_id = request
-            .as_ref()
-            .and_then(|request| request.headers().get(&LAST_EVENT_ID))
-            // As the IDs this client sends itself: UTF-8, not only ASCII.
-            .and_then(|value| std::str::from_utf8(value.as_bytes()).ok())
-            .and_then(|value| EventId::try_from(value).ok())
-            .unwrap_or_default();
-        Connection {
+        let mut connection = Connection {
             client,
             request,
-            failed,
+            pending,
             state: State::Start,
+            settings,
             reconnect,
-            last_event_id,
-            timer: None,
-            idle_deadline: None,
-            close: Arc::new(CloseShared {
-                closed: AtomicBool::new(false),
-                waker: Mutex::new(None),
-            }),
+            last_event_id: EventId::default(),
+            idle: None,
+            delay: None,
+            close: CancellationToken::new(),
+            closed: None,
             started: false,
+        };
+        // A `Last-Event-ID` header on the request is the ID to resume from,
+        // as if set with `resume_after`.
+        let header = connection
+            .request
+            .as_mut()
+            .and_then(|request| request.headers_mut().remove(&LAST_EVENT_ID));
+        if let Some(header) = header {
+            match std::str::from_utf8(header.as_bytes())
+                .ok()
+                .and_then(|id| EventId::try_from(id).ok())
+            {
+                Some(id) => connection.last_event_id = id,
+                None => connection.pending = Some(Err(Error::last_event_id())),
+            }
         }
+        connection
+    }
+
+    /// Resumes from `id`, as a client that got the event with that ID
+    /// before: the first request, and every reconnection until the stream
+    /// sets another, sends it as `Last-Event-ID`.
+    ///
+    /// An ID with a byte that a header cannot carry (a control character)
+    /// makes the connection's first item an error for which
+    /// [`Error::is_last_event_id`] holds.
+    pub fn resume_after(mut self, id: EventId) -> Connection {
+        if header_value(&id).is_none() {
+            self.pending = Some(Err(Error::last_event_id()));
+        }
+        self.last_event_id = id;
+        self
+    }
+
+    /// Sets this connection's idle timeout (see
+    /// [`ClientBuilder::idle_timeout`](crate::ClientBuilder::idle_timeout));
+    /// `None` waits for ever. From the next attempt on.
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Connection {
+        self.settings.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets this connection's maximum event size (see
+    /// [`ClientBuilder::max_event_size`](crate::ClientBuilder::max_event_size)),
+    /// from the next response on.
+    pub fn max_event_size(mut self, bytes: usize) -> Connection {
+        self.settings.max_event_size = bytes;
+        self
+    }
+
+    /// Sets whether this connection yields comments (see
+    /// [`ClientBuilder::comments`](crate::ClientBuilder::comments)), from
+    /// the next response on.
+    pub fn comments(mut self, yes: bool) -> Connection {
+        self.settings.comments = yes;
+        self
     }
 
     /// A handle that closes this connection from another task.
     pub fn close_handle(&self) -> CloseHandle {
         CloseHandle {
-            shared: self.close.clone(),
+            token: self.close.clone(),
         }
     }
 
     /// Closes the connection: the stream yields [`Update::Closed`] and
     /// ends, and the response in flight is dropped.
     pub fn close(&mut self) {
-        self.close.close();
+        self.close.cancel();
+    }
+
+    /// Ends the response under way and connects again, as the spec's
+    /// "reestablish the connection" does when a response ends: the next
+    /// item is an [`Update::Retrying`] with no error, and the request is
+    /// sent again after the reconnection time (the server's `retry` time,
+    /// or the backoff policy's delay), with the last event ID. The retry
+    /// count, the backoff and the server's `retry` time carry on.
+    ///
+    /// While the connection is already waiting to reconnect, this changes
+    /// nothing. After it ended (the retries ran out, a permanent error, a
+    /// 204, [`close`](Connection::close) aside), it starts over: the
+    /// request is sent again at once, as by a new connection that keeps
+    /// the last event ID and the server's `retry` time.
+    pub fn reconnect(&mut self) {
+        match std::mem::replace(&mut self.state, State::Start) {
+            State::Waiting => self.state = State::Waiting,
+            State::Done => {
+                if self.request.is_none() {
+                    self.state = State::Done;
+                    self.pending = Some(Err(Error::body_not_reusable()));
+                    return;
+                }
+                self.pending = None;
+                let limits = self.client.config.limits;
+                let retry = self.reconnect.retry();
+                self.reconnect = Reconnect::new((self.client.config.backoff)(), limits);
+                if let Some(retry) = retry {
+                    self.reconnect.set_retry(retry);
+                }
+                self.started = false;
+            }
+            state @ (State::Start
+            | State::Connecting(_)
+            | State::Refusing { .. }
+            | State::Streaming { .. }) => {
+                self.state = state;
+                let item = match self.state {
+                    State::Streaming { .. } => self.on_disconnect(None),
+                    _ => self.fail(None, true, None),
+                };
+                self.pending = item;
+            }
+        }
+    }
+
+    /// The reconnection time the server set with its latest `retry` field
+    /// (at most [`ClientBuilder::max_interval`](crate::ClientBuilder::max_interval)),
+    /// if it set one.
+    pub fn retry(&self) -> Option<Duration> {
+        match &self.state {
+            State::Streaming { decoder, .. } => decoder
+                .retry()
+                .map(|retry| retry.min(self.client.config.limits.max_retry))
+                .or(self.reconnect.retry()),
+            _ => self.reconnect.retry(),
+        }
     }
 
     /// The last event ID as of the last complete event: what the next
@@ -206,7 +300,7 @@ impl Connection {
     }
 
     /// Only the events, of any type (go-sse's `SubscribeToAll`): lifecycle
-    /// items and comments are left out, errors are kept.
+    /// items, skips and comments are left out, errors are kept.
     pub fn events(self) -> Events<Connection> {
         Events::all(self)
     }
@@ -240,60 +334,31 @@ impl Connection {
         if !headers.contains_key(CACHE_CONTROL) {
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         }
-        headers.remove(&LAST_EVENT_ID);
         if !self.last_event_id.is_empty() {
-            // An `EventId` has no CR, LF or NUL; other bytes are allowed in
-            // a header value (as obs-text), except other controls.
-            match HeaderValue::from_bytes(self.last_event_id.as_bytes()) {
-                Ok(value) => {
-                    headers.insert(LAST_EVENT_ID.clone(), value);
-                }
-                Err(_) => tracing::warn!(
-                    id = self.last_event_id.as_str(),
-                    "sse: the last event ID has control characters that an HTTP \
-                     header cannot carry; reconnecting without it"
-                ),
-            }
+            // Without it the server would take the client for a new one,
+            // and the events missed would go unnoticed: end instead.
+            let value = header_value(&self.last_event_id).ok_or_else(Error::last_event_id)?;
+            headers.insert(LAST_EVENT_ID.clone(), value);
         }
         Ok(request)
     }
 
-    /// Arms the timer for `delay` from now.
-    fn arm(&mut self, delay: Duration) {
-        let deadline = Instant::now().checked_add(delay).unwrap_or_else(far_future);
-        match &mut self.timer {
-            Some(timer) => timer.as_mut().reset(deadline),
-            None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
-        }
-    }
-
-    /// Starts the idle timeout, if there is one.
-    fn arm_idle(&mut self) {
-        match self.client.config.idle_timeout {
-            Some(timeout) => {
-                self.arm(timeout);
-                self.idle_deadline = Instant::now().checked_add(timeout);
-            }
-            None => self.idle_deadline = None,
-        }
-    }
-
-    /// Pushes the idle deadline forward after receiving something.
-    fn touch(&mut self) {
-        if let Some(timeout) = self.client.config.idle_timeout {
-            self.idle_deadline = Instant::now().checked_add(timeout);
-        }
+    /// Starts the idle timeout of an attempt, if there is one.
+    fn start_idle(&mut self) {
+        self.idle = self.settings.idle_timeout.map(|timeout| {
+            let mut idle = Idle::new(timeout);
+            idle.start();
+            idle
+        });
     }
 
     /// Whether the idle timeout elapsed; registers for a wake-up otherwise.
     fn idle_elapsed(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(deadline) = self.idle_deadline else {
-            return false;
-        };
-        let Some(timer) = &mut self.timer else {
-            return false;
-        };
-        deadline_passed(timer, deadline, cx)
+        self.idle.as_mut().is_some_and(|idle| idle.elapsed(cx))
+    }
+
+    fn timed_out(&self) -> Error {
+        Error::timeout(self.idle.as_ref().map_or(Duration::ZERO, Idle::timeout))
     }
 
     /// Ends the current attempt. With `retry`, schedules the next one; the
@@ -304,7 +369,7 @@ impl Connection {
         retry: bool,
         retry_after: Option<Duration>,
     ) -> Option<Result<Update, Error>> {
-        self.idle_deadline = None;
+        self.idle = None;
         if !retry {
             self.state = State::Done;
             return error.map(Err);
@@ -313,16 +378,21 @@ impl Connection {
             // Checked now rather than when the delay is over: waiting would
             // only postpone the same error.
             self.state = State::Done;
-            let err = Error::new(
-                crate::error::Kind::BodyNotReusable,
+            return Some(Err(Error::new(
+                Kind::BodyNotReusable,
                 error.map(|err| err.into()),
-            );
-            return Some(Err(err));
+            )));
         }
         match self.reconnect.next(retry_after) {
             Wait::Retry { delay, attempt } => {
                 tracing::debug!(?delay, attempt, error = ?error, "sse: reconnecting");
-                self.arm(delay);
+                let deadline = tokio::time::Instant::now()
+                    .checked_add(delay)
+                    .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400));
+                match &mut self.delay {
+                    Some(timer) => timer.as_mut().reset(deadline),
+                    None => self.delay = Some(Box::pin(tokio::time::sleep_until(deadline))),
+                }
                 self.state = State::Waiting;
                 Some(Ok(Update::Retrying(Retrying {
                     error,
@@ -334,7 +404,7 @@ impl Connection {
                 self.state = State::Done;
                 let err = match error {
                     Some(err) => Error::retries_exhausted(attempts, err),
-                    None => Error::new(crate::error::Kind::RetriesExhausted { attempts }, None),
+                    None => Error::new(Kind::RetriesExhausted { attempts }, None),
                 };
                 Some(Err(err))
             }
@@ -345,24 +415,31 @@ impl Connection {
     /// response" of the spec's "reestablish the connection").
     fn on_response(&mut self, response: Response) -> Option<Result<Update, Error>> {
         let status = response.status();
-        let config = Arc::clone(&self.client.config);
+        let config = &self.client.config;
         if status == StatusCode::OK
             && (!config.require_event_stream || is_event_stream(response.headers()))
         {
-            // "Announce the connection." The retries start over once the
-            // stream is served (an event or a comment arrives), not here: a
-            // server that answers 200 and ends the stream at once (one
-            // shutting down, say) is a failed attempt, so the backoff grows
-            // and the retry limits apply.
-            self.touch();
+            if is_encoded(response.headers()) {
+                let refused = Refused {
+                    status,
+                    headers: response.headers().clone(),
+                    body: Bytes::new(),
+                };
+                return self.fail(Some(Error::content_encoding(refused)), false, None);
+            }
+            // "Announce the connection."
+            self.reconnect.opened();
+            if let Some(idle) = &mut self.idle {
+                idle.touch();
+            }
             let open = Open {
                 status,
                 headers: response.headers().clone(),
             };
             let decoder = Decoder::new(
-                config.max_event_size,
+                self.settings.max_event_size,
                 self.last_event_id.clone(),
-                config.comments,
+                self.settings.comments,
             );
             self.state = State::Streaming {
                 body: Box::pin(response.bytes_stream()),
@@ -370,21 +447,20 @@ impl Connection {
             };
             return Some(Ok(Update::Open(open)));
         }
+        self.idle = None;
         if status == StatusCode::NO_CONTENT {
             // "Clients will reconnect if the connection is closed; a client
             // can be told to stop reconnecting using the HTTP 204 No Content
             // response code."
             self.state = State::Done;
-            self.idle_deadline = None;
             return Some(Ok(Update::Closed));
         }
         // Anything else fails the connection; read what the server said.
         let headers = response.headers().clone();
-        let limit = match config.idle_timeout {
+        let limit = match self.settings.idle_timeout {
             Some(idle) => idle.min(BODY_EXCERPT_TIMEOUT),
             None => BODY_EXCERPT_TIMEOUT,
         };
-        self.idle_deadline = None;
         self.state = State::Refusing {
             excerpt: Box::pin(read_excerpt(response, limit)),
             status,
@@ -399,7 +475,7 @@ impl Connection {
         headers: HeaderMap,
         body: Bytes,
     ) -> Option<Result<Update, Error>> {
-        let config = Arc::clone(&self.client.config);
+        let config = &self.client.config;
         let retry = (status.is_server_error() && config.retry_server_errors)
             || (status == StatusCode::TOO_MANY_REQUESTS && config.retry_too_many_requests);
         let retry_after = headers
@@ -425,6 +501,7 @@ impl Connection {
                 self.reconnect.set_retry(retry);
             }
         }
+        self.reconnect.closed();
         self.fail(error, true, None)
     }
 
@@ -433,15 +510,11 @@ impl Connection {
             match &mut self.state {
                 State::Done => return Poll::Ready(None),
                 State::Start => {
-                    if let Some(err) = self.failed.take() {
-                        self.state = State::Done;
-                        return Poll::Ready(Some(Err(err)));
-                    }
                     if !self.started {
                         // The maximum elapsed time counts from the first
                         // request, not from when the connection was made.
                         self.started = true;
-                        self.reconnect.opened();
+                        self.reconnect.started();
                     }
                     let request = match self.next_request() {
                         Ok(request) => request,
@@ -452,7 +525,7 @@ impl Connection {
                     };
                     let response = self.client.config.http.execute(request);
                     self.state = State::Connecting(Box::pin(response));
-                    self.arm_idle();
+                    self.start_idle();
                 }
                 State::Connecting(response) => match response.as_mut().poll(cx) {
                     Poll::Ready(Ok(response)) => {
@@ -462,15 +535,15 @@ impl Connection {
                     }
                     Poll::Ready(Err(err)) => {
                         let err = Error::reqwest(err);
-                        let retry = !err.is_builder();
+                        let retry = !err.is_permanent();
                         return Poll::Ready(self.fail(Some(err), retry, None));
                     }
                     Poll::Pending => {
                         if !self.idle_elapsed(cx) {
                             return Poll::Pending;
                         }
-                        let timeout = self.client.config.idle_timeout.unwrap_or_default();
-                        return Poll::Ready(self.fail(Some(Error::timeout(timeout)), true, None));
+                        let err = self.timed_out();
+                        return Poll::Ready(self.fail(Some(err), true, None));
                     }
                 },
                 State::Refusing {
@@ -483,24 +556,24 @@ impl Connection {
                     return Poll::Ready(self.on_refused(status, headers, body));
                 }
                 State::Streaming { body, decoder } => {
-                    let next = decoder.next();
-                    if decoder.first_served() {
-                        self.reconnect.opened();
-                    }
-                    match next {
+                    match decoder.next() {
                         Ok(Some(Decoded::Event(event))) => {
                             return Poll::Ready(Some(Ok(Update::Event(event))));
                         }
                         Ok(Some(Decoded::Comment(text))) => {
                             return Poll::Ready(Some(Ok(Update::Comment(text))));
                         }
-                        Err(err) => return Poll::Ready(Some(Err(Error::event_too_large(err)))),
-                        Ok(None) => {}
+                        Err(ParseError::EventTooLarge { limit }) => {
+                            return Poll::Ready(Some(Ok(Update::Skipped(Skipped { limit }))));
+                        }
+                        Err(_) | Ok(None) => {}
                     }
                     match body.as_mut().poll_next(cx) {
                         Poll::Ready(Some(Ok(chunk))) => {
                             decoder.feed(chunk);
-                            self.touch();
+                            if let Some(idle) = &mut self.idle {
+                                idle.touch();
+                            }
                         }
                         Poll::Ready(Some(Err(err))) => {
                             return Poll::Ready(self.on_disconnect(Some(Error::reqwest(err))));
@@ -515,13 +588,13 @@ impl Connection {
                             if !self.idle_elapsed(cx) {
                                 return Poll::Pending;
                             }
-                            let timeout = self.client.config.idle_timeout.unwrap_or_default();
-                            return Poll::Ready(self.on_disconnect(Some(Error::timeout(timeout))));
+                            let err = self.timed_out();
+                            return Poll::Ready(self.on_disconnect(Some(err)));
                         }
                     }
                 }
                 State::Waiting => {
-                    if let Some(timer) = &mut self.timer {
+                    if let Some(timer) = &mut self.delay {
                         std::task::ready!(timer.as_mut().poll(cx));
                     }
                     self.state = State::Start;
@@ -529,6 +602,22 @@ impl Connection {
             }
         }
     }
+
+    /// Whether the connection was closed; registers for a wake-up on close
+    /// otherwise.
+    fn poll_closed(&mut self, cx: &mut Context<'_>) -> bool {
+        let closed = self
+            .closed
+            .get_or_insert_with(|| Box::pin(self.close.clone().cancelled_owned()));
+        closed.as_mut().poll(cx).is_ready()
+    }
+}
+
+/// `id` as a header value, if a header can carry it: an `EventId` has no
+/// CR, LF or NUL, and other bytes are allowed (UTF-8 as obs-text), except
+/// other control characters.
+fn header_value(id: &EventId) -> Option<HeaderValue> {
+    HeaderValue::from_bytes(id.as_bytes()).ok()
 }
 
 impl Stream for Connection {
@@ -536,12 +625,19 @@ impl Stream for Connection {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if this.close.register(cx.waker()) {
+        if this.poll_closed(cx) {
             // Drop the response (and its socket) now, not with the stream.
+            this.pending = None;
             return Poll::Ready(match std::mem::replace(&mut this.state, State::Done) {
                 State::Done => None,
                 _ => Some(Ok(Update::Closed)),
             });
+        }
+        if let Some(item) = this.pending.take() {
+            if item.is_err() {
+                this.state = State::Done;
+            }
+            return Poll::Ready(Some(item));
         }
         this.poll_step(cx)
     }
@@ -560,177 +656,15 @@ impl fmt::Debug for Connection {
         f.debug_struct("Connection")
             .field("state", &state)
             .field("last_event_id", self.last_event_id())
+            .field("settings", &self.settings)
             .field("reconnect", &self.reconnect)
             .finish_non_exhaustive()
     }
 }
 
-/// Closes a [`Connection`] from another task or thread; from
-/// [`Connection::close_handle`].
-///
-/// # Examples
-///
-/// ```no_run
-/// use futures_util::StreamExt;
-/// use std::time::Duration;
-///
-/// # async fn run() {
-/// let mut connection = sse_client::Client::new().get("http://127.0.0.1:8080/events");
-/// let handle = connection.close_handle();
-/// tokio::spawn(async move {
-///     tokio::time::sleep(Duration::from_secs(10)).await;
-///     handle.close();
-/// });
-/// while let Some(update) = connection.next().await {
-///     println!("{update:?}");
-/// }
-/// // Closed after ten seconds.
-/// # }
-/// ```
-#[derive(Clone)]
-pub struct CloseHandle {
-    shared: Arc<CloseShared>,
-}
-
-struct CloseShared {
-    closed: AtomicBool,
-    waker: Mutex<Option<Waker>>,
-}
-
-impl CloseShared {
-    fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        let waker = match self.waker.lock() {
-            Ok(mut waker) => waker.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    /// Registers the task to wake on close; returns whether it is closed.
-    fn register(&self, waker: &Waker) -> bool {
-        if self.closed.load(Ordering::Acquire) {
-            return true;
-        }
-        {
-            let mut slot = match self.waker.lock() {
-                Ok(slot) => slot,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            match &*slot {
-                Some(current) if current.will_wake(waker) => {}
-                _ => *slot = Some(waker.clone()),
-            }
-        }
-        // A close between the first check and the registration found no
-        // waker to wake: look again.
-        self.closed.load(Ordering::Acquire)
-    }
-}
-
-impl CloseHandle {
-    /// Closes the connection: its stream yields [`Update::Closed`] and
-    /// ends at its next poll, which this wakes. Closing twice, or after
-    /// the stream ended, does nothing.
-    pub fn close(&self) {
-        self.shared.close();
-    }
-
-    /// Whether [`close`](CloseHandle::close) was called.
-    pub fn is_closed(&self) -> bool {
-        self.shared.closed.load(Ordering::Acquire)
-    }
-}
-
-impl fmt::Debug for CloseHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CloseHandle")
-            .field("closed", &self.is_closed())
-            .finish()
-    }
-}
-
-/// Whether the response's media type is `text/event-stream` (parameters
-/// such as `charset` aside, case-insensitively).
-fn is_event_stream(headers: &HeaderMap) -> bool {
-    headers.get(CONTENT_TYPE).is_some_and(|value| {
-        let essence = value
-            .as_bytes()
-            .split(|&b| b == b';')
-            .next()
-            .unwrap_or_default();
-        essence
-            .trim_ascii()
-            .eq_ignore_ascii_case(b"text/event-stream")
-    })
-}
-
-/// The first [`BODY_EXCERPT_LIMIT`] bytes of a body, or what arrived within
-/// `limit`.
-async fn read_excerpt(mut response: Response, limit: Duration) -> Bytes {
-    let mut excerpt = BytesMut::new();
-    let read = async {
-        while excerpt.len() < BODY_EXCERPT_LIMIT {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    let room = BODY_EXCERPT_LIMIT - excerpt.len();
-                    excerpt.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                }
-                Ok(None) | Err(_) => break,
-            }
-        }
-    };
-    // Whatever arrived in time is enough to explain the refusal.
-    let _ = tokio::time::timeout(limit, read).await;
-    excerpt.freeze()
-}
-
-/// Whether `deadline` has passed. `timer` was set for it or for an earlier
-/// deadline (bytes came in since, pushing it forward): it is re-armed to
-/// catch up, and registers for a wake-up while the deadline is ahead.
-pub(crate) fn deadline_passed(
-    timer: &mut Pin<Box<Sleep>>,
-    deadline: Instant,
-    cx: &mut Context<'_>,
-) -> bool {
-    loop {
-        if timer.as_mut().poll(cx).is_pending() {
-            return false;
-        }
-        if Instant::now() >= deadline {
-            return true;
-        }
-        timer.as_mut().reset(deadline);
-    }
-}
-
-/// A deadline that never comes, for delays too long to add to `now`.
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn event_stream_content_type() {
-        let mut headers = HeaderMap::new();
-        assert!(!is_event_stream(&headers));
-        for (value, expected) in [
-            ("text/event-stream", true),
-            ("Text/Event-Stream; charset=utf-8", true),
-            (" text/event-stream ;x=y", true),
-            ("text/event-streams", false),
-            ("text/plain", false),
-            ("application/json", false),
-        ] {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static(value));
-            assert_eq!(is_event_stream(&headers), expected, "{value}");
-        }
-    }
 
     #[test]
     fn connection_can_be_made_outside_a_runtime() {
@@ -740,7 +674,7 @@ mod tests {
     }
 
     #[test]
-    fn last_event_id_header_seeds_the_connection() {
+    fn a_last_event_id_header_or_a_typed_id_seeds_the_connection() {
         let client = Client::new();
         let request = client
             .http()
@@ -754,5 +688,31 @@ mod tests {
         connection.last_event_id = EventId::default();
         let request = connection.next_request().unwrap();
         assert!(request.headers().get("last-event-id").is_none());
+
+        let mut typed = client
+            .get("http://127.0.0.1:9/events")
+            .resume_after(EventId::from_static("é7"));
+        let request = typed.next_request().unwrap();
+        assert_eq!(
+            request.headers()["last-event-id"].as_bytes(),
+            "é7".as_bytes()
+        );
+    }
+
+    #[test]
+    fn an_id_a_header_cannot_carry_is_an_error() {
+        let client = Client::new();
+        let mut typed = client
+            .get("http://127.0.0.1:9/events")
+            .resume_after(EventId::try_from("a\u{1}b").unwrap());
+        assert!(matches!(typed.pending.take(), Some(Err(err)) if err.is_last_event_id()));
+        assert!(typed.next_request().unwrap_err().is_last_event_id());
+        let raw = client.connect(
+            client
+                .http()
+                .get("http://127.0.0.1:9/events")
+                .header("Last-Event-ID", HeaderValue::from_bytes(b"\xff").unwrap()),
+        );
+        assert!(matches!(raw.pending, Some(Err(ref err)) if err.is_last_event_id()));
     }
 }

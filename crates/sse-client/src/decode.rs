@@ -16,10 +16,6 @@ pub(crate) enum Decoded {
 pub(crate) struct Decoder {
     parser: Parser,
     comments: bool,
-    /// An event or a comment was parsed: the server is serving the stream.
-    served: bool,
-    /// [`first_served`](Decoder::first_served) reported it.
-    reported: bool,
 }
 
 impl Decoder {
@@ -27,8 +23,6 @@ impl Decoder {
         Decoder {
             parser: Parser::with_max_event_size(max_event_size).with_last_event_id(last_event_id),
             comments,
-            served: false,
-            reported: false,
         }
     }
 
@@ -46,27 +40,12 @@ impl Decoder {
         self.parser.last_event_id()
     }
 
-    /// True once, after the first event or comment (a keep-alive, say)
-    /// arrived: the server is serving the stream rather than ending it at
-    /// once.
-    pub(crate) fn first_served(&mut self) -> bool {
-        if self.served && !self.reported {
-            self.reported = true;
-            return true;
-        }
-        false
-    }
-
     /// The next event or comment in the input fed so far.
     pub(crate) fn next(&mut self) -> Result<Option<Decoded>, ParseError> {
         loop {
             match self.parser.next_item()? {
-                Some(Item::Event(event)) => {
-                    self.served = true;
-                    return Ok(Some(Decoded::Event(event)));
-                }
+                Some(Item::Event(event)) => return Ok(Some(Decoded::Event(event))),
                 Some(Item::Comment(text)) => {
-                    self.served = true;
                     if self.comments {
                         return Ok(Some(Decoded::Comment(text)));
                     }

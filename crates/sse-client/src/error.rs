@@ -58,8 +58,13 @@ pub(crate) enum Kind {
     ContentType(Box<Refused>),
     /// Nothing arrived for the idle timeout.
     Timeout(Duration),
-    /// An event was larger than the maximum event size.
-    EventTooLarge { limit: usize },
+    /// The server redirected too often (a redirect loop, likely).
+    Redirect,
+    /// The body is compressed (`Content-Encoding`) and the HTTP client did
+    /// not decode it.
+    ContentEncoding(Box<Refused>),
+    /// The last event ID has a byte that an HTTP header cannot carry.
+    LastEventId,
     /// The request's body is a stream and cannot be sent again.
     BodyNotReusable,
     /// The retries ran out; the source is the last failure.
@@ -87,13 +92,29 @@ impl Error {
         Error::new(Kind::Builder, Some(source.into()))
     }
 
-    /// A reqwest error, classified as a builder or a transport error.
+    /// A reqwest error, classified as a builder, redirect or transport
+    /// error.
     pub(crate) fn reqwest(err: reqwest::Error) -> Error {
         if err.is_builder() {
             Error::builder(err)
+        } else if err.is_redirect() {
+            Error::new(Kind::Redirect, Some(err.into()))
         } else {
             Error::new(Kind::Transport, Some(err.into()))
         }
+    }
+
+    /// A failure of any other byte stream, as a transport error.
+    pub(crate) fn transport(err: impl Into<BoxError>) -> Error {
+        Error::new(Kind::Transport, Some(err.into()))
+    }
+
+    pub(crate) fn content_encoding(refused: Refused) -> Error {
+        Error::new(Kind::ContentEncoding(Box::new(refused)), None)
+    }
+
+    pub(crate) fn last_event_id() -> Error {
+        Error::new(Kind::LastEventId, None)
     }
 
     pub(crate) fn refused(refused: Refused) -> Error {
@@ -106,14 +127,6 @@ impl Error {
 
     pub(crate) fn timeout(after: Duration) -> Error {
         Error::new(Kind::Timeout(after), None)
-    }
-
-    pub(crate) fn event_too_large(err: sse_codec::ParseError) -> Error {
-        let limit = match err {
-            sse_codec::ParseError::EventTooLarge { limit } => limit,
-            _ => 0,
-        };
-        Error::new(Kind::EventTooLarge { limit }, Some(err.into()))
     }
 
     pub(crate) fn retries_exhausted(attempts: u32, last: Error) -> Error {
@@ -130,7 +143,9 @@ impl Error {
 
     fn refusal(&self) -> Option<&Refused> {
         match &self.inner.kind {
-            Kind::Status(refused) | Kind::ContentType(refused) => Some(refused),
+            Kind::Status(refused) | Kind::ContentType(refused) | Kind::ContentEncoding(refused) => {
+                Some(refused)
+            }
             _ => None,
         }
     }
@@ -168,10 +183,49 @@ impl Error {
         matches!(self.inner.kind, Kind::Timeout(_))
     }
 
-    /// Whether an event exceeded the maximum event size. The event was
-    /// skipped; the stream goes on with the next one.
-    pub fn is_event_too_large(&self) -> bool {
-        matches!(self.inner.kind, Kind::EventTooLarge { .. })
+    /// Whether the server redirected too many times (the HTTP client's
+    /// redirect policy gave up: a redirect loop, most likely). Retrying
+    /// cannot help, so the connection ends.
+    pub fn is_redirect(&self) -> bool {
+        matches!(self.inner.kind, Kind::Redirect)
+    }
+
+    /// Whether the server compressed the body (`Content-Encoding: gzip`,
+    /// say) and the HTTP client did not decode it: enable the decoding in
+    /// the `reqwest` client (its `gzip` feature), or have the server send
+    /// the stream uncompressed, as event streams usually are. Retrying
+    /// cannot help, so the connection ends.
+    pub fn is_content_encoding(&self) -> bool {
+        matches!(self.inner.kind, Kind::ContentEncoding(_))
+    }
+
+    /// Whether the last event ID has a byte that an HTTP header cannot
+    /// carry (a control character), so that the connection cannot resume
+    /// with it: reconnecting without it would look like a new client, and
+    /// the events missed in between would go unnoticed. The connection
+    /// ends instead, with [`Connection::last_event_id`] telling the ID.
+    ///
+    /// [`Connection::last_event_id`]: crate::Connection::last_event_id
+    pub fn is_last_event_id(&self) -> bool {
+        matches!(self.inner.kind, Kind::LastEventId)
+    }
+
+    /// Whether retrying cannot fix this error, so that a connection ends
+    /// with it rather than reconnecting: an invalid request, a redirect
+    /// loop, a compressed body, a last event ID a header cannot carry, a
+    /// body that cannot be sent again, or a refusal the client was not set
+    /// to retry.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            Kind::Builder
+                | Kind::Redirect
+                | Kind::ContentEncoding(_)
+                | Kind::LastEventId
+                | Kind::BodyNotReusable
+                | Kind::Status(_)
+                | Kind::ContentType(_)
+        )
     }
 
     /// Whether the connection had to be made again but the request's body
@@ -220,14 +274,6 @@ impl Error {
         }
     }
 
-    /// The maximum event size that an event exceeded.
-    pub fn event_size_limit(&self) -> Option<usize> {
-        match self.inner.kind {
-            Kind::EventTooLarge { limit } => Some(limit),
-            _ => None,
-        }
-    }
-
     /// How many reconnection attempts were made before the backoff policy
     /// gave up.
     pub fn attempts(&self) -> Option<u32> {
@@ -253,7 +299,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.inner.kind {
             Kind::Builder => f.write_str("failed to build the request"),
-            Kind::Transport => f.write_str("error sending the request or reading the response"),
+            Kind::Transport => f.write_str("the connection failed"),
             Kind::Status(refused) => write!(f, "server refused the stream with {}", refused.status),
             Kind::ContentType(refused) => {
                 match refused.headers.get(reqwest::header::CONTENT_TYPE) {
@@ -266,9 +312,21 @@ impl fmt::Display for Error {
                 }
             }
             Kind::Timeout(after) => write!(f, "nothing received for {after:?}"),
-            Kind::EventTooLarge { limit } => {
-                write!(f, "event exceeds the maximum size of {limit} bytes")
+            Kind::Redirect => f.write_str("the server redirects in a loop"),
+            Kind::ContentEncoding(refused) => {
+                let encoding = refused
+                    .headers
+                    .get(reqwest::header::CONTENT_ENCODING)
+                    .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+                    .unwrap_or_default();
+                write!(
+                    f,
+                    "the event stream is {encoding}-encoded and was not decoded"
+                )
             }
+            Kind::LastEventId => f.write_str(
+                "cannot resume: the last event ID has a byte an HTTP header cannot carry",
+            ),
             Kind::BodyNotReusable => {
                 f.write_str("cannot reconnect: the request body is a stream and cannot be re-sent")
             }
@@ -314,6 +372,26 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "expected content type text/event-stream, got none"
+        );
+    }
+
+    #[test]
+    fn display_reads_once_through_the_source_chain() {
+        let mut text = Vec::new();
+        let mut err: Option<&(dyn std::error::Error + 'static)> = Some(&Error::retries_exhausted(
+            2,
+            Error::timeout(Duration::from_secs(1)),
+        ));
+        while let Some(e) = err {
+            text.push(e.to_string());
+            err = e.source();
+        }
+        assert_eq!(
+            text,
+            [
+                "gave up reconnecting after 2 attempts",
+                "nothing received for 1s"
+            ]
         );
     }
 

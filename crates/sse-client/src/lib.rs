@@ -1,29 +1,32 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod backoff;
 mod client;
+mod close;
 mod connection;
 mod decode;
 mod error;
 mod events;
+mod idle;
 mod read;
+mod response;
 mod retry;
 mod update;
 
+pub use crate::backoff::Backoff;
 pub use crate::client::{
-    Client, ClientBuilder, DEFAULT_INITIAL_INTERVAL, DEFAULT_JITTER, DEFAULT_MAX_INTERVAL,
-    DEFAULT_MULTIPLIER, IntoRequest,
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_INITIAL_INTERVAL,
+    DEFAULT_JITTER, DEFAULT_MAX_INTERVAL, DEFAULT_MULTIPLIER, DEFAULT_STABLE_AFTER, IntoRequest,
 };
-pub use crate::connection::{BODY_EXCERPT_LIMIT, CloseHandle, Connection};
+pub use crate::close::CloseHandle;
+pub use crate::connection::Connection;
 pub use crate::error::Error;
 pub use crate::events::Events;
-pub use crate::read::{Read, read};
-pub use crate::update::{Open, Retrying, Update};
+pub use crate::read::{DEFAULT_READ_IDLE_TIMEOUT, Read, read, read_stream};
+pub use crate::response::BODY_EXCERPT_LIMIT;
+pub use crate::update::{Open, Retrying, Skipped, Update};
 pub use sse_codec::{Event, EventId};
-
-/// The backoff crate, whose [`Backoff`](backoff::backoff::Backoff) trait
-/// [`ClientBuilder::backoff`] takes.
-pub use backoff;
 
 /// The `reqwest` this crate builds on: [`read`] takes its `Response`, and
 /// [`Client::connect`] its requests, so use this one to be sure the versions

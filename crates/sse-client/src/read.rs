@@ -1,18 +1,23 @@
 //! One-shot parsing of a response body, without reconnection.
 
-use crate::Error;
-use bytes::Bytes;
+use crate::{Error, idle::Idle};
+use bytes::{Buf, Bytes};
 use futures_core::Stream;
-use sse_codec::{Event, EventId, Parser};
+use sse_codec::{Event, EventId, ParseError, Parser};
 use std::{
     fmt,
     pin::Pin,
     task::{Context, Poll},
     time::Duration,
 };
-use tokio::time::{Instant, Sleep};
 
-type BodyStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, Error>> + Send>>;
+
+/// How long a [`read`] stream waits for the next bytes unless configured:
+/// five minutes. Long enough for a model that thinks before it answers,
+/// short enough that a stalled upstream does not hold a request for ever.
+pub const DEFAULT_READ_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Parses a response body into a [`Stream`] of events, with no
 /// reconnection: the LLM-streaming case, where one POST streams one answer.
@@ -22,13 +27,14 @@ type BodyStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 /// ends the stream with an error for which [`Error::is_truncated`] holds,
 /// so that a cut-off answer is not mistaken for a complete one. Events
 /// larger than the maximum event size ([`sse_codec::DEFAULT_MAX_EVENT_SIZE`]
-/// unless set with [`Read::max_event_size`]) are skipped, each reported as
-/// an error for which [`Error::is_event_too_large`] holds; the stream goes
-/// on. A transport error, or the idle timeout if set, ends the stream with
-/// that error.
+/// unless set with [`Read::max_event_size`]) are skipped and counted
+/// ([`Read::skipped`]); the stream goes on. An `Err` item is the last one:
+/// a transport error, a truncated body, or the idle timeout
+/// ([`DEFAULT_READ_IDLE_TIMEOUT`] unless set with [`Read::idle_timeout`]).
 ///
 /// The response is taken as it is: check its status first (for example
-/// with `error_for_status`), as LLM APIs answer errors with JSON.
+/// with `error_for_status`), as LLM APIs answer errors with JSON. For a
+/// body from another HTTP client, use [`read_stream`].
 ///
 /// # Cancel safety
 ///
@@ -56,28 +62,89 @@ type BodyStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 /// # }
 /// ```
 pub fn read(response: reqwest::Response) -> Read {
-    Read {
-        body: Box::pin(response.bytes_stream()),
-        parser: Parser::new(),
-        state: ReadState::Reading,
-        idle: None,
+    let body = chunks(response.bytes_stream(), Error::reqwest);
+    Read::new(Box::pin(body))
+}
+
+/// [`read`] for any stream of byte chunks, such as another HTTP client's
+/// response body: the same events, the same clean end, and the same
+/// [`is_truncated`](Read::is_truncated). A chunk is any [`Buf`] (`Bytes`,
+/// `Vec<u8>`, ...), an error anything that converts into a boxed error, and
+/// an `Err` chunk ends the stream with an error for which
+/// [`Error::is_transport`] holds.
+///
+/// # Examples
+///
+/// ```
+/// use futures_util::StreamExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let chunks = ["data: Hel", "lo\n\ndata: wor", "ld\n\n"].map(|s| Ok::<_, std::io::Error>(s.as_bytes()));
+/// let mut events = sse_client::read_stream(futures_util::stream::iter(chunks));
+/// assert_eq!(events.next().await.unwrap().unwrap().data(), "Hello");
+/// assert_eq!(events.next().await.unwrap().unwrap().data(), "world");
+/// assert!(events.next().await.is_none());
+/// # }
+/// ```
+pub fn read_stream<S, B, E>(stream: S) -> Read
+where
+    S: Stream<Item = Result<B, E>> + Send + 'static,
+    B: Buf,
+    E: Into<BoxError> + 'static,
+{
+    let body = chunks(stream, Error::transport);
+    Read::new(Box::pin(body))
+}
+
+/// Maps a byte stream's chunks into `Bytes` and its errors into ours.
+fn chunks<S, B, E>(
+    stream: S,
+    error: fn(E) -> Error,
+) -> impl Stream<Item = Result<Bytes, Error>> + Send + 'static
+where
+    S: Stream<Item = Result<B, E>> + Send + 'static,
+    B: Buf,
+    E: 'static,
+{
+    Chunks { stream, error }
+}
+
+pin_project_lite::pin_project! {
+    struct Chunks<S, E> {
+        #[pin]
+        stream: S,
+        error: fn(E) -> Error,
     }
 }
 
-/// The stream of events of one response body; from [`read`].
+impl<S, B, E> Stream for Chunks<S, E>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Buf,
+{
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.project();
+        this.stream.poll_next(cx).map(|item| {
+            item.map(|chunk| match chunk {
+                Ok(mut chunk) => Ok(chunk.copy_to_bytes(chunk.remaining())),
+                Err(err) => Err((this.error)(err)),
+            })
+        })
+    }
+}
+
+/// The stream of events of one response body; from [`read`] or
+/// [`read_stream`].
 #[must_use = "streams do nothing unless polled"]
 pub struct Read {
     body: BodyStream,
     parser: Parser,
     state: ReadState,
     idle: Option<Idle>,
-}
-
-struct Idle {
-    timeout: Duration,
-    deadline: Instant,
-    /// Made on first poll, so that `read` works outside a runtime.
-    timer: Option<Pin<Box<Sleep>>>,
+    skipped: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,6 +156,18 @@ enum ReadState {
 }
 
 impl Read {
+    fn new(body: BodyStream) -> Read {
+        let mut idle = Idle::new(DEFAULT_READ_IDLE_TIMEOUT);
+        idle.start();
+        Read {
+            body,
+            parser: Parser::new(),
+            state: ReadState::Reading,
+            idle: Some(idle),
+            skipped: 0,
+        }
+    }
+
     /// Sets the maximum event size, in bytes. Call it before the first
     /// poll: it starts the parser over.
     pub fn max_event_size(mut self, bytes: usize) -> Read {
@@ -97,12 +176,13 @@ impl Read {
     }
 
     /// Ends the stream with an error for which [`Error::is_timeout`] holds
-    /// when no bytes arrive for `timeout` (a stalled upstream).
-    pub fn idle_timeout(mut self, timeout: Duration) -> Read {
-        self.idle = Some(Idle {
-            timeout,
-            deadline: Instant::now(),
-            timer: None,
+    /// when no bytes arrive for `timeout` (a stalled upstream); `None`
+    /// waits for ever. Default: [`DEFAULT_READ_IDLE_TIMEOUT`].
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Read {
+        self.idle = timeout.map(|timeout| {
+            let mut idle = Idle::new(timeout);
+            idle.start();
+            idle
         });
         self
     }
@@ -117,22 +197,17 @@ impl Read {
         self.parser.last_event_id()
     }
 
+    /// How many events were skipped so far for exceeding the maximum event
+    /// size.
+    pub fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
     /// Whether the stream has ended inside an event: the body was cut off
     /// (the last item was then an error for which [`Error::is_truncated`]
     /// holds), or a transport error or the idle timeout ended it there.
     pub fn is_truncated(&self) -> bool {
         self.state == ReadState::Done && self.parser.is_partial()
-    }
-
-    fn idle_elapsed(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(idle) = &mut self.idle else {
-            return false;
-        };
-        let timer = idle.timer.get_or_insert_with(|| {
-            idle.deadline = Instant::now() + idle.timeout;
-            Box::pin(tokio::time::sleep_until(idle.deadline))
-        });
-        crate::connection::deadline_passed(timer, idle.deadline, cx)
     }
 }
 
@@ -147,8 +222,12 @@ impl Stream for Read {
             }
             match this.parser.next_event() {
                 Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
-                Err(err) => return Poll::Ready(Some(Err(Error::event_too_large(err)))),
-                Ok(None) => {}
+                Err(ParseError::EventTooLarge { limit }) => {
+                    this.skipped += 1;
+                    tracing::warn!(limit, "sse: skipped an event larger than the maximum");
+                    continue;
+                }
+                Err(_) | Ok(None) => {}
             }
             if this.state == ReadState::Draining {
                 this.state = ReadState::Done;
@@ -163,24 +242,26 @@ impl Stream for Read {
                 Poll::Ready(Some(Ok(chunk))) => {
                     this.parser.feed(chunk);
                     if let Some(idle) = &mut this.idle {
-                        idle.deadline = Instant::now() + idle.timeout;
+                        idle.touch();
                     }
                 }
                 Poll::Ready(Some(Err(err))) => {
                     this.state = ReadState::Done;
-                    return Poll::Ready(Some(Err(Error::reqwest(err))));
+                    return Poll::Ready(Some(Err(err)));
                 }
                 Poll::Ready(None) => {
                     this.parser.finish();
                     this.state = ReadState::Draining;
                 }
                 Poll::Pending => {
-                    if !this.idle_elapsed(cx) {
+                    let Some(idle) = &mut this.idle else {
+                        return Poll::Pending;
+                    };
+                    if !idle.elapsed(cx) {
                         return Poll::Pending;
                     }
                     this.state = ReadState::Done;
-                    let timeout = this.idle.as_ref().map(|idle| idle.timeout);
-                    return Poll::Ready(Some(Err(Error::timeout(timeout.unwrap_or_default()))));
+                    return Poll::Ready(Some(Err(Error::timeout(idle.timeout()))));
                 }
             }
         }
@@ -192,6 +273,7 @@ impl fmt::Debug for Read {
         f.debug_struct("Read")
             .field("state", &self.state)
             .field("parser", &self.parser)
+            .field("skipped", &self.skipped)
             .finish_non_exhaustive()
     }
 }

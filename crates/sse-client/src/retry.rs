@@ -1,30 +1,30 @@
 //! Reconnection delays: the server's `retry` time, the backoff policy and
 //! `Retry-After`.
 
-use backoff::backoff::Backoff;
+use crate::Backoff;
 use std::{
     fmt,
     time::{Duration, Instant, SystemTime},
 };
 
-/// A backoff policy, one per connection.
-pub(crate) type DynBackoff = Box<dyn Backoff + Send>;
-
-/// Makes the backoff policy of each new connection.
-pub(crate) type MakeBackoff = std::sync::Arc<dyn Fn() -> DynBackoff + Send + Sync>;
-
 /// The reconnection state of one connection.
 pub(crate) struct Reconnect {
-    backoff: DynBackoff,
+    backoff: Box<dyn Backoff>,
     max_retries: Option<u32>,
     /// How long to keep trying, server-requested delays included.
     max_elapsed: Option<Duration>,
-    /// The connection's start or the last time a stream was served.
+    /// A stream that stays up this long starts the retries over.
+    stable_after: Duration,
+    /// The longest `retry` time of the server's that is honoured.
+    max_retry: Duration,
+    /// The first request, or the end of the last stream that stayed up.
     since: Instant,
-    /// Reconnection attempts since the last served stream.
+    /// Reconnection attempts since then.
     failures: u32,
     /// The reconnection time set by the server's latest `retry` field.
     retry: Option<Duration>,
+    /// When the current response was accepted.
+    opened_at: Option<Instant>,
 }
 
 impl fmt::Debug for Reconnect {
@@ -45,36 +45,66 @@ pub(crate) enum Wait {
     Exhausted { attempts: u32 },
 }
 
+/// How a [`Reconnect`] is set up.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) max_retries: Option<u32>,
+    pub(crate) max_elapsed: Option<Duration>,
+    pub(crate) stable_after: Duration,
+    pub(crate) max_retry: Duration,
+}
+
 impl Reconnect {
-    pub(crate) fn new(
-        mut backoff: DynBackoff,
-        max_retries: Option<u32>,
-        max_elapsed: Option<Duration>,
-    ) -> Reconnect {
-        // A fresh policy measures its maximum elapsed time from now, not
-        // from when the client was built.
+    pub(crate) fn new(mut backoff: Box<dyn Backoff>, limits: Limits) -> Reconnect {
+        // A fresh policy measures from now, not from when the client was
+        // built.
         backoff.reset();
         Reconnect {
             backoff,
-            max_retries,
-            max_elapsed,
+            max_retries: limits.max_retries,
+            max_elapsed: limits.max_elapsed,
+            stable_after: limits.stable_after,
+            max_retry: limits.max_retry,
             since: Instant::now(),
             failures: 0,
             retry: None,
+            opened_at: None,
         }
     }
 
-    /// A stream was served (an event or a comment arrived): the next
-    /// interruption starts over.
-    pub(crate) fn opened(&mut self) {
-        self.failures = 0;
-        self.backoff.reset();
+    /// The first request is sent: the maximum elapsed time counts from now.
+    pub(crate) fn started(&mut self) {
         self.since = Instant::now();
     }
 
-    /// The server's `retry` field set the reconnection time.
+    /// A response was accepted: a stream is up.
+    pub(crate) fn opened(&mut self) {
+        self.opened_at = Some(Instant::now());
+    }
+
+    /// The stream ended. If it stayed up for [`Limits::stable_after`], the
+    /// retries start over; a stream that ends sooner (a server that ends
+    /// every stream at once, maybe telling clients `retry: 0`) counts as a
+    /// failed attempt, so that the delays grow and the limits apply.
+    pub(crate) fn closed(&mut self) {
+        if let Some(opened) = self.opened_at.take() {
+            if opened.elapsed() >= self.stable_after {
+                self.failures = 0;
+                self.backoff.reset();
+                self.since = Instant::now();
+            }
+        }
+    }
+
+    /// The server's `retry` field set the reconnection time (at most
+    /// [`Limits::max_retry`]).
     pub(crate) fn set_retry(&mut self, retry: Duration) {
-        self.retry = Some(retry);
+        self.retry = Some(retry.min(self.max_retry));
+    }
+
+    /// The reconnection time: the server's, if it set one.
+    pub(crate) fn retry(&self) -> Option<Duration> {
+        self.retry
     }
 
     /// The delay before the next attempt. `at_least` is a server's
@@ -84,8 +114,8 @@ impl Reconnect {
     /// reconnection time of the event source. Optionally, wait some more.
     /// In particular, if the previous attempt failed, then user agents
     /// might introduce an exponential backoff delay". The first attempt
-    /// after a served stream waits the server's reconnection time when
-    /// it set one; repeated failures wait at least that, grown by the
+    /// after a stream that stayed up waits the server's reconnection time
+    /// when it set one; repeated failures wait at least that, grown by the
     /// backoff policy. Without a `retry` field the policy alone decides.
     pub(crate) fn next(&mut self, at_least: Option<Duration>) -> Wait {
         if self.max_retries.is_some_and(|max| self.failures >= max) {
@@ -93,9 +123,9 @@ impl Reconnect {
                 attempts: self.failures,
             };
         }
-        // Always consult the policy, so that its maximum elapsed time
-        // applies and it grows even while the server's time is in use.
-        let Some(grown) = self.backoff.next_backoff() else {
+        // Always consult the policy, so that it grows even while the
+        // server's time is in use.
+        let Some(grown) = self.backoff.next_delay() else {
             return Wait::Exhausted {
                 attempts: self.failures,
             };
@@ -125,122 +155,52 @@ impl Reconnect {
 }
 
 /// Parses a `Retry-After` value: delay-seconds or an HTTP-date (RFC 9110,
-/// section 10.2.3). A date in the past means no wait.
+/// section 10.2.3) in any of its three forms. A date in the past means no
+/// wait.
 pub(crate) fn parse_retry_after(value: &[u8], now: SystemTime) -> Option<Duration> {
     let value = std::str::from_utf8(value).ok()?.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
-    let at = parse_http_date(value, now)?;
+    let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-/// Parses an HTTP-date in any of the three forms RFC 9110 (section 5.6.7)
-/// says recipients must accept: IMF-fixdate `Sun, 06 Nov 1994 08:49:37
-/// GMT`, the obsolete RFC 850 form `Sunday, 06-Nov-94 08:49:37 GMT` and
-/// asctime's `Sun Nov  6 08:49:37 1994`. Years run from 1970 to 9999.
-fn parse_http_date(value: &str, now: SystemTime) -> Option<SystemTime> {
-    let (day, month, year, clock) = match value.split_once(", ") {
-        Some((_weekday, rest)) => {
-            let mut parts = rest.split(' ');
-            let date = parts.next()?;
-            let (day, month, year) = match date.split_once('-') {
-                // RFC 850: a two-digit year, "more than 50 years in the
-                // future" meaning the century before.
-                Some((day, rest)) => {
-                    let (month, year) = rest.split_once('-')?;
-                    let year = number(year, 2)?;
-                    let this_year = 1970
-                        + now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs() / 31_556_952;
-                    let mut full = this_year / 100 * 100 + year;
-                    if full > this_year + 50 {
-                        full -= 100;
-                    }
-                    (day, month, full)
-                }
-                None => (date, parts.next()?, number(parts.next()?, 4)?),
-            };
-            let clock = parts.next()?;
-            if parts.next()? != "GMT" || parts.next().is_some() {
-                return None;
-            }
-            (day, month, year, clock)
-        }
-        None => {
-            // asctime: the day is padded with a space, not a zero.
-            let mut parts = value.split(' ').filter(|part| !part.is_empty());
-            let (_weekday, month, day, clock) =
-                (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-            let year = number(parts.next()?, 4)?;
-            if parts.next().is_some() {
-                return None;
-            }
-            (day, month, year, clock)
-        }
-    };
-    let day = number(day, 2).or_else(|| number(day, 1))?;
-    let month = match month {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let mut clock = clock.split(':');
-    let hour = number(clock.next()?, 2)?;
-    let minute = number(clock.next()?, 2)?;
-    let second = number(clock.next()?, 2)?;
-    if clock.next().is_some() {
-        return None;
-    }
-    if !(1..=31).contains(&day) || year < 1970 || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let days = days_since_epoch(year, month, day);
-    let secs = days * 86_400 + hour * 3_600 + minute * 60 + second;
-    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
-}
-
-/// Exactly `digits` ASCII digits, as a number.
-fn number(text: &str, digits: usize) -> Option<u64> {
-    if text.len() != digits || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
-}
-
-/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar
-/// (Howard Hinnant's `days_from_civil`, for years 1970 to 9999, where
-/// nothing overflows).
-fn days_since_epoch(year: u64, month: u64, day: u64) -> u64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year / 400;
-    let year_of_era = year - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use backoff::backoff::Constant;
+
+    /// Always the same delay.
+    struct Constant(Duration);
+
+    impl Backoff for Constant {
+        fn next_delay(&mut self) -> Option<Duration> {
+            Some(self.0)
+        }
+
+        fn reset(&mut self) {}
+    }
+
+    fn limits(max_retries: Option<u32>) -> Limits {
+        Limits {
+            max_retries,
+            max_elapsed: None,
+            stable_after: Duration::ZERO,
+            max_retry: Duration::from_secs(3600),
+        }
+    }
 
     fn reconnect(max_retries: Option<u32>) -> Reconnect {
         Reconnect::new(
-            Box::new(Constant::new(Duration::from_millis(100))),
-            max_retries,
-            None,
+            Box::new(Constant(Duration::from_millis(100))),
+            limits(max_retries),
         )
+    }
+
+    /// A stream that stayed up.
+    fn stable(r: &mut Reconnect) {
+        r.opened();
+        r.closed();
     }
 
     fn delay(wait: Wait) -> Duration {
@@ -258,7 +218,7 @@ mod tests {
         assert_eq!(delay(r.next(None)), Duration::from_millis(100));
         r.set_retry(Duration::from_millis(500));
         assert_eq!(delay(r.next(None)), Duration::from_millis(500));
-        r.opened();
+        stable(&mut r);
         r.set_retry(Duration::from_millis(20));
         assert_eq!(delay(r.next(None)), Duration::from_millis(20));
     }
@@ -282,8 +242,40 @@ mod tests {
         assert!(matches!(r.next(None), Wait::Retry { attempt: 1, .. }));
         assert!(matches!(r.next(None), Wait::Retry { attempt: 2, .. }));
         assert!(matches!(r.next(None), Wait::Exhausted { attempts: 2 }));
-        r.opened();
+        stable(&mut r);
         assert!(matches!(r.next(None), Wait::Retry { attempt: 1, .. }));
+    }
+
+    #[test]
+    fn a_stream_that_ends_at_once_is_a_failure() {
+        let mut r = Reconnect::new(
+            Box::new(Constant(Duration::from_millis(100))),
+            Limits {
+                stable_after: Duration::from_secs(3600),
+                ..limits(Some(2))
+            },
+        );
+        r.set_retry(Duration::ZERO);
+        for attempt in 1..=2 {
+            r.opened();
+            r.closed();
+            let expected = if attempt == 1 {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(100)
+            };
+            assert!(matches!(r.next(None), Wait::Retry { delay, .. } if delay == expected));
+        }
+        r.opened();
+        r.closed();
+        assert!(matches!(r.next(None), Wait::Exhausted { attempts: 2 }));
+    }
+
+    #[test]
+    fn the_server_retry_time_is_capped() {
+        let mut r = reconnect(None);
+        r.set_retry(Duration::from_millis(u64::MAX));
+        assert_eq!(r.retry(), Some(Duration::from_secs(3600)));
     }
 
     #[test]
@@ -321,13 +313,13 @@ mod tests {
             thirty
         );
         assert_eq!(parse_retry_after(b"Sun Nov  6 08:50:07 1994", now), thirty);
-        assert_eq!(parse_retry_after(b"Sun Nov 16 08:50:07 1994", now), {
+        assert_eq!(parse_retry_after(b"Wed Nov 16 08:50:07 1994", now), {
             Some(Duration::from_secs(30 + 10 * 86_400))
         });
-        // A two-digit year more than 50 years ahead is the century before.
+        // A two-digit year from 70 on is of the 1900s, below it of the 2000s.
         let in_2026 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_000_000);
         assert_eq!(
-            parse_retry_after(b"Friday, 01-Jan-77 00:00:00 GMT", in_2026),
+            parse_retry_after(b"Saturday, 01-Jan-77 00:00:00 GMT", in_2026),
             Some(Duration::ZERO)
         );
         assert_eq!(
@@ -363,9 +355,11 @@ mod tests {
     #[test]
     fn server_delays_count_against_the_time_budget() {
         let mut r = Reconnect::new(
-            Box::new(Constant::new(Duration::from_millis(100))),
-            None,
-            Some(Duration::from_secs(30)),
+            Box::new(Constant(Duration::from_millis(100))),
+            Limits {
+                max_elapsed: Some(Duration::from_secs(30)),
+                ..limits(None)
+            },
         );
         assert_eq!(delay(r.next(None)), Duration::from_millis(100));
         // A Retry-After past the budget: no attempt is made.
@@ -374,7 +368,7 @@ mod tests {
             Wait::Exhausted { attempts: 1 }
         ));
         r.set_retry(Duration::from_secs(31));
-        r.opened();
+        stable(&mut r);
         assert!(matches!(r.next(None), Wait::Exhausted { attempts: 0 }));
     }
 }

@@ -10,10 +10,11 @@ use std::time::Duration;
 ///
 /// A connection yields [`Open`](Update::Open) each time a response is
 /// accepted, then the events of that response; when the response ends or
-/// fails, [`Retrying`](Update::Retrying) and, after the delay, `Open` again.
-/// [`Closed`](Update::Closed) is the last item when the server answers
-/// 204 No Content or the connection is closed with a
-/// [`CloseHandle`](crate::CloseHandle).
+/// fails, [`Retrying`](Update::Retrying) (with the error, if any) and,
+/// after the delay, `Open` again. [`Closed`](Update::Closed) is the last
+/// item when the server answers 204 No Content or the connection is closed
+/// with a [`CloseHandle`](crate::CloseHandle). What the connection goes on
+/// after is an update; an `Err` item is the last one.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Update {
@@ -30,6 +31,9 @@ pub enum Update {
     /// The connection ended or could not be made, and will be made again
     /// after a delay (the spec's "reestablish the connection").
     Retrying(Retrying),
+    /// An event larger than the maximum event size was skipped; the stream
+    /// goes on with the next one.
+    Skipped(Skipped),
     /// The connection ended for good, without an error: the server answered
     /// 204 No Content, or a [`CloseHandle`](crate::CloseHandle) closed it.
     Closed,
@@ -51,6 +55,19 @@ impl Open {
     /// The response headers.
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
+    }
+}
+
+/// An event skipped for its size: [`Update::Skipped`].
+#[derive(Debug)]
+pub struct Skipped {
+    pub(crate) limit: usize,
+}
+
+impl Skipped {
+    /// The maximum event size it exceeded, in bytes.
+    pub fn limit(&self) -> usize {
+        self.limit
     }
 }
 
@@ -79,8 +96,9 @@ impl Retrying {
         self.delay
     }
 
-    /// The number of the next attempt since the last served stream (one
-    /// that delivered an event or a comment), starting at 1.
+    /// The number of the next attempt since the last stream that stayed
+    /// up (see [`ClientBuilder::stable_after`](crate::ClientBuilder::stable_after)),
+    /// starting at 1.
     pub fn attempt(&self) -> u32 {
         self.attempt
     }

@@ -359,7 +359,7 @@ async fn idle_timeout_reconnects() {
     })
     .await;
     let client = fast()
-        .idle_timeout(Duration::from_millis(400))
+        .idle_timeout(Some(Duration::from_millis(400)))
         .build()
         .unwrap();
     let updates = collect(client.get(&server.url)).await;
@@ -390,7 +390,7 @@ async fn keep_alive_comments_hold_off_the_idle_timeout() {
     })
     .await;
     let client = fast()
-        .idle_timeout(Duration::from_millis(400))
+        .idle_timeout(Some(Duration::from_millis(400)))
         .build()
         .unwrap();
     assert_eq!(
@@ -502,16 +502,13 @@ async fn max_retries_ends_with_an_error() {
 }
 
 #[tokio::test]
-async fn a_stream_that_ends_unserved_is_a_failed_attempt() {
-    // 200 and an immediate end, every time (a server shutting down, or one
-    // that cannot subscribe): the backoff grows and the retry limit holds,
-    // instead of reconnecting at the base delay for ever.
-    let server = Server::start(|n, _| match n {
-        0..=2 => stream(&["retry: 5\n"], End::Close),
-        3 => stream(&[": keep-alive\n\n"], End::Close),
-        _ => stream(&[], End::Close),
-    })
-    .await;
+async fn a_stream_that_ends_at_once_is_a_failed_attempt() {
+    // 200 and an end within moments, every time (a server shutting down,
+    // one that cannot subscribe, or one that ends each stream after an
+    // event with `retry: 5`): the server's time is honoured once, then the
+    // backoff grows and the retry limit holds, instead of reconnecting at
+    // the server's time for ever.
+    let server = Server::start(|_, _| stream(&["retry: 5\ndata: x\n\n"], End::Close)).await;
     let client = Client::builder()
         .initial_interval(Duration::from_millis(10))
         .multiplier(2.0)
@@ -521,16 +518,33 @@ async fn a_stream_that_ends_unserved_is_a_failed_attempt() {
         .unwrap();
     let mut connection = client.get(&server.url);
     let delays = retry_delays(&mut connection).await;
-    // The first wait is the server's `retry` time, then the policy grows
-    // it (10 ms consumed by the first, so 20, 40). The keep-alive of
-    // attempt 3 shows the stream was served: everything starts over, and
-    // the limit of 4 allows four more.
+    // The server's `retry` first, then the policy's 20, 40, 80 (its first
+    // 10 ms went with the first wait).
     let ms = |ms| Duration::from_millis(ms);
-    assert_eq!(
-        delays,
-        [ms(5), ms(20), ms(40), ms(5), ms(20), ms(40), ms(80)]
-    );
-    assert_eq!(server.seen().len(), 8);
+    assert_eq!(delays, [ms(5), ms(20), ms(40), ms(80)]);
+    assert_eq!(server.seen().len(), 5);
+}
+
+#[tokio::test]
+async fn a_stream_that_stays_up_starts_the_retries_over() {
+    let server = Server::start(|n, _| match n {
+        0 | 1 => stream(&["retry: 5\n"], End::Close),
+        2 => Reply::Paced(vec![(Duration::from_millis(150), "data: x\n\n".to_owned())]),
+        3 | 4 => stream(&[], End::Close),
+        _ => status(204),
+    })
+    .await;
+    let client = Client::builder()
+        .initial_interval(Duration::from_millis(10))
+        .multiplier(2.0)
+        .jitter(0.0)
+        .stable_after(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let mut connection = client.get(&server.url);
+    let delays = retry_delays(&mut connection).await;
+    let ms = |ms| Duration::from_millis(ms);
+    assert_eq!(delays, [ms(5), ms(20), ms(5), ms(20), ms(40)]);
 }
 
 #[tokio::test]
@@ -614,7 +628,7 @@ async fn oversize_event_is_skipped_and_reported() {
         collect(client.get(&server.url)).await,
         [
             "open 200",
-            "error too-large",
+            "skipped over 64",
             r#"event message "small" id="#,
             "retrying after end",
             "closed"
@@ -652,17 +666,222 @@ async fn filters_by_event_type() {
 
 #[tokio::test]
 async fn custom_backoff_policy() {
+    struct Constant(Duration);
+    impl sse_client::Backoff for Constant {
+        fn next_delay(&mut self) -> Option<Duration> {
+            Some(self.0)
+        }
+        fn reset(&mut self) {}
+    }
     let server = Server::start(|n, _| match n {
         0..=2 => status(503),
         _ => status(204),
     })
     .await;
     let client = Client::builder()
-        .backoff(|| sse_client::backoff::backoff::Constant::new(Duration::from_millis(5)))
+        .backoff(|| Constant(Duration::from_millis(5)))
         .retry_server_errors(true)
         .build()
         .unwrap();
     let mut connection = client.get(&server.url);
     let delays = retry_delays(&mut connection).await;
     assert_eq!(delays, [Duration::from_millis(5); 3]);
+}
+
+/// The next update, described.
+async fn next(connection: &mut sse_client::Connection) -> String {
+    describe(within(connection.next()).await.unwrap())
+}
+
+/// `reconnect` ends the stream under way and connects again after the
+/// reconnection time, with the last event ID; the server's `retry` time
+/// and the backoff carry on.
+#[tokio::test]
+async fn reconnect_on_demand_keeps_the_id_the_retry_time_and_the_backoff() {
+    let server = Server::start(|n, _| match n {
+        0 => stream(&["retry: 5\nid: 7\ndata: a\n\n"], End::Hang),
+        1 => stream(&["data: b\n\n"], End::Hang),
+        2 => stream(&["data: c\n\n"], End::Hang),
+        _ => status(204),
+    })
+    .await;
+    let client = Client::builder()
+        .initial_interval(Duration::from_millis(100))
+        .multiplier(2.0)
+        .jitter(0.0)
+        .stable_after(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let mut connection = client.get(&server.url);
+    assert_eq!(next(&mut connection).await, "open 200");
+    assert_eq!(next(&mut connection).await, r#"event message "a" id=7"#);
+    connection.reconnect();
+    let Some(Ok(Update::Retrying(retrying))) = within(connection.next()).await else {
+        panic!("a reconnection");
+    };
+    assert!(retrying.error().is_none());
+    assert_eq!(
+        retrying.delay(),
+        Duration::from_millis(5),
+        "the server's retry time"
+    );
+    assert_eq!(connection.retry(), Some(Duration::from_millis(5)));
+    assert_eq!(next(&mut connection).await, "open 200");
+    assert_eq!(next(&mut connection).await, r#"event message "b" id=7"#);
+    connection.reconnect();
+    let Some(Ok(Update::Retrying(retrying))) = within(connection.next()).await else {
+        panic!("a reconnection");
+    };
+    // The second failure in a row: the backoff went on from its first
+    // 100 ms, it did not start over.
+    assert_eq!(retrying.delay(), Duration::from_millis(200));
+    assert_eq!(
+        describe(within(connection.next()).await.unwrap()),
+        "open 200"
+    );
+    let seen = server.seen();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[1].last_event_id(), Some("7"));
+    assert_eq!(seen[2].last_event_id(), Some("7"));
+}
+
+/// After the stream ended, `reconnect` starts it over.
+#[tokio::test]
+async fn reconnect_after_the_end_starts_over() {
+    let server = Server::start(|n, _| match n {
+        0 => status(204),
+        _ => stream(&["data: again\n\n"], End::Hang),
+    })
+    .await;
+    let mut connection = fast().build().unwrap().get(&server.url);
+    assert_eq!(describe(within(connection.next()).await.unwrap()), "closed");
+    assert!(within(connection.next()).await.is_none());
+    connection.reconnect();
+    assert_eq!(
+        describe(within(connection.next()).await.unwrap()),
+        "open 200"
+    );
+    assert_eq!(
+        describe(within(connection.next()).await.unwrap()),
+        r#"event message "again" id="#
+    );
+}
+
+#[tokio::test]
+async fn a_typed_initial_id_is_sent_and_a_bad_one_is_an_error() {
+    let server = Server::start(|_, _| status(204)).await;
+    let client = fast().build().unwrap();
+    let connection = client
+        .get(&server.url)
+        .resume_after(sse_client::EventId::from_static("42"));
+    assert_eq!(collect(connection).await, ["closed"]);
+    assert_eq!(server.seen()[0].last_event_id(), Some("42"));
+
+    let bad = client
+        .get(&server.url)
+        .resume_after(sse_client::EventId::try_from("4\u{1}2").unwrap());
+    assert_eq!(collect(bad).await, ["error last-event-id"]);
+    assert_eq!(server.seen().len(), 1, "nothing sent");
+}
+
+/// A last event ID from the server that a header cannot carry ends the
+/// connection: reconnecting without it would look like a new client, and
+/// the events missed in between would go unnoticed.
+#[tokio::test]
+async fn an_id_a_header_cannot_carry_ends_the_connection() {
+    let server = Server::start(|_, _| stream(&["id: a\u{1}b\ndata: x\n\n"], End::Close)).await;
+    let client = fast().build().unwrap();
+    let mut connection = client.get(&server.url);
+    let mut updates = Vec::new();
+    let mut last = None;
+    while let Some(update) = within(connection.next()).await {
+        match update {
+            Ok(update) => updates.push(describe(Ok(update))),
+            Err(err) => last = Some(err),
+        }
+    }
+    assert_eq!(
+        updates,
+        [
+            "open 200",
+            "event message \"x\" id=a\u{1}b",
+            "retrying after end"
+        ]
+    );
+    let err = last.unwrap();
+    assert!(err.is_last_event_id() && err.is_permanent());
+    assert_eq!(connection.last_event_id().as_str(), "a\u{1}b");
+    assert_eq!(server.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn a_redirect_loop_ends_with_a_permanent_error() {
+    let server = Server::start(|_, _| {
+        Reply::Status(
+            reqwest::StatusCode::FOUND,
+            vec![("location", "/events")],
+            "",
+        )
+    })
+    .await;
+    let client = fast().build().unwrap();
+    let mut connection = client.get(&server.url);
+    let last = within(connection.next()).await.unwrap().unwrap_err();
+    assert!(last.is_redirect() && last.is_permanent(), "{last:?}");
+    assert!(within(connection.next()).await.is_none());
+    assert!(server.seen().len() <= 11, "reqwest follows ten redirects");
+}
+
+/// A server that ends every stream at once with `retry: 0` gets a few
+/// reconnections, not a flood (hundreds a second before).
+#[tokio::test]
+async fn a_retry_zero_flood_is_held_back() {
+    let server = Server::start(|_, _| stream(&["retry: 0\ndata: x\n\n"], End::Close)).await;
+    let mut connection = Client::new().get(&server.url);
+    let _ = tokio::time::timeout(Duration::from_millis(1500), async {
+        while connection.next().await.is_some() {}
+    })
+    .await;
+    let requests = server.seen().len();
+    // Once at once (the server's time), then 0.5 s, 0.75 s, ... with
+    // jitter: at most five in 1.5 s.
+    assert!((2..=5).contains(&requests), "{requests} requests");
+}
+
+/// With nothing configured, a server that accepts and never answers is
+/// not waited on for ever.
+#[tokio::test(start_paused = true)]
+async fn a_silent_server_times_out_by_default() {
+    let server = Server::start(|_, _| Reply::NoHeaders).await;
+    let mut connection = Client::new().get(&server.url);
+    let started = tokio::time::Instant::now();
+    let Some(Ok(Update::Retrying(retrying))) = connection.next().await else {
+        panic!("a reconnection");
+    };
+    assert!(retrying.error().unwrap().is_timeout());
+    assert_eq!(started.elapsed(), sse_client::DEFAULT_IDLE_TIMEOUT);
+}
+
+#[tokio::test]
+async fn a_compressed_body_is_a_clear_error() {
+    let server = Server::start(|_, _| {
+        Reply::Status(
+            reqwest::StatusCode::OK,
+            vec![
+                ("content-type", "text/event-stream"),
+                ("content-encoding", "gzip"),
+            ],
+            "\u{1f}\u{8b}not really gzip",
+        )
+    })
+    .await;
+    let client = fast().build().unwrap();
+    let mut connection = client.get(&server.url);
+    let err = within(connection.next()).await.unwrap().unwrap_err();
+    assert!(err.is_content_encoding() && err.is_permanent(), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "the event stream is gzip-encoded and was not decoded"
+    );
+    assert!(within(connection.next()).await.is_none());
 }

@@ -6,9 +6,15 @@ use common::{End, Server, kind, stream, within};
 use futures_util::StreamExt;
 use std::time::Duration;
 
-/// The events of a body served with `chunks` then `end`, described.
+/// The events of a body served with `chunks` then `end`, described, and
+/// whether the stream was truncated.
 async fn read_all(read: sse_client::Read) -> (Vec<String>, bool) {
-    let mut read = read;
+    let (out, read) = read_through(read).await;
+    (out, read.is_truncated())
+}
+
+/// The events of a stream, described, and the stream, at its end.
+async fn read_through(mut read: sse_client::Read) -> (Vec<String>, sse_client::Read) {
     let out = within(async {
         let mut out = Vec::new();
         while let Some(item) = read.next().await {
@@ -20,7 +26,7 @@ async fn read_all(read: sse_client::Read) -> (Vec<String>, bool) {
         out
     })
     .await;
-    (out, read.is_truncated())
+    (out, read)
 }
 
 async fn serve(chunks: &'static [&'static str], end: End) -> reqwest::Response {
@@ -75,9 +81,10 @@ async fn max_event_size_applies() {
     let big: &'static str = Box::leak(format!("data: {}\n\n", "x".repeat(100)).into_boxed_str());
     let chunks: &'static [&'static str] = Box::leak(vec![big, "data: ok\n\n"].into_boxed_slice());
     let response = serve(chunks, End::Close).await;
-    let (events, truncated) = read_all(sse_client::read(response).max_event_size(64)).await;
-    assert_eq!(events, ["error too-large", "message ok"]);
-    assert!(!truncated);
+    let (events, read) = read_through(sse_client::read(response).max_event_size(64)).await;
+    assert_eq!(events, ["message ok"]);
+    assert_eq!(read.skipped(), 1);
+    assert!(!read.is_truncated());
 }
 
 #[tokio::test]
@@ -91,14 +98,15 @@ async fn default_max_event_size_applies() {
     );
     let chunks: &'static [&'static str] = Box::leak(vec![big, "data: ok\n\n"].into_boxed_slice());
     let response = serve(chunks, End::Close).await;
-    let (events, _) = read_all(sse_client::read(response)).await;
-    assert_eq!(events, ["error too-large", "message ok"]);
+    let (events, read) = read_through(sse_client::read(response)).await;
+    assert_eq!(events, ["message ok"]);
+    assert_eq!(read.skipped(), 1);
 }
 
 #[tokio::test]
 async fn idle_timeout_ends_a_stalled_body() {
     let response = serve(&["data: a\n\n"], End::Hang).await;
-    let read = sse_client::read(response).idle_timeout(Duration::from_millis(300));
+    let read = sse_client::read(response).idle_timeout(Some(Duration::from_millis(300)));
     let (events, truncated) = read_all(read).await;
     assert_eq!(events, ["message a", "error timeout"]);
     assert!(!truncated);
@@ -109,11 +117,12 @@ async fn client_read_uses_its_configuration() {
     let response = serve(&["data: 0123456789\n\n", "data: a\n\n"], End::Hang).await;
     let client = sse_client::Client::builder()
         .max_event_size(8)
-        .idle_timeout(Duration::from_millis(300))
+        .idle_timeout(Some(Duration::from_millis(300)))
         .build()
         .unwrap();
-    let (events, _) = read_all(client.read(response)).await;
-    assert_eq!(events, ["error too-large", "message a", "error timeout"]);
+    let (events, read) = read_through(client.read(response)).await;
+    assert_eq!(events, ["message a", "error timeout"]);
+    assert_eq!(read.skipped(), 1);
 }
 
 #[tokio::test]
@@ -125,4 +134,60 @@ async fn retry_and_last_event_id_are_observable() {
     assert_eq!(read.retry(), Some(Duration::from_millis(1500)));
     assert_eq!(read.last_event_id().as_str(), "9");
     assert!(within(read.next()).await.is_none());
+}
+
+/// `read_stream` reads any stream of byte chunks, another HTTP client's
+/// body say, with the same clean end, truncation and errors.
+#[tokio::test]
+async fn read_stream_takes_any_byte_stream() {
+    let whole = futures_util::stream::iter(
+        ["data: Hel", "lo\n\n", "data: world\n\n"].map(|s| Ok::<_, std::io::Error>(s.as_bytes())),
+    );
+    let (events, truncated) = read_all(sse_client::read_stream(whole)).await;
+    assert_eq!(events, ["message Hello", "message world"]);
+    assert!(!truncated);
+
+    let cut = futures_util::stream::iter(
+        [&b"data: a\n\ndata: b"[..]].map(|s| Ok::<_, std::io::Error>(bytes::Bytes::from(s))),
+    );
+    let (events, truncated) = read_all(sse_client::read_stream(cut)).await;
+    assert_eq!(events, ["message a", "error truncated"]);
+    assert!(truncated);
+
+    let failing = futures_util::stream::iter([
+        Ok(bytes::Bytes::from_static(b"data: a\n\n")),
+        Err(std::io::Error::other("upstream went away")),
+    ]);
+    let (events, _) = read_all(sse_client::read_stream(failing)).await;
+    assert_eq!(events, ["message a", "error transport"]);
+
+    // Over hyper's own client, a socket and a real server.
+    let server = Server::start(|_, _| stream(&["data: over hyper\n\n"], End::Close)).await;
+    let stream = tokio::net::TcpStream::connect(
+        server
+            .url
+            .trim_start_matches("http://")
+            .trim_end_matches("/events"),
+    )
+    .await
+    .unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake::<
+        _,
+        http_body_util::Empty<bytes::Bytes>,
+    >(hyper_util::rt::TokioIo::new(stream))
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let response = sender
+        .send_request(
+            http::Request::get("/events")
+                .header("host", "x")
+                .body(Default::default())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let body = http_body_util::BodyExt::into_data_stream(response.into_body());
+    let (events, _) = read_all(sse_client::read_stream(body)).await;
+    assert_eq!(events, ["message over hyper"]);
 }

@@ -364,7 +364,7 @@ impl<P: Provider> Builder<P> {
     }
 
     /// Sends `message` first in every response whose resume was
-    /// [`Resume::Lost`] (the client's last event ID is unknown or too old),
+    /// [`Resume::Lost`](sse_codec::Resume::Lost) (the client's last event ID is unknown or too old),
     /// so that a client that cannot read response headers, such as a
     /// browser's `EventSource`, learns that it missed events and should
     /// refetch its state. Off by default; the

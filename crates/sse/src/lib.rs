@@ -88,7 +88,7 @@ pub type ServerBuilder = sse_server::Builder<sse_joe::Joe>;
 pub use sse_server::StreamResponse;
 
 #[cfg(feature = "client")]
-pub use sse_client::{Client, ClientBuilder, Connection, read};
+pub use sse_client::{Client, ClientBuilder, Connection, read, read_stream};
 
 /// The repository README's examples, compiled and run as doc tests (they
 /// use every feature).

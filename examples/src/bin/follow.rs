@@ -15,14 +15,28 @@ use futures_util::StreamExt;
 use sse_client::{Client, Update};
 use std::time::Duration;
 
+const USAGE: &str = "\
+USAGE: follow [URL]   (default http://127.0.0.1:8080/events)
+";
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let url = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "http://127.0.0.1:8080/events".to_owned());
+    let mut args = std::env::args().skip(1);
+    let url = match (args.next(), args.next()) {
+        (Some(arg), _) if arg == "-h" || arg == "--help" => {
+            print!("{USAGE}");
+            return Ok(());
+        }
+        (Some(arg), None) if !arg.starts_with('-') => arg,
+        (None, None) => "http://127.0.0.1:8080/events".to_owned(),
+        _ => {
+            eprintln!("follow: one URL, please\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
 
     let client = Client::builder()
-        .idle_timeout(Duration::from_secs(60))
+        .idle_timeout(Some(Duration::from_secs(60)))
         .retry_server_errors(true)
         .retry_too_many_requests(true)
         .max_interval(Duration::from_secs(10))
@@ -64,8 +78,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ),
             },
             Ok(Update::Closed) => println!("-- closed"),
+            Ok(Update::Skipped(skipped)) => {
+                println!("-- skipped an event over {} bytes", skipped.limit());
+            }
             Ok(other) => println!("-- {other:?}"),
-            Err(err) if err.is_event_too_large() => println!("-- skipped: {err}"),
             Err(err) => {
                 eprintln!("-- failed: {}", chain(&err));
                 if let Some(body) = err.body() {

@@ -12,17 +12,11 @@
 //! and reads the body with no reconnection: the end of the body is a clean
 //! end, and a body cut off mid-event would show as an error.
 
-use axum::{
-    Json, Router,
-    body::{Body, Bytes},
-    http::header,
-    response::Response,
-    routing::post,
-};
-use futures_util::StreamExt;
+use axum::{Json, Router, routing::post};
+use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use sse_codec::Message;
-use std::{convert::Infallible, io::Write, net::SocketAddr, time::Duration};
+use sse::{Message, StreamResponse};
+use std::{io::Write, net::SocketAddr, time::Duration};
 
 #[derive(Deserialize)]
 struct Prompt {
@@ -34,8 +28,8 @@ struct Token {
     token: String,
 }
 
-/// Streams a made-up completion, one word every 60 ms.
-async fn complete(Json(request): Json<Prompt>) -> Response {
+/// Streams a made-up completion, one word every 60 ms, then `[DONE]`.
+async fn complete(Json(request): Json<Prompt>) -> StreamResponse<impl Stream<Item = Message>> {
     let answer = format!(
         "You asked: \"{}\". Here is a streamed answer, one token at a time, \
          as a language model would send it over Server-Sent Events.",
@@ -46,16 +40,12 @@ async fn complete(Json(request): Json<Prompt>) -> Response {
         .then(|token| async move {
             tokio::time::sleep(Duration::from_millis(60)).await;
             let json = serde_json::to_string(&Token { token }).unwrap_or_default();
-            Ok::<Bytes, Infallible>(Message::new().data(json).to_bytes())
+            Message::new().data(json)
         })
         .chain(futures_util::stream::once(async {
-            Ok(Message::new().data("[DONE]").to_bytes())
+            Message::new().data("[DONE]")
         }));
-    Response::builder()
-        .header(header::CONTENT_TYPE, "text/event-stream")
-        .header(header::CACHE_CONTROL, "no-cache")
-        .body(Body::from_stream(events))
-        .unwrap_or_default()
+    StreamResponse::new(events)
 }
 
 #[tokio::main]
@@ -73,7 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The client: POST the prompt, then read the events as they come.
     let client = sse_client::Client::builder()
-        .idle_timeout(Duration::from_secs(10))
+        .idle_timeout(Some(Duration::from_secs(10)))
         .build()?;
     let body = serde_json::json!({ "prompt": prompt }).to_string();
     let response = client

@@ -188,6 +188,7 @@ pub fn describe(update: Result<sse_client::Update, sse_client::Error>) -> String
             None => "retrying after end".to_owned(),
         },
         Ok(Update::Closed) => "closed".to_owned(),
+        Ok(Update::Skipped(skipped)) => format!("skipped over {}", skipped.limit()),
         Ok(other) => format!("{other:?}"),
         Err(err) => format!("error {}", kind(&err)),
     }
@@ -212,8 +213,12 @@ pub fn kind(err: &sse_client::Error) -> String {
         }
     } else if err.is_body_not_reusable() {
         "body-not-reusable".to_owned()
-    } else if err.is_event_too_large() {
-        "too-large".to_owned()
+    } else if err.is_redirect() {
+        "redirect".to_owned()
+    } else if err.is_content_encoding() {
+        "content-encoding".to_owned()
+    } else if err.is_last_event_id() {
+        "last-event-id".to_owned()
     } else if err.is_truncated() {
         "truncated".to_owned()
     } else if err.is_builder() {
@@ -238,9 +243,11 @@ where
     .await
 }
 
-/// A client that reconnects quickly and predictably.
+/// A client that reconnects quickly and predictably, and counts any
+/// stream that opened as one that stayed up.
 pub fn fast() -> sse_client::ClientBuilder {
     sse_client::Client::builder()
         .initial_interval(Duration::from_millis(10))
         .jitter(0.0)
+        .stable_after(Duration::ZERO)
 }

@@ -1,0 +1,64 @@
+//! The idle timeout: a deadline that every received byte pushes forward,
+//! without touching the timer each time.
+
+use std::{
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
+use tokio::time::{Instant, Sleep};
+
+/// Ends a wait when nothing arrives for `timeout`. The timer is made on
+/// first use (so that a stream can be made outside a runtime) and is moved
+/// only when it fires before the deadline, which received bytes pushed
+/// forward.
+#[derive(Debug)]
+pub(crate) struct Idle {
+    timeout: Duration,
+    deadline: Option<Instant>,
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl Idle {
+    pub(crate) fn new(timeout: Duration) -> Idle {
+        Idle {
+            timeout,
+            deadline: None,
+            timer: None,
+        }
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Starts a wait now (a request sent, say).
+    pub(crate) fn start(&mut self) {
+        self.touch();
+    }
+
+    /// Something arrived: the wait starts again from now.
+    pub(crate) fn touch(&mut self) {
+        self.deadline = Instant::now().checked_add(self.timeout);
+    }
+
+    /// Whether the wait went on for the whole timeout; otherwise the task
+    /// is woken when it might have.
+    pub(crate) fn elapsed(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(deadline) = self.deadline else {
+            return false;
+        };
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        loop {
+            if timer.as_mut().poll(cx) == Poll::Pending {
+                return false;
+            }
+            if Instant::now() >= deadline {
+                return true;
+            }
+            timer.as_mut().reset(deadline);
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! What a connection reads off a response before its events: whether it
+//! is an event stream, and the start of a refusal's body.
+
+use bytes::{Bytes, BytesMut};
+use reqwest::{
+    Response,
+    header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap},
+};
+use std::time::Duration;
+
+/// At most this many bytes of a refused response's body are kept in the
+/// error ([`Error::body`](crate::Error::body)).
+pub const BODY_EXCERPT_LIMIT: usize = 4096;
+
+/// How long reading a refused response's body excerpt may take at most, so
+/// that a server that never ends it cannot stall the connection. The idle
+/// timeout applies too, when shorter.
+pub(crate) const BODY_EXCERPT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether the response's media type is `text/event-stream` (parameters
+/// such as `charset` aside, case-insensitively).
+pub(crate) fn is_event_stream(headers: &HeaderMap) -> bool {
+    headers.get(CONTENT_TYPE).is_some_and(|value| {
+        let essence = value
+            .as_bytes()
+            .split(|&b| b == b';')
+            .next()
+            .unwrap_or_default();
+        essence
+            .trim_ascii()
+            .eq_ignore_ascii_case(b"text/event-stream")
+    })
+}
+
+/// Whether the body is still compressed: the HTTP client decodes the
+/// encodings it supports and removes the header, so one that is left is
+/// one it did not decode.
+pub(crate) fn is_encoded(headers: &HeaderMap) -> bool {
+    headers.get(CONTENT_ENCODING).is_some_and(|value| {
+        !value
+            .as_bytes()
+            .trim_ascii()
+            .eq_ignore_ascii_case(b"identity")
+    })
+}
+
+/// The first [`BODY_EXCERPT_LIMIT`] bytes of a body, or what arrived within
+/// `limit`.
+pub(crate) async fn read_excerpt(mut response: Response, limit: Duration) -> Bytes {
+    let mut excerpt = BytesMut::new();
+    let read = async {
+        while excerpt.len() < BODY_EXCERPT_LIMIT {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = BODY_EXCERPT_LIMIT - excerpt.len();
+                    excerpt.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+    };
+    // Whatever arrived in time is enough to explain the refusal.
+    let _ = tokio::time::timeout(limit, read).await;
+    excerpt.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn event_stream_content_type() {
+        let mut headers = HeaderMap::new();
+        assert!(!is_event_stream(&headers));
+        for (value, expected) in [
+            ("text/event-stream", true),
+            ("Text/Event-Stream; charset=utf-8", true),
+            (" text/event-stream ;x=y", true),
+            ("text/event-streams", false),
+            ("text/plain", false),
+            ("application/json", false),
+        ] {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(value));
+            assert_eq!(is_event_stream(&headers), expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn encoded_bodies() {
+        let mut headers = HeaderMap::new();
+        assert!(!is_encoded(&headers));
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("Identity"));
+        assert!(!is_encoded(&headers));
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        assert!(is_encoded(&headers));
+    }
+}
