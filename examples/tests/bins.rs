@@ -290,6 +290,32 @@ async fn follow_prints_the_demo_feed() {
     demo.interrupt();
 }
 
+#[tokio::test]
+async fn follow_blocking_reads_the_demo_feed_without_a_runtime() {
+    let mut demo = Running::start(
+        env!("CARGO_BIN_EXE_demo"),
+        &["--port", "0", "--tick-ms", "50"],
+    );
+    let events = format!("{}events?topics=feed", demo.url());
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_follow_blocking"))
+            .args([&events, "--max", "3"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines.iter().all(|line| line.starts_with("tick #")),
+        "{text}"
+    );
+    demo.interrupt();
+}
+
 #[test]
 fn llm_prints_the_streamed_tokens_and_exits() {
     let output = Command::new(env!("CARGO_BIN_EXE_llm"))
@@ -353,6 +379,8 @@ fn bad_arguments_get_the_usage_not_a_panic() {
         env!("CARGO_BIN_EXE_mount_axum"),
         env!("CARGO_BIN_EXE_mount_hyper"),
         env!("CARGO_BIN_EXE_fanout"),
+        env!("CARGO_BIN_EXE_follow"),
+        env!("CARGO_BIN_EXE_follow_blocking"),
     ] {
         let help = Command::new(exe).arg("--help").output().unwrap();
         assert!(help.status.success(), "{exe} --help: {help:?}");

@@ -12,6 +12,8 @@ mod event;
 mod field;
 mod frame;
 mod id;
+#[cfg(feature = "std")]
+mod io;
 mod line;
 mod message;
 mod parser;
@@ -27,6 +29,9 @@ pub use crate::event::Event;
 pub use crate::field::{Field, FieldParser};
 pub use crate::frame::Frame;
 pub use crate::id::{EventId, EventType, InvalidEventId, InvalidEventType};
+#[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+pub use crate::io::{DEFAULT_READ_CHUNK, EventReader, Items};
 pub use crate::message::{BufferTooSmall, Message, MessageData};
 pub use crate::parser::{Item, Parser};
 pub use crate::provider::{

@@ -19,7 +19,13 @@ pin_project_lite::pin_project! {
     /// inner stream is the end of the event stream (the spec's end of file:
     /// an unterminated final event is discarded, unless the parser given to
     /// [`with_parser`](EventStream::with_parser) dispatches it); a
-    /// transport error is passed on as [`EventStreamError::Transport`].
+    /// transport error is passed on as [`EventStreamError::Transport`], and
+    /// is the last item. An event larger than the parser's maximum event
+    /// size is skipped and reported by an [`EventStreamError::Parse`] item
+    /// that is *not* the last: the stream goes on with the next event (so
+    /// `?` on every item stops at the first oversize event; match on the
+    /// error to go on). [`EventReader`](crate::EventReader) does the same
+    /// for a blocking reader.
     /// After 32 chunks in a row that complete no event it yields to the
     /// executor once, so an inner stream that is always ready cannot starve
     /// other tasks.

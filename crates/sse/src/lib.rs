@@ -17,8 +17,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use sse_codec::{
-    DEFAULT_MAX_EVENT_SIZE, Event, EventId, EventStream, EventStreamError, EventType, Field,
-    FieldParser, Frame, InvalidEventId, InvalidEventType, Item, Message, ParseError, Parser,
+    DEFAULT_MAX_EVENT_SIZE, Event, EventId, EventReader, EventStream, EventStreamError, EventType,
+    Field, FieldParser, Frame, InvalidEventId, InvalidEventType, Item, Message, ParseError, Parser,
     Provider, ProviderError, Resume, Start, Subscribed, Subscription, Topic,
 };
 
@@ -89,6 +89,30 @@ pub use sse_server::StreamResponse;
 
 #[cfg(feature = "client")]
 pub use sse_client::{Client, ClientBuilder, Connection, read, read_stream};
+
+/// Reads the events of an event stream from any [`std::io::Read`], as a
+/// blocking [`Iterator`]: [`EventReader::new`](sse_codec::EventReader::new)
+/// (the codec's, so no runtime and no HTTP client of ours is involved).
+///
+/// For a synchronous program: a CLI with a blocking HTTP client, a test
+/// reading a recorded stream from a file. The end of input is a clean end
+/// ([`EventReader::is_truncated`](sse_codec::EventReader::is_truncated)
+/// tells an event cut off by it); a failed read is the last item.
+///
+/// # Examples
+///
+/// ```
+/// let recorded = "data: Hel\n\ndata: lo\n\n";
+/// let mut text = String::new();
+/// for event in sse::read_blocking(recorded.as_bytes()) {
+///     text.push_str(event?.data());
+/// }
+/// assert_eq!(text, "Hello");
+/// # Ok::<(), sse::EventStreamError<std::io::Error>>(())
+/// ```
+pub fn read_blocking<R: std::io::Read>(reader: R) -> sse_codec::EventReader<R> {
+    sse_codec::EventReader::new(reader)
+}
 
 /// The repository README's examples, compiled and run as doc tests (they
 /// use every feature).
