@@ -1,13 +1,14 @@
 //! Heap allocations of the parser, counted with a counting global allocator:
-//! at most 1.2 per event on "llm" in steady state, and none for the data of
-//! a single-line event parsed from a `Bytes` chunk.
+//! none per event in steady state on any corpus of the benchmarks, none for
+//! the data of a single-line event parsed from a `Bytes` chunk, and none
+//! per subscriber when Joe fans a message out.
 //!
 //! The counts are per thread, so the tests of this file may run in parallel.
 //! `cargo test -p sse-benches --test alloc -- --nocapture` prints them.
 #![allow(unsafe_code)] // Implementing `GlobalAlloc` takes `unsafe`.
 
 use bytes::Bytes;
-use sse_benches::{Corpus, MAX_EVENT_SIZE, crlf, llm, multiline, split};
+use sse_benches::{Corpus, MAX_EVENT_SIZE, big, crlf, llm, multiline, split};
 use sse_codec::Parser;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -83,25 +84,29 @@ fn per_event(corpus: &Corpus, size: usize) -> f64 {
     spent as f64 / events as f64
 }
 
+/// Steady-state parsing allocates nothing per event, on every corpus that
+/// the README's table reports, in both chunk sizes: the parser's buffers
+/// reach their size while warming up and are reused, and an event's data
+/// shares them. The bound is one allocation per thousand events, not zero:
+/// whether a reused buffer can be reclaimed in place or must grow once
+/// depends on what else the process holds.
 #[test]
-fn llm_steady_state_allocates_at_most_1_2_per_event() {
-    let llm = llm();
-    for size in [4 << 10, 64 << 10] {
-        let n = per_event(&llm, size);
-        println!("llm/{}K: {n:.4} allocations per event", size >> 10);
-        assert!(n <= 1.2, "llm/{}K: {n} allocations per event", size >> 10);
-    }
-}
-
-/// No target here; printed for the record (`--nocapture`).
-#[test]
-fn other_corpora_allocations_per_event() {
-    let crlf = crlf();
-    let multiline = multiline();
-    for (name, corpus) in [("crlf", &crlf), ("multiline", &multiline)] {
+fn steady_state_parsing_allocates_nothing_per_event() {
+    let corpora = [
+        ("llm", llm()),
+        ("crlf", crlf()),
+        ("multiline", multiline()),
+        ("big", big()),
+    ];
+    for (name, corpus) in &corpora {
         for size in [4 << 10, 64 << 10] {
             let n = per_event(corpus, size);
             println!("{name}/{}K: {n:.4} allocations per event", size >> 10);
+            assert!(
+                n < 0.001,
+                "{name}/{}K: {n} allocations per event",
+                size >> 10
+            );
         }
     }
 }
