@@ -1,4 +1,4 @@
-//! Encoding a `Message` into a new `Frame`, and into a reused buffer.
+//! Encoding a `Message` into a new `Encoded`, and into a reused buffer.
 //!
 //! ```text
 //! cargo bench -p sse-benches --bench encode -- --warm-up-time 1 --measurement-time 3
@@ -14,7 +14,7 @@ fn encode(c: &mut Criterion) {
     for (name, message) in messages() {
         let mut group = c.benchmark_group(format!("encode/{name}"));
         group.throughput(Throughput::Bytes(message.encoded_len() as u64));
-        group.bench_function("frame", |b| b.iter(|| black_box(&message).to_frame()));
+        group.bench_function("frame", |b| b.iter(|| black_box(&message).to_encoded()));
         let mut buf = encode_buffer();
         group.bench_function("reused-buffer", |b| {
             b.iter(|| {

@@ -12,7 +12,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::{FutureExt, StreamExt};
-use sse_codec::{Frame, Message, Provider, Subscription, Topic};
+use sse_codec::{Encoded, Message, Provider, Subscription, Topic};
 use sse_joe::Joe;
 use std::{
     sync::{
@@ -105,7 +105,7 @@ fn fan_out(c: &mut Criterion) {
         drop(rt);
 
         let rt = runtime();
-        let (tx, _) = broadcast::channel::<Frame>(16);
+        let (tx, _) = broadcast::channel::<Encoded>(16);
         let countdown = Countdown::new();
         for _ in 0..n {
             let mut rx = tx.subscribe();
@@ -119,7 +119,7 @@ fn fan_out(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("broadcast", n), |b| {
             b.iter(|| {
                 countdown.arm(n);
-                tx.send(msg.to_frame()).expect("receivers exist");
+                tx.send(msg.to_encoded()).expect("receivers exist");
                 countdown.wait();
             })
         });

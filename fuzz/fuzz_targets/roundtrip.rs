@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use sse_codec::{EventId, EventType, Frame, Message, Parser};
+use sse_codec::{Encoded, EventId, EventType, Message, Parser};
 use std::time::Duration;
 
 struct Case {
@@ -53,7 +53,7 @@ fuzz_target!(|bytes: &[u8]| {
     };
     let wire = case.message.to_bytes();
     assert_eq!(wire.len(), case.message.encoded_len());
-    assert_eq!(Frame::from(&case.message).as_bytes(), &wire);
+    assert_eq!(Encoded::from(&case.message).as_bytes(), &wire);
     let mut buf = bytes::BytesMut::from(&b"prefix"[..]);
     case.message.encode(&mut buf).expect("a BytesMut grows");
     assert_eq!(&buf[6..], &wire[..]);

@@ -386,13 +386,8 @@ impl Connection {
         match self.reconnect.next(retry_after) {
             Wait::Retry { delay, attempt } => {
                 tracing::debug!(?delay, attempt, error = ?error, "sse: reconnecting");
-                let deadline = tokio::time::Instant::now()
-                    .checked_add(delay)
-                    .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400));
-                match &mut self.delay {
-                    Some(timer) => timer.as_mut().reset(deadline),
-                    None => self.delay = Some(Box::pin(tokio::time::sleep_until(deadline))),
-                }
+                // `sleep` saturates a delay too long to add to now.
+                self.delay = Some(Box::pin(tokio::time::sleep(delay)));
                 self.state = State::Waiting;
                 Some(Ok(Update::Retrying(Retrying {
                     error,

@@ -7,10 +7,10 @@ extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+mod encoded;
 mod error;
 mod event;
 mod field;
-mod frame;
 mod id;
 #[cfg(feature = "std")]
 mod io;
@@ -24,10 +24,10 @@ mod text;
 #[cfg(test)]
 mod tests;
 
+pub use crate::encoded::Encoded;
 pub use crate::error::ParseError;
 pub use crate::event::Event;
 pub use crate::field::{Field, FieldParser};
-pub use crate::frame::Frame;
 pub use crate::id::{EventId, EventType, InvalidEventId, InvalidEventType};
 #[cfg(feature = "std")]
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]

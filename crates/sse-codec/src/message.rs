@@ -1,6 +1,6 @@
 //! Messages a server sends, and their encoding.
 
-use crate::{EventId, EventType, Frame, text::Text};
+use crate::{Encoded, EventId, EventType, text::Text};
 use alloc::vec::Vec;
 use bytes::{BufMut, Bytes, BytesMut};
 use core::{fmt, time::Duration};
@@ -14,6 +14,13 @@ use core::{fmt, time::Duration};
 /// A client dispatches an event only when it has data: a message with an ID
 /// but no data updates the client's last event ID and nothing else; one with
 /// only a `retry` or comments dispatches nothing.
+///
+/// The builder methods take the fields' names ([`id`](Message::id),
+/// [`data`](Message::data), ...), so the getters are
+/// [`get_id`](Message::get_id), [`get_data`](Message::get_data), ...: the
+/// exception the API guidelines allow, and the shape of
+/// [`std::process::Command`](https://doc.rust-lang.org/std/process/struct.Command.html)
+/// (`arg` and `get_args`).
 ///
 /// # Examples
 ///
@@ -239,10 +246,10 @@ impl Message {
         buf.put_u8(b'\n');
     }
 
-    /// Encodes into a new [`Frame`], ready to be cloned to any number of
+    /// Encodes into a new [`Encoded`], ready to be cloned to any number of
     /// subscribers.
-    pub fn to_frame(&self) -> Frame {
-        Frame::from_message(self)
+    pub fn to_encoded(&self) -> Encoded {
+        Encoded::from_message(self)
     }
 
     /// Encodes into new [`Bytes`].

@@ -1,6 +1,6 @@
 //! The publish/subscribe contract between a server and a message broker.
 
-use crate::{EventId, Frame, Message, text::Text};
+use crate::{Encoded, EventId, Message, text::Text};
 use alloc::vec::Vec;
 use core::{borrow::Borrow, fmt, future::Future};
 use futures_core::Stream;
@@ -176,12 +176,12 @@ pub enum Resume {
     Earliest,
 }
 
-/// The result of [`Provider::subscribe`]: the subscriber's stream of frames
-/// and how its resume went.
+/// The result of [`Provider::subscribe`]: the subscriber's stream of encoded
+/// messages and how its resume went.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Subscribed<S> {
-    /// The frames for this subscriber: the replay, then live messages.
+    /// The encoded messages for this subscriber: the replay, then live ones.
     pub stream: S,
     /// Whether the replay was exact.
     pub resume: Resume,
@@ -216,7 +216,7 @@ pub trait ProviderError: core::error::Error + Send + Sync + 'static {
 /// **Publish.** [`publish`](Provider::publish) sends `message` to every
 /// current subscriber whose topics include any of `topics`, exactly once per
 /// subscriber even when several of its topics match. The provider encodes
-/// the message (at most once per publish, ideally) into a [`Frame`] that
+/// the message (at most once per publish, ideally) into an [`Encoded`] that
 /// ends at an event boundary. It may first assign the message an ID (a
 /// history that numbers events); a message without an ID is delivered but
 /// cannot be resumed from. Publishing to no subscriber is not an error.
@@ -246,7 +246,7 @@ pub trait ProviderError: core::error::Error + Send + Sync + 'static {
 /// replayed.
 ///
 /// **Ending.** The stream ends (`None`) when the provider shuts down, after
-/// the frames already queued for it. It yields one `Err` as its last item
+/// the messages already queued for it. It yields one `Err` as its last item
 /// when the provider ends it for another reason, such as the subscriber
 /// falling too far behind; the subscriber's client should then reconnect
 /// and resume. Dropping the stream unsubscribes at once; the provider must
@@ -266,8 +266,8 @@ pub trait Provider: Send + Sync + 'static {
     /// Why a call failed or a subscription ended.
     type Error: ProviderError;
 
-    /// A subscriber's stream of frames.
-    type Stream: Stream<Item = Result<Frame, Self::Error>> + Send + 'static;
+    /// A subscriber's stream of encoded messages.
+    type Stream: Stream<Item = Result<Encoded, Self::Error>> + Send + 'static;
 
     /// Subscribes, replaying history as `subscription` starts.
     ///

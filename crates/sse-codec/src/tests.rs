@@ -593,7 +593,7 @@ proptest! {
             message = message.comment(comment);
         }
         let mut parser = Parser::new();
-        parser.feed(message.to_frame().into_bytes());
+        parser.feed(message.to_encoded().into_bytes());
         let parsed = parser.next_event().unwrap().unwrap();
         prop_assert!(parser.next_event().unwrap().is_none());
         prop_assert!(!parser.is_partial());

@@ -1,16 +1,16 @@
 //! A replayer that keeps the last N messages.
 
-use crate::{Error, Replayer, history::History};
-use sse_codec::{EventId, Frame, Message, Resume, Topic};
-use std::fmt;
+use crate::history::History;
+use sse_codec::{Encoded, EventId, Message, Resume, Topic};
+use std::time::Instant;
 
-/// A [`Replayer`] that keeps the last `capacity` published messages.
+/// A [`Replayer`](crate::Replayer) that keeps the last `capacity` published messages.
 ///
 /// With [`auto_ids`](FiniteReplayer::auto_ids) it numbers messages in
 /// publish order (from the clock, so that IDs stay unique across restarts,
 /// or from a number of your choice with
 /// [`auto_ids_from`](FiniteReplayer::auto_ids_from)), and a message that
-/// already has an ID is refused with [`Error::ExplicitId`]. Without it, messages keep their own
+/// already has an ID is refused with [`Error::ExplicitId`](crate::Error::ExplicitId). Without it, messages keep their own
 /// IDs; those without one are kept and replayed but cannot be resumed from.
 ///
 /// Resuming from the newest message is exact with nothing to replay;
@@ -44,6 +44,7 @@ use std::fmt;
 /// # Ok(())
 /// # }
 /// ```
+#[derive(Debug)]
 pub struct FiniteReplayer {
     capacity: usize,
     history: History,
@@ -59,85 +60,27 @@ impl FiniteReplayer {
         }
     }
 
-    /// Whether to number messages automatically: decimal IDs, one more
-    /// per message, starting from the wall clock in microseconds.
-    ///
-    /// Starting from the clock rather than from 1 keeps IDs unique across
-    /// restarts: a client that reconnects to a restarted server with an ID
-    /// from before the restart gets [`Resume::Lost`] (so it refetches its
-    /// state) instead of a replay from whichever new message reused that
-    /// number. This holds unless the previous run averaged more than a
-    /// million messages a second. [`auto_ids_from`](FiniteReplayer::auto_ids_from)
-    /// picks the first ID instead.
-    #[must_use]
-    pub fn auto_ids(mut self, auto_ids: bool) -> FiniteReplayer {
-        self.history.set_auto_ids(auto_ids);
-        self
-    }
-
-    /// Numbers messages automatically from `first`: for tests, or to go on
-    /// from a counter kept elsewhere across restarts.
-    #[must_use]
-    pub fn auto_ids_from(mut self, first: u64) -> FiniteReplayer {
-        self.history.set_first_auto_id(first);
-        self
-    }
-
     /// The most messages kept.
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
-    /// The number of messages held now.
-    pub fn len(&self) -> usize {
-        self.history.len()
+    /// Nothing expires by age.
+    fn expire(&mut self) -> Option<Instant> {
+        None
     }
 
-    /// Whether no message is held.
-    pub fn is_empty(&self) -> bool {
-        self.history.len() == 0
+    fn limit(&self) -> usize {
+        self.capacity
     }
 }
 
-impl Replayer for FiniteReplayer {
-    fn prepare(&mut self, message: &mut Message) -> Result<(), Error> {
-        self.history.prepare(message)
-    }
-
-    fn store(&mut self, message: &Message, frame: &Frame, topics: &[Topic]) {
-        self.history.push(message, frame, topics, None);
-        while self.history.len() > self.capacity {
-            self.history.pop_oldest();
-        }
-    }
-
-    fn replay(
-        &mut self,
-        last_event_id: &EventId,
-        topics: &[Topic],
-        out: &mut dyn FnMut(Frame),
-    ) -> Resume {
-        self.history.replay(last_event_id, topics, out)
-    }
-
-    fn replay_all(&mut self, topics: &[Topic], out: &mut dyn FnMut(Frame)) -> Resume {
-        self.history.replay_all(topics, out)
-    }
-}
-
-impl fmt::Debug for FiniteReplayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FiniteReplayer")
-            .field("capacity", &self.capacity)
-            .field("len", &self.history.len())
-            .field("auto_ids", &self.history.auto_ids())
-            .finish()
-    }
-}
+crate::history::history_replayer!(FiniteReplayer);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Error, Replayer};
 
     use crate::replayer::testing::{T, publish, replay};
 

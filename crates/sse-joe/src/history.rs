@@ -1,9 +1,10 @@
 //! The bookkeeping the built-in replayers share.
 
 use crate::{Error, replayer::intersects};
-use sse_codec::{EventId, Frame, Message, Resume, Topic};
+use sse_codec::{Encoded, EventId, Message, Resume, Topic};
 use std::{
     collections::{HashMap, VecDeque},
+    fmt,
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
 
@@ -21,8 +22,91 @@ fn clock_start() -> u64 {
         .max(1)
 }
 
+/// What the built-in replayers share, for a type with a `history: History`
+/// field and two private methods: `expire(&mut self) -> Option<Instant>`
+/// (evicts what is too old; the time to stamp a stored message with) and
+/// `limit(&self) -> usize` (the most messages kept). Expands to the
+/// automatic-ID and size methods, and to the type's [`Replayer`] impl.
+///
+/// [`Replayer`]: crate::Replayer
+macro_rules! history_replayer {
+    ($replayer:ident) => {
+        impl $replayer {
+            /// Whether to number messages automatically: decimal IDs, one
+            /// more per message, starting from the wall clock in
+            /// microseconds.
+            ///
+            /// Starting from the clock rather than from 1 keeps IDs unique
+            /// across restarts: a client that reconnects to a restarted
+            /// server with an ID from before the restart gets
+            /// [`Resume::Lost`](sse_codec::Resume::Lost) (so it refetches
+            /// its state) instead of a replay from whichever new message
+            /// reused that number. This holds unless the previous run
+            /// averaged more than a million messages a second.
+            #[doc = concat!("[`auto_ids_from`](", stringify!($replayer), "::auto_ids_from)")]
+            /// picks the first ID instead.
+            #[must_use]
+            pub fn auto_ids(mut self, auto_ids: bool) -> $replayer {
+                self.history.set_auto_ids(auto_ids);
+                self
+            }
+
+            /// Numbers messages automatically from `first`: for tests, or
+            /// to go on from a counter kept elsewhere across restarts.
+            #[must_use]
+            pub fn auto_ids_from(mut self, first: u64) -> $replayer {
+                self.history.set_first_auto_id(first);
+                self
+            }
+
+            /// The number of messages held now.
+            pub fn len(&self) -> usize {
+                self.history.len()
+            }
+
+            /// Whether no message is held.
+            pub fn is_empty(&self) -> bool {
+                self.history.len() == 0
+            }
+        }
+
+        impl crate::Replayer for $replayer {
+            fn prepare(&mut self, message: &mut Message) -> Result<(), crate::Error> {
+                self.history.prepare(message)
+            }
+
+            fn store(&mut self, message: &Message, encoded: &Encoded, topics: &[Topic]) {
+                let now = self.expire();
+                let limit = self.limit();
+                if limit == 0 {
+                    return;
+                }
+                while self.history.len() >= limit {
+                    self.history.pop_oldest();
+                }
+                self.history.push(message, encoded, topics, now);
+            }
+
+            fn replay(
+                &mut self,
+                last_event_id: &EventId,
+                topics: &[Topic],
+                out: &mut dyn FnMut(Encoded),
+            ) -> Resume {
+                self.expire();
+                self.history.replay(last_event_id, topics, out)
+            }
+
+            fn replay_all(&mut self, topics: &[Topic], out: &mut dyn FnMut(Encoded)) -> Resume {
+                self.expire();
+                self.history.replay_all(topics, out)
+            }
+        }
+    };
+}
+pub(crate) use history_replayer;
+
 /// Stored messages in publish order, indexed by ID.
-#[derive(Debug)]
 pub(crate) struct History {
     entries: VecDeque<Entry>,
     /// Event ID to the sequence number of the newest entry with that ID, so
@@ -37,9 +121,19 @@ pub(crate) struct History {
 #[derive(Debug)]
 struct Entry {
     id: Option<EventId>,
-    frame: Frame,
+    frame: Encoded,
     topics: Box<[Topic]>,
     at: Option<Instant>,
+}
+
+/// A summary: the messages themselves would flood a log.
+impl fmt::Debug for History {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("History")
+            .field("len", &self.entries.len())
+            .field("next_auto_id", &self.next_auto_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl History {
@@ -58,10 +152,6 @@ impl History {
 
     pub(crate) fn set_first_auto_id(&mut self, first: u64) {
         self.next_auto_id = Some(first);
-    }
-
-    pub(crate) fn auto_ids(&self) -> bool {
-        self.next_auto_id.is_some()
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -88,7 +178,7 @@ impl History {
     pub(crate) fn push(
         &mut self,
         message: &Message,
-        frame: &Frame,
+        frame: &Encoded,
         topics: &[Topic],
         at: Option<Instant>,
     ) {
@@ -134,7 +224,7 @@ impl History {
         &self,
         last_event_id: &EventId,
         topics: &[Topic],
-        out: &mut dyn FnMut(Frame),
+        out: &mut dyn FnMut(Encoded),
     ) -> Resume {
         let Some(&seq) = self.index.get(last_event_id) else {
             return Resume::Lost;
@@ -146,12 +236,12 @@ impl History {
     }
 
     /// Every stored frame for `topics`.
-    pub(crate) fn replay_all(&self, topics: &[Topic], out: &mut dyn FnMut(Frame)) -> Resume {
+    pub(crate) fn replay_all(&self, topics: &[Topic], out: &mut dyn FnMut(Encoded)) -> Resume {
         self.replay_from(0, topics, out);
         Resume::Earliest
     }
 
-    fn replay_from(&self, start: usize, topics: &[Topic], out: &mut dyn FnMut(Frame)) {
+    fn replay_from(&self, start: usize, topics: &[Topic], out: &mut dyn FnMut(Encoded)) {
         for entry in self.entries.range(start..) {
             if intersects(&entry.topics, topics) {
                 out(entry.frame.clone());

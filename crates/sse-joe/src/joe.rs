@@ -4,7 +4,7 @@ use crate::{
     Error, Replayer, Stats,
     subscriber::{Freed, Pushed, Queue, Subscriber},
 };
-use sse_codec::{Frame, Message, Provider, Resume, Start, Subscribed, Subscription, Topic};
+use sse_codec::{Encoded, Message, Provider, Resume, Start, Subscribed, Subscription, Topic};
 use std::{
     any::Any,
     collections::{HashMap, VecDeque},
@@ -46,7 +46,7 @@ pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
 /// is dropped, Joe shuts down: with no one left to publish, every
 /// subscriber's stream ends after its queued frames.
 ///
-/// A publish encodes the message once and pushes the same [`Frame`] (a
+/// A publish encodes the message once and pushes the same [`Encoded`] (a
 /// reference-counted clone) into the queue of every subscriber of any of
 /// its topics, once per subscriber. It never waits: a subscriber whose
 /// queue is full (in frames or in bytes) is ended with [`Error::Lagged`]
@@ -251,7 +251,7 @@ impl Joe {
     }
 
     fn publish_now(&self, mut message: Message, topics: &[Topic]) -> Result<(), Error> {
-        let pre_encoded = (!self.inner().has_replayer).then(|| message.to_frame());
+        let pre_encoded = (!self.inner().has_replayer).then(|| message.to_encoded());
         let mut guard = self.inner().lock();
         let state = &mut *guard;
         if state.closed {
@@ -269,7 +269,7 @@ impl Joe {
         }
         // Encoded once, after the replayer set its ID; every subscriber
         // gets a clone, which is a reference-count increment.
-        let frame = pre_encoded.unwrap_or_else(|| message.to_frame());
+        let frame = pre_encoded.unwrap_or_else(|| message.to_encoded());
         if let Some(replayer) = &mut state.replayer {
             let stored = catch_unwind(AssertUnwindSafe(|| {
                 replayer.store(&message, &frame, topics)
@@ -649,7 +649,7 @@ impl State {
         }
     }
 
-    fn fan_out(&mut self, frame: &Frame, topics: &[Topic]) {
+    fn fan_out(&mut self, frame: &Encoded, topics: &[Topic]) {
         self.published += 1;
         self.publish_seq += 1;
         let seq = self.publish_seq;

@@ -1,7 +1,7 @@
 //! The history a [`Joe`](crate::Joe) replays to resuming subscribers.
 
 use crate::Error;
-use sse_codec::{EventId, Frame, Message, Resume, Topic};
+use sse_codec::{Encoded, EventId, Message, Resume, Topic};
 
 /// Keeps published messages so that a subscriber resuming with a
 /// `Last-Event-ID` gets what it missed.
@@ -25,18 +25,18 @@ use sse_codec::{EventId, Frame, Message, Resume, Topic};
 /// A replayer that remembers only the last message:
 ///
 /// ```
-/// use sse_codec::{EventId, Frame, Message, Resume, Topic};
+/// use sse_codec::{EventId, Encoded, Message, Resume, Topic};
 /// use sse_joe::{Error, Joe, Replayer};
 ///
 /// #[derive(Default)]
-/// struct LastOne(Option<(EventId, Frame, Vec<Topic>)>);
+/// struct LastOne(Option<(EventId, Encoded, Vec<Topic>)>);
 ///
 /// impl Replayer for LastOne {
 ///     fn prepare(&mut self, _message: &mut Message) -> Result<(), Error> {
 ///         Ok(())
 ///     }
 ///
-///     fn store(&mut self, message: &Message, frame: &Frame, topics: &[Topic]) {
+///     fn store(&mut self, message: &Message, frame: &Encoded, topics: &[Topic]) {
 ///         self.0 = message.get_id().map(|id| (id.clone(), frame.clone(), topics.to_vec()));
 ///     }
 ///
@@ -44,7 +44,7 @@ use sse_codec::{EventId, Frame, Message, Resume, Topic};
 ///         &mut self,
 ///         last_event_id: &EventId,
 ///         _topics: &[Topic],
-///         _out: &mut dyn FnMut(Frame),
+///         _out: &mut dyn FnMut(Encoded),
 ///     ) -> Resume {
 ///         // Only resuming from the newest message is exact: nothing to send.
 ///         match &self.0 {
@@ -73,7 +73,7 @@ pub trait Replayer: Send + 'static {
     ///
     /// A message without an ID is stored too (it is part of what a
     /// resuming subscriber missed) but cannot be resumed from.
-    fn store(&mut self, message: &Message, frame: &Frame, topics: &[Topic]);
+    fn store(&mut self, message: &Message, frame: &Encoded, topics: &[Topic]);
 
     /// Hands to `out`, in publish order, every stored frame published after
     /// the message with ID `last_event_id` to any of `topics`.
@@ -85,7 +85,7 @@ pub trait Replayer: Send + 'static {
         &mut self,
         last_event_id: &EventId,
         topics: &[Topic],
-        out: &mut dyn FnMut(Frame),
+        out: &mut dyn FnMut(Encoded),
     ) -> Resume;
 
     /// Hands to `out`, in publish order, every stored frame published to
@@ -94,7 +94,7 @@ pub trait Replayer: Send + 'static {
     ///
     /// Returns [`Resume::Earliest`]. The default keeps no such history: it
     /// returns [`Resume::Lost`] and does not call `out`.
-    fn replay_all(&mut self, topics: &[Topic], out: &mut dyn FnMut(Frame)) -> Resume {
+    fn replay_all(&mut self, topics: &[Topic], out: &mut dyn FnMut(Encoded)) -> Resume {
         let _ = (topics, out);
         Resume::Lost
     }
@@ -125,7 +125,7 @@ pub(crate) mod testing {
         topics: &[Topic],
     ) -> Result<Message, Error> {
         replayer.prepare(&mut message)?;
-        replayer.store(&message, &message.to_frame(), topics);
+        replayer.store(&message, &message.to_encoded(), topics);
         Ok(message)
     }
 

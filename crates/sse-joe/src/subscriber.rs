@@ -2,7 +2,7 @@
 
 use crate::{Error, joe::Inner};
 use futures_core::{Stream, stream::FusedStream};
-use sse_codec::Frame;
+use sse_codec::Encoded;
 use std::{
     collections::VecDeque,
     fmt, mem,
@@ -28,9 +28,9 @@ struct QueueState {
     /// The replay, drained first. Not bounded by the capacity: it is a
     /// snapshot of the replayer (frames shared with it), taken once, and
     /// freed with the live frames if the subscriber lags.
-    replay: VecDeque<Frame>,
+    replay: VecDeque<Encoded>,
     /// Live frames, at most `capacity` and `max_bytes`.
-    live: VecDeque<Frame>,
+    live: VecDeque<Encoded>,
     /// The bytes in `live`.
     live_bytes: usize,
     /// The bytes in `replay`.
@@ -66,7 +66,7 @@ pub(crate) enum Pushed {
 
 /// Frames taken out of a lagged subscriber's queue, to be dropped once no
 /// lock is held (the last reference to a frame frees its buffer).
-pub(crate) type Freed = [VecDeque<Frame>; 2];
+pub(crate) type Freed = [VecDeque<Encoded>; 2];
 
 /// How much one queue holds: frames and bytes.
 #[derive(Clone, Copy, Debug, Default)]
@@ -76,8 +76,8 @@ pub(crate) struct Usage {
 }
 
 impl Queue {
-    pub(crate) fn new(capacity: usize, max_bytes: usize, replay: VecDeque<Frame>) -> Queue {
-        let replay_bytes = replay.iter().map(Frame::len).sum();
+    pub(crate) fn new(capacity: usize, max_bytes: usize, replay: VecDeque<Encoded>) -> Queue {
+        let replay_bytes = replay.iter().map(Encoded::len).sum();
         Queue {
             state: Mutex::new(QueueState {
                 replay,
@@ -108,7 +108,7 @@ impl Queue {
     /// keeps nothing alive, and its next poll yields the lag error.
     pub(crate) fn push(
         &self,
-        frame: &Frame,
+        frame: &Encoded,
         wakers: &mut Vec<Waker>,
         freed: &mut Vec<Freed>,
     ) -> Pushed {
@@ -148,7 +148,7 @@ impl Queue {
         wakers.extend(state.waker.take());
     }
 
-    fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame, Error>>> {
+    fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Encoded, Error>>> {
         let mut state = self.lock();
         if let Some(frame) = state.replay.pop_front() {
             state.replay_bytes -= frame.len();
@@ -185,13 +185,13 @@ impl Queue {
     }
 
     /// Queues `frames` before everything else, if still open.
-    fn prepend(&self, frames: impl IntoIterator<Item = Frame>) -> bool {
+    fn prepend(&self, frames: impl IntoIterator<Item = Encoded>) -> bool {
         let mut state = self.lock();
         if state.end != End::Open {
             return false;
         }
-        let mut frames: VecDeque<Frame> = frames.into_iter().collect();
-        state.replay_bytes += frames.iter().map(Frame::len).sum::<usize>();
+        let mut frames: VecDeque<Encoded> = frames.into_iter().collect();
+        state.replay_bytes += frames.iter().map(Encoded::len).sum::<usize>();
         frames.append(&mut state.replay);
         state.replay = frames;
         let waker = state.waker.take();
@@ -267,13 +267,13 @@ impl Subscriber {
     ///
     /// Returns `false`, queuing nothing, if the stream has already ended
     /// (it lagged, or Joe shut down): its client must reconnect anyway.
-    pub fn prepend(&self, frames: impl IntoIterator<Item = Frame>) -> bool {
+    pub fn prepend(&self, frames: impl IntoIterator<Item = Encoded>) -> bool {
         self.queue.prepend(frames)
     }
 }
 
 impl Stream for Subscriber {
-    type Item = Result<Frame, Error>;
+    type Item = Result<Encoded, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.queue.poll_next(cx)

@@ -3,14 +3,14 @@
 
 use crate::{Error, FiniteReplayer, Joe, Provider, Replayer, Subscriber};
 use futures_util::{FutureExt, StreamExt};
-use sse_codec::{EventId, Frame, Message, Resume, Subscription, Topic};
+use sse_codec::{Encoded, EventId, Message, Resume, Subscription, Topic};
 use std::time::Duration;
 
 fn topic(name: &str) -> Topic {
     Topic::from(name)
 }
 
-fn text(frame: &Frame) -> String {
+fn text(frame: &Encoded) -> String {
     String::from_utf8(frame.as_bytes().to_vec()).unwrap()
 }
 
@@ -418,7 +418,7 @@ async fn prepended_frames_come_first_and_go_with_a_lag() {
     joe.publish(Message::new().data("live"), &[Topic::DEFAULT])
         .await
         .unwrap();
-    let replay = ["a", "b", "c"].map(|d| Message::new().data(d).to_frame());
+    let replay = ["a", "b", "c"].map(|d| Message::new().data(d).to_encoded());
     assert!(sub.prepend(replay.clone()));
     assert_eq!(sub.queued(), 4);
     let got: Vec<_> = drain_ready(&mut sub)
@@ -558,7 +558,7 @@ async fn resuming_reader(joe: Joe, s: usize) -> Vec<(usize, usize, usize)> {
     seen
 }
 
-fn parse(frame: &Frame) -> (usize, usize, usize) {
+fn parse(frame: &Encoded) -> (usize, usize, usize) {
     let text = text(frame);
     let (id, data) = text
         .strip_prefix("id: ")
@@ -594,43 +594,9 @@ fn check_run(seen: &[(usize, usize, usize)], total: usize, each: usize) -> Resul
     Ok(())
 }
 
-/// Panics where told to, to check that Joe survives its replayer.
-struct Exploding {
-    inner: FiniteReplayer,
-}
-
-impl Replayer for Exploding {
-    fn prepare(&mut self, message: &mut Message) -> Result<(), Error> {
-        if message.get_data() == Some("boom") {
-            panic!("prepare exploded");
-        }
-        if message.get_data() == Some("reject") {
-            return Err(Error::Rejected("no thanks".into()));
-        }
-        self.inner.prepare(message)
-    }
-
-    fn store(&mut self, message: &Message, frame: &Frame, topics: &[Topic]) {
-        if message.get_data() == Some("store boom") {
-            panic!("store exploded");
-        }
-        self.inner.store(message, frame, topics);
-    }
-
-    fn replay(
-        &mut self,
-        last_event_id: &EventId,
-        topics: &[Topic],
-        out: &mut dyn FnMut(Frame),
-    ) -> Resume {
-        if last_event_id == "boom" {
-            // Hand out part of the history first: it must not leak out.
-            self.inner.replay(&EventId::from_static("1"), topics, out);
-            panic!("replay exploded");
-        }
-        self.inner.replay(last_event_id, topics, out)
-    }
-}
+#[path = "../tests/support/exploding.rs"]
+mod exploding;
+use exploding::Exploding;
 
 fn exploding_joe() -> Joe {
     Joe::builder()
@@ -811,9 +777,9 @@ impl Replayer for Probe {
         Ok(())
     }
 
-    fn store(&mut self, _: &Message, _: &Frame, _: &[Topic]) {}
+    fn store(&mut self, _: &Message, _: &Encoded, _: &[Topic]) {}
 
-    fn replay(&mut self, _: &EventId, _: &[Topic], _: &mut dyn FnMut(Frame)) -> Resume {
+    fn replay(&mut self, _: &EventId, _: &[Topic], _: &mut dyn FnMut(Encoded)) -> Resume {
         Resume::Lost
     }
 }

@@ -1,13 +1,13 @@
 //! A replayer that keeps messages younger than a TTL.
 
-use crate::{Error, Replayer, history::History};
-use sse_codec::{EventId, Frame, Message, Resume, Topic};
+use crate::history::History;
+use sse_codec::{Encoded, EventId, Message, Resume, Topic};
 use std::{
     fmt,
     time::{Duration, Instant},
 };
 
-/// A [`Replayer`] that keeps the messages published less than `ttl` ago.
+/// A [`Replayer`](crate::Replayer) that keeps the messages published less than `ttl` ago.
 ///
 /// Expired messages are evicted lazily, whenever a message is stored or
 /// replayed, so no background task is needed. The clock is
@@ -15,7 +15,8 @@ use std::{
 /// which tests use to move time by hand. By default memory grows with the
 /// publish rate times the TTL; [`max_len`](ValidReplayer::max_len) also caps
 /// the count, evicting the oldest first, so a burst of publishes cannot
-/// grow it without bound.
+/// grow it without bound. [`len`](ValidReplayer::len) counts expired
+/// messages until the next store or replay evicts them.
 ///
 /// IDs work as in [`FiniteReplayer`](crate::FiniteReplayer): optional
 /// automatic numbering, with explicit IDs then refused.
@@ -47,26 +48,6 @@ impl ValidReplayer {
             clock: Box::new(Instant::now),
             history: History::new(false),
         }
-    }
-
-    /// Whether to number messages automatically: decimal IDs, one more
-    /// per message, starting from the wall clock in microseconds so that
-    /// they stay unique across restarts, as
-    /// [`FiniteReplayer::auto_ids`](crate::FiniteReplayer::auto_ids)
-    /// explains. [`auto_ids_from`](ValidReplayer::auto_ids_from) picks the
-    /// first ID instead.
-    #[must_use]
-    pub fn auto_ids(mut self, auto_ids: bool) -> ValidReplayer {
-        self.history.set_auto_ids(auto_ids);
-        self
-    }
-
-    /// Numbers messages automatically from `first`: for tests, or to go on
-    /// from a counter kept elsewhere across restarts.
-    #[must_use]
-    pub fn auto_ids_from(mut self, first: u64) -> ValidReplayer {
-        self.history.set_first_auto_id(first);
-        self
     }
 
     /// Keeps at most `max_len` messages, however recent: storing one more
@@ -103,68 +84,30 @@ impl ValidReplayer {
         self.ttl
     }
 
-    /// The number of messages held now, expired ones included until the
-    /// next store or replay evicts them.
-    pub fn len(&self) -> usize {
-        self.history.len()
-    }
-
-    /// Whether no message is held.
-    pub fn is_empty(&self) -> bool {
-        self.history.len() == 0
-    }
-
     /// Evicts what has expired, returning the current time.
-    fn evict(&mut self) -> Instant {
+    fn expire(&mut self) -> Option<Instant> {
         let now = (self.clock)();
         // A message stored at `at` is valid while `now - at < ttl`, that is
         // while `at > now - ttl`.
         if let Some(deadline) = now.checked_sub(self.ttl) {
             self.history.evict_until(deadline);
         }
-        now
+        Some(now)
+    }
+
+    fn limit(&self) -> usize {
+        self.max_len
     }
 }
 
-impl Replayer for ValidReplayer {
-    fn prepare(&mut self, message: &mut Message) -> Result<(), Error> {
-        self.history.prepare(message)
-    }
-
-    fn store(&mut self, message: &Message, frame: &Frame, topics: &[Topic]) {
-        let now = self.evict();
-        if self.max_len == 0 {
-            return;
-        }
-        while self.history.len() >= self.max_len {
-            self.history.pop_oldest();
-        }
-        self.history.push(message, frame, topics, Some(now));
-    }
-
-    fn replay(
-        &mut self,
-        last_event_id: &EventId,
-        topics: &[Topic],
-        out: &mut dyn FnMut(Frame),
-    ) -> Resume {
-        self.evict();
-        self.history.replay(last_event_id, topics, out)
-    }
-
-    fn replay_all(&mut self, topics: &[Topic], out: &mut dyn FnMut(Frame)) -> Resume {
-        self.evict();
-        self.history.replay_all(topics, out)
-    }
-}
+crate::history::history_replayer!(ValidReplayer);
 
 impl fmt::Debug for ValidReplayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ValidReplayer")
             .field("ttl", &self.ttl)
             .field("max_len", &self.max_len)
-            .field("len", &self.history.len())
-            .field("auto_ids", &self.history.auto_ids())
+            .field("history", &self.history)
             .finish_non_exhaustive()
     }
 }
@@ -173,6 +116,7 @@ impl fmt::Debug for ValidReplayer {
 mod tests {
     use super::*;
     use crate::replayer::testing::{self, T};
+    use crate::{Error, Replayer};
     use std::sync::{Arc, Mutex};
 
     struct Manual(Arc<Mutex<Instant>>);
@@ -276,7 +220,7 @@ mod tests {
         let mut r = ValidReplayer::new(Duration::from_secs(60));
         let mut m = Message::new().id(EventId::from_static("a")).data("1");
         r.prepare(&mut m).unwrap();
-        r.store(&m, &m.to_frame(), T);
+        r.store(&m, &m.to_encoded(), T);
         assert_eq!(m.get_id().unwrap(), "a");
         assert_eq!(replay(&mut r, "a"), (Resume::Exact, vec![]));
     }

@@ -4,7 +4,7 @@
 //! thread-local one miss events.
 
 use futures_util::FutureExt;
-use sse_codec::{EventId, Frame, Message, Provider, Resume, Subscription, Topic};
+use sse_codec::{Encoded, EventId, Message, Provider, Resume, Subscription, Topic};
 use sse_joe::{Error, FiniteReplayer, Joe, Replayer};
 
 /// Records the message and fields of every `tracing` event, and calls into
@@ -50,30 +50,9 @@ impl tracing::Subscriber for Recorder {
     fn exit(&self, _: &tracing::span::Id) {}
 }
 
-/// A replayer whose replay from the ID `boom` panics.
-struct Exploding(FiniteReplayer);
-
-impl Replayer for Exploding {
-    fn prepare(&mut self, message: &mut Message) -> Result<(), Error> {
-        self.0.prepare(message)
-    }
-
-    fn store(&mut self, message: &Message, frame: &Frame, topics: &[Topic]) {
-        self.0.store(message, frame, topics);
-    }
-
-    fn replay(
-        &mut self,
-        last_event_id: &EventId,
-        topics: &[Topic],
-        out: &mut dyn FnMut(Frame),
-    ) -> Resume {
-        if last_event_id == "boom" {
-            panic!("replay exploded");
-        }
-        self.0.replay(last_event_id, topics, out)
-    }
-}
+#[path = "support/exploding.rs"]
+mod exploding;
+use exploding::Exploding;
 
 #[test]
 fn tracing_reports_subscribe_unsubscribe_lag_and_panics() {
@@ -97,7 +76,9 @@ fn tracing_reports_subscribe_unsubscribe_lag_and_panics() {
 fn exercise(probe: &std::sync::OnceLock<Joe>) {
     let joe = Joe::builder()
         .capacity(1)
-        .replayer(Exploding(FiniteReplayer::new(4)))
+        .replayer(Exploding {
+            inner: FiniteReplayer::new(4),
+        })
         .build();
     let _ = probe.set(joe.clone());
     let topics = [Topic::DEFAULT];

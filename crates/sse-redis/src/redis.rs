@@ -677,7 +677,7 @@ impl Shared {
         &self,
         upto: EntryId,
         topics: &[Topic],
-    ) -> Result<Vec<sse_codec::Frame>, Error> {
+    ) -> Result<Vec<sse_codec::Encoded>, Error> {
         let reply: Value = redis::cmd("XRANGE")
             .arg(&self.key)
             .arg("-")
@@ -691,7 +691,7 @@ impl Shared {
             .into_iter()
             .filter_map(|value| Entry::from_value(value, &self.epoch))
             .filter(|entry| entry.is_for(topics))
-            .map(|entry| entry.message.to_frame())
+            .map(|entry| entry.message.to_encoded())
             .collect())
     }
 
@@ -704,7 +704,7 @@ impl Shared {
         epoch: &str,
         upto: EntryId,
         topics: &[Topic],
-    ) -> Result<Option<Vec<sse_codec::Frame>>, Error> {
+    ) -> Result<Option<Vec<sse_codec::Encoded>>, Error> {
         if from > upto {
             // The reader never got there (see `catch_up`): what came
             // between is unknown here.
@@ -732,7 +732,7 @@ impl Shared {
         Ok(Some(
             entries
                 .filter(|entry| entry.is_for(topics))
-                .map(|entry| entry.message.to_frame())
+                .map(|entry| entry.message.to_encoded())
                 .collect(),
         ))
     }

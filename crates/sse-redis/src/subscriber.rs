@@ -3,7 +3,7 @@
 
 use crate::Error;
 use futures_core::{Stream, stream::FusedStream};
-use sse_codec::Frame;
+use sse_codec::Encoded;
 use std::{
     fmt,
     pin::Pin,
@@ -44,7 +44,7 @@ impl Subscriber {
 }
 
 impl Stream for Subscriber {
-    type Item = Result<Frame, Error>;
+    type Item = Result<Encoded, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if self.done {

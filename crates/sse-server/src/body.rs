@@ -3,9 +3,9 @@
 use crate::{Error, shutdown::Listener};
 use bytes::Bytes;
 use futures_core::Stream;
-use http_body::{Frame as BodyFrame, SizeHint};
+use http_body::{Frame, SizeHint};
 use pin_project_lite::pin_project;
-use sse_codec::{Frame, Message};
+use sse_codec::{Encoded, Message};
 use std::{
     fmt,
     pin::Pin,
@@ -23,6 +23,10 @@ pub(crate) const MAX_CHUNK: usize = 64 * 1024;
 /// The comment sent when a stream has been idle for the keep-alive
 /// interval.
 const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
+
+/// The longest keep-alive interval; a longer one counts as this long (a
+/// year: in practice, never).
+const LONGEST_KEEP_ALIVE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// The body of every response [`Server`](crate::Server) and
 /// [`StreamResponse`](crate::StreamResponse) produce: either a fixed payload
@@ -134,13 +138,13 @@ impl http_body::Body for Body {
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<BodyFrame<Bytes>, Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         match &mut self.get_mut().kind {
-            Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(BodyFrame::data(b)))),
+            Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             Kind::Events(chunks) => chunks
                 .as_mut()
                 .poll_chunk(cx)
-                .map(|chunk| chunk.map(|r| r.map(BodyFrame::data))),
+                .map(|chunk| chunk.map(|r| r.map(Frame::data))),
             Kind::Other(body) => body.as_mut().poll_frame(cx).map_err(Error::new),
         }
     }
@@ -182,7 +186,7 @@ where
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<BodyFrame<Bytes>, BoxError>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         self.project().body.poll_frame(cx).map_err(Into::into)
     }
 
@@ -205,7 +209,7 @@ pub(crate) trait Chunks: Send {
 }
 
 /// An item of a stream that a [`StreamResponse`](crate::StreamResponse)
-/// sends: a [`Message`] (encoded as it is sent), a pre-encoded [`Frame`], or
+/// sends: a [`Message`] (encoded as it is sent), an already encoded message ([`Encoded`]), or
 /// a `Result` of either whose `Err` aborts the response with an [`Error`].
 ///
 /// This trait is sealed: it cannot be implemented outside this crate.
@@ -318,7 +322,8 @@ impl Config {
             interval != Some(Duration::ZERO),
             "keep-alive interval must not be zero"
         );
-        self.keep_alive = interval;
+        // Capped so that `Instant + interval` cannot overflow.
+        self.keep_alive = interval.map(|interval| interval.min(LONGEST_KEEP_ALIVE));
     }
 }
 
@@ -413,17 +418,6 @@ impl<S> EventBody<S> {
     }
 }
 
-/// `now + interval`, saturating far in the future for huge intervals.
-fn deadline(interval: Duration) -> Instant {
-    after(Instant::now(), interval)
-}
-
-/// `at + interval`, saturating far in the future for huge intervals.
-fn after(at: Instant, interval: Duration) -> Instant {
-    at.checked_add(interval)
-        .unwrap_or_else(|| at + Duration::from_secs(86400 * 365 * 30))
-}
-
 impl<S> Chunks for EventBody<S>
 where
     S: Stream + Send,
@@ -438,8 +432,7 @@ where
             return this.fail(cx);
         }
         if let (None, Some(interval)) = (this.keep_alive.as_ref().as_pin_ref(), *this.interval) {
-            this.keep_alive
-                .set(Some(tokio::time::sleep_until(deadline(interval))));
+            this.keep_alive.set(Some(tokio::time::sleep(interval)));
         }
         if let Some(shutdown) = this.shutdown {
             if shutdown.poll(cx).is_ready() {
@@ -502,11 +495,11 @@ where
             (this.keep_alive.as_mut().as_pin_mut(), *this.interval)
         {
             while sleep.as_mut().poll(cx).is_ready() {
-                let due = this.sent_at.map(|sent| after(sent, interval));
+                let due = this.sent_at.map(|sent| sent + interval);
                 match due {
                     Some(due) if due > Instant::now() => sleep.as_mut().reset(due),
                     _ => {
-                        sleep.as_mut().reset(deadline(interval));
+                        sleep.as_mut().reset(Instant::now() + interval);
                         *this.sent_at = Some(Instant::now());
                         return Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE))));
                     }
@@ -528,7 +521,7 @@ impl Item for Message {
     }
 }
 
-impl Item for Frame {
+impl Item for Encoded {
     fn add_to(self, chunk: &mut Chunk) -> Step {
         chunk.push_bytes(self.into_bytes());
         Step::Continue
@@ -570,5 +563,22 @@ mod tests {
         assert_eq!(chunk.len(), 27);
         assert_eq!(chunk.take().unwrap(), "data: a\n\ndata: b\n\ndata: c\n\n");
         assert!(chunk.take().is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_keep_alive_interval_of_any_length_is_accepted() {
+        let mut config = Config::default();
+        config.set_keep_alive(Some(Duration::MAX));
+        let stream = futures_util::stream::pending::<Message>();
+        let mut body = std::pin::pin!(EventBody::new(stream, config, None));
+        let pending = |body: &mut Pin<&mut EventBody<_>>| {
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            body.as_mut().poll_chunk(&mut cx).is_pending()
+        };
+        assert!(pending(&mut body));
+        // Ten years on, the year-long interval sent a comment; nothing
+        // overflowed on the way.
+        tokio::time::advance(Duration::from_secs(10 * 365 * 24 * 60 * 60)).await;
+        assert!(!pending(&mut body));
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::{Body, Refusal, body::Config, shutdown::Signal};
 use http::{Request, Response, request::Parts};
-use sse_codec::{Frame, Message, Provider, Topic};
+use sse_codec::{Encoded, Message, Provider, Topic};
 use std::{
     convert::Infallible,
     fmt,
@@ -125,7 +125,7 @@ pub(crate) struct Inner<P> {
     pub(crate) last_event_id_query: Option<Box<str>>,
     pub(crate) history_for_new_clients: bool,
     pub(crate) config: Config,
-    pub(crate) lost_history: Option<Frame>,
+    pub(crate) lost_history: Option<Encoded>,
     pub(crate) shutdown: Arc<Signal>,
 }
 
@@ -255,7 +255,7 @@ pub struct Builder<P> {
     last_event_id_query: Option<Box<str>>,
     history_for_new_clients: bool,
     config: Config,
-    lost_history: Option<Frame>,
+    lost_history: Option<Encoded>,
 }
 
 impl<P: fmt::Debug> fmt::Debug for Builder<P> {
@@ -354,6 +354,7 @@ impl<P: Provider> Builder<P> {
     /// The first comment comes one interval after the response starts
     /// (the initial `retry:` does not count), and then each one interval
     /// after the last event or comment the client got.
+    /// An interval longer than a year counts as a year.
     ///
     /// # Panics
     ///
@@ -383,7 +384,7 @@ impl<P: Provider> Builder<P> {
     /// # drop(server);
     /// ```
     pub fn lost_history_message(mut self, message: Message) -> Builder<P> {
-        self.lost_history = Some(message.to_frame());
+        self.lost_history = Some(message.to_encoded());
         self
     }
 

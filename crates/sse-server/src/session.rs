@@ -12,7 +12,7 @@ use futures_core::Stream;
 use http::{HeaderValue, Method, Response, StatusCode, request::Parts};
 use pin_project_lite::pin_project;
 use sse_codec::{
-    EventId, Frame, Message, Provider, ProviderError, Resume, Start, Subscription, Topic,
+    Encoded, EventId, Message, Provider, ProviderError, Resume, Start, Subscription, Topic,
 };
 use std::{
     pin::Pin,
@@ -174,7 +174,7 @@ pin_project! {
 
 impl<S, E> Stream for EndOnError<S>
 where
-    S: Stream<Item = Result<Frame, E>>,
+    S: Stream<Item = Result<Encoded, E>>,
     E: std::error::Error + 'static,
 {
     type Item = ProviderItem<E>;
@@ -188,7 +188,7 @@ where
 }
 
 /// An item of a provider's stream.
-struct ProviderItem<E>(Result<Frame, E>);
+struct ProviderItem<E>(Result<Encoded, E>);
 
 impl<E: std::error::Error + 'static> Item for ProviderItem<E> {
     fn add_to(self, chunk: &mut Chunk) -> Step {

@@ -11,7 +11,7 @@ use std::{fmt, time::Duration};
 
 /// An SSE response that streams one computation: every item of a
 /// [`Stream`] of [`Message`](sse_codec::Message)s (or pre-encoded
-/// [`Frame`](sse_codec::Frame)s, or `Result`s of either) is sent as it is
+/// [`Encoded`](sse_codec::Encoded)s, or `Result`s of either) is sent as it is
 /// produced, for a handler that proxies an LLM's tokens, reports a job's
 /// progress, and so on. No provider is involved: there is one client and
 /// nothing to resume.

@@ -9,7 +9,7 @@
 use crate::{bounded, wait_until};
 use futures_util::{StreamExt, future::join_all};
 use sse_codec::{
-    Event, EventId, Frame, Message, Parser, Provider, Resume, Start, Subscription, Topic,
+    Encoded, Event, EventId, Message, Parser, Provider, Resume, Start, Subscription, Topic,
 };
 use std::{collections::HashMap, fmt::Debug, future::Future, pin::Pin, time::Duration};
 
@@ -85,7 +85,7 @@ const PLENTY: Config = Config {
 };
 
 /// The events in a frame.
-fn events(frame: &Frame) -> Vec<Event> {
+fn events(frame: &Encoded) -> Vec<Event> {
     let mut parser = Parser::new();
     parser.feed(frame.as_bytes().clone());
     let mut out = Vec::new();
@@ -136,7 +136,7 @@ async fn publish<P: Provider>(provider: &P, data: impl Into<String>, topics: &[&
 /// The next event of a stream, waiting boundedly; `None` at its end.
 async fn next_event<S, E>(stream: &mut S) -> Option<Result<Event, E>>
 where
-    S: futures_util::Stream<Item = Result<Frame, E>> + Unpin,
+    S: futures_util::Stream<Item = Result<Encoded, E>> + Unpin,
 {
     match bounded("the next frame", stream.next()).await? {
         Ok(frame) => {
@@ -151,7 +151,7 @@ where
 /// The next `n` events' data, which must all arrive.
 async fn data<S, E: Debug>(stream: &mut S, n: usize) -> Vec<String>
 where
-    S: futures_util::Stream<Item = Result<Frame, E>> + Unpin,
+    S: futures_util::Stream<Item = Result<Encoded, E>> + Unpin,
 {
     let mut out = Vec::new();
     for _ in 0..n {

@@ -17,9 +17,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use sse_codec::{
-    DEFAULT_MAX_EVENT_SIZE, Event, EventId, EventReader, EventStream, EventStreamError, EventType,
-    Field, FieldParser, Frame, InvalidEventId, InvalidEventType, Item, Message, ParseError, Parser,
-    Provider, ProviderError, Resume, Start, Subscribed, Subscription, Topic,
+    DEFAULT_MAX_EVENT_SIZE, Encoded, Event, EventId, EventReader, EventStream, EventStreamError,
+    EventType, Field, FieldParser, InvalidEventId, InvalidEventType, Item, Message, ParseError,
+    Parser, Provider, ProviderError, Resume, Start, Subscribed, Subscription, Topic,
 };
 
 /// The wire format alone: parser, encoder and the provider contract

@@ -4,7 +4,7 @@
 
 use futures_util::Stream;
 use sse::{
-    Frame, Message, Provider, Subscribed, Subscription, Topic,
+    Encoded, Message, Provider, Subscribed, Subscription, Topic,
     joe::{FiniteReplayer, Joe, Stats},
     redis::{Redis, Retention},
 };
@@ -119,7 +119,7 @@ impl Provider for Backend {
 }
 
 impl Stream for BackendStream {
-    type Item = Result<Frame, BackendError>;
+    type Item = Result<Encoded, BackendError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         match self.get_mut() {
