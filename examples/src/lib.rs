@@ -81,6 +81,21 @@ pub fn port_arg(
     Ok(Some(port))
 }
 
+/// Listens on `127.0.0.1:port` for a binary named `name`, or exits (status
+/// 1) saying why, with a hint about `--port` when the port is taken.
+pub async fn bind_or_exit(name: &str, port: u16) -> tokio::net::TcpListener {
+    match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(tcp) => tcp,
+        Err(error) => {
+            eprintln!("{name}: cannot listen on 127.0.0.1:{port}: {error}");
+            if error.kind() == io::ErrorKind::AddrInUse {
+                eprintln!("{name}: another program uses that port; pick one with --port N");
+            }
+            std::process::exit(1);
+        }
+    }
+}
+
 /// The port from this process's command line, for a binary named `name`
 /// whose one option is `--port N`: prints `usage` and exits on `--help`
 /// (status 0) or on a bad argument (status 2, with what is wrong).

@@ -401,3 +401,24 @@ fn bad_arguments_get_the_usage_not_a_panic() {
         .unwrap();
     assert_eq!(zero.status.code(), Some(2), "{zero:?}");
 }
+
+#[test]
+fn a_taken_port_is_explained_with_a_hint() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    for exe in [
+        env!("CARGO_BIN_EXE_demo"),
+        env!("CARGO_BIN_EXE_mount_axum"),
+        env!("CARGO_BIN_EXE_mount_hyper"),
+        env!("CARGO_BIN_EXE_fanout"),
+    ] {
+        let out = Command::new(exe).args(["--port", &port]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{exe}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("cannot listen on 127.0.0.1:{port}"))
+                && stderr.contains("pick one with --port N"),
+            "{exe}: {stderr}"
+        );
+    }
+}

@@ -26,7 +26,7 @@ use sse_examples::{
     demo::{Backend, Demo, HISTORY},
     tls,
 };
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
 const USAGE: &str = "\
 USAGE: demo [--port N] [--tick-ms MS] [--redis URL] [--tls-cert PEM --tls-key PEM]
@@ -121,16 +121,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         },
     };
-    let tcp = match tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await {
-        Ok(tcp) => tcp,
-        Err(error) => {
-            eprintln!("demo: cannot listen on 127.0.0.1:{port}: {error}");
-            if error.kind() == std::io::ErrorKind::AddrInUse {
-                eprintln!("demo: another program uses that port; pick one with --port N");
-            }
-            std::process::exit(1);
-        }
-    };
+    let tcp = sse_examples::bind_or_exit("demo", port).await;
     // Processes that share a feed through Redis say whose tick is whose.
     let demo = match demo.server().provider() {
         Backend::Redis(_) => demo.named(&tcp.local_addr()?.to_string()),

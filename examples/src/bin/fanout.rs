@@ -292,13 +292,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let tcp = match tokio::net::TcpListener::bind(("127.0.0.1", o.port)).await {
-        Ok(tcp) => tcp,
-        Err(err) => {
-            eprintln!("fanout: cannot listen on 127.0.0.1:{}: {err}", o.port);
-            std::process::exit(1);
-        }
-    };
+    let tcp = sse_examples::bind_or_exit("fanout", o.port).await;
     let addr = tcp.local_addr().expect("a bound listener has an address");
     let limits = ConnectionLimits::new()
         .write_timeout((o.write_timeout > 0).then(|| Duration::from_secs(o.write_timeout)))

@@ -12,10 +12,7 @@
 
 use axum::{Router, routing::get};
 use sse::{Message, Server, Topic, server::ConnectionLimits};
-use std::{
-    net::SocketAddr,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "USAGE: mount_axum [--port N]   (default 8081; 0 picks a free port)\n";
 
@@ -36,14 +33,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default();
-            let message = Message::new().data(format!("unix time {}", now.as_secs()));
+            let message = Message::new().data(format!("unix time {:.1}", now.as_secs_f64()));
             if publisher.publish(message, &[Topic::DEFAULT]).await.is_err() {
                 return;
             }
         }
     });
 
-    let tcp = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let tcp = sse_examples::bind_or_exit("mount_axum", port).await;
     println!("listening on http://{}/events", tcp.local_addr()?);
     let listener = ConnectionLimits::new().listen(tcp);
     let closed = sse_examples::serve_until_ctrl_c(listener, app, move || server.shutdown()).await?;

@@ -15,7 +15,7 @@ use hyper::server::conn::http1;
 use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown, service::TowerToHyperService};
 use sse::{Message, Server, Topic, server::ConnectionLimits};
 use sse_examples::SHUTDOWN_DEADLINE;
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 const USAGE: &str = "USAGE: mount_hyper [--port N]   (default 8083; 0 picks a free port)\n";
 
@@ -36,7 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     });
 
-    let tcp = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let tcp = sse_examples::bind_or_exit("mount_hyper", port).await;
     println!("listening on http://{}/", tcp.local_addr()?);
     let listener = ConnectionLimits::new().listen(tcp);
     let graceful = GracefulShutdown::new();
