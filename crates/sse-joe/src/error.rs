@@ -26,15 +26,15 @@ pub enum Error {
     /// [`shutdown`](sse_codec::Provider::shutdown) was called: no more
     /// publishes or subscriptions.
     Shutdown,
-    /// The subscriber fell behind: its queue was full (`capacity` frames,
-    /// or a frame would have taken it past `max_bytes`) when a message was
-    /// published, so its stream was ended and what was queued for it was
-    /// dropped. This is the last item of that stream; its client should
-    /// reconnect with its `Last-Event-ID` and catch up from the replayer.
+    /// The subscriber fell behind: a topic's log evicted a frame it had
+    /// not read, to stay within `capacity` frames or `max_bytes` bytes, so
+    /// its stream was ended and its replay dropped. This is the last item
+    /// of that stream; its client should reconnect with its
+    /// `Last-Event-ID` and catch up from the replayer.
     Lagged {
-        /// The most frames a subscriber's queue holds.
+        /// The most frames a topic's log holds.
         capacity: usize,
-        /// The most bytes a subscriber's queue holds.
+        /// The most bytes a topic's log holds.
         max_bytes: usize,
     },
     /// A message published through a replayer that assigns IDs already had

@@ -1,12 +1,18 @@
 //! The bookkeeping the built-in replayers share.
 
-use crate::{Error, replayer::intersects};
+use crate::{Cut, Error, replayer::intersects};
 use sse_codec::{Encoded, EventId, Message, Resume, Topic};
 use std::{
     collections::{HashMap, VecDeque},
     fmt,
+    sync::Arc,
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
+
+/// Entries per chunk of a [`History`]. A cut shares the chunks it covers
+/// (one reference count each), so taking it costs the history's length
+/// over this; a store after a cut copies at most the last chunk.
+const CHUNK: usize = 64;
 
 /// Where automatic IDs start by default: the wall clock in microseconds.
 /// A restarted process then numbers above every ID its previous run handed
@@ -101,28 +107,39 @@ macro_rules! history_replayer {
                 self.expire();
                 self.history.replay_all(topics, out)
             }
+
+            fn cut(&mut self, after: Option<&EventId>, topics: &[Topic]) -> Option<crate::Cut> {
+                self.expire();
+                Some(self.history.cut(after, topics))
+            }
         }
     };
 }
 pub(crate) use history_replayer;
 
-/// Stored messages in publish order, indexed by ID.
+/// Stored messages in publish order, indexed by ID, in shared chunks of
+/// [`CHUNK`] entries: every chunk but the last is full.
 pub(crate) struct History {
-    entries: VecDeque<Entry>,
+    chunks: VecDeque<Arc<Vec<Entry>>>,
+    /// Entries at the start of `chunks[0]` that were evicted.
+    skip: usize,
+    /// Entries held.
+    len: usize,
     /// Event ID to the sequence number of the newest entry with that ID, so
     /// that finding where to resume is O(1) whatever the history's length.
     index: HashMap<EventId, u64>,
-    /// The sequence number of `entries[0]`; entry `i` has `first_seq + i`.
+    /// The sequence number of the oldest entry held; entry `i` (from the
+    /// oldest) has `first_seq + i`.
     first_seq: u64,
     /// The next automatic ID, when IDs are assigned.
     next_auto_id: Option<u64>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Entry {
     id: Option<EventId>,
     frame: Encoded,
-    topics: Box<[Topic]>,
+    topics: Arc<[Topic]>,
     at: Option<Instant>,
 }
 
@@ -130,7 +147,7 @@ struct Entry {
 impl fmt::Debug for History {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("History")
-            .field("len", &self.entries.len())
+            .field("len", &self.len)
             .field("next_auto_id", &self.next_auto_id)
             .finish_non_exhaustive()
     }
@@ -139,7 +156,9 @@ impl fmt::Debug for History {
 impl History {
     pub(crate) fn new(auto_ids: bool) -> History {
         History {
-            entries: VecDeque::new(),
+            chunks: VecDeque::new(),
+            skip: 0,
+            len: 0,
             index: HashMap::new(),
             first_seq: 0,
             next_auto_id: auto_ids.then(clock_start),
@@ -155,7 +174,13 @@ impl History {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.len
+    }
+
+    /// The entry `position` places from the oldest held.
+    fn entry(&self, position: usize) -> &Entry {
+        let at = position + self.skip;
+        &self.chunks[at / CHUNK][at % CHUNK]
     }
 
     pub(crate) fn prepare(&mut self, message: &mut Message) -> Result<(), Error> {
@@ -182,42 +207,76 @@ impl History {
         topics: &[Topic],
         at: Option<Instant>,
     ) {
-        let seq = self.first_seq + self.entries.len() as u64;
+        let seq = self.first_seq + self.len as u64;
         // An empty ID resets a client's last event ID, so no client resumes
         // from it.
         let id = message.get_id().filter(|id| !id.is_empty()).cloned();
         if let Some(id) = &id {
             self.index.insert(id.clone(), seq);
         }
-        self.entries.push_back(Entry {
+        let entry = Entry {
             id,
             frame: frame.clone(),
             topics: topics.into(),
             at,
-        });
+        };
+        let last = match self.chunks.back_mut() {
+            Some(last) if last.len() < CHUNK => last,
+            _ => {
+                self.chunks.push_back(Arc::new(Vec::with_capacity(CHUNK)));
+                self.chunks.back_mut().expect("just pushed")
+            }
+        };
+        // A cut holding the last chunk keeps it as it was: this copies it.
+        let last = Arc::make_mut(last);
+        last.reserve_exact(CHUNK - last.len());
+        last.push(entry);
+        self.len += 1;
     }
 
     /// Drops the oldest entry.
     pub(crate) fn pop_oldest(&mut self) {
-        if let Some(entry) = self.entries.pop_front() {
-            if let Some(id) = entry.id {
-                // A later message may have reused the ID; keep its index.
-                if self.index.get(&id) == Some(&self.first_seq) {
-                    self.index.remove(&id);
-                }
+        if self.len == 0 {
+            return;
+        }
+        let id = self.entry(0).id.clone();
+        if let Some(id) = id {
+            // A later message may have reused the ID; keep its index.
+            if self.index.get(&id) == Some(&self.first_seq) {
+                self.index.remove(&id);
             }
-            self.first_seq += 1;
+        }
+        let skip = self.skip;
+        let front = &mut self.chunks[0];
+        // Free the frame now unless a cut still shares the chunk.
+        if let Some(chunk) = Arc::get_mut(front) {
+            chunk[skip].frame = Encoded::default();
+        }
+        let front_len = front.len();
+        self.skip += 1;
+        self.len -= 1;
+        self.first_seq += 1;
+        if self.skip == front_len && (front_len == CHUNK || self.len == 0) {
+            self.chunks.pop_front();
+            self.skip = 0;
         }
     }
 
     /// Drops entries stored at or before `deadline`.
     pub(crate) fn evict_until(&mut self, deadline: Instant) {
-        while let Some(at) = self.entries.front().and_then(|entry| entry.at) {
-            if at > deadline {
-                break;
+        while self.len > 0 {
+            match self.entry(0).at {
+                Some(at) if at <= deadline => self.pop_oldest(),
+                _ => break,
             }
-            self.pop_oldest();
         }
+    }
+
+    /// Where a replay after `last_event_id` starts, from the oldest entry.
+    fn after(&self, last_event_id: &EventId) -> Option<usize> {
+        let &seq = self.index.get(last_event_id)?;
+        // The index holds only retained entries, so `seq >= first_seq`.
+        Some((seq - self.first_seq) as usize + 1)
     }
 
     pub(crate) fn replay(
@@ -226,26 +285,65 @@ impl History {
         topics: &[Topic],
         out: &mut dyn FnMut(Encoded),
     ) -> Resume {
-        let Some(&seq) = self.index.get(last_event_id) else {
+        let Some(start) = self.after(last_event_id) else {
             return Resume::Lost;
         };
-        // The index holds only retained entries, so `seq >= first_seq`.
-        let after = (seq - self.first_seq) as usize + 1;
-        self.replay_from(after, topics, out);
+        self.shared_from(start).walk(topics, out);
         Resume::Exact
     }
 
     /// Every stored frame for `topics`.
     pub(crate) fn replay_all(&self, topics: &[Topic], out: &mut dyn FnMut(Encoded)) -> Resume {
-        self.replay_from(0, topics, out);
+        self.shared_from(0).walk(topics, out);
         Resume::Earliest
     }
 
-    fn replay_from(&self, start: usize, topics: &[Topic], out: &mut dyn FnMut(Encoded)) {
-        for entry in self.entries.range(start..) {
-            if intersects(&entry.topics, topics) {
-                out(entry.frame.clone());
+    /// The replay after `after` (or of everything, for `None`), as a cut
+    /// to walk later.
+    pub(crate) fn cut(&self, after: Option<&EventId>, topics: &[Topic]) -> Cut {
+        let (start, resume) = match after {
+            Some(id) => match self.after(id) {
+                Some(start) => (start, Resume::Exact),
+                None => return Cut::new(Resume::Lost, |_| {}),
+            },
+            None => (0, Resume::Earliest),
+        };
+        let chunks = self.shared_from(start);
+        let topics: Box<[Topic]> = topics.into();
+        Cut::new(resume, move |out| chunks.walk(&topics, out))
+    }
+
+    /// The entries from `start` (from the oldest), as shared chunks.
+    fn shared_from(&self, start: usize) -> Chunks {
+        if start >= self.len {
+            return Chunks::default();
+        }
+        let at = start + self.skip;
+        Chunks {
+            chunks: self.chunks.range(at / CHUNK..).cloned().collect(),
+            offset: at % CHUNK,
+        }
+    }
+}
+
+/// Entries shared with a [`History`] as it was: the chunks from the one
+/// holding the first entry, and that entry's offset in it.
+#[derive(Default)]
+struct Chunks {
+    chunks: Vec<Arc<Vec<Entry>>>,
+    offset: usize,
+}
+
+impl Chunks {
+    fn walk(&self, topics: &[Topic], out: &mut dyn FnMut(Encoded)) {
+        let mut offset = self.offset;
+        for chunk in &self.chunks {
+            for entry in &chunk[offset..] {
+                if intersects(&entry.topics, topics) {
+                    out(entry.frame.clone());
+                }
             }
+            offset = 0;
         }
     }
 }

@@ -2,41 +2,42 @@
 
 use crate::{
     Error, Replayer, Stats,
-    subscriber::{Freed, Pushed, Queue, Subscriber},
+    log::{Log, Owner, Waiting},
+    metrics::Metrics,
+    subscriber::{Shared, Subscriber, unread},
 };
 use sse_codec::{Encoded, Message, Provider, Resume, Start, Subscribed, Subscription, Topic};
 use std::{
     any::Any,
+    cell::Cell,
     collections::{HashMap, VecDeque},
-    fmt, mem,
+    fmt,
     panic::{AssertUnwindSafe, catch_unwind},
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     task::Waker,
 };
 
-/// The default capacity of a subscriber's queue: how many published frames
-/// may wait for one subscriber before it is ended with
-/// [`Error::Lagged`].
+/// The default capacity of a topic's log: how many published frames a
+/// subscriber may leave unread before it is ended with [`Error::Lagged`].
 ///
-/// 256 absorbs bursts while a subscriber's response is written out, and
-/// bounds a stalled subscriber to 256 queued frames (8 KiB of queue slots;
-/// the frames themselves are shared with every other subscriber), or
-/// [`DEFAULT_MAX_QUEUED_BYTES`], whichever comes first.
+/// 256 absorbs bursts while a subscriber's response is written out. The
+/// log is shared by the topic's subscribers, so a stalled subscriber costs
+/// no memory of its own: it makes its topic's log hold at most 256 frames
+/// (or [`DEFAULT_MAX_QUEUED_BYTES`], whichever comes first) until it is
+/// ended.
 pub const DEFAULT_CAPACITY: usize = 256;
 
-/// The default limit on the bytes of the frames waiting for one subscriber,
-/// 4 MiB: the subscriber is ended with [`Error::Lagged`] when a frame would
-/// take its queue past it. A queue always takes one frame when it is empty,
-/// so a single event larger than the limit still reaches a subscriber that
-/// keeps up.
+/// The default limit on the bytes of the frames a topic's log holds for
+/// its slowest subscriber, 4 MiB: a subscriber is ended with
+/// [`Error::Lagged`] when a frame it has not read would be evicted to stay
+/// under it. The log always takes one frame, however large, so a single
+/// event larger than the limit still reaches a subscriber that keeps up.
 ///
 /// With events up to 16 KiB the [capacity](DEFAULT_CAPACITY) binds first
 /// (256 events of 16 KiB are 4 MiB); with larger ones this does, so that
-/// large events cannot make 256 queued frames a large amount of memory.
-/// The frames are shared with the other subscribers and the history, so
-/// the bound is what one subscriber can keep alive after everyone else has
-/// moved on, not what each one costs; and a subscriber that overflows
-/// frees it at once.
+/// large events cannot make 256 held frames a large amount of memory. The
+/// bound is per topic, whatever the number of subscribers; a subscriber
+/// that is ended frees its replay at once.
 pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
 
 /// An in-memory [`Provider`]: topics, fan-out to every subscriber, and
@@ -46,12 +47,17 @@ pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
 /// is dropped, Joe shuts down: with no one left to publish, every
 /// subscriber's stream ends after its queued frames.
 ///
-/// A publish encodes the message once and pushes the same [`Encoded`] (a
-/// reference-counted clone) into the queue of every subscriber of any of
-/// its topics, once per subscriber. It never waits: a subscriber whose
-/// queue is full (in frames or in bytes) is ended with [`Error::Lagged`]
-/// and what was queued for it is dropped at once (its client reconnects and
-/// resumes from the replayer), and the publish goes on.
+/// A publish encodes the message once and appends the [`Encoded`] (a
+/// reference-counted clone) to the log of each of its topics: its cost
+/// does not grow with the number of subscribers. Each subscriber reads the
+/// logs of its topics with its own cursor, taking everything new at once,
+/// and a subscriber of several matching topics gets the message once. An
+/// entry leaves a log when every subscriber has read it. A publish never
+/// waits: when a log would pass its bounds (in frames or in bytes), its
+/// oldest entry is evicted and the subscribers that had not read it are
+/// ended with [`Error::Lagged`] (their clients reconnect and resume from
+/// the replayer), and the publish goes on. Only subscribers waiting for
+/// news are woken, after Joe's lock is released.
 ///
 /// # Examples
 ///
@@ -100,20 +106,24 @@ pub(crate) struct Inner {
     /// Whether a replayer was configured. Without one, a message can be
     /// encoded before taking the lock, shortening the critical section.
     has_replayer: bool,
+    /// The log of subscribers without topics: never appended to, closed at
+    /// shutdown, so that their streams end then.
+    idle: Arc<Log>,
+    pub(crate) metrics: Metrics,
 }
 
-struct State {
+pub(crate) struct State {
     closed: bool,
     replayer: Option<Box<dyn Replayer>>,
     /// Subscribers by slot; `None` slots are listed in `free`.
     slots: Vec<Option<Entry>>,
     free: Vec<usize>,
-    /// The slots subscribed to each topic. A publish visits only the
-    /// subscribers of its topics.
-    by_topic: HashMap<Topic, Vec<usize>>,
+    /// The log of each topic that has subscribers. A publish appends to
+    /// the logs of its topics, once each.
+    by_topic: HashMap<Topic, Arc<Log>>,
     next_id: u64,
-    /// Numbers publishes, so that a subscriber matched by several topics of
-    /// one publish gets it once (its `stamp`), without a per-publish set.
+    /// Numbers publishes, which orders the entries of different logs for a
+    /// subscriber of several topics.
     publish_seq: u64,
     /// Subscriber streams not yet dropped, registered or not.
     streams: usize,
@@ -121,34 +131,41 @@ struct State {
     receiving: usize,
     /// The counters of [`Stats`].
     published: u64,
-    delivered: u64,
+    /// Frames read by subscribers that are gone.
+    delivered_gone: u64,
     lagged_total: u64,
     replays_exact: u64,
     replays_lost: u64,
-    /// Slots that overflowed during a publish; kept to reuse its buffer.
-    lagged: Vec<usize>,
-    /// The frames of the subscribers a publish dropped for lagging, freed
-    /// after the lock is released.
-    freed: Vec<Freed>,
-    /// The subscribers a publish dropped for lagging, logged after the lock
-    /// is released.
-    dropped: Vec<u64>,
-    /// The readers a publish woke, woken after the lock is released; kept
-    /// to reuse its buffer.
-    wakers: Vec<Waker>,
 }
 
 struct Entry {
     id: u64,
-    queue: Arc<Queue>,
-    /// Each topic, with this slot's index in that topic's `by_topic` list,
-    /// so that removal is O(topics). Empty once detached.
-    topics: Vec<(Topic, usize)>,
-    /// Registered for live messages: not yet ended for lagging.
+    shared: Arc<Shared>,
+    /// Each topic's log (no topic: the idle log) and this subscriber's
+    /// reader in it.
+    logs: Vec<(Option<Topic>, Arc<Log>, usize)>,
+    /// Registered for live messages: not ended for lagging.
     receiving: bool,
-    /// The last `publish_seq` pushed to this subscriber.
-    stamp: u64,
 }
+
+/// A publish's working buffers, kept per thread so that a steady publish
+/// allocates nothing, without taking Joe's lock again to give them back.
+#[derive(Default)]
+struct Scratch {
+    /// Empty buffers for the logs' next waiting lists.
+    spares: Vec<Waiting>,
+    /// The waiting lists taken from the logs, woken after the lock.
+    woken: Vec<Waiting>,
+    lagged: Vec<Owner>,
+    wake: Vec<Waker>,
+}
+
+thread_local! {
+    static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
+}
+
+/// At most this many spare waiting lists are kept per thread.
+const SPARES_KEPT: usize = 8;
 
 impl Joe {
     /// A Joe with the default queue capacity ([`DEFAULT_CAPACITY`]) and no
@@ -188,8 +205,8 @@ impl Joe {
 
     /// A snapshot of Joe's counters and queues.
     ///
-    /// Takes Joe's lock and each subscriber queue's lock in turn, so it
-    /// costs O(subscribers): for a metrics scrape, not for every publish.
+    /// Takes Joe's lock and each log's lock in turn, so it costs
+    /// O(subscribers): for a metrics scrape, not for every publish.
     ///
     /// # Examples
     ///
@@ -214,19 +231,27 @@ impl Joe {
             subscribers: state.streams,
             receiving: state.receiving,
             published: state.published,
-            delivered: state.delivered,
+            delivered: state.delivered_gone,
             lagged: state.lagged_total,
             replays_exact: state.replays_exact,
             replays_lost: state.replays_lost,
             ..Stats::default()
         };
+        // A log's entries are shared by its subscribers: counted once.
+        for log in state.by_topic.values() {
+            let held = log.lock().held();
+            stats.queued_frames += held.frames;
+            stats.queued_bytes += held.bytes;
+        }
         // Lagged subscribers keep their slot until their stream is dropped,
         // so what they still hold (nothing) is counted too.
         for entry in state.slots.iter().flatten() {
-            let usage = entry.queue.usage();
-            stats.queued_frames += usage.frames;
-            stats.queued_bytes += usage.bytes;
-            stats.deepest_queue = stats.deepest_queue.max(usage.frames);
+            stats.delivered += entry.shared.delivered();
+            let (frames, bytes) = entry.shared.replay_usage();
+            stats.queued_frames += frames;
+            stats.queued_bytes += bytes;
+            let unread = unread(entry.logs.iter().map(|(_, log, reader)| (log, *reader)));
+            stats.deepest_queue = stats.deepest_queue.max(frames + unread.frames);
         }
         stats
     }
@@ -236,12 +261,12 @@ impl Joe {
         self.inner().lock().closed
     }
 
-    /// The capacity of each subscriber's queue, in frames.
+    /// The capacity of each topic's log, in frames.
     pub fn capacity(&self) -> usize {
         self.inner().capacity
     }
 
-    /// The limit on the bytes queued for one subscriber.
+    /// The limit on the bytes each topic's log holds.
     pub fn max_queued_bytes(&self) -> usize {
         self.inner().max_queued_bytes
     }
@@ -267,8 +292,8 @@ impl Joe {
                 }
             }
         }
-        // Encoded once, after the replayer set its ID; every subscriber
-        // gets a clone, which is a reference-count increment.
+        // Encoded once, after the replayer set its ID; every log gets a
+        // clone, which is a reference-count increment.
         let frame = pre_encoded.unwrap_or_else(|| message.to_encoded());
         if let Some(replayer) = &mut state.replayer {
             let stored = catch_unwind(AssertUnwindSafe(|| {
@@ -280,35 +305,64 @@ impl Joe {
                 return Err(replayer_panicked("store", panic, replayer));
             }
         }
-        state.fan_out(&frame, topics);
-        let mut wakers = mem::take(&mut state.wakers);
-        let dropped = mem::take(&mut state.dropped);
-        let freed = mem::take(&mut state.freed);
+        let mut scratch = SCRATCH.take();
+        state.published += 1;
+        state.publish_seq += 1;
+        let seq = state.publish_seq;
+        let bounds = self.inner().bounds();
+        for (i, topic) in topics.iter().enumerate() {
+            if topics[..i].contains(topic) {
+                continue;
+            }
+            let Some(log) = state.by_topic.get(topic) else {
+                continue;
+            };
+            let spare = scratch.spares.pop().unwrap_or_default();
+            let waiting = log.append(
+                seq,
+                &frame,
+                bounds,
+                spare,
+                &mut scratch.lagged,
+                &mut scratch.wake,
+            );
+            scratch.woken.push(waiting);
+        }
+        let mut freed = Vec::new();
+        let mut dropped = Vec::new();
+        for owner in scratch.lagged.drain(..) {
+            state.end_lagged(owner, &mut scratch.wake, &mut freed, &mut dropped);
+        }
         // Wakers and logging run user code (an executor, a tracing layer
         // that may publish): never under the lock. Freeing a lagged
-        // subscriber's frames is not, but it is work the others need not
+        // subscriber's replay is not, but it is work the others need not
         // wait for.
         drop(guard);
         drop(freed);
-        for waker in wakers.drain(..) {
+        for mut waiting in scratch.woken.drain(..) {
+            for (_, waker) in waiting.drain(..) {
+                waker.wake();
+            }
+            if scratch.spares.len() < SPARES_KEPT {
+                scratch.spares.push(waiting);
+            }
+        }
+        for waker in scratch.wake.drain(..) {
             waker.wake();
         }
+        SCRATCH.set(scratch);
+        self.inner().metrics.published();
+        if !dropped.is_empty() {
+            self.inner().metrics.lagged(dropped.len());
+        }
         for id in dropped {
-            let (capacity, max_bytes) = (self.inner().capacity, self.inner().max_queued_bytes);
+            let (capacity, max_bytes) = self.inner().bounds();
             tracing::warn!(
                 subscriber = id,
                 capacity,
                 max_bytes,
                 "slow subscriber disconnected"
             );
-        }
-        // Give the buffer back for the next publish, unless another publish
-        // already brought its own.
-        if wakers.capacity() > 0 {
-            let mut state = self.inner().lock();
-            if state.wakers.capacity() < wakers.capacity() {
-                state.wakers = wakers;
-            }
         }
         Ok(())
     }
@@ -318,35 +372,39 @@ impl Joe {
         topics.sort_unstable();
         topics.dedup();
         let mut replay = VecDeque::new();
+        let mut cut = None;
         let mut guard = self.inner().lock();
         let state = &mut *guard;
         if state.closed {
             return Err(Error::Shutdown);
         }
-        // Replay and registration happen under the lock every publish
-        // takes: a racing publish is either in the replay or queued live,
-        // never both, never neither.
+        // The replay is cut and the subscriber registered under the lock
+        // every publish takes: a racing publish is either in the replay or
+        // read live, never both, never neither. The cut is walked after.
         let resume = match (&start, &mut state.replayer) {
-            (Start::After(_) | Start::Earliest, None) => {
-                state.replays_lost += 1;
-                Resume::Lost
-            }
+            (Start::After(_) | Start::Earliest, None) => Resume::Lost,
             (Start::After(_) | Start::Earliest, Some(replayer)) => {
+                let after = match &start {
+                    Start::After(id) => Some(id),
+                    _ => None,
+                };
                 let replayed = catch_unwind(AssertUnwindSafe(|| {
+                    if let Some(taken) = replayer.cut(after, &topics) {
+                        let resume = taken.resume();
+                        cut = Some(taken);
+                        return resume;
+                    }
                     let mut out = |frame| replay.push_back(frame);
-                    match &start {
-                        Start::After(id) => replayer.replay(id, &topics, &mut out),
-                        _ => replayer.replay_all(&topics, &mut out),
+                    match after {
+                        Some(id) => replayer.replay(id, &topics, &mut out),
+                        None => replayer.replay_all(&topics, &mut out),
                     }
                 }));
                 match replayed {
-                    Ok(resume @ (Resume::Exact | Resume::Earliest)) => {
-                        state.replays_exact += 1;
-                        resume
-                    }
+                    Ok(resume @ (Resume::Exact | Resume::Earliest)) => resume,
                     Ok(_) => {
-                        state.replays_lost += 1;
                         replay.clear();
+                        cut = None;
                         Resume::Lost
                     }
                     Err(panic) => {
@@ -358,17 +416,34 @@ impl Joe {
             }
             _ => Resume::Fresh,
         };
-        let replayed = replay.len();
-        let queue = Arc::new(Queue::new(
-            self.inner().capacity,
-            self.inner().max_queued_bytes,
-            replay,
-        ));
+        match resume {
+            Resume::Exact | Resume::Earliest => state.replays_exact += 1,
+            Resume::Lost => state.replays_lost += 1,
+            _ => {}
+        }
         let id = state.next_id;
         state.next_id += 1;
         state.streams += 1;
-        let slot = state.insert(id, Arc::clone(&queue), &topics);
+        let mut replayed = replay.len();
+        let shared = Arc::new(Shared::new(replay));
+        let (slot, logs) = state.insert(id, &shared, &topics, &self.inner().idle);
         drop(guard);
+        let mut stream = Subscriber::new(Arc::clone(self.inner()), shared, logs, (slot, id));
+        if let Some(cut) = cut {
+            let mut frames = VecDeque::new();
+            let walked = catch_unwind(AssertUnwindSafe(|| {
+                cut.walk(&mut |frame| frames.push_back(frame));
+            }));
+            if let Err(panic) = walked {
+                drop(stream);
+                let replayer = self.inner().lock().replayer.take();
+                return Err(replayer_panicked("replay", panic, replayer));
+            }
+            replayed = frames.len();
+            // Nothing is queued if the subscriber already lagged.
+            stream.prepend(frames);
+        }
+        self.inner().metrics.subscribed(resume);
         tracing::debug!(
             subscriber = id,
             ?topics,
@@ -377,10 +452,7 @@ impl Joe {
             replayed,
             "subscribed"
         );
-        Ok(Subscribed::new(
-            Subscriber::new(queue, Arc::clone(self.inner()), slot, id),
-            resume,
-        ))
+        Ok(Subscribed::new(stream, resume))
     }
 }
 
@@ -458,8 +530,9 @@ impl fmt::Debug for Joe {
 }
 
 impl JoeBuilder {
-    /// Sets how many frames may wait for one subscriber before it is ended
-    /// with [`Error::Lagged`]; [`DEFAULT_CAPACITY`] by default.
+    /// Sets how many frames a subscriber may leave unread on one of its
+    /// topics before it is ended with [`Error::Lagged`]: the capacity of
+    /// each topic's log. [`DEFAULT_CAPACITY`] by default.
     ///
     /// # Panics
     ///
@@ -470,9 +543,10 @@ impl JoeBuilder {
         self
     }
 
-    /// Sets how many bytes of frames may wait for one subscriber before it
-    /// is ended with [`Error::Lagged`]; [`DEFAULT_MAX_QUEUED_BYTES`] by
-    /// default. An empty queue always takes one frame, however large.
+    /// Sets how many bytes of frames a topic's log holds for its slowest
+    /// subscriber before that one is ended with [`Error::Lagged`];
+    /// [`DEFAULT_MAX_QUEUED_BYTES`] by default. A log always takes one
+    /// frame, however large.
     ///
     /// # Panics
     ///
@@ -511,15 +585,13 @@ impl JoeBuilder {
                     streams: 0,
                     receiving: 0,
                     published: 0,
-                    delivered: 0,
+                    delivered_gone: 0,
                     lagged_total: 0,
                     replays_exact: 0,
                     replays_lost: 0,
-                    lagged: Vec::new(),
-                    freed: Vec::new(),
-                    dropped: Vec::new(),
-                    wakers: Vec::new(),
                 }),
+                idle: Arc::new(Log::new()),
+                metrics: Metrics::new(),
             }))),
         }
     }
@@ -536,34 +608,46 @@ impl fmt::Debug for JoeBuilder {
 }
 
 impl Inner {
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         // Replayer panics are caught inside the lock, so it is not poisoned
         // by them; recover from anything else rather than fail every call.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The bounds of a topic's log: frames and bytes.
+    pub(crate) fn bounds(&self) -> (usize, usize) {
+        (self.capacity, self.max_queued_bytes)
+    }
+
     fn shutdown(&self) {
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
         if state.closed {
             return;
         }
         state.closed = true;
         let ended = state.receiving;
         state.receiving = 0;
-        let mut wakers = Vec::new();
+        let mut wakers: Vec<Waiting> = Vec::new();
         for entry in state.slots.drain(..).flatten() {
-            entry.queue.close(&mut wakers);
+            entry.shared.close();
+            state.delivered_gone += entry.shared.delivered();
         }
         state.free.clear();
-        state.by_topic.clear();
+        let logs: Vec<Arc<Log>> = state.by_topic.drain().map(|(_, log)| log).collect();
+        for log in logs.iter().chain([&self.idle]) {
+            wakers.push(log.close());
+        }
         // No publish or replay can follow: free the history now rather
         // than when the last stream is dropped.
         let replayer = state.replayer.take();
-        drop(state);
+        drop(guard);
         drop(replayer);
-        for waker in wakers {
+        drop(logs);
+        for (_, waker) in wakers.into_iter().flatten() {
             waker.wake();
         }
+        self.metrics.shut_down(ended);
         tracing::debug!(subscribers = ended, "shut down");
     }
 
@@ -571,15 +655,31 @@ impl Inner {
     pub(crate) fn unsubscribe(&self, slot: usize, id: u64) {
         let mut state = self.lock();
         state.streams -= 1;
-        if state.remove(slot, id) {
-            drop(state);
+        let mut dispose = Vec::new();
+        let mut unread = Vec::new();
+        let removed = state.remove(slot, id, &mut dispose, &mut unread);
+        drop(state);
+        drop(dispose);
+        drop(unread);
+        // After shutdown the registry is empty: the stream was no longer
+        // receiving.
+        self.metrics.unsubscribed(removed == Some(true));
+        if removed.is_some() {
             tracing::debug!(subscriber = id, "unsubscribed");
         }
     }
 }
 
 impl State {
-    fn insert(&mut self, id: u64, queue: Arc<Queue>, topics: &[Topic]) -> usize {
+    /// Registers a subscriber: a reader at the end of each topic's log
+    /// (the idle log, for none). Returns its slot and its logs.
+    fn insert(
+        &mut self,
+        id: u64,
+        shared: &Arc<Shared>,
+        topics: &[Topic],
+        idle: &Arc<Log>,
+    ) -> (usize, Vec<(Arc<Log>, usize)>) {
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
@@ -587,100 +687,94 @@ impl State {
                 self.slots.len() - 1
             }
         };
-        let topics = topics
+        let mut logs = Vec::with_capacity(topics.len().max(1));
+        if topics.is_empty() {
+            let reader = idle.lock().add_reader((slot, id));
+            logs.push((None, Arc::clone(idle), reader));
+        }
+        for topic in topics {
+            let log = self
+                .by_topic
+                .entry(topic.clone())
+                .or_insert_with(|| Arc::new(Log::new()));
+            let reader = log.lock().add_reader((slot, id));
+            logs.push((Some(topic.clone()), Arc::clone(log), reader));
+        }
+        let readers = logs
             .iter()
-            .map(|topic| {
-                let list = self.by_topic.entry(topic.clone()).or_default();
-                list.push(slot);
-                (topic.clone(), list.len() - 1)
-            })
+            .map(|(_, log, reader)| (Arc::clone(log), *reader))
             .collect();
         self.slots[slot] = Some(Entry {
             id,
-            queue,
-            topics,
+            shared: Arc::clone(shared),
+            logs,
             receiving: true,
-            stamp: 0,
         });
         self.receiving += 1;
-        slot
+        (slot, readers)
     }
 
-    /// Removes the subscriber `id` from `slot`, if it is still there.
-    fn remove(&mut self, slot: usize, id: u64) -> bool {
+    /// Removes the subscriber `id` from `slot`, if it is still there: its
+    /// readers leave their logs, and a log left without readers goes. What
+    /// must be dropped without the lock goes to `dispose` and `unread`.
+    /// Returns whether it was there, and then whether it was receiving.
+    fn remove(
+        &mut self,
+        slot: usize,
+        id: u64,
+        dispose: &mut Vec<Waker>,
+        unread: &mut Vec<Arc<Log>>,
+    ) -> Option<bool> {
         let here = self.slots.get(slot).and_then(Option::as_ref);
         if here.is_none_or(|entry| entry.id != id) {
-            return false;
+            return None;
         }
-        self.detach(slot);
-        self.slots[slot] = None;
+        let entry = self.slots[slot].take()?;
         self.free.push(slot);
-        true
+        if entry.receiving {
+            self.receiving -= 1;
+        }
+        self.delivered_gone += entry.shared.delivered();
+        for (topic, log, reader) in entry.logs {
+            let mut state = log.lock();
+            state.remove_reader(reader, dispose);
+            let gone = state.is_unread();
+            drop(state);
+            if let (true, Some(topic)) = (gone, topic) {
+                if self
+                    .by_topic
+                    .get(&topic)
+                    .is_some_and(|held| Arc::ptr_eq(held, &log))
+                {
+                    unread.extend(self.by_topic.remove(&topic));
+                }
+            }
+        }
+        Some(entry.receiving)
     }
 
-    /// Stops delivering to the subscriber in `slot`: takes it out of the
-    /// topic index, leaving its entry (and its queue, for the stats) until
-    /// its stream is dropped.
-    fn detach(&mut self, slot: usize) {
-        let Some(entry) = self.slots[slot].as_mut() else {
+    /// Ends a subscriber that fell behind in one of its logs: in all of
+    /// them, with its replay freed (into `freed`), once.
+    fn end_lagged(
+        &mut self,
+        (slot, id): Owner,
+        wake: &mut Vec<Waker>,
+        freed: &mut Vec<VecDeque<Encoded>>,
+        dropped: &mut Vec<u64>,
+    ) {
+        let Some(entry) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
-        if !mem::take(&mut entry.receiving) {
+        if entry.id != id || !std::mem::take(&mut entry.receiving) {
             return;
         }
+        for (_, log, reader) in &entry.logs {
+            log.lock().end(*reader, wake);
+        }
+        freed.push(entry.shared.end());
         self.receiving -= 1;
-        for (topic, index) in mem::take(&mut entry.topics) {
-            let Some(list) = self.by_topic.get_mut(&topic) else {
-                continue;
-            };
-            list.swap_remove(index);
-            if let Some(&moved) = list.get(index) {
-                // The last subscriber of the topic moved into `index`.
-                if let Some(moved) = self.slots[moved].as_mut() {
-                    for (t, i) in &mut moved.topics {
-                        if *t == topic {
-                            *i = index;
-                        }
-                    }
-                }
-            } else if list.is_empty() {
-                self.by_topic.remove(&topic);
-            }
-        }
-    }
-
-    fn fan_out(&mut self, frame: &Encoded, topics: &[Topic]) {
-        self.published += 1;
-        self.publish_seq += 1;
-        let seq = self.publish_seq;
-        let mut lagged = mem::take(&mut self.lagged);
-        for topic in topics {
-            let Some(list) = self.by_topic.get(topic) else {
-                continue;
-            };
-            for &slot in list {
-                let Some(entry) = self.slots[slot].as_mut() else {
-                    continue;
-                };
-                if entry.stamp == seq {
-                    continue;
-                }
-                entry.stamp = seq;
-                match entry.queue.push(frame, &mut self.wakers, &mut self.freed) {
-                    Pushed::Queued => self.delivered += 1,
-                    Pushed::Overflowed => lagged.push(slot),
-                    Pushed::Closed => {}
-                }
-            }
-        }
-        for slot in lagged.drain(..) {
-            if let Some(id) = self.slots[slot].as_ref().map(|entry| entry.id) {
-                self.detach(slot);
-                self.dropped.push(id);
-                self.lagged_total += 1;
-            }
-        }
-        self.lagged = lagged;
+        self.lagged_total += 1;
+        dropped.push(id);
     }
 }
 

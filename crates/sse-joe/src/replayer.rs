@@ -2,6 +2,7 @@
 
 use crate::Error;
 use sse_codec::{Encoded, EventId, Message, Resume, Topic};
+use std::fmt;
 
 /// Keeps published messages so that a subscriber resuming with a
 /// `Last-Event-ID` gets what it missed.
@@ -12,6 +13,12 @@ use sse_codec::{Encoded, EventId, Message, Resume, Topic};
 /// methods are synchronous and should be quick: no I/O, no waiting. For
 /// each publish Joe calls [`prepare`](Replayer::prepare), encodes the
 /// message once, then calls [`store`](Replayer::store) with the frame.
+///
+/// For a resume Joe first asks for a [`cut`](Replayer::cut): a consistent
+/// view of the history that it walks after releasing the lock, so that
+/// thousands of clients resuming at once (after a deploy) do not hold up
+/// publishes for the length of the history each. A replayer without one
+/// (the default) is asked to [`replay`](Replayer::replay) under the lock.
 ///
 /// A replayer that panics is caught and disabled: the call that hit the
 /// panic fails with [`Error::ReplayerPanicked`], and Joe carries on without
@@ -97,6 +104,74 @@ pub trait Replayer: Send + 'static {
     fn replay_all(&mut self, topics: &[Topic], out: &mut dyn FnMut(Encoded)) -> Resume {
         let _ = (topics, out);
         Resume::Lost
+    }
+
+    /// What [`replay`](Replayer::replay) (for `Some(last_event_id)`) or
+    /// [`replay_all`](Replayer::replay_all) (for `None`) would hand out,
+    /// as a [`Cut`]: the resume status now, and the frames to hand out
+    /// later, as the history is now, whatever is stored or evicted in the
+    /// meantime. Joe takes the cut under its lock and walks it after.
+    ///
+    /// The default returns `None`, and Joe calls `replay` or `replay_all`
+    /// under its lock instead. The built-in replayers share their history
+    /// in chunks, so that a cut costs a reference count per 64 messages.
+    fn cut(&mut self, last_event_id: Option<&EventId>, topics: &[Topic]) -> Option<Cut> {
+        let _ = (last_event_id, topics);
+        None
+    }
+}
+
+/// A replay to hand out after Joe's lock is released, from
+/// [`Replayer::cut`]: whether the resume is exact, and the frames.
+///
+/// # Examples
+///
+/// ```
+/// use sse_codec::{Encoded, Message, Resume};
+/// use sse_joe::Cut;
+///
+/// let frames = vec![Encoded::from(&Message::new().data("missed"))];
+/// let cut = Cut::new(Resume::Exact, move |out| frames.into_iter().for_each(out));
+/// assert_eq!(cut.resume(), Resume::Exact);
+/// let mut got = Vec::new();
+/// cut.walk(&mut |frame| got.push(frame));
+/// assert_eq!(got[0].as_bytes(), "data: missed\n\n");
+/// ```
+pub struct Cut {
+    resume: Resume,
+    walk: Box<Walk>,
+}
+
+/// Hands a cut's frames to the function it is given.
+type Walk = dyn FnOnce(&mut dyn FnMut(Encoded)) + Send;
+
+impl Cut {
+    /// A cut whose `walk` hands out, in publish order, the frames a
+    /// resuming subscriber missed; it must not call `out` for
+    /// [`Resume::Lost`].
+    pub fn new(resume: Resume, walk: impl FnOnce(&mut dyn FnMut(Encoded)) + Send + 'static) -> Cut {
+        Cut {
+            resume,
+            walk: Box::new(walk),
+        }
+    }
+
+    /// Whether the resume is exact, from the earliest message, or lost.
+    pub fn resume(&self) -> Resume {
+        self.resume
+    }
+
+    /// Hands the frames to `out`.
+    pub fn walk(self, out: &mut dyn FnMut(Encoded)) {
+        (self.walk)(out);
+    }
+}
+
+impl fmt::Debug for Cut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cut")
+            .field("resume", &self.resume)
+            .finish_non_exhaustive()
     }
 }
 

@@ -16,7 +16,7 @@ pub struct Stats {
     pub receiving: usize,
     /// Messages published.
     pub published: u64,
-    /// Frames queued for subscribers by publishes (a publish to `n`
+    /// Live frames subscribers have taken (a publish read by `n`
     /// subscribers counts `n`); replays are not counted.
     pub delivered: u64,
     /// Subscribers ended because they fell behind.
@@ -26,11 +26,13 @@ pub struct Stats {
     /// Resumes whose history was lost (unknown or evicted ID, or no
     /// replayer).
     pub replays_lost: u64,
-    /// Frames waiting in subscribers' queues, replays included.
+    /// Frames held for subscribers: the entries of the topics' logs that
+    /// some subscriber has not read (each counted once, however many
+    /// subscribers share it), and the replays not yet read.
     pub queued_frames: usize,
-    /// The bytes of those frames. A frame shared by several queues counts
-    /// once per queue.
+    /// The bytes of those frames.
     pub queued_bytes: usize,
-    /// The most frames waiting for one subscriber.
+    /// The most frames waiting for one subscriber: its replay and what it
+    /// has not read of its topics' logs.
     pub deepest_queue: usize,
 }

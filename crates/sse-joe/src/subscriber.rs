@@ -1,214 +1,137 @@
-//! One subscriber's queue and the stream that drains it.
+//! One subscriber's stream: its replay, then what it reads from the logs of
+//! its topics.
 
-use crate::{Error, joe::Inner};
+use crate::{
+    Error,
+    joe::Inner,
+    log::{Held, Log, Read},
+};
 use futures_core::{Stream, stream::FusedStream};
 use sse_codec::Encoded;
 use std::{
     collections::VecDeque,
-    fmt, mem,
+    fmt,
     pin::Pin,
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
     task::{Context, Poll, Waker},
 };
 
-/// The frames waiting for one subscriber.
-///
-/// Shared by the publisher side (through Joe's registry) and the
-/// [`Subscriber`] stream. The lock is held only to move a frame in or out
-/// and is never held across an `.await`.
-pub(crate) struct Queue {
-    state: Mutex<QueueState>,
-    /// At most this many live frames wait...
-    capacity: usize,
-    /// ...holding at most this many bytes (or one frame, if larger).
-    max_bytes: usize,
+/// What Joe's registry shares with a subscriber's stream: the replay, which
+/// Joe frees at once when the subscriber lags, and the counters it reads
+/// for [`Stats`](crate::Stats).
+#[derive(Default)]
+pub(crate) struct Shared {
+    replay: Mutex<Replay>,
+    /// Whether `replay` may hold frames: once it is drained, reads skip
+    /// its lock.
+    has_replay: AtomicBool,
+    /// Ended by Joe: lagged, or shut down.
+    ended: AtomicBool,
+    /// Live frames this subscriber read.
+    delivered: AtomicU64,
 }
 
-struct QueueState {
-    /// The replay, drained first. Not bounded by the capacity: it is a
-    /// snapshot of the replayer (frames shared with it), taken once, and
-    /// freed with the live frames if the subscriber lags.
-    replay: VecDeque<Encoded>,
-    /// Live frames, at most `capacity` and `max_bytes`.
-    live: VecDeque<Encoded>,
-    /// The bytes in `live`.
-    live_bytes: usize,
-    /// The bytes in `replay`.
-    replay_bytes: usize,
-    waker: Option<Waker>,
-    end: End,
+#[derive(Default)]
+struct Replay {
+    frames: VecDeque<Encoded>,
+    bytes: usize,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum End {
-    /// Live: more frames may come.
-    Open,
-    /// Joe shut down: end after the queued frames.
-    Shutdown,
-    /// The live queue overflowed and was emptied: yield the lag error, then
-    /// end.
-    Lagged,
-    /// Finished: the stream returned `None` or its error.
-    Done,
-}
-
-/// What [`Queue::push`] did.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Pushed {
-    /// Queued.
-    Queued,
-    /// The queue was full: the subscriber is now ended with a lag error,
-    /// and its frames were moved into the caller's `freed` list.
-    Overflowed,
-    /// The subscriber had already ended; nothing happened.
-    Closed,
-}
-
-/// Frames taken out of a lagged subscriber's queue, to be dropped once no
-/// lock is held (the last reference to a frame frees its buffer).
-pub(crate) type Freed = [VecDeque<Encoded>; 2];
-
-/// How much one queue holds: frames and bytes.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Usage {
-    pub(crate) frames: usize,
-    pub(crate) bytes: usize,
-}
-
-impl Queue {
-    pub(crate) fn new(capacity: usize, max_bytes: usize, replay: VecDeque<Encoded>) -> Queue {
-        let replay_bytes = replay.iter().map(Encoded::len).sum();
-        Queue {
-            state: Mutex::new(QueueState {
-                replay,
-                live: VecDeque::new(),
-                live_bytes: 0,
-                replay_bytes,
-                waker: None,
-                end: End::Open,
-            }),
-            capacity,
-            max_bytes,
-        }
+impl Shared {
+    pub(crate) fn new(replay: VecDeque<Encoded>) -> Shared {
+        let shared = Shared::default();
+        shared.prepend(replay);
+        shared
     }
 
-    fn lock(&self) -> MutexGuard<'_, QueueState> {
+    fn lock(&self) -> MutexGuard<'_, Replay> {
         // Nothing panics while holding this lock; recover anyway.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.replay.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues a frame, without ever waiting. The reader's waker, if it
-    /// waits, is added to `wakers`: the caller wakes it once it holds no
-    /// lock, since waking may run code that drops a subscriber, which takes
-    /// Joe's lock.
-    ///
-    /// A frame that does not fit (the queue holds `capacity` frames, or
-    /// adding it would pass `max_bytes`) ends the subscriber: everything it
-    /// held goes to `freed` at once, so that a reader that never reads
-    /// keeps nothing alive, and its next poll yields the lag error.
-    pub(crate) fn push(
-        &self,
-        frame: &Encoded,
-        wakers: &mut Vec<Waker>,
-        freed: &mut Vec<Freed>,
-    ) -> Pushed {
-        let mut state = self.lock();
-        if state.end != End::Open {
-            return Pushed::Closed;
+    fn prepend(&self, frames: VecDeque<Encoded>) {
+        if frames.is_empty() {
+            return;
         }
-        // One frame always fits an empty queue, however large, so that a
-        // subscriber that keeps up receives every event.
-        let fits = state.live.is_empty()
-            || (state.live.len() < self.capacity
-                && state.live_bytes.saturating_add(frame.len()) <= self.max_bytes);
-        let pushed = if fits {
-            // The deque grows to its peak once and then keeps its buffer,
-            // so a steady publish allocates nothing here.
-            state.live.push_back(frame.clone());
-            state.live_bytes += frame.len();
-            Pushed::Queued
-        } else {
-            state.end = End::Lagged;
-            state.live_bytes = 0;
-            state.replay_bytes = 0;
-            freed.push([mem::take(&mut state.live), mem::take(&mut state.replay)]);
-            Pushed::Overflowed
-        };
-        wakers.extend(state.waker.take());
-        pushed
+        let mut replay = self.lock();
+        replay.bytes += frames.iter().map(Encoded::len).sum::<usize>();
+        let mut frames = frames;
+        frames.append(&mut replay.frames);
+        replay.frames = frames;
+        self.has_replay.store(true, Ordering::Release);
     }
 
-    /// Ends the stream after the queued frames (shutdown); the reader's
-    /// waker is added to `wakers`, as in [`push`](Queue::push).
-    pub(crate) fn close(&self, wakers: &mut Vec<Waker>) {
-        let mut state = self.lock();
-        if state.end == End::Open {
-            state.end = End::Shutdown;
-        }
-        wakers.extend(state.waker.take());
+    /// Marks the subscriber ended at shutdown: it still reads what is
+    /// queued, but takes no more prepended frames.
+    pub(crate) fn close(&self) {
+        self.ended.store(true, Ordering::Release);
     }
 
-    fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Encoded, Error>>> {
-        let mut state = self.lock();
-        if let Some(frame) = state.replay.pop_front() {
-            state.replay_bytes -= frame.len();
-            return Poll::Ready(Some(Ok(frame)));
-        }
-        if let Some(frame) = state.live.pop_front() {
-            state.live_bytes -= frame.len();
-            return Poll::Ready(Some(Ok(frame)));
-        }
-        match state.end {
-            End::Open => {
-                match &mut state.waker {
-                    Some(waker) if waker.will_wake(cx.waker()) => {}
-                    slot => *slot = Some(cx.waker().clone()),
-                }
-                Poll::Pending
-            }
-            End::Lagged => {
-                state.end = End::Done;
-                Poll::Ready(Some(Err(Error::Lagged {
-                    capacity: self.capacity,
-                    max_bytes: self.max_bytes,
-                })))
-            }
-            End::Shutdown | End::Done => {
-                state.end = End::Done;
-                Poll::Ready(None)
-            }
-        }
+    /// Marks the subscriber ended for lagging and takes its replay, to be
+    /// dropped once no lock is held.
+    pub(crate) fn end(&self) -> VecDeque<Encoded> {
+        self.ended.store(true, Ordering::Release);
+        let mut replay = self.lock();
+        replay.bytes = 0;
+        std::mem::take(&mut replay.frames)
     }
 
-    fn is_terminated(&self) -> bool {
-        self.lock().end == End::Done
+    /// The replay's frames and bytes.
+    pub(crate) fn replay_usage(&self) -> (usize, usize) {
+        if !self.has_replay.load(Ordering::Acquire) {
+            return (0, 0);
+        }
+        let replay = self.lock();
+        (replay.frames.len(), replay.bytes)
     }
 
-    /// Queues `frames` before everything else, if still open.
-    fn prepend(&self, frames: impl IntoIterator<Item = Encoded>) -> bool {
-        let mut state = self.lock();
-        if state.end != End::Open {
-            return false;
-        }
-        let mut frames: VecDeque<Encoded> = frames.into_iter().collect();
-        state.replay_bytes += frames.iter().map(Encoded::len).sum::<usize>();
-        frames.append(&mut state.replay);
-        state.replay = frames;
-        let waker = state.waker.take();
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        true
+    pub(crate) fn delivered(&self) -> u64 {
+        self.delivered.load(Ordering::Relaxed)
     }
 
-    /// The frames and bytes waiting, the replay included.
-    pub(crate) fn usage(&self) -> Usage {
-        let state = self.lock();
-        Usage {
-            frames: state.replay.len() + state.live.len(),
-            bytes: state.replay_bytes + state.live_bytes,
+    fn pop_replay(&self) -> Option<Encoded> {
+        if !self.has_replay.load(Ordering::Acquire) {
+            return None;
         }
+        let mut replay = self.lock();
+        let frame = replay.frames.pop_front();
+        match &frame {
+            Some(frame) => replay.bytes -= frame.len(),
+            None => self.has_replay.store(false, Ordering::Release),
+        }
+        frame
+    }
+
+    /// Counts frames read: only this subscriber writes the counter.
+    fn count(&self, frames: usize) {
+        let now = self.delivered.load(Ordering::Relaxed);
+        self.delivered.store(now + frames as u64, Ordering::Relaxed);
+    }
+}
+
+/// What a subscriber's readers in `logs` have not read: a message in
+/// several of them counts once. The logs are read one after the other, not
+/// as one cut: a figure for diagnostics.
+pub(crate) fn unread<'a>(logs: impl IntoIterator<Item = (&'a Arc<Log>, usize)>) -> Held {
+    let mut logs = logs.into_iter();
+    let Some((first, reader)) = logs.next() else {
+        return Held::default();
+    };
+    let Some((second, other)) = logs.next() else {
+        return first.lock().unread(reader);
+    };
+    let mut entries = Vec::new();
+    for (log, reader) in [(first, reader), (second, other)].into_iter().chain(logs) {
+        log.lock().unread_entries(reader, &mut entries);
+    }
+    entries.sort_unstable();
+    entries.dedup_by_key(|(seq, _)| *seq);
+    Held {
+        frames: entries.len(),
+        bytes: entries.iter().map(|(_, bytes)| bytes).sum(),
     }
 }
 
@@ -216,27 +139,86 @@ impl Queue {
 /// [`Joe::subscribe`](sse_codec::Provider::subscribe): the replay, then live
 /// messages.
 ///
-/// It ends (`None`) after Joe shuts down, once the frames already queued
-/// are out. If the subscriber falls behind (its queue holds the
+/// It ends (`None`) after Joe shuts down, once what was published before
+/// is out. If the subscriber falls behind (a topic's log holds the
 /// [capacity](crate::JoeBuilder::capacity) in frames or the
-/// [byte limit](crate::JoeBuilder::max_queued_bytes)), Joe drops everything
-/// queued for it at once and its next item is [`Error::Lagged`], the last:
-/// its client should reconnect and resume from the replayer. Dropping it
-/// unsubscribes at once.
+/// [byte limit](crate::JoeBuilder::max_queued_bytes) that it has not
+/// read), Joe ends it, frees its replay at once, and its next item after
+/// what it had already taken is [`Error::Lagged`], the last: its client
+/// should reconnect and resume from the replayer. Dropping it unsubscribes
+/// at once.
 pub struct Subscriber {
-    queue: Arc<Queue>,
     joe: Arc<Inner>,
+    shared: Arc<Shared>,
+    /// The log of each topic, with this subscriber's reader index in it.
+    logs: Vec<(Arc<Log>, usize)>,
+    /// Frames read from the logs and not yet yielded.
+    ready: VecDeque<Encoded>,
+    /// With several topics: the entries read from each log, merged into
+    /// publish order before they go to `ready`.
+    merge: Vec<(u64, Encoded)>,
+    end: End,
+    /// With one topic: the log's tail when it was last read, and which
+    /// waker was registered then. While the tail has not moved, a poll with
+    /// the same waker has nothing to read and need not lock.
+    seen: Option<(u64, WakerId)>,
+    /// Whether the replay may hold frames. Only this subscriber adds to
+    /// it, so it knows without reading `shared`, another cache line per
+    /// poll across thousands of subscribers.
+    replaying: bool,
     /// Where the registry holds this subscriber, and its unique ID, so that
     /// a dropped stream never removes a newer subscriber in a reused slot.
     slot: usize,
     id: u64,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    Open,
+    /// The lag error was yielded, or the stream ended.
+    Done,
+}
+
+/// Which waker a subscriber registered, without holding a clone of it
+/// (a reference count on its task): two wakers with the same data and
+/// vtable wake the same way, which is what [`Waker::will_wake`] compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct WakerId(usize, usize);
+
+impl WakerId {
+    fn of(waker: &Waker) -> WakerId {
+        WakerId(
+            waker.data() as usize,
+            std::ptr::from_ref(waker.vtable()) as usize,
+        )
+    }
+}
+
+/// Adds read frames to `ready`, dropping the sequence numbers.
+struct Frames<'a>(&'a mut VecDeque<Encoded>);
+
+impl Extend<(u64, Encoded)> for Frames<'_> {
+    fn extend<I: IntoIterator<Item = (u64, Encoded)>>(&mut self, iter: I) {
+        self.0.extend(iter.into_iter().map(|(_, frame)| frame));
+    }
+}
+
 impl Subscriber {
-    pub(crate) fn new(queue: Arc<Queue>, joe: Arc<Inner>, slot: usize, id: u64) -> Subscriber {
+    pub(crate) fn new(
+        joe: Arc<Inner>,
+        shared: Arc<Shared>,
+        logs: Vec<(Arc<Log>, usize)>,
+        (slot, id): (usize, u64),
+    ) -> Subscriber {
         Subscriber {
-            queue,
             joe,
+            shared,
+            logs,
+            ready: VecDeque::new(),
+            merge: Vec::new(),
+            end: End::Open,
+            seen: None,
+            replaying: true,
             slot,
             id,
         }
@@ -248,14 +230,29 @@ impl Subscriber {
         self.id
     }
 
-    /// The number of frames waiting to be read.
+    /// The number of frames waiting to be read: its replay, what it took
+    /// and has not yielded, and what its topics' logs hold that it has not
+    /// read.
     pub fn queued(&self) -> usize {
-        self.queue.usage().frames
+        self.usage().0
     }
 
-    /// The number of bytes waiting to be read.
+    /// The bytes of the frames waiting to be read.
     pub fn queued_bytes(&self) -> usize {
-        self.queue.usage().bytes
+        self.usage().1
+    }
+
+    fn usage(&self) -> (usize, usize) {
+        if self.end == End::Done {
+            return (0, 0);
+        }
+        let (frames, bytes) = self.shared.replay_usage();
+        let unread = unread(self.logs.iter().map(|(log, reader)| (log, *reader)));
+        let ready: usize = self.ready.iter().map(Encoded::len).sum();
+        (
+            frames + self.ready.len() + unread.frames,
+            bytes + ready + unread.bytes,
+        )
     }
 
     /// Queues `frames` ahead of everything queued for this subscriber, as
@@ -263,26 +260,126 @@ impl Subscriber {
     /// elsewhere, which subscribes first (so that nothing published from
     /// then on is missed), then fetches what the subscriber missed before
     /// and hands it here. Like a replay, the frames do not count against
-    /// the queue's bounds, and are dropped if the subscriber lags.
+    /// the bounds, and are dropped if the subscriber lags.
     ///
     /// Returns `false`, queuing nothing, if the stream has already ended
     /// (it lagged, or Joe shut down): its client must reconnect anyway.
-    pub fn prepend(&self, frames: impl IntoIterator<Item = Encoded>) -> bool {
-        self.queue.prepend(frames)
+    pub fn prepend(&mut self, frames: impl IntoIterator<Item = Encoded>) -> bool {
+        if self.end == End::Done || self.shared.ended.load(Ordering::Acquire) {
+            return false;
+        }
+        let mut frames: VecDeque<Encoded> = frames.into_iter().collect();
+        // Frames already read from the logs come after the replay too.
+        frames.append(&mut self.ready);
+        self.replaying |= !frames.is_empty();
+        self.shared.prepend(frames);
+        true
+    }
+
+    /// Reads what the logs hold for this subscriber into `ready`.
+    fn read(&mut self, waker: &Waker) -> Read {
+        let mut replaced = None;
+        let read = match self.logs.as_slice() {
+            [(log, reader)] => {
+                if let Some((tail, registered)) = self.seen {
+                    if registered == WakerId::of(waker) && log.is_quiet(tail) {
+                        return Read::Pending;
+                    }
+                }
+                let mut state = log.lock();
+                let read = state.read(*reader, waker, &mut Frames(&mut self.ready), &mut replaced);
+                let tail = state.tail();
+                drop(state);
+                self.seen = match read {
+                    Read::Got(_) | Read::Pending => Some((tail, WakerId::of(waker))),
+                    Read::Closed | Read::Lagged => None,
+                };
+                read
+            }
+            logs => {
+                // Several logs are read under Joe's lock, which orders
+                // publishes: a consistent cut, merged into publish order,
+                // each message once however many of its topics matched.
+                let joe = self.joe.lock();
+                let mut result = Read::Closed;
+                for (log, reader) in logs {
+                    match log
+                        .lock()
+                        .read(*reader, waker, &mut self.merge, &mut replaced)
+                    {
+                        Read::Lagged => result = Read::Lagged,
+                        Read::Got(_) if result != Read::Lagged => result = Read::Got(0),
+                        Read::Pending if result == Read::Closed => result = Read::Pending,
+                        _ => {}
+                    }
+                }
+                drop(joe);
+                self.merge.sort_by_key(|(seq, _)| *seq);
+                self.merge.dedup_by_key(|(seq, _)| *seq);
+                let got = self.merge.len();
+                self.ready
+                    .extend(self.merge.drain(..).map(|(_, frame)| frame));
+                match result {
+                    Read::Got(_) => Read::Got(got),
+                    other => other,
+                }
+            }
+        };
+        drop(replaced);
+        read
     }
 }
 
 impl Stream for Subscriber {
     type Item = Result<Encoded, Error>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.queue.poll_next(cx)
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.end == End::Done {
+            return Poll::Ready(None);
+        }
+        if this.replaying {
+            match this.shared.pop_replay() {
+                Some(frame) => return Poll::Ready(Some(Ok(frame))),
+                None => this.replaying = false,
+            }
+        }
+        if let Some(frame) = this.ready.pop_front() {
+            return Poll::Ready(Some(Ok(frame)));
+        }
+        match this.read(cx.waker()) {
+            Read::Got(frames) => {
+                this.shared.count(frames);
+                this.joe.metrics.delivered(frames);
+                match this.ready.pop_front() {
+                    Some(frame) => Poll::Ready(Some(Ok(frame))),
+                    // Every message read was a duplicate; look again.
+                    None => {
+                        cx.waker().wake_by_ref();
+                        Poll::Pending
+                    }
+                }
+            }
+            Read::Pending => Poll::Pending,
+            Read::Closed => {
+                this.end = End::Done;
+                Poll::Ready(None)
+            }
+            Read::Lagged => {
+                this.end = End::Done;
+                let (capacity, max_bytes) = this.joe.bounds();
+                Poll::Ready(Some(Err(Error::Lagged {
+                    capacity,
+                    max_bytes,
+                })))
+            }
+        }
     }
 }
 
 impl FusedStream for Subscriber {
     fn is_terminated(&self) -> bool {
-        self.queue.is_terminated()
+        self.end == End::Done
     }
 }
 
@@ -294,11 +391,12 @@ impl Drop for Subscriber {
 
 impl fmt::Debug for Subscriber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let usage = self.queue.usage();
+        let (queued, queued_bytes) = self.usage();
         f.debug_struct("Subscriber")
             .field("id", &self.id)
-            .field("queued", &usage.frames)
-            .field("queued_bytes", &usage.bytes)
+            .field("topics", &self.logs.len())
+            .field("queued", &queued)
+            .field("queued_bytes", &queued_bytes)
             .finish_non_exhaustive()
     }
 }

@@ -606,7 +606,7 @@ impl Shared {
         if let Some(Some((id, _))) = from {
             self.catch_up(id).await?;
         }
-        let (stream, upto) = {
+        let (mut stream, upto) = {
             let _order = self.order.lock().await;
             let (joe, upto) = {
                 let state = self.lock();
