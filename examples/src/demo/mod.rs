@@ -13,8 +13,10 @@
 //! - `POST /chat`: `{"name": "...", "text": "..."}` publishes to `chat`.
 //! - `POST /cut?session=NAME`: ends that stream from the server, so that
 //!   the page reconnects and resumes.
-//! - `GET /stats`: subscribers, published events and the last event IDs
-//!   that sessions resumed from, as JSON.
+//! - `GET /stats`: the provider's snapshot (subscribers, published and
+//!   delivered events, lagged subscribers, exact and lost replays, what is
+//!   queued), the ticks, and the last event IDs that sessions resumed
+//!   from, as JSON.
 
 use axum::{
     Json, Router,
@@ -79,10 +81,23 @@ pub struct Stats {
     pub subscribers: usize,
     /// Of those, the ones still receiving events.
     pub receiving: usize,
+    /// Events published (ticks and chat).
+    pub published: u64,
+    /// Live events subscribers have taken.
+    pub delivered: u64,
     /// Streams ended because their client fell behind.
     pub lagged: u64,
-    /// Bytes of events waiting in subscribers' queues.
+    /// Resumes whose replay was exact.
+    pub replays_exact: u64,
+    /// Resumes whose history was lost.
+    pub replays_lost: u64,
+    /// Events held for subscribers that have not read them, replays
+    /// included.
+    pub queued_frames: usize,
+    /// The bytes of those events.
     pub queued_bytes: usize,
+    /// The most events waiting for one subscriber.
+    pub deepest_queue: usize,
     /// Ticks published so far.
     pub ticks: u64,
     /// For the latest sessions (at most [`RESUMES_KEPT`]), the last event
@@ -230,8 +245,14 @@ impl Demo {
         Stats {
             subscribers: joe.subscribers,
             receiving: joe.receiving,
+            published: joe.published,
+            delivered: joe.delivered,
             lagged: joe.lagged,
+            replays_exact: joe.replays_exact,
+            replays_lost: joe.replays_lost,
+            queued_frames: joe.queued_frames,
             queued_bytes: joe.queued_bytes,
+            deepest_queue: joe.deepest_queue,
             ticks: self.ticks.load(Ordering::Relaxed),
             resumes: self
                 .resumes
