@@ -29,13 +29,13 @@ pub enum Error {
     /// with it until the connection is back. The cause, if known, is the
     /// [`source`](StdError::source).
     Unavailable(Option<redis::RedisError>),
-    /// The subscriber fell behind: its local queue was full (`capacity`
-    /// frames, or `max_bytes`), so its stream was ended and what was queued
-    /// for it dropped. Its client should reconnect and resume.
+    /// The subscriber fell behind: more than `capacity` frames (or
+    /// `max_bytes`) waited for it in the process's log, so its stream was
+    /// ended and its replay dropped. Its client should reconnect and resume.
     Lagged {
-        /// The most frames a subscriber's queue holds.
+        /// The most frames the process's log holds.
         capacity: usize,
-        /// The most bytes a subscriber's queue holds.
+        /// The most bytes the process's log holds.
         max_bytes: usize,
     },
     /// A published message had an ID: IDs are assigned by Redis.

@@ -63,7 +63,7 @@ pub enum Retention {
 ///   unique and ordered across every process.
 /// - **Each process reads** the stream with one `XREAD BLOCK` loop, not
 ///   one per subscriber, and hands every entry to an in-process
-///   [`Joe`], which fans it out with Joe's guarantees: bounded queues, a
+///   [`Joe`], which fans it out with Joe's guarantees: a bounded log, a
 ///   slow subscriber ended (its client resumes), never waited on.
 /// - **Subscribing with a last event ID** replays from Redis (`XRANGE` from
 ///   that entry to the last one this process has read), then continues
@@ -282,7 +282,7 @@ impl RedisBuilder {
     }
 
     /// Sets how many frames may wait for one subscriber of this process
-    /// before it is ended ([`Joe`]'s queue capacity).
+    /// before it is ended ([`Joe`]'s log capacity).
     ///
     /// # Panics
     ///
