@@ -99,6 +99,12 @@ fuzz_target!(|data: &[u8]| {
         let many = chunked(&new, sizes, stream);
         assert_eq!(one, many, "chunking changed the outcome (max {max})");
         for event in one.results.iter().flatten() {
+            // The text accessors trust that text was validated once, when
+            // the event was made: check it here, where input is hostile.
+            for text in [event.data_bytes(), event.last_event_id().as_bytes()] {
+                assert!(core::str::from_utf8(text).is_ok(), "invalid UTF-8 in {text:?}");
+            }
+            assert!(core::str::from_utf8(event.to_event_type().as_bytes()).is_ok());
             // The data buffer holds each value plus one LF, and is bounded
             // by the maximum; the event's data drops the last LF. Invalid
             // UTF-8 replaced by U+FFFD may grow it, by at most 3x.
