@@ -7,6 +7,8 @@ extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+#[cfg(feature = "tokio-util")]
+mod codec;
 mod encoded;
 mod error;
 mod event;
@@ -24,6 +26,9 @@ mod text;
 #[cfg(test)]
 mod tests;
 
+#[cfg(feature = "tokio-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
+pub use crate::codec::EventCodec;
 pub use crate::encoded::Encoded;
 pub use crate::error::ParseError;
 pub use crate::event::Event;

@@ -16,6 +16,9 @@
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "tokio-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
+pub use sse_codec::EventCodec;
 pub use sse_codec::{
     DEFAULT_MAX_EVENT_SIZE, Encoded, Event, EventId, EventReader, EventStream, EventStreamError,
     EventType, Field, FieldParser, InvalidEventId, InvalidEventType, Item, Message, ParseError,
