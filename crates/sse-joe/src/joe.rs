@@ -22,9 +22,10 @@ use std::{
 ///
 /// 256 absorbs bursts while a subscriber's response is written out. The
 /// log is shared by the topic's subscribers, so a stalled subscriber costs
-/// no memory of its own: it makes its topic's log hold at most 256 frames
-/// (or [`DEFAULT_MAX_QUEUED_BYTES`], whichever comes first) until it is
-/// ended.
+/// little memory of its own (the batch it last took from the log: at most
+/// 64 frames and 64 KiB, or one larger frame): it makes its topic's log
+/// hold at most 256 frames (or [`DEFAULT_MAX_QUEUED_BYTES`], whichever
+/// comes first) until it is ended.
 pub const DEFAULT_CAPACITY: usize = 256;
 
 /// The default limit on the bytes of the frames a topic's log holds for
@@ -50,14 +51,16 @@ pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
 /// A publish encodes the message once and appends the [`Encoded`] (a
 /// reference-counted clone) to the log of each of its topics: its cost
 /// does not grow with the number of subscribers. Each subscriber reads the
-/// logs of its topics with its own cursor, taking everything new at once,
-/// and a subscriber of several matching topics gets the message once. An
+/// logs of its topics with its own cursor, taking up to a batch (64
+/// frames, 64 KiB) at once, and a subscriber of several matching topics
+/// gets the message once. An
 /// entry leaves a log when every subscriber has read it. A publish never
 /// waits: when a log would pass its bounds (in frames or in bytes), its
 /// oldest entry is evicted and the subscribers that had not read it are
 /// ended with [`Error::Lagged`] (their clients reconnect and resume from
-/// the replayer), and the publish goes on. Only subscribers waiting for
-/// news are woken, after Joe's lock is released.
+/// the replayer), and the publish goes on. The subscribers that read the
+/// log since its last append (each read registers its waker) are woken,
+/// after Joe's lock is released; the others are busy and will read.
 ///
 /// # Examples
 ///
@@ -402,9 +405,11 @@ impl Joe {
                 }));
                 match replayed {
                     Ok(resume @ (Resume::Exact | Resume::Earliest)) => resume,
+                    // A lost resume's cut is dropped after the lock is
+                    // released, below: dropping it may run the replayer's
+                    // code.
                     Ok(_) => {
                         replay.clear();
-                        cut = None;
                         Resume::Lost
                     }
                     Err(panic) => {
@@ -429,7 +434,7 @@ impl Joe {
         let (slot, logs) = state.insert(id, &shared, &topics, &self.inner().idle);
         drop(guard);
         let mut stream = Subscriber::new(Arc::clone(self.inner()), shared, logs, (slot, id));
-        if let Some(cut) = cut {
+        if let Some(cut) = cut.filter(|_| resume != Resume::Lost) {
             let mut frames = VecDeque::new();
             let walked = catch_unwind(AssertUnwindSafe(|| {
                 cut.walk(&mut |frame| frames.push_back(frame));

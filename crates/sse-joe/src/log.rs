@@ -5,12 +5,14 @@
 //! more than its bounds (frames or bytes): then the oldest entry is
 //! evicted, and the readers that had not read it are ended (they lagged).
 //! So a publish costs the same whatever the number of subscribers, a
-//! reader takes everything new in one lock, and memory is bounded per
-//! topic, shared by its subscribers, whatever they fail to read.
+//! reader takes up to a [`Limit`] of new entries in one lock, and memory is
+//! bounded per topic, shared by its subscribers, whatever they fail to
+//! read.
 //!
-//! Readers that find nothing to read register their waker in `waiting`;
-//! an append takes the whole list in O(1) (swapping in an empty buffer) and
-//! the publisher wakes them once it holds no lock.
+//! Each read registers the reader's waker in `waiting` (once per append:
+//! a reader that read and polls again with the same waker is already
+//! there); an append takes the whole list in O(1) (swapping in an empty
+//! buffer) and the publisher wakes them once it holds no lock.
 
 use sse_codec::Encoded;
 use std::{
@@ -49,6 +51,9 @@ pub(crate) struct LogState {
     first: u64,
     /// The bytes of the frames in `entries`.
     bytes: usize,
+    /// The bytes of every frame ever appended: with each slot's `offset`,
+    /// what a reader has not read, in O(1).
+    appended: u64,
     readers: Vec<Option<Reader>>,
     free: Vec<usize>,
     /// Readers not ended: each new entry waits for this many.
@@ -66,8 +71,30 @@ struct Slot {
     /// topics.
     seq: u64,
     frame: Encoded,
+    /// `appended` before this entry.
+    offset: u64,
     /// Readers that have not read it yet.
     remaining: usize,
+}
+
+/// How much one read takes: at most `frames` entries and, past the first,
+/// `bytes` bytes, none published after the sequence number `upto`. What a
+/// subscriber has taken and not yet yielded is its own, beyond the log's
+/// bounds: this keeps it small.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limit {
+    pub(crate) frames: usize,
+    pub(crate) bytes: usize,
+    pub(crate) upto: u64,
+}
+
+impl Limit {
+    /// One batch: 64 frames, 64 KiB.
+    pub(crate) const BATCH: Limit = Limit {
+        frames: 64,
+        bytes: 64 * 1024,
+        upto: u64::MAX,
+    };
 }
 
 struct Reader {
@@ -111,6 +138,7 @@ impl Log {
                 entries: VecDeque::new(),
                 first: 0,
                 bytes: 0,
+                appended: 0,
                 readers: Vec::new(),
                 free: Vec::new(),
                 active: 0,
@@ -265,9 +293,11 @@ impl LogState {
         self.entries.push_back(Slot {
             seq,
             frame: frame.clone(),
+            offset: self.appended,
             remaining: self.active,
         });
         self.bytes += frame.len();
+        self.appended += frame.len() as u64;
         while self.entries.len() > capacity || (self.bytes > max_bytes && self.entries.len() > 1) {
             let Some(evicted) = self.pop() else { break };
             if evicted.remaining > 0 {
@@ -296,16 +326,17 @@ impl LogState {
         }
     }
 
-    /// Reads every entry the reader has not read into `out` (with each
-    /// entry's sequence number), and registers `waker` for the next append
-    /// (unless the log is closed); a waker it replaced goes to `replaced`,
-    /// to be dropped once no lock is held.
+    /// Reads the entries the reader has not read, up to `limit`, into
+    /// `out` (with each entry's sequence number), and registers `waker` for
+    /// the next append (unless the log is closed); a waker it replaced goes
+    /// to `dispose`, to be dropped once no lock is held.
     pub(crate) fn read(
         &mut self,
         index: usize,
         waker: &Waker,
+        limit: Limit,
         out: &mut impl Extend<(u64, Encoded)>,
-        replaced: &mut Option<Waker>,
+        dispose: &mut Vec<Waker>,
     ) -> Read {
         let Some(reader) = self.readers.get_mut(index).and_then(Option::as_mut) else {
             return Read::Closed;
@@ -314,10 +345,21 @@ impl LogState {
             return Read::Lagged;
         }
         let from = (reader.next - self.first) as usize;
-        let got = self.entries.len() - from;
+        let mut got = 0;
+        let mut bytes = 0;
+        for slot in self.entries.range(from..) {
+            if got == limit.frames
+                || slot.seq > limit.upto
+                || (got > 0 && bytes + slot.frame.len() > limit.bytes)
+            {
+                break;
+            }
+            got += 1;
+            bytes += slot.frame.len();
+        }
         if got > 0 {
-            reader.next = self.first + self.entries.len() as u64;
-            out.extend(self.entries.range_mut(from..).map(|slot| {
+            reader.next += got as u64;
+            out.extend(self.entries.range_mut(from..from + got).map(|slot| {
                 slot.remaining -= 1;
                 (slot.seq, slot.frame.clone())
             }));
@@ -326,7 +368,7 @@ impl LogState {
         if !self.closed {
             // Registered now, so that the reader's next poll finds it
             // registered and can wait without taking the lock again.
-            *replaced = self.register(index, waker).or(replaced.take());
+            dispose.extend(self.register(index, waker));
         }
         match got {
             0 if self.closed => Read::Closed,
@@ -372,7 +414,17 @@ impl LogState {
         Some(waker)
     }
 
-    /// How many entries the reader has not read yet, and their bytes.
+    /// Whether the reader has read everything the log holds (or reads
+    /// nothing more: it was ended or removed).
+    pub(crate) fn is_read_up(&self, index: usize) -> bool {
+        match self.readers.get(index).and_then(Option::as_ref) {
+            Some(reader) if !reader.ended => reader.next == self.tail(),
+            _ => true,
+        }
+    }
+
+    /// How many entries the reader has not read yet, and their bytes, in
+    /// O(1).
     pub(crate) fn unread(&self, index: usize) -> Held {
         match self.readers.get(index).and_then(Option::as_ref) {
             Some(reader) if !reader.ended => {
@@ -381,23 +433,24 @@ impl LogState {
                     frames: self.entries.len() - from,
                     bytes: self
                         .entries
-                        .range(from..)
-                        .map(|slot| slot.frame.len())
-                        .sum(),
+                        .get(from)
+                        .map_or(0, |slot| (self.appended - slot.offset) as usize),
                 }
             }
             _ => Held::default(),
         }
     }
 
-    /// The sequence number and size of each entry the reader has not read.
-    pub(crate) fn unread_entries(&self, index: usize, out: &mut Vec<(u64, usize)>) {
+    /// The sequence number and size of the first `max` entries the reader
+    /// has not read.
+    pub(crate) fn unread_entries(&self, index: usize, max: usize, out: &mut Vec<(u64, usize)>) {
         if let Some(reader) = self.readers.get(index).and_then(Option::as_ref) {
             if !reader.ended {
                 let from = (reader.next - self.first) as usize;
                 out.extend(
                     self.entries
                         .range(from..)
+                        .take(max)
                         .map(|slot| (slot.seq, slot.frame.len())),
                 );
             }
@@ -434,9 +487,10 @@ mod tests {
             static WAKER: Waker = Waker::from(std::sync::Arc::new(Nothing));
         }
         let mut out = Vec::new();
-        let mut replaced = None;
-        let read = WAKER.with(|waker| log.read(index, waker, &mut out, &mut replaced));
-        assert!(replaced.is_none(), "the same waker is not replaced");
+        let mut replaced = Vec::new();
+        let read =
+            WAKER.with(|waker| log.read(index, waker, Limit::BATCH, &mut out, &mut replaced));
+        assert!(replaced.is_empty(), "the same waker is not replaced");
         (read, out.into_iter().map(|(seq, _)| seq).collect())
     }
 
@@ -500,6 +554,63 @@ mod tests {
             woken.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
             [readers[1]]
         );
+    }
+
+    #[test]
+    fn a_read_takes_at_most_its_limit_and_unread_is_counted_without_a_walk() {
+        let log = Log::new();
+        let mut log = log.lock();
+        let r = log.add_reader((0, 0));
+        let (mut lagged, mut wake) = (Vec::new(), Vec::new());
+        for (seq, len) in (1..=6).zip([10, 20, 30, 40, 50, 60]) {
+            let frame = frame(&"x".repeat(len));
+            log.append(
+                seq,
+                &frame,
+                (10, usize::MAX),
+                Vec::new(),
+                &mut lagged,
+                &mut wake,
+            );
+        }
+        let size = |len: usize| frame(&"x".repeat(len)).len();
+        let unread = log.unread(r);
+        assert_eq!(unread.frames, 6);
+        assert_eq!(
+            unread.bytes,
+            [10, 20, 30, 40, 50, 60].map(size).iter().sum::<usize>()
+        );
+        let take = |log: &mut LogState, limit: Limit| {
+            let (mut out, mut dispose) = (Vec::new(), Vec::new());
+            let waker = Waker::from(std::sync::Arc::new(Nothing));
+            let read = log.read(r, &waker, limit, &mut out, &mut dispose);
+            (
+                read,
+                out.into_iter().map(|(seq, _)| seq).collect::<Vec<_>>(),
+            )
+        };
+        let frames = |frames| Limit {
+            frames,
+            ..Limit::BATCH
+        };
+        assert_eq!(take(&mut log, frames(2)), (Read::Got(2), vec![1, 2]));
+        // Bytes: the first always, then while the total fits.
+        let bytes = Limit {
+            bytes: size(30) + size(40) - 1,
+            ..Limit::BATCH
+        };
+        assert_eq!(take(&mut log, bytes), (Read::Got(1), vec![3]));
+        let upto = Limit {
+            upto: 5,
+            ..Limit::BATCH
+        };
+        assert_eq!(take(&mut log, upto), (Read::Got(2), vec![4, 5]));
+        assert!(!log.is_read_up(r));
+        assert_eq!(log.unread(r).bytes, size(60));
+        assert_eq!(take(&mut log, Limit::BATCH), (Read::Got(1), vec![6]));
+        assert!(log.is_read_up(r));
+        assert_eq!(log.unread(r).frames, 0);
+        assert_eq!(log.unread(r).bytes, 0);
     }
 
     #[test]

@@ -17,7 +17,9 @@ pub struct Stats {
     /// Messages published.
     pub published: u64,
     /// Live frames subscribers have taken (a publish read by `n`
-    /// subscribers counts `n`); replays are not counted.
+    /// subscribers counts `n`); replays are not counted. After
+    /// [`shutdown`](sse_codec::Provider::shutdown) it stays where it was,
+    /// although subscribers may still read what was queued.
     pub delivered: u64,
     /// Subscribers ended because they fell behind.
     pub lagged: u64,
@@ -28,7 +30,10 @@ pub struct Stats {
     pub replays_lost: u64,
     /// Frames held for subscribers: the entries of the topics' logs that
     /// some subscriber has not read (each counted once, however many
-    /// subscribers share it), and the replays not yet read.
+    /// subscribers share it), and the replays not yet read. Not counted:
+    /// the batch each subscriber took from the logs and has not yielded
+    /// yet (at most 64 frames and 64 KiB, or one larger frame), which Joe
+    /// cannot see.
     pub queued_frames: usize,
     /// The bytes of those frames.
     pub queued_bytes: usize,

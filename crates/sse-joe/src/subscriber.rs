@@ -4,7 +4,7 @@
 use crate::{
     Error,
     joe::Inner,
-    log::{Held, Log, Read},
+    log::{Held, Limit, Log, Read},
 };
 use futures_core::{Stream, stream::FusedStream};
 use sse_codec::Encoded;
@@ -125,7 +125,7 @@ pub(crate) fn unread<'a>(logs: impl IntoIterator<Item = (&'a Arc<Log>, usize)>) 
     };
     let mut entries = Vec::new();
     for (log, reader) in [(first, reader), (second, other)].into_iter().chain(logs) {
-        log.lock().unread_entries(reader, &mut entries);
+        log.lock().unread_entries(reader, usize::MAX, &mut entries);
     }
     entries.sort_unstable();
     entries.dedup_by_key(|(seq, _)| *seq);
@@ -158,10 +158,12 @@ pub struct Subscriber {
     /// publish order before they go to `ready`.
     merge: Vec<(u64, Encoded)>,
     end: End,
-    /// With one topic: the log's tail when it was last read, and which
-    /// waker was registered then. While the tail has not moved, a poll with
-    /// the same waker has nothing to read and need not lock.
-    seen: Option<(u64, WakerId)>,
+    /// The waker registered when the subscriber last read every log up to
+    /// its tail, the tails then in `tails`. While no tail has moved, a poll
+    /// with the same waker has nothing to read and need not lock.
+    seen: Option<WakerId>,
+    /// Each log's tail at the last read.
+    tails: Vec<u64>,
     /// Whether the replay may hold frames. Only this subscriber adds to
     /// it, so it knows without reading `shared`, another cache line per
     /// poll across thousands of subscribers.
@@ -218,6 +220,7 @@ impl Subscriber {
             merge: Vec::new(),
             end: End::Open,
             seen: None,
+            tails: Vec::new(),
             replaying: true,
             slot,
             id,
@@ -276,24 +279,40 @@ impl Subscriber {
         true
     }
 
-    /// Reads what the logs hold for this subscriber into `ready`.
+    /// Reads what the logs hold for this subscriber into `ready`, a
+    /// [batch](Limit::BATCH) at most.
     fn read(&mut self, waker: &Waker) -> Read {
-        let mut replaced = None;
+        let id = WakerId::of(waker);
+        // Read up to every tail with this waker registered in every log,
+        // and no log moved or closed since: still registered in each, as
+        // each log's registrations last until its next append or close.
+        if self.seen == Some(id)
+            && self
+                .logs
+                .iter()
+                .zip(&self.tails)
+                .all(|((log, _), &tail)| log.is_quiet(tail))
+        {
+            return Read::Pending;
+        }
+        let tails = &mut self.tails;
+        tails.clear();
+        // Wakers replaced in a log's registration are dropped here, after
+        // every lock is released.
+        let mut dispose = Vec::new();
+        let mut read_up = true;
         let read = match self.logs.as_slice() {
             [(log, reader)] => {
-                if let Some((tail, registered)) = self.seen {
-                    if registered == WakerId::of(waker) && log.is_quiet(tail) {
-                        return Read::Pending;
-                    }
-                }
                 let mut state = log.lock();
-                let read = state.read(*reader, waker, &mut Frames(&mut self.ready), &mut replaced);
-                let tail = state.tail();
-                drop(state);
-                self.seen = match read {
-                    Read::Got(_) | Read::Pending => Some((tail, WakerId::of(waker))),
-                    Read::Closed | Read::Lagged => None,
-                };
+                let read = state.read(
+                    *reader,
+                    waker,
+                    Limit::BATCH,
+                    &mut Frames(&mut self.ready),
+                    &mut dispose,
+                );
+                read_up = state.is_read_up(*reader);
+                tails.push(state.tail());
                 read
             }
             logs => {
@@ -301,12 +320,44 @@ impl Subscriber {
                 // publishes: a consistent cut, merged into publish order,
                 // each message once however many of its topics matched.
                 let joe = self.joe.lock();
+                // A batch across the logs: the first entries in publish
+                // order, up to the batch's bounds, found before any is
+                // taken so that no log is read past the others.
+                let mut next = Vec::new();
+                for (log, reader) in logs {
+                    log.lock()
+                        .unread_entries(*reader, Limit::BATCH.frames, &mut next);
+                }
+                next.sort_unstable();
+                next.dedup_by_key(|(seq, _)| *seq);
+                let mut limit = Limit {
+                    frames: 0,
+                    bytes: usize::MAX,
+                    upto: 0,
+                };
+                let mut bytes = 0;
+                for &(seq, len) in &next {
+                    if limit.frames == Limit::BATCH.frames
+                        || (limit.frames > 0 && bytes + len > Limit::BATCH.bytes)
+                    {
+                        break;
+                    }
+                    bytes += len;
+                    limit.upto = seq;
+                    limit.frames += 1;
+                }
+                // Each log gives its entries up to `upto`: all distinct,
+                // fewer than `frames` each.
+                if limit.frames > 0 {
+                    limit.frames = usize::MAX;
+                }
                 let mut result = Read::Closed;
                 for (log, reader) in logs {
-                    match log
-                        .lock()
-                        .read(*reader, waker, &mut self.merge, &mut replaced)
-                    {
+                    let mut state = log.lock();
+                    let read = state.read(*reader, waker, limit, &mut self.merge, &mut dispose);
+                    read_up &= state.is_read_up(*reader);
+                    tails.push(state.tail());
+                    match read {
                         Read::Lagged => result = Read::Lagged,
                         Read::Got(_) if result != Read::Lagged => result = Read::Got(0),
                         Read::Pending if result == Read::Closed => result = Read::Pending,
@@ -325,7 +376,8 @@ impl Subscriber {
                 }
             }
         };
-        drop(replaced);
+        self.seen = (read_up && matches!(read, Read::Got(_) | Read::Pending)).then_some(id);
+        drop(dispose);
         read
     }
 }

@@ -129,6 +129,53 @@ async fn a_subscriber_of_several_matching_topics_gets_a_message_once() {
 }
 
 #[tokio::test]
+async fn reads_come_in_batches_in_publish_order_across_topics() {
+    // More than a batch (64 frames) waits, spread over topics in an order
+    // that no one log gives: the subscriber of several topics still gets
+    // each message once, in publish order, batch after batch.
+    let joe = Joe::builder().capacity(1000).build();
+    let mut several = subscribe(&joe, &["a", "b", "c"]).await;
+    let mut one = subscribe(&joe, &["a"]).await;
+    let mut expected = Vec::new();
+    let mut expected_a = Vec::new();
+    for n in 0..300 {
+        let topics: &[Topic] = match n % 4 {
+            0 => &[topic("a")],
+            1 => &[topic("b"), topic("a")],
+            2 => &[topic("c")],
+            _ => &[topic("c"), topic("b")],
+        };
+        joe.publish(Message::new().data(n.to_string()), topics)
+            .await
+            .unwrap();
+        let frame = format!("data: {n}\n\n");
+        if n % 4 < 2 {
+            expected_a.push(Ok(frame.clone()));
+        }
+        expected.push(Ok(frame));
+    }
+    let got = |items: Vec<Result<String, Error>>| {
+        items
+            .into_iter()
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect::<Vec<_>>()
+    };
+    // One batch in hand, the rest still in the logs: a stalled reader holds
+    // at most a batch of its own.
+    assert!(several.next().await.is_some());
+    assert_eq!(several.queued(), 299);
+    assert_eq!(
+        joe.stats().deepest_queue,
+        299 - 63,
+        "the subscriber took one batch of 64 and yielded one"
+    );
+    let mut rest = got(drain_ready(&mut several));
+    rest.insert(0, expected[0].clone());
+    assert_eq!(rest, expected);
+    assert_eq!(got(drain_ready(&mut one)), expected_a);
+}
+
+#[tokio::test]
 async fn every_subscriber_gets_the_same_frame() {
     let joe = Joe::new();
     let mut subs = Vec::new();

@@ -76,9 +76,11 @@ pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 /// # Memory per connection
 ///
 /// With these limits a connection that never reads costs the server at
-/// most: what its provider holds for it alone (for [`sse-joe`]'s Joe,
-/// nothing but a cursor: each topic's log is shared and bounded, 256 frames
-/// or 4 MiB, and a reader a whole log behind is ended), the response chunks the HTTP
+/// most: what its provider holds for it alone (for [`sse-joe`]'s Joe, a
+/// cursor in each topic's log, which is shared and bounded, 256 frames or 4
+/// MiB, with a reader a whole log behind ended; and the batch it last took
+/// from the logs, at most 64 frames and 64 KiB, or one larger frame), the
+/// response chunks the HTTP
 /// implementation holds (hyper takes chunks while it holds less than its
 /// `max_buf_size`, about 400 KiB by default, settable on hyper's builder
 /// and not through `axum::serve`; a chunk is at most 64 KiB plus one
