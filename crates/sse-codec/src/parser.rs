@@ -526,6 +526,7 @@ impl Parser {
         }
     }
 
+    #[inline(always)]
     fn dispatch(&mut self) -> Option<Event> {
         // "Set the last event ID string of the event source to the value of
         // the last event ID buffer. The buffer does not get reset, so the
