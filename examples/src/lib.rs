@@ -113,6 +113,17 @@ pub fn port_or_exit(name: &str, default: u16, usage: &str) -> u16 {
     }
 }
 
+/// An event as the `follow` examples print it: its type, its last event
+/// ID (when set) and its data, `type #id: data`.
+pub fn event_line(event: &sse::Event) -> String {
+    let id = event.last_event_id();
+    if id.is_empty() {
+        format!("{}: {}", event.event_type(), event.data())
+    } else {
+        format!("{} #{}: {}", event.event_type(), id.as_str(), event.data())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::port_arg;

@@ -55,15 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(update) = connection.next().await {
         match update {
             Ok(Update::Open(open)) => println!("-- open ({})", open.status()),
-            Ok(Update::Event(event)) => {
-                let id = event.last_event_id();
-                let id = if id.is_empty() {
-                    String::new()
-                } else {
-                    format!(" #{}", id.as_str())
-                };
-                println!("{}{id}: {}", event.event_type(), event.data());
-            }
+            Ok(Update::Event(event)) => println!("{}", sse_examples::event_line(&event)),
             Ok(Update::Comment(text)) => println!("-- comment: {text}"),
             Ok(Update::Retrying(retrying)) => match retrying.error() {
                 Some(err) => println!(

@@ -47,14 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .call()?;
     let mut events = sse::read_blocking(response.into_body().into_reader());
     for event in events.by_ref().take(max) {
-        let event = event?;
-        let id = event.last_event_id();
-        let id = if id.is_empty() {
-            String::new()
-        } else {
-            format!(" #{}", id.as_str())
-        };
-        println!("{}{id}: {}", event.event_type(), event.data());
+        println!("{}", sse_examples::event_line(&event?));
     }
     if events.is_truncated() {
         println!("-- the stream ended inside an event");
