@@ -62,9 +62,7 @@ pub(crate) async fn storm(o: &Options) -> Report {
     for n in 1..=o.history {
         publish(&joe, n, &topics);
     }
-    // The last number published so far, and the one the readers stop at
-    // (0 while publishing goes on).
-    let published = Arc::new(AtomicU64::new(o.history));
+    // The number the readers stop at (0 while publishing goes on).
     let last = Arc::new(AtomicU64::new(0));
     let live = Arc::new(AtomicUsize::new(0));
 
@@ -88,23 +86,23 @@ pub(crate) async fn storm(o: &Options) -> Report {
     // event every 1/rate s, timed, until every reader is live and `after`
     // has passed.
     let publisher = {
-        let (joe, published, live) = (joe.clone(), Arc::clone(&published), Arc::clone(&live));
+        let (joe, live, history) = (joe.clone(), Arc::clone(&live), o.history);
         let (subscribers, rate, after) = (o.subscribers, o.rate, o.after);
         std::thread::spawn(move || {
             let mut latencies = Vec::new();
             let period = Duration::from_secs(1) / rate.max(1) as u32;
             let mut next = Instant::now();
             let mut all_live_at: Option<Instant> = None;
+            let mut n = history;
             loop {
                 next += period;
                 if let Some(wait) = next.checked_duration_since(Instant::now()) {
                     std::thread::sleep(wait);
                 }
-                let n = published.load(Ordering::Relaxed) + 1;
+                n += 1;
                 let start = Instant::now();
                 publish(&joe, n, &[Topic::DEFAULT]);
                 let took = start.elapsed();
-                published.store(n, Ordering::Relaxed);
                 match all_live_at {
                     None => {
                         latencies.push(took);

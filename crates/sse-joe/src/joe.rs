@@ -358,8 +358,8 @@ impl Joe {
         if !dropped.is_empty() {
             self.inner().metrics.lagged(dropped.len());
         }
+        let (capacity, max_bytes) = bounds;
         for id in dropped {
-            let (capacity, max_bytes) = self.inner().bounds();
             tracing::warn!(
                 subscriber = id,
                 capacity,

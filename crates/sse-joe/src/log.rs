@@ -236,19 +236,32 @@ impl LogState {
     /// Ends a reader: it reads nothing more and no entry waits for it. Its
     /// registered waker, if any, goes to `wake`.
     pub(crate) fn end(&mut self, index: usize, wake: &mut Vec<Waker>) {
-        let Some(reader) = self.readers.get_mut(index).and_then(Option::as_mut) else {
-            return;
-        };
+        if let Some(next) = self.mark_ended(index, wake) {
+            let from = next.saturating_sub(self.first) as usize;
+            self.release(from, 1);
+        }
+    }
+
+    /// Marks a reader ended and unregisters it; returns where it was, or
+    /// `None` if it was already ended or is gone. Its entries still count
+    /// it: [`release`](LogState::release) them.
+    fn mark_ended(&mut self, index: usize, wake: &mut Vec<Waker>) -> Option<u64> {
+        let reader = self.readers.get_mut(index).and_then(Option::as_mut)?;
         if mem::replace(&mut reader.ended, true) {
-            return;
+            return None;
         }
         let next = reader.next;
         self.active -= 1;
-        let from = next.saturating_sub(self.first) as usize;
-        for slot in self.entries.range_mut(from..) {
-            slot.remaining -= 1;
-        }
         wake.extend(self.unregister(index));
+        Some(next)
+    }
+
+    /// Takes `readers` ended readers out of the entries from `from` on,
+    /// and drops the entries no one waits for any more.
+    fn release(&mut self, from: usize, readers: usize) {
+        for slot in self.entries.range_mut(from..) {
+            slot.remaining -= readers;
+        }
         self.trim();
     }
 
@@ -310,19 +323,22 @@ impl LogState {
     }
 
     /// Ends every reader behind the oldest entry: it missed what was
-    /// evicted. Rare (a reader fell a whole log behind), so a scan.
+    /// evicted. Rare (a reader fell a whole log behind), so a scan; every
+    /// entry held counts each of them, so one pass releases them all.
     fn end_lagging(&mut self, lagged: &mut Vec<Owner>, wake: &mut Vec<Waker>) {
+        let mut ended = 0;
         for index in 0..self.readers.len() {
-            let behind = match &self.readers[index] {
-                Some(reader) => !reader.ended && reader.next < self.first,
-                None => false,
+            let owner = match &self.readers[index] {
+                Some(reader) if !reader.ended && reader.next < self.first => reader.owner,
+                _ => continue,
             };
-            if behind {
-                if let Some(reader) = &self.readers[index] {
-                    lagged.push(reader.owner);
-                }
-                self.end(index, wake);
+            if self.mark_ended(index, wake).is_some() {
+                lagged.push(owner);
+                ended += 1;
             }
+        }
+        if ended > 0 {
+            self.release(0, ended);
         }
     }
 

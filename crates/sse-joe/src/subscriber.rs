@@ -157,6 +157,9 @@ pub struct Subscriber {
     /// With several topics: the entries read from each log, merged into
     /// publish order before they go to `ready`.
     merge: Vec<(u64, Encoded)>,
+    /// With several topics: the sequence numbers and sizes of the entries
+    /// a read may take, to find the batch before taking it.
+    upcoming: Vec<(u64, usize)>,
     end: End,
     /// The waker registered when the subscriber last read every log up to
     /// its tail, the tails then in `tails`. While no tail has moved, a poll
@@ -218,6 +221,7 @@ impl Subscriber {
             logs,
             ready: VecDeque::new(),
             merge: Vec::new(),
+            upcoming: Vec::new(),
             end: End::Open,
             seen: None,
             tails: Vec::new(),
@@ -323,10 +327,11 @@ impl Subscriber {
                 // A batch across the logs: the first entries in publish
                 // order, up to the batch's bounds, found before any is
                 // taken so that no log is read past the others.
-                let mut next = Vec::new();
+                let next = &mut self.upcoming;
+                next.clear();
                 for (log, reader) in logs {
                     log.lock()
-                        .unread_entries(*reader, Limit::BATCH.frames, &mut next);
+                        .unread_entries(*reader, Limit::BATCH.frames, next);
                 }
                 next.sort_unstable();
                 next.dedup_by_key(|(seq, _)| *seq);
@@ -336,7 +341,7 @@ impl Subscriber {
                     upto: 0,
                 };
                 let mut bytes = 0;
-                for &(seq, len) in &next {
+                for &(seq, len) in next.iter() {
                     if limit.frames == Limit::BATCH.frames
                         || (limit.frames > 0 && bytes + len > Limit::BATCH.bytes)
                     {

@@ -170,11 +170,14 @@ async fn publisher<P: Provider>(
         let due = start + Duration::from_secs_f64(seq as f64 / rate);
         tokio::time::sleep_until(due).await;
         let now = tokio::time::Instant::now();
-        while start + Duration::from_secs_f64(seq as f64 / rate) <= now {
+        loop {
+            let due = start + Duration::from_secs_f64(seq as f64 / rate);
+            if due > now {
+                break;
+            }
             let stamp = if stamp_due {
                 // When it was due, however late the publisher runs.
-                let late = now
-                    .saturating_duration_since(start + Duration::from_secs_f64(seq as f64 / rate));
+                let late = now.saturating_duration_since(due);
                 unix_nanos().saturating_sub(late.as_nanos())
             } else {
                 unix_nanos()
