@@ -152,8 +152,8 @@ impl Entry {
         // The ID names the epoch the entry was written with (this stream's
         // for an entry another program wrote without one): a resume then
         // checks the entry against the ID it gives.
-        let written_with = entry.epoch(epoch).to_owned();
-        entry.message.set_id(Some(event_id(id, &written_with)));
+        let id = event_id(id, entry.epoch(epoch));
+        entry.message.set_id(Some(id));
         Some(entry)
     }
 

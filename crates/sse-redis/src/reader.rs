@@ -16,24 +16,25 @@ use std::{
 const MIN_DELAY: Duration = Duration::from_millis(50);
 const MAX_DELAY: Duration = Duration::from_secs(2);
 
+/// Entries per read, at most.
+const BATCH: usize = 512;
+/// How long a read waits for new entries.
+pub(crate) const BLOCK: Duration = Duration::from_secs(5);
+
 pub(crate) struct Reader {
     pub(crate) shared: Arc<Shared>,
     pub(crate) conn: ConnectionManager,
-    /// Entries per read, at most.
-    pub(crate) batch: usize,
-    /// How long a read waits for new entries.
-    pub(crate) block: Duration,
 }
 
 impl Reader {
     /// Reads after `last` for ever (until the task is aborted at shutdown).
     pub(crate) async fn run(mut self, mut last: EntryId) {
-        let block = u64::try_from(self.block.as_millis()).unwrap_or(u64::MAX);
+        let block = u64::try_from(BLOCK.as_millis()).unwrap_or(u64::MAX);
         let mut delay = MIN_DELAY;
         loop {
             let reply: redis::RedisResult<Value> = redis::cmd("XREAD")
                 .arg("COUNT")
-                .arg(self.batch)
+                .arg(BATCH)
                 .arg("BLOCK")
                 .arg(block)
                 .arg("STREAMS")

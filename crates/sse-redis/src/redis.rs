@@ -4,7 +4,7 @@
 use crate::{
     Error, Subscriber,
     entry::{self, Entry, EntryId},
-    reader::Reader,
+    reader::{self, Reader},
 };
 use redis::{
     Client, IntoConnectionInfo, Value,
@@ -181,8 +181,6 @@ pub struct RedisBuilder {
     key: String,
     retention: Retention,
     joe: JoeConfig,
-    batch: usize,
-    block: Duration,
 }
 
 impl Redis {
@@ -212,8 +210,6 @@ impl Redis {
                 capacity: sse_joe::DEFAULT_CAPACITY,
                 max_queued_bytes: sse_joe::DEFAULT_MAX_QUEUED_BYTES,
             },
-            batch: 512,
-            block: Duration::from_secs(5),
         }
     }
 
@@ -350,7 +346,6 @@ impl RedisBuilder {
             }
         };
         let key = self.key.clone();
-        let block = self.block;
         // Connected on the I/O runtime, so that the connections' own tasks
         // run there.
         let connected = io
@@ -365,7 +360,7 @@ impl RedisBuilder {
                 // The reader's blocking read must outlast its own timeout.
                 let reader_conn = client
                     .get_connection_manager_with_config(
-                        manager.set_response_timeout(Some(block + Duration::from_secs(5))),
+                        manager.set_response_timeout(Some(reader::BLOCK + Duration::from_secs(5))),
                     )
                     .await?;
                 let epoch = epoch(&mut conn, &key).await?;
@@ -404,8 +399,6 @@ impl RedisBuilder {
         let reader = Reader {
             shared: Arc::clone(&shared),
             conn: reader_conn,
-            batch: self.batch,
-            block: self.block,
         };
         *lock(&shared.reader) = Some(io.spawn(reader.run(last)));
         Ok(Redis {
