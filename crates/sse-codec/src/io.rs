@@ -113,6 +113,10 @@ impl<R: Read> EventReader<R> {
 
     /// Reads the next chunk into the parser, or ends the input.
     fn fill(&mut self) -> io::Result<()> {
+        // What is left after the last read holds nothing: cleared, so that
+        // growing back to a chunk copies nothing (and reuses the memory
+        // once the parser has let go of the events in it).
+        self.buf.clear();
         self.buf.resize(self.chunk, 0);
         let read = loop {
             match self.reader.read(&mut self.buf) {
@@ -125,8 +129,7 @@ impl<R: Read> EventReader<R> {
             self.parser.finish();
             self.state = State::Ended;
         } else {
-            // The bytes read become the parser's; the rest of the buffer
-            // is read into next time.
+            // The bytes read become the parser's.
             self.parser.feed(self.buf.split_to(read).freeze());
         }
         Ok(())

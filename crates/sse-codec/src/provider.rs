@@ -257,8 +257,8 @@ pub trait ProviderError: core::error::Error + Send + Sync + 'static {
 /// [`is_shutdown`](ProviderError::is_shutdown) is true. Calling it twice
 /// is harmless.
 ///
-/// **Bounds.** Memory is bounded whatever subscribers do: per-subscriber
-/// queues are bounded, and a full one ends that subscriber.
+/// **Bounds.** Memory is bounded whatever subscribers do: what waits for
+/// a subscriber is bounded, and one that falls further behind is ended.
 ///
 /// Implementations are shared between tasks (`&self` methods, `Send + Sync`)
 /// and return `Send` futures; writing them as `async fn` is fine.
