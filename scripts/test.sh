@@ -47,5 +47,16 @@ fi
 if [ $browser = yes ]; then
     cargo test --workspace --all-features "$@"
 else
-    cargo test --workspace --all-features "$@" -- --skip browser_
+    # The skip goes to the test binaries, before any of their arguments
+    # given here (`-- --nocapture`), not after them as a second `--`.
+    cargo_args=() test_args=()
+    for arg in "$@"; do
+        if [ ${#test_args[@]} -gt 0 ] || [ "$arg" = "--" ]; then
+            test_args+=("$arg")
+        else
+            cargo_args+=("$arg")
+        fi
+    done
+    [ ${#test_args[@]} -gt 0 ] || test_args=(--)
+    cargo test --workspace --all-features "${cargo_args[@]}" "${test_args[@]}" --skip browser_
 fi
