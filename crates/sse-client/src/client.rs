@@ -41,7 +41,6 @@ pub struct ClientBuilder {
     initial_interval: Duration,
     multiplier: f64,
     jitter: f64,
-    max_interval: Duration,
     backoff: Option<MakeBackoff>,
     limits: Limits,
     settings: Settings,
@@ -102,7 +101,6 @@ impl Default for ClientBuilder {
             initial_interval: DEFAULT_INITIAL_INTERVAL,
             multiplier: DEFAULT_MULTIPLIER,
             jitter: DEFAULT_JITTER,
-            max_interval: DEFAULT_MAX_INTERVAL,
             backoff: None,
             limits: Limits {
                 max_retries: None,
@@ -164,7 +162,6 @@ impl ClientBuilder {
     /// server asks for with `retry` (a server that asks for years gets
     /// this). Default: [`DEFAULT_MAX_INTERVAL`].
     pub fn max_interval(mut self, interval: Duration) -> ClientBuilder {
-        self.max_interval = interval;
         self.limits.max_retry = interval;
         self
     }
@@ -300,7 +297,7 @@ impl ClientBuilder {
                     self.initial_interval,
                     self.multiplier,
                     self.jitter,
-                    self.max_interval,
+                    self.limits.max_retry,
                 );
                 Arc::new(move || -> Box<dyn Backoff> { Box::new(exponential.clone()) })
             }
@@ -326,7 +323,7 @@ impl fmt::Debug for ClientBuilder {
             .field("initial_interval", &self.initial_interval)
             .field("multiplier", &self.multiplier)
             .field("jitter", &self.jitter)
-            .field("max_interval", &self.max_interval)
+            .field("max_interval", &self.limits.max_retry)
             .field("limits", &self.limits)
             .field("settings", &self.settings)
             .field("retry_server_errors", &self.retry_server_errors)

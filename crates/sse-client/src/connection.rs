@@ -345,11 +345,7 @@ impl Connection {
 
     /// Starts the idle timeout of an attempt, if there is one.
     fn start_idle(&mut self) {
-        self.idle = self.settings.idle_timeout.map(|timeout| {
-            let mut idle = Idle::new(timeout);
-            idle.start();
-            idle
-        });
+        self.idle = self.settings.idle_timeout.map(Idle::started);
     }
 
     /// Whether the idle timeout elapsed; registers for a wake-up otherwise.

@@ -20,21 +20,17 @@ pub(crate) struct Idle {
 }
 
 impl Idle {
-    pub(crate) fn new(timeout: Duration) -> Idle {
+    /// A wait that starts now (a request sent, say).
+    pub(crate) fn started(timeout: Duration) -> Idle {
         Idle {
             timeout,
-            deadline: None,
+            deadline: Instant::now().checked_add(timeout),
             timer: None,
         }
     }
 
     pub(crate) fn timeout(&self) -> Duration {
         self.timeout
-    }
-
-    /// Starts a wait now (a request sent, say).
-    pub(crate) fn start(&mut self) {
-        self.touch();
     }
 
     /// Something arrived: the wait starts again from now.

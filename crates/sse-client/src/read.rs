@@ -157,8 +157,7 @@ enum ReadState {
 
 impl Read {
     fn new(body: BodyStream) -> Read {
-        let mut idle = Idle::new(DEFAULT_READ_IDLE_TIMEOUT);
-        idle.start();
+        let idle = Idle::started(DEFAULT_READ_IDLE_TIMEOUT);
         Read {
             body,
             parser: Parser::new(),
@@ -179,11 +178,7 @@ impl Read {
     /// when no bytes arrive for `timeout` (a stalled upstream); `None`
     /// waits for ever. Default: [`DEFAULT_READ_IDLE_TIMEOUT`].
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Read {
-        self.idle = timeout.map(|timeout| {
-            let mut idle = Idle::new(timeout);
-            idle.start();
-            idle
-        });
+        self.idle = timeout.map(Idle::started);
         self
     }
 
