@@ -49,16 +49,9 @@ pub struct EventReader<R> {
     parser: Parser,
     buf: BytesMut,
     chunk: usize,
-    state: State,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    Reading,
-    /// The input ended; what the parser holds comes out.
-    Ended,
-    /// A read failed; nothing more comes.
-    Failed,
+    /// The input ended, or a read failed: nothing more is read, and what
+    /// the parser holds still comes out.
+    done: bool,
 }
 
 impl<R: Read> EventReader<R> {
@@ -75,7 +68,7 @@ impl<R: Read> EventReader<R> {
             parser,
             buf: BytesMut::new(),
             chunk: DEFAULT_READ_CHUNK,
-            state: State::Reading,
+            done: false,
         }
     }
 
@@ -100,12 +93,11 @@ impl<R: Read> EventReader<R> {
                 Err(err) => return Some(Err(EventStreamError::Parse(err))),
                 Ok(None) => {}
             }
-            match self.state {
-                State::Ended | State::Failed => return None,
-                State::Reading => {}
+            if self.done {
+                return None;
             }
             if let Err(err) = self.fill() {
-                self.state = State::Failed;
+                self.done = true;
                 return Some(Err(EventStreamError::Transport(err)));
             }
         }
@@ -127,7 +119,7 @@ impl<R: Read> EventReader<R> {
         };
         if read == 0 {
             self.parser.finish();
-            self.state = State::Ended;
+            self.done = true;
         } else {
             // The bytes read become the parser's.
             self.parser.feed(self.buf.split_to(read).freeze());
@@ -153,7 +145,7 @@ impl<R: Read> EventReader<R> {
     /// Whether the input ended (or failed) inside an event, which was
     /// therefore not dispatched.
     pub fn is_truncated(&self) -> bool {
-        self.state != State::Reading && self.parser.is_partial()
+        self.done && self.parser.is_partial()
     }
 
     /// The parser, for the rest of its state.
@@ -186,7 +178,7 @@ impl<R> fmt::Debug for EventReader<R> {
         f.debug_struct("EventReader")
             .field("parser", &self.parser)
             .field("chunk", &self.chunk)
-            .field("state", &self.state)
+            .field("done", &self.done)
             .finish_non_exhaustive()
     }
 }
