@@ -12,16 +12,16 @@ use hyper_util::{
 };
 use sse_codec::{Event, Parser};
 use sse_server::{ConnectionLimits, LimitedListener};
-use std::{convert::Infallible, future::Future, net::SocketAddr, pin::Pin, time::Duration};
+use std::{convert::Infallible, future::Future, net::SocketAddr, pin::Pin};
 use tokio::{
     net::{TcpListener, TcpSocket},
     sync::oneshot,
     task::JoinHandle,
 };
 
-/// How long any single wait in a test may take before it fails. Generous:
-/// tests share two cores with builds; nothing correct waits this long.
-pub const BOUND: Duration = Duration::from_secs(20);
+// Each test binary uses a part of this module: re-exports included.
+#[allow(unused_imports)]
+pub use sse_testkit::{BOUND, wait_until};
 
 /// A hyper 1 HTTP/1.1 server (hyper-util glue) running a tower service.
 pub struct Served {
@@ -259,19 +259,8 @@ impl Events {
     }
 }
 
-/// Waits, boundedly, until `cond` holds.
-pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + BOUND;
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// Runs `f` with a bound.
+/// Runs `f` with a bound ([`sse_testkit::bounded`], for waits that need
+/// no name).
 pub async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(BOUND, f).await.expect("timed out")
+    sse_testkit::bounded("a bounded wait", f).await
 }
