@@ -10,6 +10,9 @@
 
 use serde_json::{Value, json};
 use sse_examples::demo::Demo;
+
+#[path = "support/cert.rs"]
+mod cert;
 use std::{
     net::SocketAddr,
     process::{Child, Command, Stdio},
@@ -419,7 +422,7 @@ async fn browser_shows_history_and_resumes_after_the_cut_button() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_opens_ten_event_sources_on_one_origin_over_http2() {
     use axum::{extract::Request, middleware::Next, response::Html, routing::get};
-    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use cert::certificate;
 
     const TEN: &str = "<!doctype html><script>
       window.counts = Array(10).fill(0);
@@ -442,11 +445,7 @@ async fn browser_opens_ten_event_sources_on_one_origin_over_http2() {
                 next.run(request)
             },
         ));
-    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
-    let config =
-        sse_examples::tls::config_from(vec![CertificateDer::from(made.cert.der().to_vec())], key)
-            .unwrap();
+    let (_, config) = certificate();
     let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
     let listener = sse_examples::tls::TlsListener::new(

@@ -5,17 +5,10 @@ use futures_util::StreamExt;
 use sse::server::ConnectionLimits;
 use sse_examples::{demo::Demo, tls};
 use std::{net::SocketAddr, time::Duration};
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-/// A certificate for 127.0.0.1, made here: its DER, and a server TLS
-/// configuration with it.
-pub fn certificate() -> (Vec<u8>, std::sync::Arc<tokio_rustls::rustls::ServerConfig>) {
-    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
-    let der = made.cert.der().to_vec();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
-    let config = tls::config_from(vec![CertificateDer::from(der.clone())], key).unwrap();
-    (der, config)
-}
+#[path = "support/cert.rs"]
+mod cert;
+use cert::certificate;
 
 async fn tcp() -> (tokio::net::TcpListener, SocketAddr) {
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
