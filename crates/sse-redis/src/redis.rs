@@ -262,7 +262,7 @@ impl RedisBuilder {
     /// of those topics. So a subscriber of several topics resumes all of
     /// them from its one last event ID. The cost is that every process
     /// reads every event of the stream, whatever topics its clients want:
-    /// past some tens of thousands of events a second per stream, or with
+    /// past what one Redis instance carries for one key, or with
     /// many processes that each serve a few of many topics, split the
     /// topics over several keys (one provider each).
     pub fn key(mut self, key: impl Into<String>) -> RedisBuilder {
