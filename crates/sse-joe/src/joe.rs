@@ -2,7 +2,7 @@
 
 use crate::{
     Error, Replayer, Stats,
-    log::{Log, Owner, Waiting},
+    log::{Cursor, Log, Owner, Waiter, Waiters},
     metrics::Metrics,
     subscriber::{Shared, Subscriber, unread},
 };
@@ -13,8 +13,10 @@ use std::{
     collections::{HashMap, VecDeque},
     fmt,
     panic::{AssertUnwindSafe, catch_unwind},
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
-    task::Waker,
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 /// The default capacity of a topic's log: how many published frames a
@@ -22,8 +24,9 @@ use std::{
 ///
 /// 256 absorbs bursts while a subscriber's response is written out. The
 /// log is shared by the topic's subscribers, so a stalled subscriber costs
-/// little memory of its own (the batch it last took from the log: at most
-/// 64 frames and 64 KiB, or one larger frame): it makes its topic's log
+/// little memory of its own (it keeps alive the segment of the log it is
+/// in, at most 64 frames and 64 KiB or one larger frame, and with several
+/// topics the batch it last took, as large): it makes its topic's log
 /// hold at most 256 frames (or [`DEFAULT_MAX_QUEUED_BYTES`], whichever
 /// comes first) until it is ended.
 pub const DEFAULT_CAPACITY: usize = 256;
@@ -51,16 +54,18 @@ pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
 /// A publish encodes the message once and appends the [`Encoded`] (a
 /// reference-counted clone) to the log of each of its topics: its cost
 /// does not grow with the number of subscribers. Each subscriber reads the
-/// logs of its topics with its own cursor, taking up to a batch (64
-/// frames, 64 KiB) at once, and a subscriber of several matching topics
-/// gets the message once. An
-/// entry leaves a log when every subscriber has read it. A publish never
-/// waits: when a log would pass its bounds (in frames or in bytes), its
-/// oldest entry is evicted and the subscribers that had not read it are
-/// ended with [`Error::Lagged`] (their clients reconnect and resume from
-/// the replayer), and the publish goes on. The subscribers that read the
-/// log since its last append (each read registers its waker) are woken,
-/// after Joe's lock is released; the others are busy and will read.
+/// logs of its topics with its own cursor and without a lock: a subscriber
+/// of one topic takes each entry in place, one of several topics takes a
+/// batch (up to 64 frames, 64 KiB) merged into publish order, and gets a
+/// message once however many of its topics match. A log keeps its entries
+/// in segments of up to 64 and drops a segment once every subscriber has
+/// passed it. A publish never waits: when a log would pass its bounds (in
+/// frames or in bytes), its oldest entry is evicted and the subscribers
+/// that had not read it are ended with [`Error::Lagged`] (their clients
+/// reconnect and resume from the replayer), and the publish goes on. The
+/// subscribers waiting for a message (each found nothing to read and said
+/// so) are woken, after Joe's lock is released; the others are busy and
+/// will read.
 ///
 /// # Examples
 ///
@@ -112,6 +117,9 @@ pub(crate) struct Inner {
     /// The log of subscribers without topics: never appended to, closed at
     /// shutdown, so that their streams end then.
     idle: Arc<Log>,
+    /// The sequence number of the last publish whose entries are in every
+    /// log: a subscriber of several topics reads up to it.
+    finished: AtomicU64,
     pub(crate) metrics: Metrics,
 }
 
@@ -144,6 +152,7 @@ pub(crate) struct State {
 struct Entry {
     id: u64,
     shared: Arc<Shared>,
+    waiter: Arc<Waiter>,
     /// Each topic's log (no topic: the idle log) and this subscriber's
     /// reader in it.
     logs: Vec<(Option<Topic>, Arc<Log>, usize)>,
@@ -155,20 +164,16 @@ struct Entry {
 /// allocates nothing, without taking Joe's lock again to give them back.
 #[derive(Default)]
 struct Scratch {
-    /// Empty buffers for the logs' next waiting lists.
-    spares: Vec<Waiting>,
-    /// The waiting lists taken from the logs, woken after the lock.
-    woken: Vec<Waiting>,
+    /// The waiters of the logs appended to, woken after the lock.
+    woken: Vec<Waiters>,
     lagged: Vec<Owner>,
-    wake: Vec<Waker>,
+    /// The waiters of subscribers ended for lagging.
+    ended: Vec<Arc<Waiter>>,
 }
 
 thread_local! {
     static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
 }
-
-/// At most this many spare waiting lists are kept per thread.
-const SPARES_KEPT: usize = 8;
 
 impl Joe {
     /// A Joe with the default queue capacity ([`DEFAULT_CAPACITY`]) and no
@@ -249,7 +254,7 @@ impl Joe {
         // Lagged subscribers keep their slot until their stream is dropped,
         // so what they still hold (nothing) is counted too.
         for entry in state.slots.iter().flatten() {
-            stats.delivered += entry.shared.delivered();
+            stats.delivered += entry.waiter.delivered();
             let (frames, bytes) = entry.shared.replay_usage();
             stats.queued_frames += frames;
             stats.queued_bytes += bytes;
@@ -320,21 +325,20 @@ impl Joe {
             let Some(log) = state.by_topic.get(topic) else {
                 continue;
             };
-            let spare = scratch.spares.pop().unwrap_or_default();
-            let waiting = log.append(
+            let waiters = log.append(
                 seq,
                 &frame,
                 bounds,
-                spare,
                 &mut scratch.lagged,
-                &mut scratch.wake,
+                &mut scratch.ended,
             );
-            scratch.woken.push(waiting);
+            scratch.woken.extend(waiters);
         }
+        self.inner().finished.store(seq, Ordering::SeqCst);
         let mut freed = Vec::new();
         let mut dropped = Vec::new();
         for owner in scratch.lagged.drain(..) {
-            state.end_lagged(owner, &mut scratch.wake, &mut freed, &mut dropped);
+            state.end_lagged(owner, &mut scratch.ended, &mut freed, &mut dropped);
         }
         // Wakers and logging run user code (an executor, a tracing layer
         // that may publish): never under the lock. Freeing a lagged
@@ -342,16 +346,13 @@ impl Joe {
         // wait for.
         drop(guard);
         drop(freed);
-        for mut waiting in scratch.woken.drain(..) {
-            for (_, waker) in waiting.drain(..) {
-                waker.wake();
-            }
-            if scratch.spares.len() < SPARES_KEPT {
-                scratch.spares.push(waiting);
+        for waiters in scratch.woken.drain(..) {
+            for waiter in waiters.iter() {
+                waiter.wake(false);
             }
         }
-        for waker in scratch.wake.drain(..) {
-            waker.wake();
+        for waiter in scratch.ended.drain(..) {
+            waiter.wake(true);
         }
         SCRATCH.set(scratch);
         self.inner().metrics.published();
@@ -431,9 +432,21 @@ impl Joe {
         state.streams += 1;
         let mut replayed = replay.len();
         let shared = Arc::new(Shared::new(replay));
-        let (slot, logs) = state.insert(id, &shared, &topics, &self.inner().idle);
+        let waiter = Arc::new(Waiter::new(topics.len().max(1)));
+        let (slot, cursors) = state.insert(
+            id,
+            (&shared, &waiter),
+            &topics,
+            &self.inner().idle,
+            self.inner().capacity,
+        );
         drop(guard);
-        let mut stream = Subscriber::new(Arc::clone(self.inner()), shared, logs, (slot, id));
+        let mut stream = Subscriber::new(
+            Arc::clone(self.inner()),
+            (shared, waiter),
+            cursors,
+            (slot, id),
+        );
         if let Some(cut) = cut.filter(|_| resume != Resume::Lost) {
             let mut frames = VecDeque::new();
             let walked = catch_unwind(AssertUnwindSafe(|| {
@@ -595,7 +608,8 @@ impl JoeBuilder {
                     replays_exact: 0,
                     replays_lost: 0,
                 }),
-                idle: Arc::new(Log::new()),
+                idle: Arc::new(Log::new(self.capacity)),
+                finished: AtomicU64::new(0),
                 metrics: Metrics::new(),
             }))),
         }
@@ -619,6 +633,12 @@ impl Inner {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The sequence number of the last publish whose entries are in every
+    /// log.
+    pub(crate) fn finished(&self) -> u64 {
+        self.finished.load(Ordering::SeqCst)
+    }
+
     /// The bounds of a topic's log: frames and bytes.
     pub(crate) fn bounds(&self) -> (usize, usize) {
         (self.capacity, self.max_queued_bytes)
@@ -633,15 +653,15 @@ impl Inner {
         state.closed = true;
         let ended = state.receiving;
         state.receiving = 0;
-        let mut wakers: Vec<Waiting> = Vec::new();
+        let mut waiters: Vec<Waiters> = Vec::new();
         for entry in state.slots.drain(..).flatten() {
             entry.shared.close();
-            state.delivered_gone += entry.shared.delivered();
+            state.delivered_gone += entry.waiter.delivered();
         }
         state.free.clear();
         let logs: Vec<Arc<Log>> = state.by_topic.drain().map(|(_, log)| log).collect();
         for log in logs.iter().chain([&self.idle]) {
-            wakers.push(log.close());
+            waiters.push(log.close());
         }
         // No publish or replay can follow: free the history now rather
         // than when the last stream is dropped.
@@ -649,8 +669,8 @@ impl Inner {
         drop(guard);
         drop(replayer);
         drop(logs);
-        for (_, waker) in wakers.into_iter().flatten() {
-            waker.wake();
+        for waiter in waiters.iter().flat_map(|list| list.iter()) {
+            waiter.wake(false);
         }
         self.metrics.shut_down(ended);
         tracing::debug!(subscribers = ended, "shut down");
@@ -681,10 +701,11 @@ impl State {
     fn insert(
         &mut self,
         id: u64,
-        shared: &Arc<Shared>,
+        (shared, waiter): (&Arc<Shared>, &Arc<Waiter>),
         topics: &[Topic],
         idle: &Arc<Log>,
-    ) -> (usize, Vec<(Arc<Log>, usize)>) {
+        capacity: usize,
+    ) -> (usize, Vec<Cursor>) {
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
@@ -693,30 +714,30 @@ impl State {
             }
         };
         let mut logs = Vec::with_capacity(topics.len().max(1));
+        let mut cursors = Vec::with_capacity(topics.len().max(1));
         if topics.is_empty() {
-            let reader = idle.lock().add_reader((slot, id));
-            logs.push((None, Arc::clone(idle), reader));
+            let place = idle.lock().add_reader((slot, id), waiter, 0);
+            logs.push((None, Arc::clone(idle), place.0));
+            cursors.push(idle.cursor(place));
         }
-        for topic in topics {
+        for (which, topic) in topics.iter().enumerate() {
             let log = self
                 .by_topic
                 .entry(topic.clone())
-                .or_insert_with(|| Arc::new(Log::new()));
-            let reader = log.lock().add_reader((slot, id));
-            logs.push((Some(topic.clone()), Arc::clone(log), reader));
+                .or_insert_with(|| Arc::new(Log::new(capacity)));
+            let place = log.lock().add_reader((slot, id), waiter, which);
+            logs.push((Some(topic.clone()), Arc::clone(log), place.0));
+            cursors.push(log.cursor(place));
         }
-        let readers = logs
-            .iter()
-            .map(|(_, log, reader)| (Arc::clone(log), *reader))
-            .collect();
         self.slots[slot] = Some(Entry {
             id,
             shared: Arc::clone(shared),
+            waiter: Arc::clone(waiter),
             logs,
             receiving: true,
         });
         self.receiving += 1;
-        (slot, readers)
+        (slot, cursors)
     }
 
     /// Removes the subscriber `id` from `slot`, if it is still there: its
@@ -727,7 +748,7 @@ impl State {
         &mut self,
         slot: usize,
         id: u64,
-        dispose: &mut Vec<Waker>,
+        dispose: &mut Vec<Arc<Waiter>>,
         unread: &mut Vec<Arc<Log>>,
     ) -> Option<bool> {
         let here = self.slots.get(slot).and_then(Option::as_ref);
@@ -739,7 +760,7 @@ impl State {
         if entry.receiving {
             self.receiving -= 1;
         }
-        self.delivered_gone += entry.shared.delivered();
+        self.delivered_gone += entry.waiter.delivered();
         for (topic, log, reader) in entry.logs {
             let mut state = log.lock();
             state.remove_reader(reader, dispose);
@@ -763,7 +784,7 @@ impl State {
     fn end_lagged(
         &mut self,
         (slot, id): Owner,
-        wake: &mut Vec<Waker>,
+        ended: &mut Vec<Arc<Waiter>>,
         freed: &mut Vec<VecDeque<Encoded>>,
         dropped: &mut Vec<u64>,
     ) {
@@ -774,7 +795,7 @@ impl State {
             return;
         }
         for (_, log, reader) in &entry.logs {
-            log.lock().end(*reader, wake);
+            log.lock().end(*reader, ended);
         }
         freed.push(entry.shared.end());
         self.receiving -= 1;

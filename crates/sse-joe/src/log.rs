@@ -1,128 +1,267 @@
 //! A topic's log: a publish appends a frame to it once, and every
-//! subscriber of the topic reads it with its own cursor.
+//! subscriber of the topic reads it with its own cursor, without a lock.
 //!
-//! An entry stays until every reader has passed it, or until the log holds
-//! more than its bounds (frames or bytes): then the oldest entry is
-//! evicted, and the readers that had not read it are ended (they lagged).
-//! So a publish costs the same whatever the number of subscribers, a
-//! reader takes up to a [`Limit`] of new entries in one lock, and memory is
-//! bounded per topic, shared by its subscribers, whatever they fail to
-//! read.
+//! Entries live in append-only segments. The publisher (one at a time: it
+//! holds Joe's lock) writes each entry once into the newest segment, then
+//! publishes the new tail; a reader reads every entry below the tail it
+//! loaded from the segment it holds, so reading takes no lock. The log's
+//! lock is taken to append, and by a reader once per segment, to step to
+//! the next one (segments hold up to 64 entries).
 //!
-//! Each read registers the reader's waker in `waiting` (once per append:
-//! a reader that read and polls again with the same waker is already
-//! there); an append takes the whole list in O(1) (swapping in an empty
-//! buffer) and the publisher wakes them once it holds no lock.
+//! The log is bounded in frames and bytes: past its bounds the oldest
+//! entry is evicted, and the readers that had not read it are ended (they
+//! lagged). A segment goes once no reader is in it. So memory is bounded
+//! per topic, shared by its subscribers: the log's bounds, plus one
+//! segment (at most 64 entries and 64 KiB, or one larger entry) that an
+//! evicted or stalled reader may still hold.
+//!
+//! Waking: each subscriber has one [`Waiter`], registered in the log of
+//! each of its topics. A reader that found nothing sets its `waiting`
+//! flag and looks again; an append publishes its tail, then (once no lock
+//! is held) wakes the readers whose flag is set, clearing it. Both sides
+//! use sequentially consistent operations, so either the reader sees the
+//! new tail or the publisher sees the flag.
 
 use sse_codec::Encoded;
 use std::{
     collections::VecDeque,
     mem,
     sync::{
-        Mutex, MutexGuard, PoisonError,
+        Arc, Mutex, MutexGuard, OnceLock, PoisonError,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     task::Waker,
 };
 
-/// Wakers taken from a log, each with its reader's index.
-pub(crate) type Waiting = Vec<(usize, Waker)>;
+/// The most entries a segment holds.
+const SEGMENT_FRAMES: usize = 64;
+/// The most bytes a segment holds past its first entry.
+const SEGMENT_BYTES: usize = 64 * 1024;
+/// The first segment's size in entries; each next one doubles.
+const FIRST_SEGMENT: usize = 4;
 
 pub(crate) struct Log {
     state: Mutex<LogState>,
     /// Read by every reader on every poll and written once per append: on
-    /// a cache line of its own, so that readers writing `state` under the
-    /// lock do not take it from the others.
-    quiet: Quiet,
+    /// a cache line of its own, so that readers' writes elsewhere do not
+    /// take it from the others.
+    ends: Ends,
 }
 
-/// The index the next appended entry gets, published after each append,
-/// and whether the log was closed: a reader that is registered and has
-/// read up to here has nothing to do, and can tell without the lock.
+/// The index the next appended entry gets, and whether the log was
+/// closed.
 #[repr(align(128))]
-struct Quiet {
+struct Ends {
     tail: AtomicU64,
     closed: AtomicBool,
 }
 
+/// Entries `start..` of a log, each written once.
+pub(crate) struct Segment {
+    start: u64,
+    slots: Box<[OnceLock<Slot>]>,
+}
+
+pub(crate) struct Slot {
+    /// The publish's sequence number in Joe, which orders entries across
+    /// topics.
+    pub(crate) seq: u64,
+    pub(crate) frame: Encoded,
+    /// The bytes of every frame appended to the log before this one.
+    offset: u64,
+}
+
+impl Segment {
+    fn new(start: u64, size: usize) -> Arc<Segment> {
+        Arc::new(Segment {
+            start,
+            slots: (0..size).map(|_| OnceLock::new()).collect(),
+        })
+    }
+
+    /// The entry `at`, if it is in this segment and written.
+    fn get(&self, at: u64) -> Option<&Slot> {
+        let i = usize::try_from(at.checked_sub(self.start)?).ok()?;
+        self.slots.get(i)?.get()
+    }
+}
+
+/// A subscriber's side of its readers, shared with the logs of its topics:
+/// how to wake it, whether it was ended, and where it is in each log.
+///
+/// What a subscriber writes on every read is here, on cache lines of its
+/// own: one per subscriber (for one topic) that its reads and its wakes
+/// touch.
+#[repr(align(64))]
+pub(crate) struct Waiter {
+    /// Set by the subscriber when it found nothing to read, cleared by the
+    /// publisher that wakes it.
+    waiting: AtomicBool,
+    /// Set when a log ended the subscriber for lagging.
+    lagged: AtomicBool,
+    /// The index of the next entry to read in its first log, published by
+    /// the subscriber after each read for the log's bookkeeping; `more`
+    /// has the same for its other logs.
+    next: AtomicU64,
+    /// Live frames the subscriber took; only it writes this.
+    delivered: AtomicU64,
+    waker: Mutex<Option<Waker>>,
+    more: Box<[AtomicU64]>,
+}
+
+impl Waiter {
+    /// A waiter for a subscriber of `logs` logs.
+    pub(crate) fn new(logs: usize) -> Waiter {
+        Waiter {
+            waiting: AtomicBool::new(false),
+            lagged: AtomicBool::new(false),
+            next: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            waker: Mutex::new(None),
+            more: (1..logs).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// The subscriber's position in its log `which`.
+    fn next(&self, which: usize) -> &AtomicU64 {
+        match which.checked_sub(1) {
+            None => &self.next,
+            Some(i) => &self.more[i],
+        }
+    }
+
+    /// Counts frames taken.
+    pub(crate) fn count(&self, frames: usize) {
+        let now = self.delivered.load(Ordering::Relaxed);
+        self.delivered.store(now + frames as u64, Ordering::Relaxed);
+    }
+
+    /// Live frames the subscriber took.
+    pub(crate) fn delivered(&self) -> u64 {
+        self.delivered.load(Ordering::Relaxed)
+    }
+
+    /// Whether a log ended the subscriber for lagging.
+    pub(crate) fn is_lagged(&self) -> bool {
+        self.lagged.load(Ordering::Acquire)
+    }
+
+    /// Registers `waker` (unless `registered` says it already is) and sets
+    /// the waiting flag. Returns whether the flag was clear: then the
+    /// caller must look for entries once more before it waits, as an append
+    /// may have come before the flag was set. If it was set, no append woke
+    /// the subscriber since it was set, and the next one will.
+    pub(crate) fn arm(&self, waker: &Waker, registered: &mut Option<WakerId>) -> bool {
+        let id = WakerId::of(waker);
+        if *registered != Some(id) {
+            let old = self
+                .waker
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .replace(waker.clone());
+            *registered = Some(id);
+            drop(old);
+        }
+        !self.waiting.swap(true, Ordering::SeqCst)
+    }
+
+    /// Wakes the subscriber if it waits (or unconditionally, with
+    /// `always`). Runs the waker: never under a lock.
+    pub(crate) fn wake(&self, always: bool) {
+        let waiting = self.waiting.load(Ordering::SeqCst);
+        if (waiting && self.waiting.swap(false, Ordering::SeqCst)) || always {
+            let waker = self
+                .waker
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+}
+
+/// Which waker a subscriber registered, without holding a clone of it
+/// (a reference count on its task): two wakers with the same data and
+/// vtable wake the same way, which is what [`Waker::will_wake`] compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WakerId(usize, usize);
+
+impl WakerId {
+    fn of(waker: &Waker) -> WakerId {
+        WakerId(
+            waker.data() as usize,
+            std::ptr::from_ref(waker.vtable()) as usize,
+        )
+    }
+}
+
+/// The waiters registered in a log, taken by each append to wake them once
+/// no lock is held. Copied on write: a subscriber joining or leaving while
+/// a publisher wakes the previous list copies it.
+pub(crate) type Waiters = Arc<Vec<Arc<Waiter>>>;
+
 pub(crate) struct LogState {
-    entries: VecDeque<Slot>,
-    /// The index of `entries[0]`; entry `i` has index `first + i`.
+    /// The segments held, oldest first; never empty.
+    parts: VecDeque<Part>,
+    /// The oldest entry not evicted; entries before it are gone for
+    /// readers (a reader still before it was ended).
     first: u64,
-    /// The bytes of the frames in `entries`.
-    bytes: usize,
+    /// The index the next appended entry gets.
+    tail: u64,
     /// The bytes of every frame ever appended: with each slot's `offset`,
-    /// what a reader has not read, in O(1).
+    /// the bytes between two entries in O(1).
     appended: u64,
+    /// The size of the largest segment: a quarter of the log's capacity in
+    /// frames, within `1..=SEGMENT_FRAMES`, so that a segment is a small
+    /// part of the log.
+    largest: usize,
     readers: Vec<Option<Reader>>,
     free: Vec<usize>,
-    /// Readers not ended: each new entry waits for this many.
+    /// Readers not ended: an append with none is dropped.
     active: usize,
-    /// Readers to wake on the next append, registered in this epoch.
-    waiting: Waiting,
-    /// Counts the times `waiting` was taken, so that a reader knows whether
-    /// its registration (and its position in `waiting`) is current.
-    epoch: u64,
+    waiters: Waiters,
+    /// The reader index of each entry of `waiters`.
+    waiter_owners: Vec<usize>,
     closed: bool,
 }
 
-struct Slot {
-    /// The publish's sequence number in Joe, which orders entries across
-    /// topics.
-    seq: u64,
-    frame: Encoded,
-    /// `appended` before this entry.
-    offset: u64,
-    /// Readers that have not read it yet.
-    remaining: usize,
+/// A segment held by the log, and what the log knows of it.
+struct Part {
+    segment: Arc<Segment>,
+    /// Entries written.
+    len: usize,
+    /// Their bytes.
+    bytes: usize,
+    /// The readers in this segment (by their last step).
+    readers: Vec<usize>,
 }
 
-/// How much one read takes: at most `frames` entries and, past the first,
-/// `bytes` bytes, none published after the sequence number `upto`. What a
-/// subscriber has taken and not yet yielded is its own, beyond the log's
-/// bounds: this keeps it small.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Limit {
-    pub(crate) frames: usize,
-    pub(crate) bytes: usize,
-    pub(crate) upto: u64,
-}
-
-impl Limit {
-    /// One batch: 64 frames, 64 KiB.
-    pub(crate) const BATCH: Limit = Limit {
-        frames: 64,
-        bytes: 64 * 1024,
-        upto: u64::MAX,
-    };
+impl Part {
+    fn end(&self) -> u64 {
+        self.segment.start + self.len as u64
+    }
 }
 
 struct Reader {
-    /// The index of the next entry to read.
-    next: u64,
     /// The subscriber's registry slot and ID in Joe.
     owner: Owner,
-    /// Ended for lagging: reads nothing more, counts in no entry.
+    waiter: Arc<Waiter>,
+    /// Which of `waiter.next` is its position in this log.
+    which: usize,
+    /// The start of the segment it is in, and its index in that part's
+    /// `readers`.
+    part: u64,
+    at: usize,
+    /// Its index in `waiters`.
+    waiter_at: usize,
+    /// Ended for lagging: reads nothing more.
     ended: bool,
-    /// The epoch and position of its registration in `waiting`.
-    waiting: Option<(u64, usize)>,
 }
 
 /// A subscriber's registry slot and ID in Joe.
 pub(crate) type Owner = (usize, u64);
-
-/// What a read found.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Read {
-    /// This many frames, added to the output.
-    Got(usize),
-    /// Nothing new.
-    Pending,
-    /// Nothing new, and nothing more will come: Joe shut down.
-    Closed,
-    /// The reader fell behind and was ended.
-    Lagged,
-}
 
 /// How much a log holds, for [`Stats`](crate::Stats).
 #[derive(Clone, Copy, Debug, Default)]
@@ -131,61 +270,154 @@ pub(crate) struct Held {
     pub(crate) bytes: usize,
 }
 
+/// A reader's place in a log: the segment it reads and the next entry.
+pub(crate) struct Cursor {
+    pub(crate) log: Arc<Log>,
+    /// Its reader index in the log.
+    pub(crate) reader: usize,
+    /// Which of its waiter's positions it publishes.
+    which: usize,
+    segment: Arc<Segment>,
+    next: u64,
+}
+
+/// The reader was ended for lagging.
+#[derive(Debug)]
+pub(crate) struct Lagged;
+
+impl Cursor {
+    /// The next entry, without taking it; `None` if there is none yet.
+    pub(crate) fn peek(&mut self) -> Result<Option<&Slot>, Lagged> {
+        if self.next >= self.log.tail() {
+            return Ok(None);
+        }
+        if self.segment.get(self.next).is_none() {
+            // Below the tail, so written: in a later segment.
+            self.segment = self.log.step(self.reader, self.next).ok_or(Lagged)?;
+        }
+        Ok(self.segment.get(self.next))
+    }
+
+    /// Takes the entry [`peek`](Cursor::peek) returned.
+    pub(crate) fn advance(&mut self, waiter: &Waiter) {
+        self.next += 1;
+        waiter.next(self.which).store(self.next, Ordering::Release);
+    }
+
+    /// The sequence number and size of the next `max` entries up to
+    /// sequence number `upto`, into `out`, without taking them.
+    pub(crate) fn look_ahead(&self, max: usize, upto: u64, out: &mut Vec<(u64, usize)>) {
+        let tail = self.log.tail();
+        let mut segment = Arc::clone(&self.segment);
+        let mut at = self.next;
+        for _ in 0..max {
+            if at >= tail {
+                break;
+            }
+            let slot = match segment.get(at) {
+                Some(slot) => slot,
+                None => match self.log.lock().segment_at(at) {
+                    Some(next) => {
+                        segment = next;
+                        continue;
+                    }
+                    None => break,
+                },
+            };
+            if slot.seq > upto {
+                break;
+            }
+            out.push((slot.seq, slot.frame.len()));
+            at += 1;
+        }
+    }
+
+    /// Whether the log was closed and this reader has read all of it.
+    pub(crate) fn is_done(&self) -> bool {
+        self.log.ends.closed.load(Ordering::SeqCst) && self.next >= self.log.tail()
+    }
+}
+
 impl Log {
-    pub(crate) fn new() -> Log {
+    /// A log of at most `capacity` frames.
+    pub(crate) fn new(capacity: usize) -> Log {
+        let largest = (capacity / 4).clamp(1, SEGMENT_FRAMES);
         Log {
             state: Mutex::new(LogState {
-                entries: VecDeque::new(),
+                parts: VecDeque::from([Part {
+                    segment: Segment::new(0, FIRST_SEGMENT.min(largest)),
+                    len: 0,
+                    bytes: 0,
+                    readers: Vec::new(),
+                }]),
                 first: 0,
-                bytes: 0,
+                tail: 0,
                 appended: 0,
+                largest,
                 readers: Vec::new(),
                 free: Vec::new(),
                 active: 0,
-                waiting: Vec::new(),
-                epoch: 0,
+                waiters: Arc::default(),
+                waiter_owners: Vec::new(),
                 closed: false,
             }),
-            quiet: Quiet {
+            ends: Ends {
                 tail: AtomicU64::new(0),
                 closed: AtomicBool::new(false),
             },
         }
     }
 
+    /// The index the next appended entry gets.
+    fn tail(&self) -> u64 {
+        self.ends.tail.load(Ordering::SeqCst)
+    }
+
     /// Appends a published frame: [`LogState::append`], then publishes the
-    /// new tail for readers' [`is_quiet`](Log::is_quiet).
+    /// new tail. Returns the waiters to wake once no lock is held.
     pub(crate) fn append(
         &self,
         seq: u64,
         frame: &Encoded,
         bounds: (usize, usize),
-        spare: Waiting,
         lagged: &mut Vec<Owner>,
-        wake: &mut Vec<Waker>,
-    ) -> Waiting {
+        ended: &mut Vec<Arc<Waiter>>,
+    ) -> Option<Waiters> {
         let mut state = self.lock();
-        let waiting = state.append(seq, frame, bounds, spare, lagged, wake);
-        self.quiet.tail.store(state.tail(), Ordering::Release);
-        waiting
+        if !state.append(seq, frame, bounds, lagged, ended) {
+            return None;
+        }
+        self.ends.tail.store(state.tail, Ordering::SeqCst);
+        Some(Arc::clone(&state.waiters))
     }
 
     /// Ends the log after what it holds (Joe shut down); returns the
-    /// waiting readers' wakers.
-    pub(crate) fn close(&self) -> Waiting {
+    /// waiters to wake.
+    pub(crate) fn close(&self) -> Waiters {
         let mut state = self.lock();
         state.closed = true;
-        state.epoch += 1;
-        self.quiet.closed.store(true, Ordering::Release);
-        mem::take(&mut state.waiting)
+        self.ends.closed.store(true, Ordering::SeqCst);
+        Arc::clone(&state.waiters)
     }
 
-    /// Whether nothing was appended since the tail `seen` and the log is
-    /// open: then a reader that registered its waker when it read up to
-    /// `seen` is still registered, and has nothing to read.
-    pub(crate) fn is_quiet(&self, seen: u64) -> bool {
-        self.quiet.tail.load(Ordering::Acquire) == seen
-            && !self.quiet.closed.load(Ordering::Acquire)
+    /// A cursor for the reader `reader`, at `next`, in `segment`.
+    pub(crate) fn cursor(
+        self: &Arc<Log>,
+        (reader, which, segment, next): (usize, usize, Arc<Segment>, u64),
+    ) -> Cursor {
+        Cursor {
+            log: Arc::clone(self),
+            reader,
+            which,
+            segment,
+            next,
+        }
+    }
+
+    /// Moves a reader to the segment holding entry `at`; `None` if it was
+    /// ended (it lagged).
+    fn step(&self, reader: usize, at: u64) -> Option<Arc<Segment>> {
+        self.lock().step(reader, at)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, LogState> {
@@ -195,37 +427,57 @@ impl Log {
 }
 
 impl LogState {
-    /// Adds a reader that starts with the next entry appended.
-    pub(crate) fn add_reader(&mut self, owner: Owner) -> usize {
+    /// Adds a reader that starts with the next entry appended, for the
+    /// subscriber of `waiter`, publishing its position in `which`.
+    /// Returns what its [`Cursor`] needs.
+    pub(crate) fn add_reader(
+        &mut self,
+        owner: Owner,
+        waiter: &Arc<Waiter>,
+        which: usize,
+    ) -> (usize, usize, Arc<Segment>, u64) {
+        let index = self.free.pop().unwrap_or_else(|| {
+            self.readers.push(None);
+            self.readers.len() - 1
+        });
+        let part = self.parts.back_mut().expect("a log holds a segment");
         let reader = Reader {
-            next: self.tail(),
             owner,
+            waiter: Arc::clone(waiter),
+            which,
+            part: part.segment.start,
+            at: part.readers.len(),
+            waiter_at: self.waiter_owners.len(),
             ended: false,
-            waiting: None,
         };
+        part.readers.push(index);
+        let segment = Arc::clone(&part.segment);
+        Arc::make_mut(&mut self.waiters).push(Arc::clone(waiter));
+        self.waiter_owners.push(index);
+        waiter.next(which).store(self.tail, Ordering::Release);
+        self.readers[index] = Some(reader);
         self.active += 1;
-        match self.free.pop() {
-            Some(index) => {
-                self.readers[index] = Some(reader);
-                index
-            }
-            None => {
-                self.readers.push(Some(reader));
-                self.readers.len() - 1
-            }
-        }
+        (index, which, segment, self.tail)
     }
 
-    /// Removes a reader (its subscriber was dropped): what it had not read
-    /// no longer waits for it. Its registered waker, if any, goes to
+    /// Removes a reader (its subscriber was dropped). Its waiter goes to
     /// `dispose`, to be dropped once no lock is held.
-    pub(crate) fn remove_reader(&mut self, index: usize, dispose: &mut Vec<Waker>) {
-        self.end(index, dispose);
-        if let Some(slot) = self.readers.get_mut(index) {
-            if slot.take().is_some() {
-                self.free.push(index);
+    pub(crate) fn remove_reader(&mut self, index: usize, dispose: &mut Vec<Arc<Waiter>>) {
+        self.end(index, &mut Vec::new());
+        let Some(reader) = self.readers.get_mut(index).and_then(Option::take) else {
+            return;
+        };
+        self.free.push(index);
+        let at = reader.waiter_at;
+        let waiters = Arc::make_mut(&mut self.waiters);
+        dispose.push(waiters.swap_remove(at));
+        self.waiter_owners.swap_remove(at);
+        if let Some(&moved) = self.waiter_owners.get(at) {
+            if let Some(moved) = self.readers[moved].as_mut() {
+                moved.waiter_at = at;
             }
         }
+        dispose.push(reader.waiter);
     }
 
     /// Whether no reader is left, ended or not.
@@ -233,226 +485,205 @@ impl LogState {
         self.free.len() == self.readers.len()
     }
 
-    /// Ends a reader: it reads nothing more and no entry waits for it. Its
-    /// registered waker, if any, goes to `wake`.
-    pub(crate) fn end(&mut self, index: usize, wake: &mut Vec<Waker>) {
-        if let Some(next) = self.mark_ended(index, wake) {
-            let from = next.saturating_sub(self.first) as usize;
-            self.release(from, 1);
-        }
-    }
-
-    /// Marks a reader ended and unregisters it; returns where it was, or
-    /// `None` if it was already ended or is gone. Its entries still count
-    /// it: [`release`](LogState::release) them.
-    fn mark_ended(&mut self, index: usize, wake: &mut Vec<Waker>) -> Option<u64> {
-        let reader = self.readers.get_mut(index).and_then(Option::as_mut)?;
+    /// Ends a reader: it reads nothing more and no segment waits for it.
+    /// Its waiter is marked lagged and goes to `ended`, to be woken once no
+    /// lock is held.
+    pub(crate) fn end(&mut self, index: usize, ended: &mut Vec<Arc<Waiter>>) {
+        let Some(reader) = self.readers.get_mut(index).and_then(Option::as_mut) else {
+            return;
+        };
         if mem::replace(&mut reader.ended, true) {
-            return None;
+            return;
         }
-        let next = reader.next;
+        let (part, at) = (reader.part, reader.at);
+        reader.waiter.lagged.store(true, Ordering::Release);
+        ended.push(Arc::clone(&reader.waiter));
         self.active -= 1;
-        wake.extend(self.unregister(index));
-        Some(next)
-    }
-
-    /// Takes `readers` ended readers out of the entries from `from` on,
-    /// and drops the entries no one waits for any more.
-    fn release(&mut self, from: usize, readers: usize) {
-        for slot in self.entries.range_mut(from..) {
-            slot.remaining -= readers;
-        }
+        self.leave(part, at);
         self.trim();
     }
 
-    /// The index the next appended entry gets.
-    pub(crate) fn tail(&self) -> u64 {
-        self.first + self.entries.len() as u64
-    }
-
-    /// Drops the oldest entries that every reader has read.
-    fn trim(&mut self) {
-        while self.entries.front().is_some_and(|slot| slot.remaining == 0) {
-            self.pop();
+    /// Takes the reader at `at` out of the readers of the part starting at
+    /// `start`.
+    fn leave(&mut self, start: u64, at: usize) {
+        let Some(part) = self.parts.iter_mut().find(|p| p.segment.start == start) else {
+            return;
+        };
+        part.readers.swap_remove(at);
+        if let Some(&moved) = part.readers.get(at) {
+            if let Some(moved) = self.readers[moved].as_mut() {
+                moved.at = at;
+            }
         }
     }
 
-    fn pop(&mut self) -> Option<Slot> {
-        let slot = self.entries.pop_front()?;
-        self.first += 1;
-        self.bytes -= slot.frame.len();
-        Some(slot)
+    /// Joins a reader to the readers of the part at position `i`.
+    fn join(&mut self, index: usize, i: usize) {
+        let part = &mut self.parts[i];
+        if let Some(reader) = self.readers[index].as_mut() {
+            reader.part = part.segment.start;
+            reader.at = part.readers.len();
+            part.readers.push(index);
+        }
+    }
+
+    /// Moves a reader to the segment holding entry `at`; `None` if it was
+    /// ended or `at` was evicted.
+    fn step(&mut self, index: usize, at: u64) -> Option<Arc<Segment>> {
+        let reader = self.readers.get(index)?.as_ref()?;
+        if reader.ended || at < self.first {
+            return None;
+        }
+        let (part, was) = (reader.part, reader.at);
+        let i = self.part_of(at)?;
+        if self.parts[i].segment.start != part {
+            self.leave(part, was);
+            self.join(index, i);
+            self.trim();
+        }
+        let i = self.part_of(at)?;
+        Some(Arc::clone(&self.parts[i].segment))
+    }
+
+    /// The segment holding entry `at`, without moving any reader.
+    fn segment_at(&self, at: u64) -> Option<Arc<Segment>> {
+        if at < self.first {
+            return None;
+        }
+        let i = self.part_of(at)?;
+        Some(Arc::clone(&self.parts[i].segment))
+    }
+
+    /// The position in `parts` of the segment holding the written entry
+    /// `at`.
+    fn part_of(&self, at: u64) -> Option<usize> {
+        self.parts
+            .iter()
+            .position(|part| part.segment.start <= at && at < part.end())
+    }
+
+    fn slot(&self, at: u64) -> Option<&Slot> {
+        let i = self.part_of(at)?;
+        self.parts[i].segment.get(at)
+    }
+
+    /// The bytes of the entries from `at` to the tail.
+    fn bytes_from(&self, at: u64) -> usize {
+        self.slot(at)
+            .map_or(0, |slot| (self.appended - slot.offset) as usize)
     }
 
     /// Appends a published frame for the active readers, evicting the
     /// oldest entries past `capacity` frames or `max_bytes` bytes (one
-    /// entry always fits) and ending the readers that had not read them;
-    /// their owners go to `lagged`, their wakers to `wake`.
-    ///
-    /// Returns the readers waiting for an entry, swapped for `spare` (an
-    /// empty buffer, whose capacity the log then reuses).
+    /// entry always fits) and ending the readers that had not read them:
+    /// their owners go to `lagged`, their waiters to `ended`. Returns
+    /// whether it appended: not without active readers.
     fn append(
         &mut self,
         seq: u64,
         frame: &Encoded,
         (capacity, max_bytes): (usize, usize),
-        spare: Waiting,
         lagged: &mut Vec<Owner>,
-        wake: &mut Vec<Waker>,
-    ) -> Waiting {
-        if self.active == 0 {
-            return spare;
+        ended: &mut Vec<Arc<Waiter>>,
+    ) -> bool {
+        if self.active == 0 || self.closed {
+            return false;
         }
-        self.entries.push_back(Slot {
+        let len = frame.len();
+        let last = self.parts.back().expect("a log holds a segment");
+        if last.len == last.segment.slots.len() || (last.len > 0 && last.bytes + len > SEGMENT_BYTES)
+        {
+            let size = (last.segment.slots.len() * 2).min(self.largest);
+            self.parts.push_back(Part {
+                segment: Segment::new(self.tail, size),
+                len: 0,
+                bytes: 0,
+                readers: Vec::new(),
+            });
+        }
+        let last = self.parts.back_mut().expect("a log holds a segment");
+        let slot = Slot {
             seq,
             frame: frame.clone(),
             offset: self.appended,
-            remaining: self.active,
-        });
-        self.bytes += frame.len();
-        self.appended += frame.len() as u64;
-        while self.entries.len() > capacity || (self.bytes > max_bytes && self.entries.len() > 1) {
-            let Some(evicted) = self.pop() else { break };
-            if evicted.remaining > 0 {
-                self.end_lagging(lagged, wake);
-            }
+        };
+        if last.segment.slots[last.len].set(slot).is_err() {
+            unreachable!("a slot is written once, by the append that owns it");
+        }
+        last.len += 1;
+        last.bytes += len;
+        self.tail += 1;
+        self.appended += len as u64;
+        while self.tail - self.first > capacity as u64
+            || (self.tail - self.first > 1 && self.bytes_from(self.first) > max_bytes)
+        {
+            self.evict(lagged, ended);
         }
         self.trim();
-        self.epoch += 1;
-        mem::replace(&mut self.waiting, spare)
+        true
     }
 
-    /// Ends every reader behind the oldest entry: it missed what was
-    /// evicted. Rare (a reader fell a whole log behind), so a scan; every
-    /// entry held counts each of them, so one pass releases them all.
-    fn end_lagging(&mut self, lagged: &mut Vec<Owner>, wake: &mut Vec<Waker>) {
-        let mut ended = 0;
-        for index in 0..self.readers.len() {
-            let owner = match &self.readers[index] {
-                Some(reader) if !reader.ended && reader.next < self.first => reader.owner,
-                _ => continue,
-            };
-            if self.mark_ended(index, wake).is_some() {
-                lagged.push(owner);
-                ended += 1;
+    /// Evicts the oldest entry, ending the readers that had not read it,
+    /// and drops the segments left with no entry and no reader.
+    fn evict(&mut self, lagged: &mut Vec<Owner>, ended: &mut Vec<Arc<Waiter>>) {
+        self.first += 1;
+        loop {
+            // Only readers in the oldest segment can be behind `first`:
+            // every later one starts after it.
+            let behind: Vec<usize> = self.parts[0]
+                .readers
+                .iter()
+                .copied()
+                .filter(|&index| {
+                    self.readers[index].as_ref().is_some_and(|reader| {
+                        reader.waiter.next(reader.which).load(Ordering::Acquire) < self.first
+                    })
+                })
+                .collect();
+            for index in behind {
+                if let Some(reader) = self.readers[index].as_ref() {
+                    lagged.push(reader.owner);
+                }
+                self.end(index, ended);
             }
-        }
-        if ended > 0 {
-            self.release(0, ended);
-        }
-    }
-
-    /// Reads the entries the reader has not read, up to `limit`, into
-    /// `out` (with each entry's sequence number), and registers `waker` for
-    /// the next append (unless the log is closed); a waker it replaced goes
-    /// to `dispose`, to be dropped once no lock is held.
-    pub(crate) fn read(
-        &mut self,
-        index: usize,
-        waker: &Waker,
-        limit: Limit,
-        out: &mut impl Extend<(u64, Encoded)>,
-        dispose: &mut Vec<Waker>,
-    ) -> Read {
-        let Some(reader) = self.readers.get_mut(index).and_then(Option::as_mut) else {
-            return Read::Closed;
-        };
-        if reader.ended {
-            return Read::Lagged;
-        }
-        let from = (reader.next - self.first) as usize;
-        let mut got = 0;
-        let mut bytes = 0;
-        for slot in self.entries.range(from..) {
-            if got == limit.frames
-                || slot.seq > limit.upto
-                || (got > 0 && bytes + slot.frame.len() > limit.bytes)
-            {
+            if self.parts.len() == 1 || self.first < self.parts[0].end() {
                 break;
             }
-            got += 1;
-            bytes += slot.frame.len();
-        }
-        if got > 0 {
-            reader.next += got as u64;
-            out.extend(self.entries.range_mut(from..from + got).map(|slot| {
-                slot.remaining -= 1;
-                (slot.seq, slot.frame.clone())
-            }));
-            self.trim();
-        }
-        if !self.closed {
-            // Registered now, so that the reader's next poll finds it
-            // registered and can wait without taking the lock again.
-            dispose.extend(self.register(index, waker));
-        }
-        match got {
-            0 if self.closed => Read::Closed,
-            0 => Read::Pending,
-            got => Read::Got(got),
-        }
-    }
-
-    /// Registers `waker` for the next append, once per epoch; returns a
-    /// waker it replaced.
-    fn register(&mut self, index: usize, waker: &Waker) -> Option<Waker> {
-        let reader = self.readers.get_mut(index).and_then(Option::as_mut)?;
-        match reader.waiting {
-            Some((epoch, at)) if epoch == self.epoch => {
-                let held = &mut self.waiting[at].1;
-                if held.will_wake(waker) {
-                    None
-                } else {
-                    Some(mem::replace(held, waker.clone()))
-                }
-            }
-            _ => {
-                reader.waiting = Some((self.epoch, self.waiting.len()));
-                self.waiting.push((index, waker.clone()));
-                None
+            // Every entry of the oldest segment is evicted: the readers
+            // left in it have read it all and are at the next one.
+            let gone = self.parts.pop_front().expect("checked above");
+            for index in gone.readers {
+                self.join(index, 0);
             }
         }
     }
 
-    /// Takes a reader out of `waiting`, returning its waker.
-    fn unregister(&mut self, index: usize) -> Option<Waker> {
-        let reader = self.readers.get_mut(index)?.as_mut()?;
-        let (epoch, at) = reader.waiting.take()?;
-        if epoch != self.epoch {
-            return None;
+    /// Drops the oldest segments no reader is in.
+    fn trim(&mut self) {
+        while self.parts.len() > 1 && self.parts[0].readers.is_empty() {
+            self.parts.pop_front();
+            self.first = self.first.max(self.parts[0].segment.start);
         }
-        let (_, waker) = self.waiting.swap_remove(at);
-        if let Some(&(moved, _)) = self.waiting.get(at) {
-            if let Some(moved) = self.readers[moved].as_mut() {
-                moved.waiting = Some((epoch, at));
-            }
-        }
-        Some(waker)
     }
 
-    /// Whether the reader has read everything the log holds (or reads
-    /// nothing more: it was ended or removed).
-    pub(crate) fn is_read_up(&self, index: usize) -> bool {
+    /// The position of an active reader.
+    fn position(&self, index: usize) -> Option<u64> {
         match self.readers.get(index).and_then(Option::as_ref) {
-            Some(reader) if !reader.ended => reader.next == self.tail(),
-            _ => true,
+            Some(reader) if !reader.ended => {
+                Some(reader.waiter.next(reader.which).load(Ordering::Acquire))
+            }
+            _ => None,
         }
     }
 
     /// How many entries the reader has not read yet, and their bytes, in
-    /// O(1).
+    /// O(segments).
     pub(crate) fn unread(&self, index: usize) -> Held {
-        match self.readers.get(index).and_then(Option::as_ref) {
-            Some(reader) if !reader.ended => {
-                let from = (reader.next - self.first) as usize;
-                Held {
-                    frames: self.entries.len() - from,
-                    bytes: self
-                        .entries
-                        .get(from)
-                        .map_or(0, |slot| (self.appended - slot.offset) as usize),
-                }
-            }
+        match self.position(index) {
+            Some(next) if next < self.tail => Held {
+                frames: (self.tail - next) as usize,
+                bytes: self.bytes_from(next),
+            },
             _ => Held::default(),
         }
     }
@@ -460,24 +691,28 @@ impl LogState {
     /// The sequence number and size of the first `max` entries the reader
     /// has not read.
     pub(crate) fn unread_entries(&self, index: usize, max: usize, out: &mut Vec<(u64, usize)>) {
-        if let Some(reader) = self.readers.get(index).and_then(Option::as_ref) {
-            if !reader.ended {
-                let from = (reader.next - self.first) as usize;
-                out.extend(
-                    self.entries
-                        .range(from..)
-                        .take(max)
-                        .map(|slot| (slot.seq, slot.frame.len())),
-                );
-            }
+        if let Some(next) = self.position(index) {
+            out.extend(
+                (next..self.tail)
+                    .take(max)
+                    .filter_map(|at| self.slot(at))
+                    .map(|slot| (slot.seq, slot.frame.len())),
+            );
         }
     }
 
-    /// The entries held, and their bytes.
+    /// The entries some active reader has not read, and their bytes: a
+    /// walk over the readers, for [`Stats`](crate::Stats).
     pub(crate) fn held(&self) -> Held {
-        Held {
-            frames: self.entries.len(),
-            bytes: self.bytes,
+        let oldest = (0..self.readers.len())
+            .filter_map(|index| self.position(index))
+            .min();
+        match oldest {
+            Some(next) if next < self.tail => Held {
+                frames: (self.tail - next) as usize,
+                bytes: self.bytes_from(next),
+            },
+            _ => Held::default(),
         }
     }
 }
@@ -486,161 +721,165 @@ impl LogState {
 mod tests {
     use super::*;
 
-    const BOUNDS: (usize, usize) = (3, usize::MAX);
+    const BOUNDS: (usize, usize) = (8, usize::MAX);
 
     fn frame(text: &str) -> Encoded {
         Encoded::from(&sse_codec::Message::new().data(text))
     }
 
-    struct Nothing;
-
-    impl std::task::Wake for Nothing {
-        fn wake(self: std::sync::Arc<Self>) {}
+    struct Reading {
+        waiter: Arc<Waiter>,
+        cursor: Cursor,
     }
 
-    fn read(log: &mut LogState, index: usize) -> (Read, Vec<u64>) {
-        thread_local! {
-            static WAKER: Waker = Waker::from(std::sync::Arc::new(Nothing));
+    impl Reading {
+        fn new(log: &Arc<Log>, owner: Owner) -> Reading {
+            let waiter = Arc::new(Waiter::new(1));
+            let parts = log.lock().add_reader(owner, &waiter, 0);
+            Reading {
+                waiter,
+                cursor: log.cursor(parts),
+            }
         }
-        let mut out = Vec::new();
-        let mut replaced = Vec::new();
-        let read =
-            WAKER.with(|waker| log.read(index, waker, Limit::BATCH, &mut out, &mut replaced));
-        assert!(replaced.is_empty(), "the same waker is not replaced");
-        (read, out.into_iter().map(|(seq, _)| seq).collect())
+
+        /// Reads everything below the tail: the sequence numbers, or the
+        /// lag.
+        fn read(&mut self) -> Result<Vec<u64>, Lagged> {
+            let mut got = Vec::new();
+            if self.waiter.is_lagged() {
+                return Err(Lagged);
+            }
+            while let Some(slot) = self.cursor.peek()? {
+                got.push(slot.seq);
+                self.cursor.advance(&self.waiter);
+            }
+            Ok(got)
+        }
     }
 
-    #[test]
-    fn readers_get_every_entry_once_and_read_entries_go() {
-        let log = Log::new();
-        let mut log = log.lock();
-        let (a, b) = (log.add_reader((0, 0)), log.add_reader((1, 1)));
-        let (mut lagged, mut wake) = (Vec::new(), Vec::new());
-        for seq in 1..=2 {
-            log.append(seq, &frame("x"), BOUNDS, Vec::new(), &mut lagged, &mut wake);
-        }
-        assert_eq!(read(&mut log, a), (Read::Got(2), vec![1, 2]));
-        assert_eq!(log.held().frames, 2, "b has not read them");
-        assert_eq!(read(&mut log, b), (Read::Got(2), vec![1, 2]));
-        assert_eq!(log.held().frames, 0);
-        assert!(read(&mut log, a).0 == Read::Pending);
-        assert!(lagged.is_empty() && wake.is_empty());
-    }
-
-    #[test]
-    fn a_reader_a_whole_log_behind_is_ended_and_releases_the_rest() {
-        let log = Log::new();
-        let mut log = log.lock();
-        let (fast, slow) = (log.add_reader((0, 0)), log.add_reader((1, 1)));
-        assert!(read(&mut log, slow).0 == Read::Pending);
-        let (mut lagged, mut wake) = (Vec::new(), Vec::new());
-        for seq in 1..=4 {
-            let woken = log.append(seq, &frame("x"), BOUNDS, Vec::new(), &mut lagged, &mut wake);
-            // Slow registered once, before the first; fast registers as it
-            // reads each.
-            assert_eq!(woken.len(), 1);
-            assert_eq!(read(&mut log, fast).0, Read::Got(1));
-        }
-        assert_eq!(lagged, [(1, 1)]);
-        assert_eq!(read(&mut log, slow).0, Read::Lagged);
-        assert_eq!(log.held().frames, 0, "nothing waits for the ended one");
-        log.remove_reader(slow, &mut wake);
-        log.remove_reader(fast, &mut wake);
-        assert!(log.is_unread());
+    fn append(log: &Log, seq: u64, frame: &Encoded, bounds: (usize, usize)) -> Vec<Owner> {
+        let (mut lagged, mut ended) = (Vec::new(), Vec::new());
+        log.append(seq, frame, bounds, &mut lagged, &mut ended);
+        lagged
     }
 
     #[test]
-    fn registration_is_once_per_epoch_and_removal_keeps_positions() {
-        let log = Log::new();
-        let mut log = log.lock();
-        let readers: Vec<_> = (0..3).map(|i| log.add_reader((i, i as u64))).collect();
-        for &r in &readers {
-            assert!(read(&mut log, r).0 == Read::Pending);
-            assert!(read(&mut log, r).0 == Read::Pending);
+    fn readers_get_every_entry_once_across_segments_and_read_segments_go() {
+        let log = Arc::new(Log::new(1000));
+        let (mut a, mut b) = (Reading::new(&log, (0, 0)), Reading::new(&log, (1, 1)));
+        for seq in 1..=100 {
+            assert!(append(&log, seq, &frame("x"), (1000, usize::MAX)).is_empty());
         }
-        assert_eq!(log.waiting.len(), 3);
-        let mut dispose = Vec::new();
-        log.remove_reader(readers[0], &mut dispose);
-        assert_eq!(dispose.len(), 1);
-        log.remove_reader(readers[2], &mut dispose);
-        assert_eq!(log.waiting.len(), 1);
-        let (mut lagged, mut wake) = (Vec::new(), Vec::new());
-        let woken = log.append(1, &frame("x"), BOUNDS, Vec::new(), &mut lagged, &mut wake);
-        assert_eq!(
-            woken.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
-            [readers[1]]
+        assert_eq!(a.read().unwrap(), (1..=100).collect::<Vec<_>>());
+        assert_eq!(log.lock().held().frames, 100, "b has not read them");
+        assert_eq!(b.read().unwrap(), (1..=100).collect::<Vec<_>>());
+        let state = log.lock();
+        assert_eq!(state.held().frames, 0);
+        assert_eq!(state.parts.len(), 1, "only the segment both are in is left");
+        drop(state);
+        assert!(a.read().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_reader_a_whole_log_behind_is_ended_and_the_rest_goes() {
+        let log = Arc::new(Log::new(8));
+        let (mut fast, mut slow) = (Reading::new(&log, (0, 0)), Reading::new(&log, (1, 1)));
+        for seq in 1..=8 {
+            assert!(append(&log, seq, &frame("x"), BOUNDS).is_empty());
+            assert_eq!(fast.read().unwrap(), [seq]);
+        }
+        // Slow reads one, then stalls.
+        assert_eq!(slow.cursor.peek().unwrap().map(|slot| slot.seq), Some(1));
+        slow.cursor.advance(&slow.waiter);
+        assert_eq!(append(&log, 9, &frame("x"), BOUNDS), []);
+        assert_eq!(append(&log, 10, &frame("x"), BOUNDS), [(1, 1)]);
+        assert!(slow.read().is_err());
+        assert_eq!(fast.read().unwrap(), [9, 10]);
+        let state = log.lock();
+        assert_eq!(state.held().frames, 0, "nothing waits for the ended one");
+        assert!(
+            state.parts.len() <= 2,
+            "the segments the slow one held are gone"
         );
     }
 
     #[test]
-    fn a_read_takes_at_most_its_limit_and_unread_is_counted_without_a_walk() {
-        let log = Log::new();
-        let mut log = log.lock();
-        let r = log.add_reader((0, 0));
-        let (mut lagged, mut wake) = (Vec::new(), Vec::new());
+    fn a_waiting_reader_is_woken_once_and_removal_keeps_the_waiters() {
+        let log = Arc::new(Log::new(8));
+        let readers: Vec<_> = (0..3).map(|i| Reading::new(&log, (i, i as u64))).collect();
+        let mut registered = None;
+        let waker = Waker::noop();
+        assert!(readers[1].waiter.arm(waker, &mut registered));
+        assert!(!readers[1].waiter.arm(waker, &mut registered), "armed once");
+        let mut dispose = Vec::new();
+        log.lock().remove_reader(readers[0].cursor.reader, &mut dispose);
+        let woken = log
+            .append(1, &frame("x"), BOUNDS, &mut Vec::new(), &mut Vec::new())
+            .unwrap();
+        assert_eq!(woken.len(), 2);
+        let waiting: Vec<bool> = woken
+            .iter()
+            .map(|w| w.waiting.load(Ordering::SeqCst))
+            .collect();
+        assert_eq!(waiting.iter().filter(|&&w| w).count(), 1);
+        for waiter in woken.iter() {
+            waiter.wake(false);
+        }
+        assert!(!readers[1].waiter.waiting.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn unread_is_counted_in_frames_and_bytes() {
+        let log = Arc::new(Log::new(10));
+        let mut r = Reading::new(&log, (0, 0));
         for (seq, len) in (1..=6).zip([10, 20, 30, 40, 50, 60]) {
-            let frame = frame(&"x".repeat(len));
-            log.append(
-                seq,
-                &frame,
-                (10, usize::MAX),
-                Vec::new(),
-                &mut lagged,
-                &mut wake,
-            );
+            append(&log, seq, &frame(&"x".repeat(len)), (10, usize::MAX));
         }
         let size = |len: usize| frame(&"x".repeat(len)).len();
-        let unread = log.unread(r);
+        let unread = log.lock().unread(r.cursor.reader);
         assert_eq!(unread.frames, 6);
         assert_eq!(
             unread.bytes,
             [10, 20, 30, 40, 50, 60].map(size).iter().sum::<usize>()
         );
-        let take = |log: &mut LogState, limit: Limit| {
-            let (mut out, mut dispose) = (Vec::new(), Vec::new());
-            let waker = Waker::from(std::sync::Arc::new(Nothing));
-            let read = log.read(r, &waker, limit, &mut out, &mut dispose);
-            (
-                read,
-                out.into_iter().map(|(seq, _)| seq).collect::<Vec<_>>(),
-            )
-        };
-        let frames = |frames| Limit {
-            frames,
-            ..Limit::BATCH
-        };
-        assert_eq!(take(&mut log, frames(2)), (Read::Got(2), vec![1, 2]));
-        // Bytes: the first always, then while the total fits.
-        let bytes = Limit {
-            bytes: size(30) + size(40) - 1,
-            ..Limit::BATCH
-        };
-        assert_eq!(take(&mut log, bytes), (Read::Got(1), vec![3]));
-        let upto = Limit {
-            upto: 5,
-            ..Limit::BATCH
-        };
-        assert_eq!(take(&mut log, upto), (Read::Got(2), vec![4, 5]));
-        assert!(!log.is_read_up(r));
-        assert_eq!(log.unread(r).bytes, size(60));
-        assert_eq!(take(&mut log, Limit::BATCH), (Read::Got(1), vec![6]));
-        assert!(log.is_read_up(r));
-        assert_eq!(log.unread(r).frames, 0);
-        assert_eq!(log.unread(r).bytes, 0);
+        for _ in 0..5 {
+            assert!(r.cursor.peek().unwrap().is_some());
+            r.cursor.advance(&r.waiter);
+        }
+        assert_eq!(log.lock().unread(r.cursor.reader).bytes, size(60));
+        let mut ahead = Vec::new();
+        r.cursor.look_ahead(10, u64::MAX, &mut ahead);
+        assert_eq!(ahead, [(6, size(60))]);
+        assert_eq!(r.read().unwrap(), [6]);
+        assert_eq!(log.lock().unread(r.cursor.reader).frames, 0);
     }
 
     #[test]
     fn the_byte_bound_evicts_but_one_entry_always_fits() {
-        let log = Log::new();
-        let mut log = log.lock();
-        let r = log.add_reader((0, 0));
-        let (mut lagged, mut wake) = (Vec::new(), Vec::new());
+        let log = Arc::new(Log::new(10));
+        let mut r = Reading::new(&log, (0, 0));
         let big = frame(&"x".repeat(100));
-        log.append(1, &big, (10, 50), Vec::new(), &mut lagged, &mut wake);
-        assert!(lagged.is_empty());
-        assert_eq!(read(&mut log, r).0, Read::Got(1));
-        log.append(2, &big, (10, 50), Vec::new(), &mut lagged, &mut wake);
-        log.append(3, &big, (10, 50), Vec::new(), &mut lagged, &mut wake);
-        assert_eq!(lagged, [(0, 0)]);
+        assert!(append(&log, 1, &big, (10, 50)).is_empty());
+        assert_eq!(r.read().unwrap(), [1]);
+        assert!(append(&log, 2, &big, (10, 50)).is_empty());
+        assert_eq!(append(&log, 3, &big, (10, 50)), [(0, 0)]);
+    }
+
+    #[test]
+    fn a_segment_holds_at_most_64_kib_past_its_first_entry() {
+        let log = Arc::new(Log::new(1000));
+        let _r = Reading::new(&log, (0, 0));
+        let chunk = frame(&"x".repeat(20 * 1024));
+        for seq in 1..=8 {
+            append(&log, seq, &chunk, (1000, usize::MAX));
+        }
+        let state = log.lock();
+        assert!(
+            state
+                .parts
+                .iter()
+                .all(|part| part.len == 1 || part.bytes <= SEGMENT_BYTES)
+        );
+        assert_eq!(state.held().frames, 8);
     }
 }

@@ -31,9 +31,10 @@ pub struct Stats {
     /// Frames held for subscribers: the entries of the topics' logs that
     /// some subscriber has not read (each counted once, however many
     /// subscribers share it), and the replays not yet read. Not counted:
-    /// the batch each subscriber took from the logs and has not yielded
-    /// yet (at most 64 frames and 64 KiB, or one larger frame), which Joe
-    /// cannot see.
+    /// the batch a subscriber of several topics took from the logs and has
+    /// not yielded yet (at most 64 frames and 64 KiB, or one larger frame),
+    /// which Joe cannot see, and the entries every subscriber has read that
+    /// wait for their segment of the log to go (at most 64 per topic).
     pub queued_frames: usize,
     /// The bytes of those frames.
     pub queued_bytes: usize,

@@ -4,7 +4,7 @@
 use crate::{
     Error,
     joe::Inner,
-    log::{Held, Limit, Log, Read},
+    log::{Cursor, Held, Lagged, Log, Waiter, WakerId},
 };
 use futures_core::{Stream, stream::FusedStream};
 use sse_codec::Encoded;
@@ -14,14 +14,13 @@ use std::{
     pin::Pin,
     sync::{
         Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
-    task::{Context, Poll, Waker},
+    task::{Context, Poll},
 };
 
 /// What Joe's registry shares with a subscriber's stream: the replay, which
-/// Joe frees at once when the subscriber lags, and the counters it reads
-/// for [`Stats`](crate::Stats).
+/// Joe frees at once when the subscriber lags, and whether Joe ended it.
 #[derive(Default)]
 pub(crate) struct Shared {
     replay: Mutex<Replay>,
@@ -30,8 +29,6 @@ pub(crate) struct Shared {
     has_replay: AtomicBool,
     /// Ended by Joe: lagged, or shut down.
     ended: AtomicBool,
-    /// Live frames this subscriber read.
-    delivered: AtomicU64,
 }
 
 #[derive(Default)]
@@ -88,10 +85,6 @@ impl Shared {
         (replay.frames.len(), replay.bytes)
     }
 
-    pub(crate) fn delivered(&self) -> u64 {
-        self.delivered.load(Ordering::Relaxed)
-    }
-
     fn pop_replay(&self) -> Option<Encoded> {
         if !self.has_replay.load(Ordering::Acquire) {
             return None;
@@ -105,12 +98,12 @@ impl Shared {
         frame
     }
 
-    /// Counts frames read: only this subscriber writes the counter.
-    fn count(&self, frames: usize) {
-        let now = self.delivered.load(Ordering::Relaxed);
-        self.delivered.store(now + frames as u64, Ordering::Relaxed);
-    }
 }
+
+/// What a subscriber of several topics takes at most in one read: 64
+/// frames and, past the first, 64 KiB.
+const BATCH_FRAMES: usize = 64;
+const BATCH_BYTES: usize = 64 * 1024;
 
 /// What a subscriber's readers in `logs` have not read: a message in
 /// several of them counts once. The logs are read one after the other, not
@@ -150,9 +143,10 @@ pub(crate) fn unread<'a>(logs: impl IntoIterator<Item = (&'a Arc<Log>, usize)>) 
 pub struct Subscriber {
     joe: Arc<Inner>,
     shared: Arc<Shared>,
-    /// The log of each topic, with this subscriber's reader index in it.
-    logs: Vec<(Arc<Log>, usize)>,
-    /// Frames read from the logs and not yet yielded.
+    waiter: Arc<Waiter>,
+    /// Its place in the log of each topic.
+    cursors: Vec<Cursor>,
+    /// With several topics: frames read from the logs and not yet yielded.
     ready: VecDeque<Encoded>,
     /// With several topics: the entries read from each log, merged into
     /// publish order before they go to `ready`.
@@ -161,12 +155,8 @@ pub struct Subscriber {
     /// a read may take, to find the batch before taking it.
     upcoming: Vec<(u64, usize)>,
     end: End,
-    /// The waker registered when the subscriber last read every log up to
-    /// its tail, the tails then in `tails`. While no tail has moved, a poll
-    /// with the same waker has nothing to read and need not lock.
-    seen: Option<WakerId>,
-    /// Each log's tail at the last read.
-    tails: Vec<u64>,
+    /// The waker last given to the waiter.
+    registered: Option<WakerId>,
     /// Whether the replay may hold frames. Only this subscriber adds to
     /// it, so it knows without reading `shared`, another cache line per
     /// poll across thousands of subscribers.
@@ -184,47 +174,23 @@ enum End {
     Done,
 }
 
-/// Which waker a subscriber registered, without holding a clone of it
-/// (a reference count on its task): two wakers with the same data and
-/// vtable wake the same way, which is what [`Waker::will_wake`] compares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct WakerId(usize, usize);
-
-impl WakerId {
-    fn of(waker: &Waker) -> WakerId {
-        WakerId(
-            waker.data() as usize,
-            std::ptr::from_ref(waker.vtable()) as usize,
-        )
-    }
-}
-
-/// Adds read frames to `ready`, dropping the sequence numbers.
-struct Frames<'a>(&'a mut VecDeque<Encoded>);
-
-impl Extend<(u64, Encoded)> for Frames<'_> {
-    fn extend<I: IntoIterator<Item = (u64, Encoded)>>(&mut self, iter: I) {
-        self.0.extend(iter.into_iter().map(|(_, frame)| frame));
-    }
-}
-
 impl Subscriber {
     pub(crate) fn new(
         joe: Arc<Inner>,
-        shared: Arc<Shared>,
-        logs: Vec<(Arc<Log>, usize)>,
+        (shared, waiter): (Arc<Shared>, Arc<Waiter>),
+        cursors: Vec<Cursor>,
         (slot, id): (usize, u64),
     ) -> Subscriber {
         Subscriber {
             joe,
             shared,
-            logs,
+            waiter,
+            cursors,
             ready: VecDeque::new(),
             merge: Vec::new(),
             upcoming: Vec::new(),
             end: End::Open,
-            seen: None,
-            tails: Vec::new(),
+            registered: None,
             replaying: true,
             slot,
             id,
@@ -254,7 +220,11 @@ impl Subscriber {
             return (0, 0);
         }
         let (frames, bytes) = self.shared.replay_usage();
-        let unread = unread(self.logs.iter().map(|(log, reader)| (log, *reader)));
+        let unread = unread(
+            self.cursors
+                .iter()
+                .map(|cursor| (&cursor.log, cursor.reader)),
+        );
         let ready: usize = self.ready.iter().map(Encoded::len).sum();
         (
             frames + self.ready.len() + unread.frames,
@@ -283,107 +253,72 @@ impl Subscriber {
         true
     }
 
-    /// Reads what the logs hold for this subscriber into `ready`, a
-    /// [batch](Limit::BATCH) at most.
-    fn read(&mut self, waker: &Waker) -> Read {
-        let id = WakerId::of(waker);
-        // Read up to every tail with this waker registered in every log,
-        // and no log moved or closed since: still registered in each, as
-        // each log's registrations last until its next append or close.
-        if self.seen == Some(id)
-            && self
-                .logs
-                .iter()
-                .zip(&self.tails)
-                .all(|((log, _), &tail)| log.is_quiet(tail))
-        {
-            return Read::Pending;
+    /// The next live frame, if one was published: from the one log without
+    /// a lock, or a batch across several logs.
+    fn read(&mut self) -> Result<Option<Encoded>, Lagged> {
+        if let [cursor] = self.cursors.as_mut_slice() {
+            let Some(slot) = cursor.peek()? else {
+                return Ok(None);
+            };
+            let frame = slot.frame.clone();
+            cursor.advance(&self.waiter);
+            return Ok(Some(frame));
         }
-        let tails = &mut self.tails;
-        tails.clear();
-        // Wakers replaced in a log's registration are dropped here, after
-        // every lock is released.
-        let mut dispose = Vec::new();
-        let mut read_up = true;
-        let read = match self.logs.as_slice() {
-            [(log, reader)] => {
-                let mut state = log.lock();
-                let read = state.read(
-                    *reader,
-                    waker,
-                    Limit::BATCH,
-                    &mut Frames(&mut self.ready),
-                    &mut dispose,
-                );
-                read_up = state.is_read_up(*reader);
-                tails.push(state.tail());
-                read
+        self.read_several()?;
+        Ok(self.ready.pop_front())
+    }
+
+    /// Reads a batch across the logs into `ready`: the first entries in
+    /// publish order, each message once however many of its topics
+    /// matched. Only publishes Joe finished are read (every entry up to its
+    /// sequence number is in every log), so no log is read past a message
+    /// another will still get.
+    fn read_several(&mut self) -> Result<(), Lagged> {
+        let finished = self.joe.finished();
+        let next = &mut self.upcoming;
+        next.clear();
+        for cursor in &self.cursors {
+            cursor.look_ahead(BATCH_FRAMES, finished, next);
+        }
+        next.sort_unstable();
+        next.dedup_by_key(|(seq, _)| *seq);
+        // The batch's last sequence number, found before any entry is
+        // taken: each log then gives its entries up to it.
+        let (mut upto, mut frames, mut bytes) = (None, 0, 0);
+        for &(seq, len) in next.iter() {
+            if frames == BATCH_FRAMES || (frames > 0 && bytes + len > BATCH_BYTES) {
+                break;
             }
-            logs => {
-                // Several logs are read under Joe's lock, which orders
-                // publishes: a consistent cut, merged into publish order,
-                // each message once however many of its topics matched.
-                let joe = self.joe.lock();
-                // A batch across the logs: the first entries in publish
-                // order, up to the batch's bounds, found before any is
-                // taken so that no log is read past the others.
-                let next = &mut self.upcoming;
-                next.clear();
-                for (log, reader) in logs {
-                    log.lock()
-                        .unread_entries(*reader, Limit::BATCH.frames, next);
-                }
-                next.sort_unstable();
-                next.dedup_by_key(|(seq, _)| *seq);
-                let mut limit = Limit {
-                    frames: 0,
-                    bytes: usize::MAX,
-                    upto: 0,
-                };
-                let mut bytes = 0;
-                for &(seq, len) in next.iter() {
-                    if limit.frames == Limit::BATCH.frames
-                        || (limit.frames > 0 && bytes + len > Limit::BATCH.bytes)
-                    {
-                        break;
-                    }
-                    bytes += len;
-                    limit.upto = seq;
-                    limit.frames += 1;
-                }
-                // Each log gives its entries up to `upto`: all distinct,
-                // fewer than `frames` each.
-                if limit.frames > 0 {
-                    limit.frames = usize::MAX;
-                }
-                let mut result = Read::Closed;
-                for (log, reader) in logs {
-                    let mut state = log.lock();
-                    let read = state.read(*reader, waker, limit, &mut self.merge, &mut dispose);
-                    read_up &= state.is_read_up(*reader);
-                    tails.push(state.tail());
-                    match read {
-                        Read::Lagged => result = Read::Lagged,
-                        Read::Got(_) if result != Read::Lagged => result = Read::Got(0),
-                        Read::Pending if result == Read::Closed => result = Read::Pending,
-                        _ => {}
-                    }
-                }
-                drop(joe);
-                self.merge.sort_by_key(|(seq, _)| *seq);
-                self.merge.dedup_by_key(|(seq, _)| *seq);
-                let got = self.merge.len();
-                self.ready
-                    .extend(self.merge.drain(..).map(|(_, frame)| frame));
-                match result {
-                    Read::Got(_) => Read::Got(got),
-                    other => other,
-                }
-            }
+            bytes += len;
+            frames += 1;
+            upto = Some(seq);
+        }
+        let Some(upto) = upto else {
+            return Ok(());
         };
-        self.seen = (read_up && matches!(read, Read::Got(_) | Read::Pending)).then_some(id);
-        drop(dispose);
-        read
+        for cursor in &mut self.cursors {
+            while let Some(slot) = cursor.peek()? {
+                if slot.seq > upto {
+                    break;
+                }
+                self.merge.push((slot.seq, slot.frame.clone()));
+                cursor.advance(&self.waiter);
+            }
+        }
+        self.merge.sort_by_key(|(seq, _)| *seq);
+        self.merge.dedup_by_key(|(seq, _)| *seq);
+        self.ready
+            .extend(self.merge.drain(..).map(|(_, frame)| frame));
+        Ok(())
+    }
+
+    fn lagged(&mut self) -> Poll<Option<Result<Encoded, Error>>> {
+        self.end = End::Done;
+        let (capacity, max_bytes) = self.joe.bounds();
+        Poll::Ready(Some(Err(Error::Lagged {
+            capacity,
+            max_bytes,
+        })))
     }
 }
 
@@ -402,34 +337,34 @@ impl Stream for Subscriber {
             }
         }
         if let Some(frame) = this.ready.pop_front() {
+            this.waiter.count(1);
+            this.joe.metrics.delivered(1);
             return Poll::Ready(Some(Ok(frame)));
         }
-        match this.read(cx.waker()) {
-            Read::Got(frames) => {
-                this.shared.count(frames);
-                this.joe.metrics.delivered(frames);
-                match this.ready.pop_front() {
-                    Some(frame) => Poll::Ready(Some(Ok(frame))),
-                    // Every message read was a duplicate; look again.
-                    None => {
-                        cx.waker().wake_by_ref();
-                        Poll::Pending
-                    }
+        let mut armed = false;
+        loop {
+            if this.waiter.is_lagged() {
+                return this.lagged();
+            }
+            match this.read() {
+                Ok(Some(frame)) => {
+                    this.waiter.count(1);
+                    this.joe.metrics.delivered(1);
+                    return Poll::Ready(Some(Ok(frame)));
                 }
+                Ok(None) => {}
+                Err(Lagged) => return this.lagged(),
             }
-            Read::Pending => Poll::Pending,
-            Read::Closed => {
+            if this.cursors.iter().all(Cursor::is_done) {
                 this.end = End::Done;
-                Poll::Ready(None)
+                return Poll::Ready(None);
             }
-            Read::Lagged => {
-                this.end = End::Done;
-                let (capacity, max_bytes) = this.joe.bounds();
-                Poll::Ready(Some(Err(Error::Lagged {
-                    capacity,
-                    max_bytes,
-                })))
+            // Nothing to read: wait, after one more look if an append may
+            // have come before the waiter was armed.
+            if armed || !this.waiter.arm(cx.waker(), &mut this.registered) {
+                return Poll::Pending;
             }
+            armed = true;
         }
     }
 }
@@ -451,7 +386,7 @@ impl fmt::Debug for Subscriber {
         let (queued, queued_bytes) = self.usage();
         f.debug_struct("Subscriber")
             .field("id", &self.id)
-            .field("topics", &self.logs.len())
+            .field("topics", &self.cursors.len())
             .field("queued", &queued)
             .field("queued_bytes", &queued_bytes)
             .finish_non_exhaustive()
