@@ -325,13 +325,7 @@ impl Joe {
             let Some(log) = state.by_topic.get(topic) else {
                 continue;
             };
-            let waiters = log.append(
-                seq,
-                &frame,
-                bounds,
-                &mut scratch.lagged,
-                &mut scratch.ended,
-            );
+            let waiters = log.append(seq, &frame, bounds, &mut scratch.lagged, &mut scratch.ended);
             scratch.woken.extend(waiters);
         }
         self.inner().finished.store(seq, Ordering::SeqCst);

@@ -97,7 +97,6 @@ impl Shared {
         }
         frame
     }
-
 }
 
 /// What a subscriber of several topics takes at most in one read: 64
