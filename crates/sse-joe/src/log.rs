@@ -89,10 +89,10 @@ impl Segment {
 /// A subscriber's side of its readers, shared with the logs of its topics:
 /// how to wake it, whether it was ended, and where it is in each log.
 ///
-/// What a subscriber writes on every read is here, on cache lines of its
-/// own: one per subscriber (for one topic) that its reads and its wakes
-/// touch.
-#[repr(align(64))]
+/// What a subscriber writes on every read is here, in 64 bytes (for one
+/// topic): the one line per subscriber that its reads and its wakes touch.
+/// Not aligned to a cache line: an aligned allocation costs more memory per
+/// idle subscriber than sharing a line with a neighbour costs time.
 pub(crate) struct Waiter {
     /// Set by the subscriber when it found nothing to read, cleared by the
     /// publisher that wakes it.

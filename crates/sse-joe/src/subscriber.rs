@@ -145,14 +145,9 @@ pub struct Subscriber {
     waiter: Arc<Waiter>,
     /// Its place in the log of each topic.
     cursors: Vec<Cursor>,
-    /// With several topics: frames read from the logs and not yet yielded.
-    ready: VecDeque<Encoded>,
-    /// With several topics: the entries read from each log, merged into
-    /// publish order before they go to `ready`.
-    merge: Vec<(u64, Encoded)>,
-    /// With several topics: the sequence numbers and sizes of the entries
-    /// a read may take, to find the batch before taking it.
-    upcoming: Vec<(u64, usize)>,
+    /// With several topics, the merge's buffers: boxed, so that the many
+    /// subscribers of one topic do not carry them.
+    several: Option<Box<Several>>,
     end: End,
     /// The waker last given to the waiter.
     registered: Option<WakerId>,
@@ -164,6 +159,19 @@ pub struct Subscriber {
     /// a dropped stream never removes a newer subscriber in a reused slot.
     slot: usize,
     id: u64,
+}
+
+/// What a subscriber of several topics merges with.
+#[derive(Default)]
+struct Several {
+    /// Frames read from the logs and not yet yielded.
+    ready: VecDeque<Encoded>,
+    /// The entries read from each log, merged into publish order before
+    /// they go to `ready`.
+    merge: Vec<(u64, Encoded)>,
+    /// The sequence numbers and sizes of the entries a read may take, to
+    /// find the batch before taking it.
+    upcoming: Vec<(u64, usize)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,10 +192,8 @@ impl Subscriber {
             joe,
             shared,
             waiter,
+            several: (cursors.len() > 1).then(Box::default),
             cursors,
-            ready: VecDeque::new(),
-            merge: Vec::new(),
-            upcoming: Vec::new(),
             end: End::Open,
             registered: None,
             replaying: true,
@@ -224,10 +230,16 @@ impl Subscriber {
                 .iter()
                 .map(|cursor| (&cursor.log, cursor.reader)),
         );
-        let ready: usize = self.ready.iter().map(Encoded::len).sum();
+        let (ready, ready_bytes) = match &self.several {
+            Some(several) => (
+                several.ready.len(),
+                several.ready.iter().map(Encoded::len).sum(),
+            ),
+            None => (0, 0),
+        };
         (
-            frames + self.ready.len() + unread.frames,
-            bytes + ready + unread.bytes,
+            frames + ready + unread.frames,
+            bytes + ready_bytes + unread.bytes,
         )
     }
 
@@ -246,7 +258,9 @@ impl Subscriber {
         }
         let mut frames: VecDeque<Encoded> = frames.into_iter().collect();
         // Frames already read from the logs come after the replay too.
-        frames.append(&mut self.ready);
+        if let Some(several) = &mut self.several {
+            frames.append(&mut several.ready);
+        }
         self.replaying |= !frames.is_empty();
         self.shared.prepend(frames);
         true
@@ -263,20 +277,38 @@ impl Subscriber {
             cursor.advance(&self.waiter);
             return Ok(Some(frame));
         }
-        self.read_several()?;
-        Ok(self.ready.pop_front())
+        let Some(several) = self.several.as_deref_mut() else {
+            return Ok(None);
+        };
+        several.read(&mut self.cursors, &self.waiter, self.joe.finished())?;
+        Ok(several.ready.pop_front())
     }
 
+    fn lagged(&mut self) -> Poll<Option<Result<Encoded, Error>>> {
+        self.end = End::Done;
+        let (capacity, max_bytes) = self.joe.bounds();
+        Poll::Ready(Some(Err(Error::Lagged {
+            capacity,
+            max_bytes,
+        })))
+    }
+}
+
+impl Several {
     /// Reads a batch across the logs into `ready`: the first entries in
     /// publish order, each message once however many of its topics
     /// matched. Only publishes Joe finished are read (every entry up to its
-    /// sequence number is in every log), so no log is read past a message
-    /// another will still get.
-    fn read_several(&mut self) -> Result<(), Lagged> {
-        let finished = self.joe.finished();
+    /// sequence number, `finished`, is in every log), so no log is read
+    /// past a message another will still get.
+    fn read(
+        &mut self,
+        cursors: &mut [Cursor],
+        waiter: &Waiter,
+        finished: u64,
+    ) -> Result<(), Lagged> {
         let next = &mut self.upcoming;
         next.clear();
-        for cursor in &self.cursors {
+        for cursor in cursors.iter() {
             cursor.look_ahead(BATCH_FRAMES, finished, next);
         }
         next.sort_unstable();
@@ -295,13 +327,13 @@ impl Subscriber {
         let Some(upto) = upto else {
             return Ok(());
         };
-        for cursor in &mut self.cursors {
+        for cursor in cursors.iter_mut() {
             while let Some(slot) = cursor.peek()? {
                 if slot.seq > upto {
                     break;
                 }
                 self.merge.push((slot.seq, slot.frame.clone()));
-                cursor.advance(&self.waiter);
+                cursor.advance(waiter);
             }
         }
         self.merge.sort_by_key(|(seq, _)| *seq);
@@ -309,15 +341,6 @@ impl Subscriber {
         self.ready
             .extend(self.merge.drain(..).map(|(_, frame)| frame));
         Ok(())
-    }
-
-    fn lagged(&mut self) -> Poll<Option<Result<Encoded, Error>>> {
-        self.end = End::Done;
-        let (capacity, max_bytes) = self.joe.bounds();
-        Poll::Ready(Some(Err(Error::Lagged {
-            capacity,
-            max_bytes,
-        })))
     }
 }
 
@@ -335,7 +358,7 @@ impl Stream for Subscriber {
                 None => this.replaying = false,
             }
         }
-        if let Some(frame) = this.ready.pop_front() {
+        if let Some(frame) = this.several.as_mut().and_then(|s| s.ready.pop_front()) {
             this.waiter.count(1);
             this.joe.metrics.delivered(1);
             return Poll::Ready(Some(Ok(frame)));
