@@ -24,9 +24,10 @@ use std::{
 ///
 /// 256 absorbs bursts while a subscriber's response is written out. The
 /// log is shared by the topic's subscribers, so a stalled subscriber costs
-/// little memory of its own (it keeps alive the segment of the log it is
-/// in, at most 64 frames and 64 KiB or one larger frame, and with several
-/// topics the batch it last took, as large): it makes its topic's log
+/// little memory of its own (it keeps alive the segment of each of its
+/// topics' logs that its cursor is in, at most 64 frames and 64 KiB or one
+/// larger frame, and with several topics the batch it last took, as
+/// large): it makes its topic's log
 /// hold at most 256 frames (or [`DEFAULT_MAX_QUEUED_BYTES`], whichever
 /// comes first) until it is ended.
 pub const DEFAULT_CAPACITY: usize = 256;

@@ -6,21 +6,24 @@
 //! publishes the new tail; a reader reads every entry below the tail it
 //! loaded from the segment it holds, so reading takes no lock. The log's
 //! lock is taken to append, and by a reader once per segment, to step to
-//! the next one (segments hold up to 64 entries).
+//! the next one (segments hold up to 64 entries; a subscriber of several
+//! topics, looking ahead across a boundary, takes it once more).
 //!
 //! The log is bounded in frames and bytes: past its bounds the oldest
 //! entry is evicted, and the readers that had not read it are ended (they
-//! lagged). A segment goes once no reader is in it. So memory is bounded
-//! per topic, shared by its subscribers: the log's bounds, plus one
-//! segment (at most 64 entries and 64 KiB, or one larger entry) that an
-//! evicted or stalled reader may still hold.
+//! lagged). The oldest segments go once no reader is in them. So memory is
+//! bounded per topic, shared by its subscribers: the log's bounds, plus
+//! the oldest segment's evicted entries, plus what each reader keeps
+//! alive: the segment its cursor is in (at most 64 entries and 64 KiB, or
+//! one larger entry), until its stream ends or is dropped.
 //!
 //! Waking: each subscriber has one [`Waiter`], registered in the log of
 //! each of its topics. A reader that found nothing sets its `waiting`
-//! flag and looks again; an append publishes its tail, then (once no lock
-//! is held) wakes the readers whose flag is set, clearing it. Both sides
-//! use sequentially consistent operations, so either the reader sees the
-//! new tail or the publisher sees the flag.
+//! flag and looks again; an append publishes its tail (and Joe then the
+//! publish's sequence number, which subscribers of several topics read up
+//! to), then (once no lock is held) wakes the readers whose flag is set,
+//! clearing it. Both sides use sequentially consistent operations, so
+//! either the reader sees the new tail or the publisher sees the flag.
 
 use sse_codec::Encoded;
 use std::{
@@ -90,9 +93,9 @@ impl Segment {
 /// how to wake it, whether it was ended, and where it is in each log.
 ///
 /// What a subscriber writes on every read is here, in 64 bytes (for one
-/// topic): the one line per subscriber that its reads and its wakes touch.
-/// Not aligned to a cache line: an aligned allocation costs more memory per
-/// idle subscriber than sharing a line with a neighbour costs time.
+/// topic), what its reads and its wakes touch. Not aligned to a cache
+/// line: an aligned allocation costs more memory per idle subscriber than
+/// sharing a line with a neighbour costs time.
 pub(crate) struct Waiter {
     /// Set by the subscriber when it found nothing to read, cleared by the
     /// publisher that wakes it.
@@ -163,6 +166,12 @@ impl Waiter {
             drop(old);
         }
         !self.waiting.swap(true, Ordering::SeqCst)
+    }
+
+    /// Clears the waiting flag set by [`arm`](Waiter::arm): the subscriber
+    /// found something after all, and will look again before it waits.
+    pub(crate) fn disarm(&self) {
+        self.waiting.store(false, Ordering::SeqCst);
     }
 
     /// Wakes the subscriber if it waits (or unconditionally, with
@@ -256,6 +265,11 @@ pub(crate) struct LogState {
     /// The oldest entry not evicted; entries before it are gone for
     /// readers (a reader still before it was ended).
     first: u64,
+    /// Every reader in the oldest segment was at or past this entry when
+    /// an eviction last looked (positions only grow): evictions up to here
+    /// need not look again. Reset when that segment changes or gains a
+    /// reader.
+    scanned: u64,
     /// The index the next appended entry gets.
     tail: u64,
     /// The bytes of every frame ever appended: with each slot's `offset`,
@@ -355,28 +369,20 @@ impl Cursor {
     /// The sequence number and size of the next `max` entries up to
     /// sequence number `upto`, into `out`, without taking them.
     pub(crate) fn look_ahead(&self, max: usize, upto: u64, out: &mut Vec<(u64, usize)>) {
-        let tail = self.log.tail();
+        let end = self.log.tail().min(self.next.saturating_add(max as u64));
         let mut segment = Arc::clone(&self.segment);
-        let mut at = self.next;
-        for _ in 0..max {
-            if at >= tail {
-                break;
-            }
-            let slot = match segment.get(at) {
-                Some(slot) => slot,
-                None => match self.log.lock().segment_at(at) {
-                    Some(next) => {
-                        segment = next;
-                        continue;
-                    }
+        for at in self.next..end {
+            if segment.get(at).is_none() {
+                match self.log.lock().segment_at(at) {
+                    Some(next) => segment = next,
                     None => break,
-                },
-            };
+                }
+            }
+            let Some(slot) = segment.get(at) else { break };
             if slot.seq > upto {
                 break;
             }
             out.push((slot.seq, slot.frame.len()));
-            at += 1;
         }
     }
 
@@ -399,6 +405,7 @@ impl Log {
                     readers: Vec::new(),
                 }]),
                 first: 0,
+                scanned: 0,
                 tail: 0,
                 appended: 0,
                 largest,
@@ -500,6 +507,9 @@ impl LogState {
         };
         part.readers.push(index);
         let segment = Arc::clone(&part.segment);
+        if self.parts.len() == 1 {
+            self.scanned = self.scanned.min(self.tail);
+        }
         self.waiters.push(Arc::clone(waiter));
         self.waiter_owners.push(index);
         waiter.next(which).store(self.tail, Ordering::Release);
@@ -567,6 +577,9 @@ impl LogState {
 
     /// Joins a reader to the readers of the part at position `i`.
     fn join(&mut self, index: usize, i: usize) {
+        if i == 0 {
+            self.scanned = 0;
+        }
         let part = &mut self.parts[i];
         if let Some(reader) = self.readers[index].as_mut() {
             reader.part = part.segment.start;
@@ -642,7 +655,9 @@ impl LogState {
         if last.len == last.segment.slots.len()
             || (last.len > 0 && last.bytes + len > SEGMENT_BYTES)
         {
-            let size = (last.segment.slots.len() * 2).min(self.largest);
+            // Twice what the last held: when the byte bound closed it early
+            // (large frames), no slots are made that it would not fill.
+            let size = (last.len * 2).clamp(1, self.largest);
             self.parts.push_back(Part {
                 segment: Segment::new(self.tail, size),
                 len: 0,
@@ -672,28 +687,32 @@ impl LogState {
         true
     }
 
-    /// Evicts the oldest entry, ending the readers that had not read it,
-    /// and drops the segments left with no entry and no reader.
+    /// Evicts the oldest entry, ending the readers that had not read it;
+    /// drops the oldest segment once all its entries are evicted, moving
+    /// the readers still in it (they read it all) to the next.
     fn evict(&mut self, lagged: &mut Vec<Owner>, ended: &mut Vec<Arc<Waiter>>) {
         self.first += 1;
         loop {
-            // Only readers in the oldest segment can be behind `first`:
-            // every later one starts after it.
-            let behind: Vec<usize> = self.parts[0]
-                .readers
-                .iter()
-                .copied()
-                .filter(|&index| {
-                    self.readers[index].as_ref().is_some_and(|reader| {
-                        reader.waiter.next(reader.which).load(Ordering::Acquire) < self.first
-                    })
-                })
-                .collect();
-            for index in behind {
-                if let Some(reader) = self.readers[index].as_ref() {
-                    lagged.push(reader.owner);
+            // Only readers in the oldest segment can be behind `first`
+            // (every later one starts after it), and none is while `first`
+            // has not passed where they all were when last looked at.
+            if self.first > self.scanned {
+                let mut behind = Vec::new();
+                let mut least = u64::MAX;
+                for &index in &self.parts[0].readers {
+                    match self.position(index) {
+                        Some(next) if next < self.first => behind.push(index),
+                        Some(next) => least = least.min(next),
+                        None => {}
+                    }
                 }
-                self.end(index, ended);
+                self.scanned = least;
+                for index in behind {
+                    if let Some(reader) = self.readers[index].as_ref() {
+                        lagged.push(reader.owner);
+                    }
+                    self.end(index, ended);
+                }
             }
             if self.parts.len() == 1 || self.first < self.parts[0].end() {
                 break;
@@ -701,6 +720,7 @@ impl LogState {
             // Every entry of the oldest segment is evicted: the readers
             // left in it have read it all and are at the next one.
             let gone = self.parts.pop_front().expect("checked above");
+            self.scanned = 0;
             for index in gone.readers {
                 self.join(index, 0);
             }
@@ -711,6 +731,7 @@ impl LogState {
     fn trim(&mut self) {
         while self.parts.len() > 1 && self.parts[0].readers.is_empty() {
             self.parts.pop_front();
+            self.scanned = 0;
             self.first = self.first.max(self.parts[0].segment.start);
         }
     }

@@ -34,7 +34,8 @@ pub struct Stats {
     /// the batch a subscriber of several topics took from the logs and has
     /// not yielded yet (at most 64 frames and 64 KiB, or one larger frame),
     /// which Joe cannot see, and the entries every subscriber has read that
-    /// wait for their segment of the log to go (at most 64 per topic).
+    /// wait for their segment of the log to go (at most 64 per topic, and
+    /// the segments that ended streams not yet dropped still hold).
     pub queued_frames: usize,
     /// The bytes of those frames.
     pub queued_bytes: usize,

@@ -284,8 +284,16 @@ impl Subscriber {
         Ok(several.ready.pop_front())
     }
 
-    fn lagged(&mut self) -> Poll<Option<Result<Encoded, Error>>> {
+    /// Ends the stream: what it holds of the logs (a segment of each) goes
+    /// now, not when it is dropped.
+    fn finish(&mut self) {
         self.end = End::Done;
+        self.cursors.clear();
+        self.several = None;
+    }
+
+    fn lagged(&mut self) -> Poll<Option<Result<Encoded, Error>>> {
+        self.finish();
         let (capacity, max_bytes) = self.joe.bounds();
         Poll::Ready(Some(Err(Error::Lagged {
             capacity,
@@ -370,6 +378,12 @@ impl Stream for Subscriber {
             }
             match this.read() {
                 Ok(Some(frame)) => {
+                    if armed {
+                        // Found on the look after arming: busy, and polled
+                        // again before it waits, so a publish need not wake
+                        // it.
+                        this.waiter.disarm();
+                    }
                     this.waiter.count(1);
                     this.joe.metrics.delivered(1);
                     return Poll::Ready(Some(Ok(frame)));
@@ -378,7 +392,7 @@ impl Stream for Subscriber {
                 Err(Lagged) => return this.lagged(),
             }
             if this.cursors.iter().all(Cursor::is_done) {
-                this.end = End::Done;
+                this.finish();
                 return Poll::Ready(None);
             }
             // Nothing to read: wait, after one more look if an append may

@@ -175,6 +175,36 @@ async fn reads_come_in_batches_in_publish_order_across_topics() {
     assert_eq!(got(drain_ready(&mut one)), expected_a);
 }
 
+/// A batch across topics is at most 64 frames, wherever the logs' segment
+/// boundaries fall: one message on b after 200 on a does not make the
+/// subscriber take all 200 at once.
+#[tokio::test]
+async fn a_batch_across_topics_is_bounded_when_one_log_runs_ahead() {
+    let joe = Joe::builder().capacity(1000).build();
+    let mut ab = subscribe(&joe, &["a", "b"]).await;
+    for n in 0..200 {
+        joe.publish(Message::new().data(n.to_string()), &[topic("a")])
+            .await
+            .unwrap();
+    }
+    joe.publish(Message::new().data("b"), &[topic("b")])
+        .await
+        .unwrap();
+    assert_eq!(text(&ab.next().await.unwrap().unwrap()), "data: 0\n\n");
+    assert_eq!(ab.queued(), 200);
+    assert_eq!(
+        joe.stats().deepest_queue,
+        200 - 63,
+        "one batch of 64 taken, one of them yielded"
+    );
+    let rest: Vec<_> = drain_ready(&mut ab)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rest.len(), 200);
+    assert_eq!(rest.last().unwrap(), "data: b\n\n");
+}
+
 #[tokio::test]
 async fn every_subscriber_gets_the_same_frame() {
     let joe = Joe::new();

@@ -78,9 +78,10 @@ pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 /// With these limits a connection that never reads costs the server at
 /// most: what its provider holds for it alone (for [`sse-joe`]'s Joe, a
 /// cursor in each topic's log, which is shared and bounded, 256 frames or 4
-/// MiB, with a reader a whole log behind ended; and the batch it last took
-/// from the logs, at most 64 frames and 64 KiB, or one larger frame), the
-/// response chunks the HTTP
+/// MiB, with a reader a whole log behind ended; the segment of each log its
+/// cursor is in, at most 64 frames and 64 KiB or one larger frame, shared
+/// with the topic's other subscribers; with several topics also the batch
+/// it last took, as large), the response chunks the HTTP
 /// implementation holds (hyper takes chunks while it holds less than its
 /// `max_buf_size`, about 400 KiB by default, settable on hyper's builder
 /// and not through `axum::serve`; a chunk is at most 64 KiB plus one
