@@ -189,6 +189,23 @@ impl Lines {
         self.buf.slice(start..end)
     }
 
+    /// Whether the `data` line [`quick`](Lines::quick) found ends at `end`
+    /// with LF and a blank LF line follows in the chunk: a whole one-line
+    /// event.
+    #[inline]
+    pub(crate) fn ends_event(&self, end: usize) -> bool {
+        self.buf.get(end..end + 2) == Some(b"\n\n")
+    }
+
+    /// Takes the value `unread()[start..end]` of a one-line event that
+    /// [`ends_event`](Lines::ends_event) found, and consumes the event.
+    #[inline]
+    pub(crate) fn take_event(&mut self, start: usize, end: usize) -> Bytes {
+        let value = self.buf.slice(start..end);
+        self.buf.advance(end + 2);
+        value
+    }
+
     /// Consumes a line that [`quick`](Lines::quick) found, up to its end of
     /// line at `end`.
     #[inline]

@@ -370,9 +370,19 @@ impl Parser {
                         continue;
                     }
                     Some(Quick::Data { start, end }) => {
+                        // A whole one-line event (`data:`, then a blank
+                        // line, LF-ended), the commonest, is dispatched at
+                        // once, without the data buffer.
+                        let lines = &self.fields.lines;
+                        if matches!(self.data, Data::Empty)
+                            && end - start < lines.max_line()
+                            && lines.ends_event(end)
+                        {
+                            let value = self.fields.lines.take_event(start, end);
+                            return Ok(Some(Item::Event(self.event(value))));
+                        }
                         // No line value is made: the first data line is
                         // shared with the input, later ones are copied.
-                        let lines = &self.fields.lines;
                         let fits = self.data.push(
                             &mut self.scratch,
                             &lines.unread()[start..end],
@@ -528,18 +538,15 @@ impl Parser {
 
     #[inline(always)]
     fn dispatch(&mut self) -> Option<Event> {
-        // "Set the last event ID string of the event source to the value of
-        // the last event ID buffer. The buffer does not get reset, so the
-        // last event ID string of the event source remains set to this value
-        // until the next time it is set by the server."
-        if let Some(id) = self.id_buffer.take() {
-            self.last_event_id = id;
-        }
-        // "If the data buffer is an empty string, set the data buffer and
-        // the event type buffer to the empty string and return."
-        let event_type = self.event_type.take();
         let data = match core::mem::take(&mut self.data) {
-            Data::Empty => return None,
+            // "If the data buffer is an empty string, set the data buffer
+            // and the event type buffer to the empty string and return."
+            // The last event ID is set all the same (below).
+            Data::Empty => {
+                self.take_id();
+                self.event_type = None;
+                return None;
+            }
             // "If the data buffer's last character is a U+000A LINE FEED (LF)
             // character, then remove the last character from the data
             // buffer." The trailing LF is never stored.
@@ -550,6 +557,26 @@ impl Parser {
                 data
             }
         };
+        Some(self.event(data))
+    }
+
+    /// "Set the last event ID string of the event source to the value of
+    /// the last event ID buffer. The buffer does not get reset, so the last
+    /// event ID string of the event source remains set to this value until
+    /// the next time it is set by the server."
+    #[inline(always)]
+    fn take_id(&mut self) {
+        if let Some(id) = self.id_buffer.take() {
+            self.last_event_id = id;
+        }
+    }
+
+    /// The event dispatched with `data`, the data buffer without its last
+    /// LF; the event type buffer is reset.
+    #[inline(always)]
+    fn event(&mut self, data: Bytes) -> Event {
+        self.take_id();
+        let event_type = self.event_type.take();
         // "Initialize event's type attribute to "message", [...] If the event
         // type buffer has a value other than the empty string, change the
         // type of the newly created event to equal the value of the event
@@ -558,11 +585,11 @@ impl Parser {
             Some(t) if !t.is_empty() => Text::from_utf8_lossy(t),
             _ => Text::from_static("message"),
         };
-        Some(Event {
+        Event {
             event_type,
             data: Text::from_utf8_lossy(data),
             last_event_id: self.last_event_id.clone(),
-        })
+        }
     }
 
     fn start_skipping(&mut self) {
