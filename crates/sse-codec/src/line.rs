@@ -190,19 +190,26 @@ impl Lines {
     }
 
     /// Whether the `data` line [`quick`](Lines::quick) found ends at `end`
-    /// with LF and a blank LF line follows in the chunk: a whole one-line
-    /// event.
+    /// and a blank line follows in the chunk, both with LF or both with
+    /// CRLF: a whole one-line event. Returns the length of the two line
+    /// ends. (A line end that is a lone CR is left to the other paths: an
+    /// LF after it may be in the next chunk.)
     #[inline]
-    pub(crate) fn ends_event(&self, end: usize) -> bool {
-        self.buf.get(end..end + 2) == Some(b"\n\n")
+    pub(crate) fn ends_event(&self, end: usize) -> Option<usize> {
+        match self.buf.get(end..end + 2)? {
+            b"\n\n" => Some(2),
+            b"\r\n" if self.buf.get(end + 2..end + 4)? == b"\r\n" => Some(4),
+            _ => None,
+        }
     }
 
     /// Takes the value `unread()[start..end]` of a one-line event that
-    /// [`ends_event`](Lines::ends_event) found, and consumes the event.
+    /// [`ends_event`](Lines::ends_event) found, and consumes the event up
+    /// to the end of its blank line, `ends` bytes after `end`.
     #[inline]
-    pub(crate) fn take_event(&mut self, start: usize, end: usize) -> Bytes {
+    pub(crate) fn take_event(&mut self, start: usize, end: usize, ends: usize) -> Bytes {
         let value = self.buf.slice(start..end);
-        self.buf.advance(end + 2);
+        self.buf.advance(end + ends);
         value
     }
 

@@ -371,15 +371,14 @@ impl Parser {
                     }
                     Some(Quick::Data { start, end }) => {
                         // A whole one-line event (`data:`, then a blank
-                        // line, LF-ended), the commonest, is dispatched at
-                        // once, without the data buffer.
+                        // line), the commonest, is dispatched at once,
+                        // without the data buffer.
                         let lines = &self.fields.lines;
-                        if matches!(self.data, Data::Empty)
-                            && end - start < lines.max_line()
-                            && lines.ends_event(end)
-                        {
-                            let value = self.fields.lines.take_event(start, end);
-                            return Ok(Some(Item::Event(self.event(value))));
+                        if matches!(self.data, Data::Empty) && end - start < lines.max_line() {
+                            if let Some(ends) = lines.ends_event(end) {
+                                let value = self.fields.lines.take_event(start, end, ends);
+                                return Ok(Some(Item::Event(self.event(value))));
+                            }
                         }
                         // No line value is made: the first data line is
                         // shared with the input, later ones are copied.
