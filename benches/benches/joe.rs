@@ -1,7 +1,8 @@
 //! Fan-out: one 256-byte message published to N subscribers, each drained
 //! by its own task, until every subscriber has received it; Joe against a
 //! `tokio::sync::broadcast` channel doing the same work (encode once, send,
-//! every receiver receives).
+//! every receiver receives), and against the floor under both: waking the
+//! N tasks, each on a flag of its own, with no message at all.
 //!
 //! ```text
 //! cargo bench -p sse-benches --bench joe -- --warm-up-time 1 --measurement-time 3
@@ -16,9 +17,10 @@ use sse_codec::{Encoded, Message, Provider, Subscription, Topic};
 use sse_joe::Joe;
 use std::{
     sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
+    task::{Poll, Waker},
     thread::{self, Thread},
 };
 use tokio::{runtime::Runtime, sync::broadcast};
@@ -56,6 +58,42 @@ impl Countdown {
     fn wait(&self) {
         while self.remaining.load(Ordering::Acquire) != 0 {
             thread::park();
+        }
+    }
+}
+
+/// A task's flag for the wake-only floor: set, and the task woken.
+#[derive(Default)]
+struct Flag {
+    set: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Flag {
+    /// Waits until the flag is set, and clears it.
+    async fn wait(&self) {
+        std::future::poll_fn(|cx| {
+            if self.set.swap(false, Ordering::AcqRel) {
+                return Poll::Ready(());
+            }
+            let mut waker = self.waker.lock().expect("not poisoned");
+            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *waker = Some(cx.waker().clone());
+            }
+            drop(waker);
+            match self.set.swap(false, Ordering::AcqRel) {
+                true => Poll::Ready(()),
+                false => Poll::Pending,
+            }
+        })
+        .await;
+    }
+
+    fn raise(&self) {
+        self.set.store(true, Ordering::Release);
+        let waker = self.waker.lock().expect("not poisoned").clone();
+        if let Some(waker) = waker {
+            waker.wake();
         }
     }
 }
@@ -124,6 +162,29 @@ fn fan_out(c: &mut Criterion) {
             })
         });
         drop(tx);
+        drop(rt);
+
+        let rt = runtime();
+        let countdown = Countdown::new();
+        let flags: Vec<Arc<Flag>> = (0..n).map(|_| Arc::default()).collect();
+        for flag in &flags {
+            let (flag, countdown) = (Arc::clone(flag), Arc::clone(&countdown));
+            rt.spawn(async move {
+                loop {
+                    flag.wait().await;
+                    countdown.delivered();
+                }
+            });
+        }
+        group.bench_function(BenchmarkId::new("wake-only", n), |b| {
+            b.iter(|| {
+                countdown.arm(n);
+                for flag in &flags {
+                    flag.raise();
+                }
+                countdown.wait();
+            })
+        });
         drop(rt);
     }
     group.finish();
