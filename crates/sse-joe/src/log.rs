@@ -521,7 +521,7 @@ impl LogState {
     /// Removes a reader (its subscriber was dropped). Its waiter goes to
     /// `dispose`, to be dropped once no lock is held.
     pub(crate) fn remove_reader(&mut self, index: usize, dispose: &mut Vec<Arc<Waiter>>) {
-        self.end(index, &mut Vec::new());
+        self.end(index, dispose);
         let Some(reader) = self.readers.get_mut(index).and_then(Option::take) else {
             return;
         };
@@ -597,13 +597,13 @@ impl LogState {
         }
         let (part, was) = (reader.part, reader.at);
         let i = self.part_of(at)?;
-        if self.parts[i].segment.start != part {
+        let segment = Arc::clone(&self.parts[i].segment);
+        if segment.start != part {
             self.leave(part, was);
             self.join(index, i);
             self.trim();
         }
-        let i = self.part_of(at)?;
-        Some(Arc::clone(&self.parts[i].segment))
+        Some(segment)
     }
 
     /// The segment holding entry `at`, without moving any reader.
