@@ -1,6 +1,6 @@
 //! The response body: a fixed payload (refusals) or a live event stream.
 
-use crate::{Error, shutdown::Listener};
+use crate::{Error, shutdown::Listener, unsent::Unsent};
 use bytes::Bytes;
 use futures_core::Stream;
 use http_body::{Frame, SizeHint};
@@ -9,16 +9,20 @@ use sse_codec::{Encoded, Message};
 use std::{
     fmt,
     pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     task::{Context, Poll},
     time::Duration,
 };
 use tokio::time::{Instant, Sleep};
 
-/// Ready frames are added to a body chunk while it holds fewer bytes than
-/// this, so a chunk is at most this plus one frame. Large enough that a
-/// burst to a subscriber goes out in a few writes, small enough that one
-/// slow subscriber's chunk does not pin much memory.
-pub(crate) const MAX_CHUNK: usize = 64 * 1024;
+/// Ready messages are encoded into one body chunk while it holds fewer
+/// bytes than this, so such a chunk is at most this plus one message. Large
+/// enough that a burst goes out in a few writes, small enough that the
+/// copy a slow client's chunk holds is small.
+pub(crate) const MAX_CHUNK: usize = 16 * 1024;
 
 /// The comment sent when a stream has been idle for the keep-alive
 /// interval.
@@ -218,60 +222,55 @@ pub trait StreamItem: sealed::Item {}
 impl<T: sealed::Item> StreamItem for T {}
 
 pub(crate) mod sealed {
-    use super::Error;
-    use bytes::{BufMut, Bytes, BytesMut};
+    use super::{Error, MAX_CHUNK};
+    use bytes::{Bytes, BytesMut};
     use sse_codec::Message;
 
-    /// Bytes gathered for one body chunk. A single frame is passed through
-    /// without a copy; only a second ready frame starts a buffer.
+    /// What a body sends next. A frame (already encoded, and usually shared
+    /// with every other subscriber) is sent as a chunk of its own, without
+    /// a copy; messages are encoded into a buffer, those ready together
+    /// joined into one chunk.
     #[derive(Default)]
     pub struct Chunk {
-        one: Option<Bytes>,
-        many: BytesMut,
+        /// Messages encoded and not yet sent.
+        encoded: BytesMut,
+        /// A frame, sent after them.
+        frame: Option<Bytes>,
     }
 
     impl Chunk {
-        pub fn len(&self) -> usize {
-            self.one.as_ref().map_or(0, Bytes::len) + self.many.len()
+        /// Whether it takes no more items: a frame is waiting, or the
+        /// encoded messages reached [`MAX_CHUNK`].
+        pub fn is_full(&self) -> bool {
+            self.frame.is_some() || self.encoded.len() >= MAX_CHUNK
         }
 
         pub fn is_empty(&self) -> bool {
-            self.one.is_none() && self.many.is_empty()
+            self.frame.is_none() && self.encoded.is_empty()
         }
 
-        pub fn push_bytes(&mut self, bytes: Bytes) {
-            if bytes.is_empty() {
-                return;
+        /// Adds a frame; only while the chunk is not [full](Chunk::is_full).
+        pub fn push_frame(&mut self, bytes: Bytes) {
+            debug_assert!(self.frame.is_none(), "pushed into a full chunk");
+            if !bytes.is_empty() {
+                self.frame = Some(bytes);
             }
-            if self.is_empty() {
-                self.one = Some(bytes);
-                return;
-            }
-            self.spill(bytes.len());
-            self.many.put_slice(&bytes);
         }
 
+        /// Adds a message; only while the chunk is not
+        /// [full](Chunk::is_full).
         pub fn push_message(&mut self, message: &Message) {
-            self.spill(0);
-            message.encode_into(&mut self.many);
+            debug_assert!(self.frame.is_none(), "pushed into a full chunk");
+            message.encode_into(&mut self.encoded);
         }
 
-        /// Moves a pending single frame into the buffer and makes room for
-        /// `more` bytes.
-        fn spill(&mut self, more: usize) {
-            let one = self.one.take();
-            // Growth doubles, so a burst costs a few allocations at most.
-            self.many.reserve(one.as_ref().map_or(0, Bytes::len) + more);
-            if let Some(one) = one {
-                self.many.put_slice(&one);
-            }
-        }
-
+        /// The next bytes to send: the encoded messages, then the frame
+        /// that came after them.
         pub fn take(&mut self) -> Option<Bytes> {
-            match self.one.take() {
-                Some(one) => Some(one),
-                None if self.many.is_empty() => None,
-                None => Some(self.many.split().freeze()),
+            if self.encoded.is_empty() {
+                self.frame.take()
+            } else {
+                Some(self.encoded.split().freeze())
             }
         }
     }
@@ -293,20 +292,24 @@ pub(crate) mod sealed {
 
 pub(crate) use sealed::{Chunk, Item, Step};
 
-/// Keep-alive and first-chunk settings of an event body.
+/// Keep-alive, first-chunk and backpressure settings of an event body.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Config {
     pub(crate) keep_alive: Option<Duration>,
     pub(crate) retry: Option<Duration>,
+    /// The most bytes handed to the HTTP layer and not yet written before
+    /// the body stops producing; `None` leaves it to the HTTP layer.
+    pub(crate) max_unsent: Option<usize>,
 }
 
 impl Default for Config {
     /// Keep-alive every [`DEFAULT_KEEP_ALIVE`](crate::DEFAULT_KEEP_ALIVE),
-    /// no `retry:`.
+    /// no `retry:`, no limit of its own on what waits unwritten.
     fn default() -> Config {
         Config {
             keep_alive: Some(crate::DEFAULT_KEEP_ALIVE),
             retry: None,
+            max_unsent: None,
         }
     }
 }
@@ -325,12 +328,24 @@ impl Config {
         // Capped so that `Instant + interval` cannot overflow.
         self.keep_alive = interval.map(|interval| interval.min(LONGEST_KEEP_ALIVE));
     }
+
+    /// Sets the most bytes that may wait unwritten, `None` for no limit of
+    /// the body's own.
+    ///
+    /// # Panics
+    ///
+    /// If the limit is zero.
+    pub(crate) fn set_max_unsent(&mut self, bytes: Option<usize>) {
+        assert!(bytes != Some(0), "the unsent limit must not be zero");
+        self.max_unsent = bytes;
+    }
 }
 
 pin_project! {
-    /// Turns a stream of items into body chunks: coalesces ready items,
-    /// sends a keep-alive comment after an idle interval, and ends on the
-    /// stream's end, its failure, or the shutdown signal.
+    /// Turns a stream of items into body chunks: passes frames through,
+    /// joins ready messages, sends a keep-alive comment after an idle
+    /// interval, stops producing while too much waits unwritten, and ends
+    /// on the stream's end, its failure, or the shutdown signal.
     #[project = EventProjection]
     pub(crate) struct EventBody<S> {
         // `None` once the body ended (that is how it knows), so the
@@ -349,8 +364,13 @@ pin_project! {
         // something was sent since.
         sent_at: Option<Instant>,
         first: Option<Bytes>,
+        // What the stream gave and was not sent yet.
+        chunk: Chunk,
+        unsent: Option<Unsent>,
         shutdown: Option<Listener>,
-        // The error that ends the body, after the chunk gathered before it.
+        // Counts the body among its server's open streams until dropped.
+        open: Option<OpenStream>,
+        // The error that ends the body, after what was gathered before it.
         failed: Option<Error>,
         // Whether the body yielded `Pending` once before its error.
         yielded: bool,
@@ -364,14 +384,28 @@ impl<S> EventProjection<'_, S> {
         self.keep_alive.set(None);
     }
 
-    /// Ends the body: with its error if it failed, after yielding once.
+    /// Hands `bytes` to the HTTP layer, counted (and marked) when what
+    /// waits unwritten is limited.
+    fn send(&mut self, bytes: Bytes) -> Poll<Option<Result<Bytes, Error>>> {
+        let bytes = match self.unsent {
+            Some(unsent) => unsent.send(bytes),
+            None => bytes,
+        };
+        Poll::Ready(Some(Ok(bytes)))
+    }
+
+    /// Ends the body after what was gathered: with its error if it failed,
+    /// after yielding once.
     ///
     /// An error aborts the connection, and hyper drops what it has not
     /// written yet, the response head included. Yielding first lets it
     /// flush (it flushes whenever the body is not ready), so the client
     /// normally gets the status and every event before the failure, then
     /// the abort; what a full socket has not taken by then is lost.
-    fn fail(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Error>>> {
+    fn finish(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Error>>> {
+        if let Some(bytes) = self.chunk.take() {
+            return self.send(bytes);
+        }
         if self.failed.is_none() {
             return Poll::Ready(None);
         }
@@ -394,7 +428,10 @@ impl<S> EventBody<S> {
             interval: config.keep_alive,
             sent_at: None,
             first,
+            chunk: Chunk::default(),
+            unsent: config.max_unsent.map(Unsent::new),
             shutdown,
+            open: None,
             failed: None,
             yielded: false,
         }
@@ -402,6 +439,12 @@ impl<S> EventBody<S> {
 }
 
 impl<S> EventBody<S> {
+    /// Counts the body in `open` until it is dropped.
+    pub(crate) fn counted(mut self, open: &Arc<AtomicUsize>) -> EventBody<S> {
+        self.open = Some(OpenStream::new(open));
+        self
+    }
+
     /// Sends `bytes` (complete events) at the start of the body, after the
     /// initial `retry:`.
     pub(crate) fn lead_with(mut self, bytes: Bytes) -> EventBody<S> {
@@ -429,7 +472,7 @@ where
     ) -> Poll<Option<Result<Bytes, Error>>> {
         let mut this = self.project();
         if this.stream.is_none() {
-            return this.fail(cx);
+            return this.finish(cx);
         }
         if let (None, Some(interval)) = (this.keep_alive.as_ref().as_pin_ref(), *this.interval) {
             this.keep_alive.set(Some(tokio::time::sleep(interval)));
@@ -440,21 +483,28 @@ where
                 return Poll::Ready(None);
             }
         }
-        let mut chunk = Chunk::default();
+        // A client that stopped reading: take nothing more from the
+        // stream until the connection has taken what it was given. The
+        // provider bounds what waits for it there (Joe ends a subscriber
+        // that falls a whole log behind).
+        if let Some(unsent) = this.unsent {
+            if unsent.poll_room(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
         if let Some(first) = this.first.take() {
             // The `retry` field (and any lost-history event) at the start
             // does not count as traffic: the first keep-alive comes one
             // interval after the response starts.
-            chunk.push_bytes(first);
+            return this.send(first);
         }
-        let leading = chunk.len();
         let mut end = None;
         while let Some(stream) = this.stream.as_mut().as_pin_mut() {
-            if chunk.len() >= MAX_CHUNK {
+            if this.chunk.is_full() {
                 break;
             }
             match stream.poll_next(cx) {
-                Poll::Ready(Some(item)) => match item.add_to(&mut chunk) {
+                Poll::Ready(Some(item)) => match item.add_to(this.chunk) {
                     Step::Continue => {}
                     Step::End => {
                         end = Some(None);
@@ -473,21 +523,18 @@ where
             }
         }
         if let Some(end) = end {
-            // Unsubscribe now rather than when the body is dropped.
+            // Unsubscribe now rather than when the body is dropped. What
+            // was gathered before a failure goes out first, so the client
+            // gets every item the stream produced before its error.
             this.end();
             *this.failed = end;
-            // What was gathered before a failure goes out first, so the
-            // client gets every item the stream produced before its error.
-            return match chunk.take() {
-                Some(bytes) => Poll::Ready(Some(Ok(bytes))),
-                None => this.fail(cx),
-            };
+            return this.finish(cx);
         }
-        if chunk.len() > leading && this.interval.is_some() {
-            *this.sent_at = Some(Instant::now());
-        }
-        if let Some(bytes) = chunk.take() {
-            return Poll::Ready(Some(Ok(bytes)));
+        if let Some(bytes) = this.chunk.take() {
+            if this.interval.is_some() {
+                *this.sent_at = Some(Instant::now());
+            }
+            return this.send(bytes);
         }
         // Idle: nothing ready. Send a keep-alive once a whole interval
         // passed since the last thing the client could see.
@@ -501,7 +548,7 @@ where
                     _ => {
                         sleep.as_mut().reset(Instant::now() + interval);
                         *this.sent_at = Some(Instant::now());
-                        return Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE))));
+                        return this.send(Bytes::from_static(KEEP_ALIVE));
                     }
                 }
             }
@@ -510,7 +557,23 @@ where
     }
 
     fn is_done(&self) -> bool {
-        self.stream.is_none() && self.failed.is_none()
+        self.stream.is_none() && self.failed.is_none() && self.chunk.is_empty()
+    }
+}
+
+/// One open event stream, counted in its server's total until dropped.
+struct OpenStream(Arc<AtomicUsize>);
+
+impl OpenStream {
+    fn new(open: &Arc<AtomicUsize>) -> OpenStream {
+        open.fetch_add(1, Ordering::Relaxed);
+        OpenStream(Arc::clone(open))
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -523,7 +586,7 @@ impl Item for Message {
 
 impl Item for Encoded {
     fn add_to(self, chunk: &mut Chunk) -> Step {
-        chunk.push_bytes(self.into_bytes());
+        chunk.push_frame(self.into_bytes());
         Step::Continue
     }
 }
@@ -545,24 +608,94 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_frame_is_passed_through_without_copy() {
+    fn a_frame_is_passed_through_without_copy() {
         let frame = Bytes::from_static(b"data: a\n\n");
         let mut chunk = Chunk::default();
-        chunk.push_bytes(frame.clone());
+        chunk.push_frame(frame.clone());
+        assert!(chunk.is_full(), "a frame is a chunk of its own");
         let out = chunk.take().unwrap();
         assert_eq!(out.as_ptr(), frame.as_ptr());
         assert!(chunk.take().is_none());
     }
 
     #[test]
-    fn ready_frames_and_messages_are_coalesced_in_order() {
+    fn ready_messages_are_joined_and_a_frame_after_them_waits_its_turn() {
         let mut chunk = Chunk::default();
-        chunk.push_bytes(Bytes::from_static(b"data: a\n\n"));
+        chunk.push_message(&Message::new().data("a"));
         chunk.push_message(&Message::new().data("b"));
-        chunk.push_bytes(Bytes::from_static(b"data: c\n\n"));
-        assert_eq!(chunk.len(), 27);
-        assert_eq!(chunk.take().unwrap(), "data: a\n\ndata: b\n\ndata: c\n\n");
+        assert!(!chunk.is_full());
+        chunk.push_frame(Bytes::from_static(b"data: c\n\n"));
+        assert_eq!(chunk.take().unwrap(), "data: a\n\ndata: b\n\n");
+        assert_eq!(chunk.take().unwrap(), "data: c\n\n");
         assert!(chunk.take().is_none());
+        assert!(chunk.is_empty());
+    }
+
+    /// Polls `body` once with a waker that counts its wakes.
+    fn poll<S>(
+        body: &mut Pin<&mut EventBody<S>>,
+        waker: &std::task::Waker,
+    ) -> Poll<Option<Result<Bytes, Error>>>
+    where
+        S: Stream + Send,
+        S::Item: Item,
+    {
+        body.as_mut().poll_chunk(&mut Context::from_waker(waker))
+    }
+
+    #[derive(Default)]
+    struct Wakes(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Wakes {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_stops_taking_frames_while_its_limit_waits_unwritten() {
+        let frames = (0..100).map(|i| Encoded::from(Message::new().data(format!("{i:0>90}"))));
+        let mut config = Config::default();
+        config.set_max_unsent(Some(1000));
+        let mut body = std::pin::pin!(EventBody::new(
+            futures_util::stream::iter(frames),
+            config,
+            None
+        ));
+        let wakes = std::sync::Arc::new(Wakes::default());
+        let waker = std::task::Waker::from(wakes.clone());
+        // An HTTP layer that writes nothing: it holds every chunk.
+        let mut held = std::collections::VecDeque::new();
+        while let Poll::Ready(Some(Ok(chunk))) = poll(&mut body, &waker) {
+            held.push_back(chunk);
+        }
+        let unsent: usize = held.iter().map(Bytes::len).sum();
+        assert!((1000..1100).contains(&unsent), "{unsent} bytes handed out");
+        // Writing the first chunks makes room, and wakes the body once the
+        // one marked at half the limit is written.
+        let mut text = Vec::new();
+        while wakes.0.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            let written = held.pop_front().expect("a marked chunk within the limit");
+            text.extend_from_slice(&written);
+        }
+        // Written as they come, every frame goes out, in order.
+        text.extend(held.drain(..).flat_map(|chunk| chunk.to_vec()));
+        loop {
+            match poll(&mut body, &waker) {
+                Poll::Ready(Some(Ok(chunk))) => text.extend_from_slice(&chunk),
+                Poll::Ready(None) => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        let expected: Vec<u8> = (0..100)
+            .flat_map(|i| format!("data: {i:0>90}\n\n").into_bytes())
+            .collect();
+        assert!(
+            text == expected,
+            "{} bytes of {}",
+            text.len(),
+            expected.len()
+        );
     }
 
     #[tokio::test(start_paused = true)]

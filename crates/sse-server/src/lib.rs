@@ -11,6 +11,7 @@ mod server;
 mod session;
 mod shutdown;
 mod stream;
+mod unsent;
 
 pub use crate::body::{Body, StreamItem};
 pub use crate::conn::{
@@ -20,7 +21,9 @@ pub use crate::conn::{
 pub use crate::error::Error;
 pub use crate::headers::RESUME_HEADER;
 pub use crate::refusal::Refusal;
-pub use crate::server::{Builder, DEFAULT_KEEP_ALIVE, ResponseFuture, Server, SessionResult};
+pub use crate::server::{
+    Builder, DEFAULT_KEEP_ALIVE, DEFAULT_MAX_UNSENT, ResponseFuture, Server, SessionResult,
+};
 pub use crate::session::EARLIEST;
 pub use crate::stream::StreamResponse;
 /// The `http` crate of the requests and responses here (the `on_session`

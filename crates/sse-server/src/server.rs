@@ -8,7 +8,10 @@ use std::{
     fmt,
     future::Future,
     pin::Pin,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     task::{Context, Poll},
     time::Duration,
 };
@@ -16,6 +19,12 @@ use std::{
 /// The keep-alive interval unless configured: short enough for common proxy
 /// idle timeouts (often 30-60 s), long enough to cost nothing.
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The most bytes of a response that wait in the HTTP layer unwritten,
+/// unless configured: [`Builder::max_unsent`]. 32 KiB: a few writes' worth
+/// beyond the kernel's send buffer, so a reading client never waits for
+/// it, while a client that stopped reading holds little.
+pub const DEFAULT_MAX_UNSENT: usize = 32 * 1024;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
@@ -71,9 +80,10 @@ type Hook = dyn Fn(Parts) -> BoxFuture<SessionResult> + Send + Sync;
 ///   means the client's last event ID was unknown or too old: it missed
 ///   events that cannot be replayed and should refetch its state;
 /// - first, if configured, a `retry:` field ([`Builder::retry`]);
-/// - then the frames, every frame that is ready at once coalesced into one
-///   body chunk (one is started while it holds less than 64 KiB, so a chunk
-///   is at most 64 KiB plus one frame);
+/// - then the frames, each handed to the HTTP layer as it is, without a
+///   copy (a frame is shared by every subscriber it goes to; hyper writes
+///   the chunks that are ready together in one `writev`), with at most
+///   [`max_unsent`](Builder::max_unsent) bytes waiting there unwritten;
 /// - a `: keep-alive` comment one [keep-alive interval](Builder::keep_alive)
 ///   after the response starts, and then one interval after whatever the
 ///   client last got, never while events flow.
@@ -127,6 +137,8 @@ pub(crate) struct Inner<P> {
     pub(crate) config: Config,
     pub(crate) lost_history: Option<Encoded>,
     pub(crate) shutdown: Arc<Signal>,
+    /// The event-stream bodies alive: see [`Server::open_streams`].
+    pub(crate) open_streams: Arc<AtomicUsize>,
 }
 
 impl<P> Clone for Server<P> {
@@ -178,7 +190,10 @@ impl<P: Provider> Server<P> {
             last_event_id_query: None,
             history_for_new_clients: false,
             lost_history: None,
-            config: Config::default(),
+            config: Config {
+                max_unsent: Some(DEFAULT_MAX_UNSENT),
+                ..Config::default()
+            },
         }
     }
 
@@ -241,6 +256,37 @@ impl<P: Provider> Server<P> {
         self.inner.shutdown.fire();
     }
 
+    /// The event streams of this server (and its clones) still open: from
+    /// the response until the HTTP layer drops its body, which it does
+    /// when the connection has taken the end of the stream, or is closed.
+    ///
+    /// Unlike a provider's count of subscribers, this includes a stream
+    /// whose subscription ended (it fell behind, or the provider shut
+    /// down) while its connection has not taken the end yet: a client that
+    /// stopped reading holds its connection until the write timeout of
+    /// [`ConnectionLimits`](crate::ConnectionLimits) closes it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_server::Server;
+    /// use sse_joe::Joe;
+    /// use tower_service::Service;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut server = Server::new(Joe::new());
+    /// let response = server.call(http::Request::get("/").body(())?).await?;
+    /// assert_eq!(server.open_streams(), 1);
+    /// drop(response);
+    /// assert_eq!(server.open_streams(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn open_streams(&self) -> usize {
+        self.inner.open_streams.load(Ordering::Relaxed)
+    }
+
     /// Whether [`shutdown`](Server::shutdown) was called.
     pub fn is_shut_down(&self) -> bool {
         self.inner.shutdown.is_fired()
@@ -267,6 +313,7 @@ impl<P: fmt::Debug> fmt::Debug for Builder<P> {
             .field("history_for_new_clients", &self.history_for_new_clients)
             .field("keep_alive", &self.config.keep_alive)
             .field("retry", &self.config.retry)
+            .field("max_unsent", &self.config.max_unsent)
             .finish()
     }
 }
@@ -364,6 +411,43 @@ impl<P: Provider> Builder<P> {
         self
     }
 
+    /// Sets the most bytes of a response that may wait in the HTTP layer
+    /// unwritten before the response stops taking frames from its
+    /// subscription: [`DEFAULT_MAX_UNSENT`] unless set; `None` leaves the
+    /// bound to the HTTP layer's own buffer.
+    ///
+    /// An HTTP implementation buffers what a response gives it until the
+    /// connection takes it: hyper's HTTP/1 up to its `max_buf_size` (about
+    /// 400 KiB by default, which `axum::serve` does not let you change),
+    /// HTTP/2 up to the client's flow-control window (several MiB from a
+    /// browser). For a client that stopped reading, that is memory held for
+    /// nothing until the [write timeout](crate::ConnectionLimits) closes
+    /// its connection. With this limit a response hands out at most this
+    /// much (plus one frame) beyond what its connection took, whatever the
+    /// HTTP layer's settings, and the frames the client has not taken stay
+    /// in the provider, which bounds them and shares them between
+    /// subscribers (Joe ends a subscriber that falls a whole log behind;
+    /// its client resumes when it reads again).
+    ///
+    /// The response knows what was written by when the HTTP layer drops
+    /// what it was given, which it does once it wrote it, in order. So:
+    ///
+    /// - an HTTP layer that copies chunks into a buffer of its own and
+    ///   drops them at once (hyper's HTTP/1 on a connection that has no
+    ///   vectored writes, such as some TLS streams) is bounded by that
+    ///   buffer, not by this limit;
+    /// - whatever keeps every chunk, such as a test that `collect()`s a
+    ///   body, gets this much and then waits for ever: read such a body
+    ///   frame by frame and drop each, or set `None`.
+    ///
+    /// # Panics
+    ///
+    /// If the limit is zero.
+    pub fn max_unsent(mut self, bytes: Option<usize>) -> Builder<P> {
+        self.config.set_max_unsent(bytes);
+        self
+    }
+
     /// Sends `message` first in every response whose resume was
     /// [`Resume::Lost`](sse_codec::Resume::Lost) (the client's last event ID is unknown or too old),
     /// so that a client that cannot read response headers, such as a
@@ -399,6 +483,7 @@ impl<P: Provider> Builder<P> {
                 lost_history: self.lost_history,
                 config: self.config,
                 shutdown: Arc::new(Signal::default()),
+                open_streams: Arc::default(),
             }),
         }
     }

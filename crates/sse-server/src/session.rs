@@ -74,7 +74,8 @@ impl<P: Provider> Inner<P> {
             stream: subscribed.stream,
         };
         let listener = Listener::new(self.shutdown.clone());
-        let mut body = EventBody::new(stream, self.config, Some(listener));
+        let mut body =
+            EventBody::new(stream, self.config, Some(listener)).counted(&self.open_streams);
         if let (Resume::Lost, Some(lost)) = (subscribed.resume, &self.lost_history) {
             body = body.lead_with(lost.as_bytes().clone());
         }

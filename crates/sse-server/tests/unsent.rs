@@ -1,0 +1,99 @@
+//! A client that stops reading is handed a bounded part of its stream,
+//! whatever the HTTP layer would buffer: served as the README shows, with
+//! `axum::serve`, whose hyper takes up to about 400 KiB per connection.
+
+mod common;
+
+use common::{Events, client, wait_until};
+use sse_codec::{Message, Topic};
+use sse_joe::Joe;
+use sse_server::{ConnectionLimits, DEFAULT_MAX_UNSENT, Server};
+use std::{net::SocketAddr, time::Duration};
+use tokio::{
+    io::AsyncWriteExt,
+    net::{TcpSocket, TcpStream},
+};
+
+const FRAME: usize = 16 * 1024;
+const FRAMES: u64 = 200;
+
+/// A client that asks for the stream and never reads, through a 4 KiB
+/// receive buffer.
+async fn stalled(addr: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /events HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    stream
+}
+
+/// `value()` once it stopped changing for half a second.
+async fn settled(mut value: impl FnMut() -> u64) -> u64 {
+    let mut last = value();
+    let mut same = 0;
+    while same < 10 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = value();
+        same = if now == last { same + 1 } else { 0 };
+        last = now;
+    }
+    last
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_handed_at_most_the_unsent_limit() {
+    // A log deep enough that nobody lags: what the stalled client holds
+    // is bounded by the server, not ended by Joe.
+    let joe = Joe::builder()
+        .capacity(4 * FRAMES as usize)
+        .max_queued_bytes(64 << 20)
+        .build();
+    let server = Server::new(joe.clone());
+    let app = axum::Router::new().route_service("/events", server.clone());
+    let tcp = common::listener(None).await;
+    let addr = tcp.local_addr().unwrap();
+    // The kernel's part made small, so that what the HTTP layer holds
+    // shows.
+    let limits = ConnectionLimits::new().send_buffer(Some(4096));
+    tokio::spawn(async move { axum::serve(limits.listen(tcp), app).await });
+
+    let _stalled = stalled(addr).await;
+    let reader = client()
+        .get(format!("http://{addr}/events"))
+        .send()
+        .await
+        .unwrap();
+    let mut healthy = Events::new(reader);
+    wait_until("both subscribed", || joe.subscriber_count() == 2).await;
+
+    let data = "x".repeat(FRAME);
+    let publishing = {
+        let server = server.clone();
+        tokio::spawn(async move {
+            for _ in 0..FRAMES {
+                let message = Message::new().data(data.as_str());
+                server.publish(message, &[Topic::DEFAULT]).await.unwrap();
+            }
+        })
+    };
+    // The reading client gets every event, the stalled one holding it
+    // back in nothing.
+    assert_eq!(healthy.data(FRAMES as usize).await.len(), FRAMES as usize);
+    publishing.await.unwrap();
+
+    // Frames the stalled client's response took from Joe: the kernel's
+    // buffers on both sides (4 KiB asked each; Linux doubles them), the
+    // unsent limit, and one frame. Without the limit hyper alone takes
+    // 16 chunks (256 KiB of these frames), and before frames were passed
+    // through one per chunk, about 400 KiB.
+    let stalled_took = settled(|| joe.stats().delivered).await - FRAMES;
+    let bytes = stalled_took as usize * FRAME;
+    let bound = 2 * 8 * 1024 + DEFAULT_MAX_UNSENT + 2 * FRAME;
+    assert!(
+        bytes <= bound,
+        "the stalled client was handed {stalled_took} frames ({bytes} bytes; bound {bound})"
+    );
+}
