@@ -4,8 +4,11 @@
 use crate::Backoff;
 use std::{
     fmt,
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, SystemTime},
 };
+// The clock the reconnection delays sleep on, so that the time budget and
+// the stable time are measured as the waits are (paused time included).
+use tokio::time::Instant;
 
 /// The reconnection state of one connection.
 pub(crate) struct Reconnect {
