@@ -1,0 +1,202 @@
+//! The configuration: which limits, and how long.
+
+use super::{LimitedIo, LimitedListener};
+use std::time::Duration;
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::{TcpListener, TcpStream},
+};
+
+/// How long a connection may refuse every byte before it is closed, unless
+/// configured: [`ConnectionLimits::write_timeout`].
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a request head may take to arrive, unless configured:
+/// [`ConnectionLimits::head_timeout`].
+pub const DEFAULT_HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The kernel send buffer asked for each connection, unless configured:
+/// [`ConnectionLimits::send_buffer`]. 64 KiB; Linux doubles what is asked
+/// for its own bookkeeping, so a connection holds at most 128 KiB of kernel
+/// memory for unsent data.
+pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
+
+/// Limits that keep a client from holding a server's memory or connections:
+/// a write-stall timeout, a request-head timeout, and a capped kernel send
+/// buffer.
+///
+/// An event stream never ends by itself, so a client that stops reading
+/// (or never did) would keep its connection, and whatever is queued for
+/// it, forever; a client that sends half a request head would hold a
+/// connection without ever being answered. These limits end both. Wrap each
+/// accepted connection with [`wrap`](ConnectionLimits::wrap) (any I/O
+/// object) or [`tcp`](ConnectionLimits::tcp) (a TCP stream, which also gets
+/// its socket options), or accept through a [`LimitedListener`], which
+/// `axum::serve` takes as it is (with this crate's `axum` feature).
+///
+/// - **Write timeout** ([`DEFAULT_WRITE_TIMEOUT`], 30 s): a connection whose
+///   socket has accepted no byte for this long while the server had data
+///   to send fails with [`TimedOut`](std::io::ErrorKind::TimedOut), so the
+///   server closes it and frees what it held. An idle stream is not affected: it has
+///   nothing to send, or only keep-alive comments the socket takes.
+/// - **Head timeout** ([`DEFAULT_HEAD_TIMEOUT`], 30 s): an HTTP/1 request
+///   head must arrive whole (up to its blank line) within this time,
+///   counted from the connection's accept, and for later requests on the
+///   same connection from their first byte. The head's end is found by
+///   scanning what is read for the blank line, since the timeout sits
+///   below the HTTP implementation; once the server has written, the next
+///   byte read is taken as the start of a new head, and every write ends
+///   the wait. So a request body sent after the response began (a `POST`
+///   whose body the stream does not read) counts only while the server is
+///   silent for this long, which keep-alive comments prevent. For a
+///   connection that does not speak HTTP/1 in the clear (its first bytes
+///   are a TLS handshake or the HTTP/2 preface) the timeout covers only
+///   the time until the server first writes. A handler that takes long to
+///   answer is not affected: the head ended before it ran.
+/// - **Send buffer** ([`DEFAULT_SEND_BUFFER`], 64 KiB, [`tcp`] only): caps
+///   the kernel memory a connection's unsent bytes can take (`SO_SNDBUF`;
+///   where the platform refuses, the system default stays). The system
+///   default grows to several MiB per connection on Linux; with the cap a
+///   stalled connection fills its socket sooner and the write timeout
+///   starts sooner. It also caps throughput per connection at about the
+///   buffer per round trip (64 KiB over a 50 ms round trip is 1.3 MB/s),
+///   plenty for events; raise it for bulk streams to distant clients.
+///   [`tcp`] also turns Nagle's algorithm off, so that a small event is
+///   sent at once rather than after the previous one's acknowledgement.
+///
+/// # Memory per connection
+///
+/// With these limits a connection that never reads costs the server at
+/// most: what its provider holds for it alone (for [`sse-joe`]'s Joe, a
+/// cursor in each topic's log, which is shared and bounded, 256 frames or 4
+/// MiB, with a reader a whole log behind ended; the segment of each log its
+/// cursor is in, at most 64 frames and 64 KiB or one larger frame, shared
+/// with the topic's other subscribers; with several topics also the batch
+/// it last took, as large), the response chunks the HTTP
+/// implementation holds (hyper takes chunks while it holds less than its
+/// `max_buf_size`, about 400 KiB by default, settable on hyper's builder
+/// and not through `axum::serve`; a chunk is at most 64 KiB plus one
+/// event), and the kernel send buffer (128 KiB on Linux with the default
+/// here). It holds them for at most the write timeout after its socket
+/// filled, then the connection is closed and all of it freed.
+///
+/// [`tcp`]: ConnectionLimits::tcp
+/// [`sse-joe`]: https://docs.rs/sse-joe
+///
+/// # Examples
+///
+/// With hyper, wrapping each accepted connection:
+///
+/// ```no_run
+/// use hyper_util::{rt::TokioIo, service::TowerToHyperService};
+/// use sse_joe::Joe;
+/// use sse_server::{ConnectionLimits, Server};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let server = Server::new(Joe::new());
+/// let listener = ConnectionLimits::new().listen(tokio::net::TcpListener::bind("127.0.0.1:0").await?);
+/// loop {
+///     let (io, _) = listener.accept().await?;
+///     let service = TowerToHyperService::new(server.clone());
+///     tokio::spawn(
+///         hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), service),
+///     );
+/// }
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct ConnectionLimits {
+    pub(super) write_timeout: Option<Duration>,
+    pub(super) head_timeout: Option<Duration>,
+    pub(super) send_buffer: Option<usize>,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> ConnectionLimits {
+        ConnectionLimits::new()
+    }
+}
+
+impl ConnectionLimits {
+    /// The defaults: [`DEFAULT_WRITE_TIMEOUT`], [`DEFAULT_HEAD_TIMEOUT`],
+    /// [`DEFAULT_SEND_BUFFER`].
+    pub const fn new() -> ConnectionLimits {
+        ConnectionLimits {
+            write_timeout: Some(DEFAULT_WRITE_TIMEOUT),
+            head_timeout: Some(DEFAULT_HEAD_TIMEOUT),
+            send_buffer: Some(DEFAULT_SEND_BUFFER),
+        }
+    }
+
+    /// Sets how long a connection may take no byte while the server has
+    /// data for it before it is closed; `None` never closes it.
+    ///
+    /// # Panics
+    ///
+    /// If the timeout is zero.
+    pub fn write_timeout(mut self, timeout: Option<Duration>) -> ConnectionLimits {
+        assert!(
+            timeout != Some(Duration::ZERO),
+            "write timeout must not be zero"
+        );
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// Sets how long a request head may take to arrive; `None` waits for
+    /// ever.
+    ///
+    /// # Panics
+    ///
+    /// If the timeout is zero.
+    pub fn head_timeout(mut self, timeout: Option<Duration>) -> ConnectionLimits {
+        assert!(
+            timeout != Some(Duration::ZERO),
+            "head timeout must not be zero"
+        );
+        self.head_timeout = timeout;
+        self
+    }
+
+    /// Sets the kernel send buffer to ask for on each TCP connection;
+    /// `None` keeps the system's default (which Linux grows as needed).
+    pub fn send_buffer(mut self, bytes: Option<usize>) -> ConnectionLimits {
+        self.send_buffer = bytes;
+        self
+    }
+
+    /// Applies the timeouts to any connection.
+    ///
+    /// # Panics
+    ///
+    /// If called outside a Tokio runtime with its time driver enabled.
+    pub fn wrap<T: AsyncRead + AsyncWrite>(&self, io: T) -> LimitedIo<T> {
+        LimitedIo::new(io, self)
+    }
+
+    /// Applies the timeouts to a TCP connection, after setting its send
+    /// buffer and turning Nagle's algorithm off (`TCP_NODELAY`). A socket
+    /// option the platform refuses is left as it was.
+    ///
+    /// # Panics
+    ///
+    /// If called outside a Tokio runtime with its time driver enabled.
+    pub fn tcp(&self, stream: TcpStream) -> LimitedIo<TcpStream> {
+        // Both options only tune the connection: serving it without them
+        // is better than refusing it.
+        let _ = stream.set_nodelay(true);
+        if let Some(bytes) = self.send_buffer {
+            let _ = socket2::SockRef::from(&stream).set_send_buffer_size(bytes);
+        }
+        self.wrap(stream)
+    }
+
+    /// A listener whose connections get these limits.
+    pub fn listen(self, listener: TcpListener) -> LimitedListener {
+        LimitedListener {
+            listener,
+            limits: self,
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Connection limits: the protection an event-stream server needs against
+//! clients that stop reading or never finish a request.
+//!
+//! [`ConnectionLimits`] is the configuration, [`LimitedListener`] accepts
+//! connections with it, and [`LimitedIo`] enforces it on each one.
+
+mod io;
+mod limits;
+mod listener;
+
+pub use self::io::LimitedIo;
+pub use self::limits::{
+    ConnectionLimits, DEFAULT_HEAD_TIMEOUT, DEFAULT_SEND_BUFFER, DEFAULT_WRITE_TIMEOUT,
+};
+pub use self::listener::LimitedListener;
