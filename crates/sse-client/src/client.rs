@@ -81,6 +81,18 @@ pub const DEFAULT_JITTER: f64 = 0.5;
 /// The default ceiling of the grown delay, and of a server's `retry` time:
 /// one minute.
 pub const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(60);
+/// The default ceiling of the wait a server's `Retry-After` header imposes:
+/// five minutes.
+///
+/// `Retry-After` is honoured over the backoff policy, and unlike a `retry`
+/// field it is not capped by [`DEFAULT_MAX_INTERVAL`], so that a server
+/// shedding load or enforcing a rate limit gets more room than a
+/// reconnection time of a minute gives. Past a few minutes, though, a live
+/// feed loses more by waiting than the server saves, and a server that asks
+/// for years (by mistake, or as an attack on its clients) must not park a
+/// connection for good. A server that is still not ready after the ceiling
+/// refuses again, at the cost of one request per ceiling.
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(5 * 60);
 /// How long nothing may arrive (no response head, no byte of the body)
 /// before an attempt is given up, unless configured: one minute. Servers
 /// keep a quiet stream alive with comments far more often (every 15 s to
@@ -107,6 +119,7 @@ impl Default for ClientBuilder {
                 max_elapsed: None,
                 stable_after: DEFAULT_STABLE_AFTER,
                 max_retry: DEFAULT_MAX_INTERVAL,
+                max_retry_after: DEFAULT_MAX_RETRY_AFTER,
             },
             settings: Settings {
                 idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
@@ -166,6 +179,23 @@ impl ClientBuilder {
         self
     }
 
+    /// The ceiling of the wait that a server's `Retry-After` header
+    /// imposes on a retried 5xx or 429, whether it gives seconds or an
+    /// HTTP date: a server that asks for longer (`Retry-After: 99999999999`,
+    /// or a date in the year 9999) is tried again after this long, and
+    /// answers again if it is still not ready. `Duration::MAX` honours any
+    /// `Retry-After`. Default: [`DEFAULT_MAX_RETRY_AFTER`].
+    ///
+    /// The capped wait is still a minimum over the backoff policy's delay,
+    /// and the limits still apply to it: an attempt that it would put past
+    /// the [`max_elapsed_time`](ClientBuilder::max_elapsed_time) is not
+    /// made, and it counts as one of the
+    /// [`max_retries`](ClientBuilder::max_retries).
+    pub fn max_retry_after(mut self, ceiling: Duration) -> ClientBuilder {
+        self.limits.max_retry_after = ceiling;
+        self
+    }
+
     /// How long to keep trying to reconnect, counted from the first request
     /// or the end of the last stream that stayed up (see
     /// [`stable_after`](ClientBuilder::stable_after)); `None` for no limit
@@ -210,8 +240,10 @@ impl ClientBuilder {
     /// [`jitter`](ClientBuilder::jitter)) are then ignored; the limits
     /// ([`max_retries`](ClientBuilder::max_retries),
     /// [`max_elapsed_time`](ClientBuilder::max_elapsed_time),
-    /// [`stable_after`](ClientBuilder::stable_after), and the cap of a
-    /// server's `retry` by [`max_interval`](ClientBuilder::max_interval))
+    /// [`stable_after`](ClientBuilder::stable_after), the cap of a
+    /// server's `retry` by [`max_interval`](ClientBuilder::max_interval),
+    /// and that of `Retry-After` by
+    /// [`max_retry_after`](ClientBuilder::max_retry_after))
     /// still apply, and so does a server's `retry` time: the first attempt
     /// after a stream that stayed up waits it, later ones at least it.
     pub fn backoff<B, F>(mut self, make: F) -> ClientBuilder
@@ -247,6 +279,15 @@ impl ClientBuilder {
     /// Whether a 5xx status is retried with backoff, honouring its
     /// `Retry-After`. Off by default: the spec fails the connection on any
     /// status but 200.
+    ///
+    /// A retried 5xx's `Retry-After` (seconds or an HTTP date) is a minimum
+    /// wait, up to [`max_retry_after`](ClientBuilder::max_retry_after): an
+    /// absurd one,
+    /// `Retry-After: 99999999999` or a date in the year 9999, waits that
+    /// ceiling, not millennia; and a wait that would pass the
+    /// [`max_elapsed_time`](ClientBuilder::max_elapsed_time) ends the
+    /// connection with an error for which [`Error::is_retries_exhausted`]
+    /// holds.
     pub fn retry_server_errors(mut self, yes: bool) -> ClientBuilder {
         self.retry_server_errors = yes;
         self
@@ -255,6 +296,11 @@ impl ClientBuilder {
     /// Whether 429 Too Many Requests is retried, waiting at least its
     /// `Retry-After`. Off by default: the spec fails the connection on any
     /// status but 200.
+    ///
+    /// A retried 429's `Retry-After` is capped as for
+    /// [`retry_server_errors`](ClientBuilder::retry_server_errors): an
+    /// absurd one waits [`max_retry_after`](ClientBuilder::max_retry_after),
+    /// within the [`max_elapsed_time`](ClientBuilder::max_elapsed_time).
     pub fn retry_too_many_requests(mut self, yes: bool) -> ClientBuilder {
         self.retry_too_many_requests = yes;
         self

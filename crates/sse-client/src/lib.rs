@@ -17,7 +17,8 @@ mod update;
 pub use crate::backoff::Backoff;
 pub use crate::client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_INITIAL_INTERVAL,
-    DEFAULT_JITTER, DEFAULT_MAX_INTERVAL, DEFAULT_MULTIPLIER, DEFAULT_STABLE_AFTER, IntoRequest,
+    DEFAULT_JITTER, DEFAULT_MAX_INTERVAL, DEFAULT_MAX_RETRY_AFTER, DEFAULT_MULTIPLIER,
+    DEFAULT_STABLE_AFTER, IntoRequest,
 };
 pub use crate::close::CloseHandle;
 pub use crate::connection::Connection;

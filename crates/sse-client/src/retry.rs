@@ -20,6 +20,8 @@ pub(crate) struct Reconnect {
     stable_after: Duration,
     /// The longest `retry` time of the server's that is honoured.
     max_retry: Duration,
+    /// The longest `Retry-After` of the server's that is honoured.
+    max_retry_after: Duration,
     /// The first request, or the end of the last stream that stayed up.
     since: Instant,
     /// Reconnection attempts since then.
@@ -55,6 +57,7 @@ pub(crate) struct Limits {
     pub(crate) max_elapsed: Option<Duration>,
     pub(crate) stable_after: Duration,
     pub(crate) max_retry: Duration,
+    pub(crate) max_retry_after: Duration,
 }
 
 impl Reconnect {
@@ -68,6 +71,7 @@ impl Reconnect {
             max_elapsed: limits.max_elapsed,
             stable_after: limits.stable_after,
             max_retry: limits.max_retry,
+            max_retry_after: limits.max_retry_after,
             since: Instant::now(),
             failures: 0,
             retry: None,
@@ -111,7 +115,8 @@ impl Reconnect {
     }
 
     /// The delay before the next attempt. `at_least` is a server's
-    /// `Retry-After`, which is honoured over anything shorter.
+    /// `Retry-After`, which is honoured over anything shorter, up to
+    /// [`Limits::max_retry_after`].
     ///
     /// The spec's "reestablish the connection": "Wait a delay equal to the
     /// reconnection time of the event source. Optionally, wait some more.
@@ -138,6 +143,9 @@ impl Reconnect {
             Some(retry) => retry.max(grown),
             None => grown,
         };
+        // A server may ask for years, by mistake or to park its clients:
+        // past the ceiling it is asked again, within the limits below.
+        let at_least = at_least.map(|at_least| at_least.min(self.max_retry_after));
         let delay = at_least.map_or(delay, |at_least| at_least.max(delay));
         // The server's `retry` and `Retry-After` may ask for more than the
         // policy would wait: an attempt past the budget is not made.
@@ -190,6 +198,7 @@ mod tests {
             max_elapsed: None,
             stable_after: Duration::ZERO,
             max_retry: Duration::from_secs(3600),
+            max_retry_after: Duration::from_secs(300),
         }
     }
 
@@ -353,6 +362,69 @@ mod tests {
         }
         let last = parse_retry_after(b"Fri, 31 Dec 9999 23:59:59 GMT", now).unwrap();
         assert_eq!(last, Duration::from_secs(253_402_300_799));
+    }
+
+    #[test]
+    fn retry_after_is_capped() {
+        let year_9999 =
+            parse_retry_after(b"Fri, 31 Dec 9999 23:59:59 GMT", SystemTime::now()).unwrap();
+        let mut r = reconnect(None);
+        for asked in [
+            Duration::from_secs(99_999_999_999),
+            year_9999,
+            Duration::MAX,
+        ] {
+            assert_eq!(delay(r.next(Some(asked))), Duration::from_secs(300));
+        }
+        assert_eq!(
+            delay(r.next(Some(Duration::from_secs(299)))),
+            Duration::from_secs(299)
+        );
+        // No ceiling at all: still no overflow against the time budget.
+        let mut r = Reconnect::new(
+            Box::new(Constant(Duration::from_millis(100))),
+            Limits {
+                max_retry_after: Duration::MAX,
+                ..limits(None)
+            },
+        );
+        assert_eq!(delay(r.next(Some(Duration::MAX))), Duration::MAX);
+        let mut r = Reconnect::new(
+            Box::new(Constant(Duration::from_millis(100))),
+            Limits {
+                max_retry_after: Duration::MAX,
+                max_elapsed: Some(Duration::from_secs(30)),
+                ..limits(None)
+            },
+        );
+        assert!(matches!(
+            r.next(Some(Duration::MAX)),
+            Wait::Exhausted { attempts: 0 }
+        ));
+    }
+
+    #[test]
+    fn a_capped_retry_after_still_meets_the_limits() {
+        let huge = Some(Duration::from_secs(99_999_999_999));
+        let within_budget = |budget| {
+            Reconnect::new(
+                Box::new(Constant(Duration::from_millis(100))),
+                Limits {
+                    max_elapsed: Some(budget),
+                    ..limits(None)
+                },
+            )
+        };
+        let mut r = within_budget(Duration::from_secs(301));
+        assert_eq!(delay(r.next(huge)), Duration::from_secs(300));
+        let mut r = within_budget(Duration::from_secs(299));
+        assert!(matches!(r.next(huge), Wait::Exhausted { attempts: 0 }));
+        let mut r = reconnect(Some(1));
+        assert!(matches!(
+            r.next(huge),
+            Wait::Retry { delay, attempt: 1 } if delay == Duration::from_secs(300)
+        ));
+        assert!(matches!(r.next(huge), Wait::Exhausted { attempts: 1 }));
     }
 
     #[test]

@@ -885,3 +885,96 @@ async fn a_compressed_body_is_a_clear_error() {
     );
     assert!(within(connection.next()).await.is_none());
 }
+
+/// Follows `connection` to its end in paused time, where a timeout of
+/// [`within`] would be virtual too, and returns its updates and the delay
+/// of each retry.
+async fn follow_paused(connection: &mut sse_client::Connection) -> (Vec<String>, Vec<Duration>) {
+    let mut updates = Vec::new();
+    let mut delays = Vec::new();
+    while let Some(update) = connection.next().await {
+        if let Ok(Update::Retrying(retrying)) = &update {
+            delays.push(retrying.delay());
+        }
+        updates.push(describe(update));
+    }
+    (updates, delays)
+}
+
+/// A server that asks to wait for millennia, in seconds or with a date in
+/// the year 9999, is tried again after the default ceiling.
+#[tokio::test(start_paused = true)]
+async fn an_absurd_retry_after_waits_the_default_ceiling() {
+    let server = Server::start(|n, _| match n {
+        0 => Reply::Status(
+            reqwest::StatusCode::SERVICE_UNAVAILABLE,
+            vec![("retry-after", "99999999999")],
+            "",
+        ),
+        1 => Reply::Status(
+            reqwest::StatusCode::TOO_MANY_REQUESTS,
+            vec![("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")],
+            "",
+        ),
+        _ => status(204),
+    })
+    .await;
+    let client = fast()
+        .retry_server_errors(true)
+        .retry_too_many_requests(true)
+        .build()
+        .unwrap();
+    let (updates, delays) = follow_paused(&mut client.get(&server.url)).await;
+    assert_eq!(
+        updates,
+        [
+            "retrying after status 503",
+            "retrying after status 429",
+            "closed"
+        ]
+    );
+    let ceiling = sse_client::DEFAULT_MAX_RETRY_AFTER;
+    assert_eq!(delays, [ceiling, ceiling]);
+    let seen = server.seen();
+    for pair in seen.windows(2) {
+        let waited = pair[1].at - pair[0].at;
+        assert!(
+            waited >= ceiling && waited < ceiling + Duration::from_secs(1),
+            "{waited:?}"
+        );
+    }
+}
+
+/// A configured ceiling caps `Retry-After`, and the maximum elapsed time
+/// still ends the retries.
+#[tokio::test(start_paused = true)]
+async fn a_configured_ceiling_caps_retry_after_within_the_time_budget() {
+    let server = Server::start(|_, _| {
+        Reply::Status(
+            reqwest::StatusCode::TOO_MANY_REQUESTS,
+            vec![("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")],
+            "",
+        )
+    })
+    .await;
+    let client = fast()
+        .retry_too_many_requests(true)
+        .max_retry_after(Duration::from_secs(2))
+        .max_elapsed_time(Some(Duration::from_secs(5)))
+        .build()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let (updates, delays) = follow_paused(&mut client.get(&server.url)).await;
+    // Two waits of 2 s fit in 5 s; a third would end past it.
+    assert_eq!(
+        updates,
+        [
+            "retrying after status 429",
+            "retrying after status 429",
+            "error exhausted (status 429)"
+        ]
+    );
+    assert_eq!(delays, [Duration::from_secs(2); 2]);
+    assert_eq!(server.seen().len(), 3);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
