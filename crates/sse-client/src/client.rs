@@ -280,9 +280,10 @@ impl ClientBuilder {
     /// `Retry-After`. Off by default: the spec fails the connection on any
     /// status but 200.
     ///
-    /// A retried 5xx's `Retry-After` (seconds or an HTTP date) is a minimum
-    /// wait, up to [`max_retry_after`](ClientBuilder::max_retry_after): an
-    /// absurd one,
+    /// A retried 5xx comes in an [`Update::Retrying`](crate::Update::Retrying)
+    /// whose error is not [permanent](Error::is_permanent). Its
+    /// `Retry-After` (seconds or an HTTP date) is a minimum wait, up to
+    /// [`max_retry_after`](ClientBuilder::max_retry_after): an absurd one,
     /// `Retry-After: 99999999999` or a date in the year 9999, waits that
     /// ceiling, not millennia; and a wait that would pass the
     /// [`max_elapsed_time`](ClientBuilder::max_elapsed_time) ends the
@@ -297,7 +298,9 @@ impl ClientBuilder {
     /// `Retry-After`. Off by default: the spec fails the connection on any
     /// status but 200.
     ///
-    /// A retried 429's `Retry-After` is capped as for
+    /// A retried 429 comes in an [`Update::Retrying`](crate::Update::Retrying)
+    /// whose error is not [permanent](Error::is_permanent). Its
+    /// `Retry-After` is capped as for
     /// [`retry_server_errors`](ClientBuilder::retry_server_errors): an
     /// absurd one waits [`max_retry_after`](ClientBuilder::max_retry_after),
     /// within the [`max_elapsed_time`](ClientBuilder::max_elapsed_time).

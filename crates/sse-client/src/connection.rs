@@ -44,7 +44,11 @@ type ExcerptFuture = Pin<Box<dyn Future<Output = Bytes> + Send>>;
 /// - 204 No Content ends it for good ([`Update::Closed`], no error).
 /// - Any other status, or another content type, fails it: the error is the
 ///   last item, unless the client retries 5xx or 429 (see
-///   [`ClientBuilder::retry_server_errors`](crate::ClientBuilder::retry_server_errors)).
+///   [`ClientBuilder::retry_server_errors`](crate::ClientBuilder::retry_server_errors)):
+///   then it comes in an [`Update::Retrying`], not
+///   [permanent](Error::is_permanent), and the wait is at least the
+///   response's `Retry-After`, up to
+///   [`ClientBuilder::max_retry_after`](crate::ClientBuilder::max_retry_after).
 /// - A body that ends, cleanly or not, a network error, and an idle
 ///   timeout, reconnect after the reconnection time
 ///   ([`Update::Retrying`]): the server's `retry` time, grown by the
@@ -58,8 +62,8 @@ type ExcerptFuture = Pin<Box<dyn Future<Output = Bytes> + Send>>;
 ///
 /// An `Err` item is the last one. It comes when the retries run out
 /// ([`Error::is_retries_exhausted`]), or with an error retrying cannot fix
-/// ([`Error::is_permanent`]): a refusal, a redirect loop, a compressed
-/// body, or a last event ID that a header cannot carry.
+/// ([`Error::is_permanent`]): a refusal it is not set to retry, a redirect
+/// loop, a compressed body, or a last event ID that a header cannot carry.
 ///
 /// Dropping the connection closes it; [`close_handle`](Connection::close_handle)
 /// closes it from elsewhere, and [`reconnect`](Connection::reconnect) makes
@@ -415,6 +419,7 @@ impl Connection {
                     status,
                     headers: response.headers().clone(),
                     body: Bytes::new(),
+                    retried: false,
                 };
                 return self.fail(Some(Error::content_encoding(refused)), false, None);
             }
@@ -476,6 +481,7 @@ impl Connection {
             status,
             headers,
             body,
+            retried: retry,
         });
         self.fail(Some(error), retry, retry_after)
     }

@@ -79,6 +79,9 @@ pub(crate) struct Refused {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
+    /// Whether the connection retries after it: a 5xx or 429 that the
+    /// client is set to retry.
+    pub(crate) retried: bool,
 }
 
 impl Error {
@@ -215,17 +218,32 @@ impl Error {
     /// loop, a compressed body, a last event ID a header cannot carry, a
     /// body that cannot be sent again, or a refusal the client was not set
     /// to retry.
+    ///
+    /// A 5xx or 429 that the client retries (see
+    /// [`ClientBuilder::retry_server_errors`] and
+    /// [`ClientBuilder::retry_too_many_requests`]) is not permanent: it
+    /// comes in an [`Update::Retrying`], or as the
+    /// [`source`](std::error::Error::source) of an error for which
+    /// [`is_retries_exhausted`](Error::is_retries_exhausted) holds. Neither
+    /// is running out of retries: a later connection may succeed.
+    ///
+    /// [`ClientBuilder::retry_server_errors`]: crate::ClientBuilder::retry_server_errors
+    /// [`ClientBuilder::retry_too_many_requests`]: crate::ClientBuilder::retry_too_many_requests
+    /// [`Update::Retrying`]: crate::Update::Retrying
     pub fn is_permanent(&self) -> bool {
-        matches!(
-            self.inner.kind,
+        match &self.inner.kind {
+            Kind::Status(refused) => !refused.retried,
             Kind::Builder
-                | Kind::Redirect
-                | Kind::ContentEncoding(_)
-                | Kind::LastEventId
-                | Kind::BodyNotReusable
-                | Kind::Status(_)
-                | Kind::ContentType(_)
-        )
+            | Kind::Redirect
+            | Kind::ContentEncoding(_)
+            | Kind::LastEventId
+            | Kind::BodyNotReusable
+            | Kind::ContentType(_) => true,
+            Kind::Transport
+            | Kind::Timeout(_)
+            | Kind::RetriesExhausted { .. }
+            | Kind::Truncated => false,
+        }
     }
 
     /// Whether the connection had to be made again but the request's body
@@ -364,6 +382,7 @@ mod tests {
             status: StatusCode::OK,
             headers: HeaderMap::new(),
             body: Bytes::from_static(b"<html>"),
+            retried: false,
         });
         assert!(err.is_content_type());
         assert!(!err.is_status());
@@ -372,6 +391,25 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "expected content type text/event-stream, got none"
+        );
+    }
+
+    #[test]
+    fn a_refusal_is_permanent_unless_retried() {
+        let refusal = |retried| {
+            Error::refused(Refused {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                headers: HeaderMap::new(),
+                body: Bytes::new(),
+                retried,
+            })
+        };
+        assert!(refusal(false).is_permanent());
+        let retried = refusal(true);
+        assert!(retried.is_status() && !retried.is_permanent());
+        assert_eq!(
+            retried.to_string(),
+            "server refused the stream with 503 Service Unavailable"
         );
     }
 

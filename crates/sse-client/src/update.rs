@@ -81,7 +81,8 @@ pub struct Retrying {
 
 impl Retrying {
     /// What ended the previous attempt; `None` when the server ended the
-    /// response cleanly, which the spec also answers by reconnecting.
+    /// response cleanly, which the spec also answers by reconnecting. Never
+    /// [permanent](Error::is_permanent): the connection is retrying it.
     pub fn error(&self) -> Option<&Error> {
         self.error.as_ref()
     }

@@ -978,3 +978,55 @@ async fn a_configured_ceiling_caps_retry_after_within_the_time_budget() {
     assert_eq!(server.seen().len(), 3);
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+/// A refusal that the connection retries is not permanent, in its
+/// `Retrying` and as the last failure when the retries run out; one it
+/// does not retry is.
+#[tokio::test]
+async fn a_retried_refusal_is_not_permanent() {
+    let server = Server::start(|n, _| match n {
+        0 => status(503),
+        1 => status(429),
+        _ => status(204),
+    })
+    .await;
+    let client = fast()
+        .retry_server_errors(true)
+        .retry_too_many_requests(true)
+        .build()
+        .unwrap();
+    let mut connection = client.get(&server.url);
+    for code in [503, 429] {
+        let update = within(connection.next()).await.unwrap().unwrap();
+        let Update::Retrying(retrying) = update else {
+            panic!("expected a retry, got {update:?}");
+        };
+        let err = retrying.error().unwrap();
+        assert_eq!(err.status().unwrap().as_u16(), code);
+        assert!(err.is_status() && !err.is_permanent(), "{err:?}");
+    }
+    assert_eq!(collect(connection).await, ["closed"]);
+
+    let server = Server::start(|_, _| status(503)).await;
+    let exhausted = fast()
+        .retry_server_errors(true)
+        .max_retries(Some(0))
+        .build()
+        .unwrap();
+    let err = within(exhausted.get(&server.url).next())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(err.is_retries_exhausted() && !err.is_permanent(), "{err:?}");
+    let last = std::error::Error::source(&err)
+        .and_then(|source| source.downcast_ref::<sse_client::Error>())
+        .unwrap();
+    assert!(last.is_status() && !last.is_permanent(), "{last:?}");
+
+    let not_retried = fast().build().unwrap();
+    let err = within(not_retried.get(&server.url).next())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(err.is_status() && err.is_permanent(), "{err:?}");
+}

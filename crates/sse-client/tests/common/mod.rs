@@ -184,7 +184,11 @@ pub fn describe(update: Result<sse_client::Update, sse_client::Error>) -> String
         ),
         Ok(Update::Comment(text)) => format!("comment {text:?}"),
         Ok(Update::Retrying(retrying)) => match retrying.error() {
-            Some(err) => format!("retrying after {}", kind(err)),
+            Some(err) => {
+                // What the connection retries cannot be permanent.
+                assert!(!err.is_permanent(), "retrying after {err:?}");
+                format!("retrying after {}", kind(err))
+            }
             None => "retrying after end".to_owned(),
         },
         Ok(Update::Closed) => "closed".to_owned(),
