@@ -11,6 +11,7 @@ use sse_codec::{Message, Topic};
 use sse_joe::Joe;
 use sse_server::{ConnectionLimits, Server};
 use std::{
+    io,
     net::SocketAddr,
     sync::{
         Arc,
@@ -162,6 +163,51 @@ async fn stalled_readers_are_freed_then_closed_and_hold_nobody_back() {
         until_closed(stream).await;
     }
     drop(healthy);
+}
+
+/// A connection the write timeout ends is reset, not closed gracefully, so
+/// that the kernel frees the data it could not send at once rather than
+/// keep it for as long as the peer keeps its window shut. The peer sees the
+/// reset: a graceful close would instead hand it the rest of the data, then
+/// the end of the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_the_write_timeout_ends_is_reset() {
+    const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+    let joe = Joe::new();
+    let server = Server::builder(joe.clone()).keep_alive(None).build();
+    let limits = ConnectionLimits::new()
+        .write_timeout(Some(WRITE_TIMEOUT))
+        .send_buffer(Some(16 * 1024));
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let served = serve_limited(limits.listen(tcp), server.clone()).await;
+    let mut stalled = stalled(served.addr, GET).await;
+    wait_until("subscribed", || joe.subscriber_count() == 1).await;
+    // More than its socket, both kernel buffers and what the HTTP layer
+    // takes can hold.
+    let pad = "x".repeat(16 * 1024);
+    for _ in 0..64 {
+        server
+            .publish(Message::new().data(pad.as_str()), &[Topic::DEFAULT])
+            .await
+            .unwrap();
+        tokio::task::yield_now().await;
+    }
+    // The write timeout ended the connection: hyper dropped its body.
+    wait_until("the stalled connection is closed", || {
+        joe.subscriber_count() == 0
+    })
+    .await;
+
+    let mut buf = vec![0; 64 * 1024];
+    let mut received = 0;
+    let error = loop {
+        match bounded(stalled.read(&mut buf)).await {
+            Ok(0) => panic!("closed gracefully after {received} bytes"),
+            Ok(n) => received += n,
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(error.kind(), io::ErrorKind::ConnectionReset, "{error}");
 }
 
 /// Request heads that never end are dropped after the head timeout, a

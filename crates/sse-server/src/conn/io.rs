@@ -71,11 +71,16 @@ pin_project! {
         deadline: Option<Instant>,
         #[pin]
         timer: Sleep,
+        // Makes the connection's close a reset (a TCP socket's, from
+        // `ConnectionLimits::tcp`).
+        reset: Option<fn(&T)>,
     }
 }
 
 impl<T: AsyncWrite> LimitedIo<T> {
-    pub(super) fn new(io: T, limits: &ConnectionLimits) -> LimitedIo<T> {
+    /// `reset`, when the write timeout fires, makes the connection's close
+    /// drop what it could not send.
+    pub(super) fn new(io: T, limits: &ConnectionLimits, reset: Option<fn(&T)>) -> LimitedIo<T> {
         let mut writer = TimeoutWriter::new(io);
         writer.set_timeout(limits.write_timeout);
         let (head, deadline) = match limits.head_timeout {
@@ -90,6 +95,7 @@ impl<T: AsyncWrite> LimitedIo<T> {
                 head_timeout: limits.head_timeout,
                 deadline,
                 timer: tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)),
+                reset,
             }),
         }
     }
@@ -116,7 +122,7 @@ impl<T: AsyncWrite + fmt::Debug> fmt::Debug for LimitedIo<T> {
     }
 }
 
-impl<T> LimitedProj<'_, T> {
+impl<T: AsyncWrite> LimitedProj<'_, T> {
     /// Bytes were read: advances the head state, arming the deadline when
     /// a new head starts.
     fn on_read(&mut self, bytes: &[u8]) {
@@ -154,6 +160,18 @@ impl<T> LimitedProj<'_, T> {
             Head::Reading { .. } | Head::Handling | Head::Answered => Head::Answered,
         };
         *self.deadline = None;
+    }
+
+    /// A write failed. After the write timeout the peer has taken no byte
+    /// for that long: what is queued for it is abandoned, so the close
+    /// should drop it rather than keep sending it.
+    fn write_failed(&self, error: io::Error) -> io::Error {
+        if error.kind() == io::ErrorKind::TimedOut {
+            if let Some(reset) = *self.reset {
+                reset(self.io.get_ref());
+            }
+        }
+        error
     }
 
     /// Whether the head deadline passed; if it runs, the task is woken
@@ -207,7 +225,8 @@ impl<T: AsyncRead + AsyncWrite> AsyncWrite for LimitedIo<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let mut this = self.inner.as_mut().project();
-        let written = ready!(this.io.as_mut().poll_write(cx, buf))?;
+        let written =
+            ready!(this.io.as_mut().poll_write(cx, buf)).map_err(|e| this.write_failed(e))?;
         if written > 0 {
             this.on_write();
         }
@@ -220,7 +239,8 @@ impl<T: AsyncRead + AsyncWrite> AsyncWrite for LimitedIo<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let mut this = self.inner.as_mut().project();
-        let written = ready!(this.io.as_mut().poll_write_vectored(cx, bufs))?;
+        let written = ready!(this.io.as_mut().poll_write_vectored(cx, bufs))
+            .map_err(|e| this.write_failed(e))?;
         if written > 0 {
             this.on_write();
         }
@@ -232,11 +252,19 @@ impl<T: AsyncRead + AsyncWrite> AsyncWrite for LimitedIo<T> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.inner.as_mut().project().io.poll_flush(cx)
+        let mut this = self.inner.as_mut().project();
+        this.io
+            .as_mut()
+            .poll_flush(cx)
+            .map_err(|e| this.write_failed(e))
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.inner.as_mut().project().io.poll_shutdown(cx)
+        let mut this = self.inner.as_mut().project();
+        this.io
+            .as_mut()
+            .poll_shutdown(cx)
+            .map_err(|e| this.write_failed(e))
     }
 }
 

@@ -37,8 +37,12 @@ pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 /// - **Write timeout** ([`DEFAULT_WRITE_TIMEOUT`], 30 s): a connection whose
 ///   socket has accepted no byte for this long while the server had data
 ///   to send fails with [`TimedOut`](std::io::ErrorKind::TimedOut), so the
-///   server closes it and frees what it held. An idle stream is not affected: it has
-///   nothing to send, or only keep-alive comments the socket takes.
+///   server closes it and frees what it held. With [`tcp`] (and so through
+///   a [`LimitedListener`]) the close is a reset (`SO_LINGER` set to zero
+///   when the timeout fires): a graceful close would leave the unsent data
+///   in the kernel, up to the send buffer, for as long as the peer keeps
+///   its window shut. An idle stream is not affected: it has nothing to
+///   send, or only keep-alive comments the socket takes.
 /// - **Head timeout** ([`DEFAULT_HEAD_TIMEOUT`], 30 s): an HTTP/1 request
 ///   head must arrive whole (up to its blank line) within this time,
 ///   counted from the connection's accept, and for later requests on the
@@ -166,18 +170,22 @@ impl ConnectionLimits {
         self
     }
 
-    /// Applies the timeouts to any connection.
+    /// Applies the timeouts to any connection. A connection the write
+    /// timeout ends is closed as the I/O object closes when dropped (see
+    /// [`tcp`](ConnectionLimits::tcp) for a reset instead).
     ///
     /// # Panics
     ///
     /// If called outside a Tokio runtime with its time driver enabled.
     pub fn wrap<T: AsyncRead + AsyncWrite>(&self, io: T) -> LimitedIo<T> {
-        LimitedIo::new(io, self)
+        LimitedIo::new(io, self, None)
     }
 
     /// Applies the timeouts to a TCP connection, after setting its send
-    /// buffer and turning Nagle's algorithm off (`TCP_NODELAY`). A socket
-    /// option the platform refuses is left as it was.
+    /// buffer and turning Nagle's algorithm off (`TCP_NODELAY`). When the
+    /// write timeout fires, the socket's `SO_LINGER` is set to zero, so
+    /// that its close is a reset which frees its unsent data at once. A
+    /// socket option the platform refuses is left as it was.
     ///
     /// # Panics
     ///
@@ -189,7 +197,7 @@ impl ConnectionLimits {
         if let Some(bytes) = self.send_buffer {
             let _ = socket2::SockRef::from(&stream).set_send_buffer_size(bytes);
         }
-        self.wrap(stream)
+        LimitedIo::new(stream, self, Some(reset_on_close))
     }
 
     /// A listener whose connections get these limits.
@@ -199,4 +207,13 @@ impl ConnectionLimits {
             limits: self,
         }
     }
+}
+
+/// Makes the close of a TCP socket a reset, which drops its unsent data:
+/// a graceful close keeps the data, and the socket, until the peer takes
+/// it or the kernel gives up, which a peer that keeps its window shut
+/// delays for as long as it likes.
+fn reset_on_close(stream: &TcpStream) {
+    // Where the platform refuses, the close stays graceful: still a close.
+    let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
 }
