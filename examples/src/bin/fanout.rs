@@ -13,9 +13,13 @@
 //! cleanly first.
 //!
 //! Connections get `ConnectionLimits`: a connection whose socket takes no
-//! byte for `--write-timeout` seconds is closed, and `--send-buffer` caps
-//! its kernel send buffer; `--max-buf` caps what hyper buffers per
-//! connection.
+//! byte for `--write-timeout` seconds is reset, and `--send-buffer` caps
+//! its kernel send buffer; `--max-unsent` caps what a response hands hyper
+//! unwritten, and `--max-buf` what hyper itself buffers per connection
+//! (`--axum` serves with `axum::serve` instead, whose hyper keeps its
+//! default, about 400 KiB, as an application mounted the README's way
+//! does). `--history N` keeps the last N events with IDs, so that clients
+//! can resume with `Last-Event-ID`.
 //!
 //! `--bare` serves no events: every request gets the SSE response head and
 //! a body that never sends anything, on the same hyper set-up. The load
@@ -24,9 +28,8 @@
 
 use hyper_util::{rt::TokioIo, service::TowerToHyperService};
 use sse::redis::{Redis, Retention};
-use sse_codec::Provider;
-use sse_codec::{Message, Topic};
-use sse_joe::{Joe, Stats};
+use sse_codec::{Message, Provider, ProviderError, Topic};
+use sse_joe::{FiniteReplayer, Joe, Stats};
 use sse_server::{Body, ConnectionLimits, LimitedListener, Server};
 use std::{
     convert::Infallible,
@@ -45,7 +48,8 @@ fanout: SSE fan-out load server (sse-server + sse-joe)
 
 USAGE: fanout [--port 8082] [--rate 100] [--size 256] [--capacity 1024] [--max-secs 900]
               [--writev true|false] [--write-timeout 30] [--send-buffer 65536]
-              [--max-buf 65536] [--redis URL [--no-publish]] [--bare]
+              [--max-buf 65536] [--max-unsent 32768] [--history N] [--axum]
+              [--redis URL [--no-publish]] [--bare]
 
   --port N           listen on 127.0.0.1:N                    [default 8082]
   --rate N           events published per second             [default 100]
@@ -60,6 +64,13 @@ USAGE: fanout [--port 8082] [--rate 100] [--size 256] [--capacity 1024] [--max-s
                      (0: the system's)                        [default 65536]
   --max-buf N        bytes hyper buffers per connection before it stops
                      taking body chunks (at least 8192)       [default 65536]
+  --max-unsent N     bytes a response hands hyper unwritten before it stops
+                     taking events (0: no limit of its own)   [default 32768]
+  --history N        keep the last N events, with IDs, for clients that
+                     resume with Last-Event-ID (Joe only)     [default 0]
+  --axum             serve with axum::serve and its hyper defaults (the
+                     README's way) instead of hyper's http1 builder with
+                     --writev and --max-buf
   --redis URL        use the Redis provider on the stream fanout:events
                      instead of Joe: run several fanouts on one Redis
   --no-publish       publish nothing: serve what other fanouts publish
@@ -80,6 +91,9 @@ struct Opts {
     write_timeout: u64,
     send_buffer: usize,
     max_buf: usize,
+    max_unsent: usize,
+    history: usize,
+    axum: bool,
     redis: Option<String>,
     publish: bool,
     stamp_due: bool,
@@ -99,6 +113,9 @@ fn parse_args() -> Result<Opts, String> {
         write_timeout: 30,
         send_buffer: 64 * 1024,
         max_buf: 64 * 1024,
+        max_unsent: sse_server::DEFAULT_MAX_UNSENT,
+        history: 0,
+        axum: false,
         redis: None,
         publish: true,
         stamp_due: false,
@@ -119,6 +136,9 @@ fn parse_args() -> Result<Opts, String> {
             }
             "--send-buffer" => o.send_buffer = val()?.parse().map_err(|_| "bad --send-buffer")?,
             "--max-buf" => o.max_buf = val()?.parse().map_err(|_| "bad --max-buf")?,
+            "--max-unsent" => o.max_unsent = val()?.parse().map_err(|_| "bad --max-unsent")?,
+            "--history" => o.history = val()?.parse().map_err(|_| "bad --history")?,
+            "--axum" => o.axum = true,
             "--redis" => o.redis = Some(val()?),
             "--no-publish" => o.publish = false,
             "--stamp" => {
@@ -189,8 +209,14 @@ async fn publisher<P: Provider>(
                 .publish(Message::new().data(data), &[Topic::DEFAULT])
                 .await
             {
-                eprintln!("fanout: publish failed, publisher stops: {error}");
-                return;
+                if error.is_shutdown() {
+                    eprintln!("fanout: the provider was shut down, publisher stops");
+                    return;
+                }
+                // Redis unreachable for a while: the sequence number goes
+                // on, so the load client counts the event as missing.
+                count_publish_error(&error);
+                continue;
             }
             let took = u32::try_from(began.elapsed().as_micros()).unwrap_or(u32::MAX);
             PUBLISH_MICROS
@@ -236,6 +262,16 @@ fn publish_times() -> String {
         at(0.99),
         at(1.0)
     )
+}
+
+/// Publishes that failed, by what the provider said, for the periodic log
+/// line.
+static PUBLISH_ERRORS: std::sync::Mutex<std::collections::BTreeMap<String, u64>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+fn count_publish_error(error: &dyn std::error::Error) {
+    let mut errors = PUBLISH_ERRORS.lock().unwrap_or_else(|e| e.into_inner());
+    *errors.entry(error.to_string()).or_default() += 1;
 }
 
 /// Why connections ended in error, by cause, for the periodic log line: a
@@ -323,12 +359,16 @@ async fn main() {
 
     match o.redis.clone() {
         None => {
-            let joe = Joe::builder().capacity(o.capacity).build();
+            let mut joe = Joe::builder().capacity(o.capacity);
+            if o.history > 0 {
+                joe = joe.replayer(FiniteReplayer::new(o.history).auto_ids(true));
+            }
+            let joe = joe.build();
             let stats = {
                 let joe = joe.clone();
                 move || joe.stats()
             };
-            serve(&o, listener, http, Server::new(joe), stats).await;
+            serve(&o, listener, http, sse_server(&o, joe), stats).await;
         }
         Some(url) => {
             let redis = Redis::builder(url.as_str())
@@ -348,9 +388,54 @@ async fn main() {
                 let redis = redis.clone();
                 move || redis.stats()
             };
-            serve(&o, listener, http, Server::new(redis), stats).await;
+            serve(&o, listener, http, sse_server(&o, redis), stats).await;
         }
     }
+}
+
+/// `/stats` here, everything else to the SSE server.
+fn app<P: Provider, B: Send + 'static>(
+    server: &Server<P>,
+    stats: &(impl Fn() -> Stats + Clone + Send + Sync + 'static),
+    published: &Arc<AtomicU64>,
+) -> impl Service<
+    http::Request<B>,
+    Response = http::Response<Body>,
+    Error = Infallible,
+    Future: Send + 'static,
+> + Clone
++ Send
++ Sync
++ 'static {
+    let (server, stats, published) = (server.clone(), stats.clone(), published.clone());
+    tower::service_fn(move |request: http::Request<B>| {
+        let mut server = server.clone();
+        let stats = (request.uri().path() == "/stats").then(|| {
+            let stats = stats();
+            format!(
+                "{{\"subscribers\":{},\"open\":{},\"receiving\":{},\"lagged\":{},\"queued_bytes\":{},\"published\":{}}}\n",
+                stats.subscribers,
+                server.open_streams(),
+                stats.receiving,
+                stats.lagged,
+                stats.queued_bytes,
+                published.load(Relaxed)
+            )
+        });
+        async move {
+            match stats {
+                Some(stats) => Ok::<_, Infallible>(http::Response::new(Body::from(stats))),
+                None => server.call(request).await,
+            }
+        }
+    })
+}
+
+/// The SSE server over `provider`, with `--max-unsent`.
+fn sse_server<P: Provider>(o: &Opts, provider: P) -> Server<P> {
+    Server::builder(provider)
+        .max_unsent((o.max_unsent > 0).then_some(o.max_unsent))
+        .build()
 }
 
 /// Serves `server`, publishing if asked, until `--max-secs` or Ctrl-C.
@@ -386,7 +471,7 @@ async fn serve<P: Provider>(
         }
     }
     {
-        let (stats, published) = (stats.clone(), published.clone());
+        let (stats, published, server) = (stats.clone(), published.clone(), server.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(5));
             loop {
@@ -396,9 +481,14 @@ async fn serve<P: Provider>(
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .clone();
+                let failed = PUBLISH_ERRORS
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
                 eprintln!(
-                    "fanout: subscribers={} receiving={} lagged={} queued_bytes={} published={} publish=({}) connection errors={errors:?}",
+                    "fanout: subscribers={} open={} receiving={} lagged={} queued_bytes={} published={} publish=({}) publish errors={failed:?} connection errors={errors:?}",
                     stats.subscribers,
+                    server.open_streams(),
                     stats.receiving,
                     stats.lagged,
                     stats.queued_bytes,
@@ -409,32 +499,15 @@ async fn serve<P: Provider>(
         });
     }
 
-    // `/stats` here, everything else to the SSE server.
-    let app = {
-        let (server, stats, published) = (server.clone(), stats.clone(), published.clone());
-        tower::service_fn(move |request: http::Request<hyper::body::Incoming>| {
-            let mut server = server.clone();
-            let stats = (request.uri().path() == "/stats").then(|| {
-                let stats = stats();
-                format!(
-                    "{{\"subscribers\":{},\"receiving\":{},\"lagged\":{},\"queued_bytes\":{},\"published\":{}}}\n",
-                    stats.subscribers,
-                    stats.receiving,
-                    stats.lagged,
-                    stats.queued_bytes,
-                    published.load(Relaxed)
-                )
-            });
-            async move {
-                match stats {
-                    Some(stats) => Ok::<_, Infallible>(http::Response::new(Body::from(stats))),
-                    None => server.call(request).await,
-                }
-            }
-        })
-    };
-
     let accept = async {
+        if o.axum {
+            let app = axum::Router::new().fallback_service(app(&server, &stats, &published));
+            if let Err(error) = axum::serve(listener, app).await {
+                eprintln!("fanout: {error}");
+            }
+            return;
+        }
+        let app = app(&server, &stats, &published);
         loop {
             let Some(io) = accept(&listener).await else {
                 continue;

@@ -20,11 +20,13 @@
 
 use axum::{
     Json, Router,
+    body::Body,
     extract::{Request, State},
     http::{HeaderMap, StatusCode, Uri},
     response::{Html, IntoResponse, Response},
     routing::{get, post},
 };
+use http_body_util::LengthLimitError;
 use serde::{Deserialize, Serialize};
 use sse::{EventType, Message, Topic, server::Server};
 use std::{
@@ -49,6 +51,18 @@ pub const HISTORY: usize = 1000;
 
 /// The longest chat message accepted, in characters.
 pub const MAX_CHAT_LEN: usize = 500;
+
+/// The largest chat request body read, in bytes: a message of
+/// [`MAX_CHAT_LEN`] characters of up to four bytes each (JSON escapes
+/// aside), a name, and the JSON around them. A larger one is refused with
+/// `413` as soon as it is known to be larger.
+pub const MAX_CHAT_BODY: usize = 4 * MAX_CHAT_LEN + 1024;
+
+/// How long a chat request body may take to arrive whole; past it the
+/// request is answered `408`. The connection limits time a body on a plain
+/// HTTP/1 connection too (their body timeout); this covers every
+/// connection, over TLS and HTTP/2 included.
+pub const CHAT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The feed topic.
 pub const FEED: Topic = Topic::from_static("feed");
@@ -77,7 +91,7 @@ pub const RESUME_ID_KEPT: usize = 64;
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Stats {
     /// Open event streams, those that fell behind and wait for their
-    /// connection to close included.
+    /// connection to close included (`Server::open_streams`).
     pub subscribers: usize,
     /// Of those, the ones still receiving events.
     pub receiving: usize,
@@ -243,7 +257,7 @@ impl Demo {
     pub fn stats(&self) -> Stats {
         let joe = self.server.provider().stats();
         Stats {
-            subscribers: joe.subscribers,
+            subscribers: self.server.open_streams(),
             receiving: joe.receiving,
             published: joe.published,
             delivered: joe.delivered,
@@ -286,12 +300,28 @@ async fn cut(State(demo): State<Demo>, uri: Uri) -> StatusCode {
     }
 }
 
-async fn chat(State(demo): State<Demo>, headers: HeaderMap, body: String) -> impl IntoResponse {
+async fn chat(State(demo): State<Demo>, headers: HeaderMap, body: Body) -> impl IntoResponse {
     let is_json = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let chat: Chat = match serde_json::from_str(&body) {
+    let read = tokio::time::timeout(CHAT_BODY_TIMEOUT, axum::body::to_bytes(body, MAX_CHAT_BODY));
+    let body = match read.await {
+        Ok(Ok(body)) => body,
+        Ok(Err(error)) if is_too_large(&error) => {
+            return (StatusCode::PAYLOAD_TOO_LARGE, "the message is too large").into_response();
+        }
+        // The client went away mid-body: nobody reads this answer.
+        Ok(Err(_)) => return StatusCode::BAD_REQUEST.into_response(),
+        Err(_) => {
+            return (
+                StatusCode::REQUEST_TIMEOUT,
+                "the message took too long to arrive",
+            )
+                .into_response();
+        }
+    };
+    let chat: Chat = match serde_json::from_slice(&body) {
         Ok(chat) if is_json => chat,
         _ => {
             return (
@@ -329,6 +359,11 @@ async fn chat(State(demo): State<Demo>, headers: HeaderMap, body: String) -> imp
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
+}
+
+/// Whether reading a body failed because it is over the limit.
+fn is_too_large(error: &axum::Error) -> bool {
+    std::error::Error::source(error).is_some_and(|cause| cause.is::<LengthLimitError>())
 }
 
 async fn stats(State(demo): State<Demo>) -> Json<Stats> {
