@@ -1,15 +1,20 @@
 //! Clients that try to hold a server's memory or connections: readers that
-//! never read, request heads that never end. A real hyper server with
-//! `ConnectionLimits` on 127.0.0.1, raw sockets as the hostile clients,
-//! reqwest as the healthy ones.
+//! never read, request heads and bodies that never end. A real hyper server
+//! with `ConnectionLimits` on 127.0.0.1, raw sockets as the hostile
+//! clients, reqwest as the healthy ones.
 
 mod common;
 
+use bytes::Bytes;
 use common::{Events, bounded, client, serve_limited, wait_until};
 use futures_util::future::join_all;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
 use sse_codec::{Message, Topic};
 use sse_joe::Joe;
-use sse_server::{ConnectionLimits, Server};
+use sse_server::{ConnectionLimits, LimitedListener, Server};
 use std::{
     io,
     net::SocketAddr,
@@ -20,7 +25,7 @@ use std::{
     time::Duration,
 };
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
     net::{TcpSocket, TcpStream},
     time::Instant,
 };
@@ -37,7 +42,7 @@ async fn stalled(addr: SocketAddr, request: &[u8]) -> TcpStream {
 
 /// Reads until the server closes the connection (end of stream or a reset)
 /// and returns how long that took; fails after [`BOUND`].
-async fn until_closed(stream: &mut TcpStream) -> Duration {
+async fn until_closed(stream: &mut (impl AsyncRead + Unpin)) -> Duration {
     let start = Instant::now();
     let mut buf = vec![0; 64 * 1024];
     loop {
@@ -287,6 +292,122 @@ async fn half_sent_heads_are_dropped_after_the_head_timeout() {
         assert!(n > 0, "the stream ended");
         rest.extend_from_slice(&buf[..n]);
     }
+}
+
+/// A hyper server whose handler reads the request body whole, then answers
+/// with its length (on `/slow` after 1.5 s).
+async fn serve_uploads(listener: LimitedListener) -> SocketAddr {
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((io, _)) = listener.accept().await else {
+                continue;
+            };
+            let service = hyper::service::service_fn(|request: Request<Incoming>| async move {
+                let slow = request.uri().path() == "/slow";
+                let body = request.into_body().collect().await?.to_bytes();
+                if slow {
+                    tokio::time::sleep(Duration::from_millis(1500)).await;
+                }
+                Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from(
+                    body.len().to_string(),
+                ))))
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(io), service);
+            tokio::spawn(conn);
+        }
+    });
+    addr
+}
+
+/// Sends `head`, then `body` one byte every 100 ms (repeated, 5 s at
+/// most); returns how long the server took to close the connection, from
+/// the head.
+async fn dribble(stream: TcpStream, head: &'static [u8], body: &'static [u8]) -> Duration {
+    let (mut reader, mut writer) = stream.into_split();
+    let start = Instant::now();
+    writer.write_all(head).await.unwrap();
+    let writing = tokio::spawn(async move {
+        for byte in body.iter().cycle().take(50) {
+            if writer.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Kept open: a half-closed request would end by itself.
+        writer
+    });
+    let _ = until_closed(&mut reader).await;
+    let took = start.elapsed();
+    writing.abort();
+    took
+}
+
+/// A thousand request bodies that dribble in, one byte at a time, counted
+/// or chunked, are cut at the body timeout after their heads; a body that
+/// arrives in time is read whole and answered by a handler slower than
+/// the timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dribbled_request_bodies_are_cut_at_the_body_timeout() {
+    const BODY_TIMEOUT: Duration = Duration::from_secs(1);
+    const DRIBBLERS: usize = 1000;
+    let limits = ConnectionLimits::new().body_timeout(Some(BODY_TIMEOUT));
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = serve_uploads(limits.listen(tcp)).await;
+
+    // Connected one after the other: a burst of connections can overflow
+    // the listen queue of a busy machine, which then resets some.
+    let mut streams = Vec::new();
+    for _ in 0..DRIBBLERS {
+        streams.push(TcpStream::connect(addr).await.unwrap());
+    }
+    let dribblers: Vec<_> = streams
+        .into_iter()
+        .enumerate()
+        .map(|(i, stream)| {
+            tokio::spawn(if i % 2 == 0 {
+                dribble(
+                    stream,
+                    b"POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n",
+                    b"x",
+                )
+            } else {
+                dribble(
+                    stream,
+                    b"POST /upload HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n",
+                    b"1\r\nx\r\n",
+                )
+            })
+        })
+        .collect();
+    let on_time = tokio::spawn(async move {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"POST /slow HTTP/1.1\r\nhost: x\r\nconnection: close\r\n")
+            .await
+            .unwrap();
+        stream
+            .write_all(b"content-length: 10\r\n\r\n01234")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stream.write_all(b"56789").await.unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.unwrap();
+        String::from_utf8(response).unwrap()
+    });
+
+    for dribbler in join_all(dribblers).await {
+        let took = dribbler.unwrap();
+        assert!(
+            took >= BODY_TIMEOUT && took <= BODY_TIMEOUT + Duration::from_secs(1),
+            "closed after {took:?}"
+        );
+    }
+    let response = bounded(on_time).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    assert!(response.ends_with("\r\n\r\n10"), "{response}");
 }
 
 /// `Server::shutdown` ends every body, but a reader that never reads

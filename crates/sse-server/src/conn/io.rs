@@ -1,6 +1,9 @@
 //! A connection with the limits enforced on its reads and writes.
 
-use super::ConnectionLimits;
+use super::{
+    ConnectionLimits,
+    framing::{Framing, Progress},
+};
 use pin_project_lite::pin_project;
 use std::{
     fmt, io,
@@ -14,39 +17,26 @@ use tokio::{
 };
 use tokio_io_timeout::TimeoutWriter;
 
-/// Where a connection is in the request-head timeout.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Head {
-    /// A head is arriving: the deadline runs; `matched` bytes of the blank
-    /// line that ends it (CR LF CR LF, or LF LF) were seen last.
-    Reading { matched: u8 },
-    /// The head arrived; the request is being handled. Reads do not start
-    /// a head until the server has written.
+/// Where a connection is in its requests, for the head and body timeouts.
+#[derive(Clone, Debug)]
+enum Phase {
+    /// A request is arriving: its head (the head deadline runs, and a
+    /// write ends it), then its body (the body deadline runs, and a write
+    /// does not end it).
+    Request(Framing),
+    /// A request whose framing cannot be followed: the body deadline runs
+    /// until the server writes.
+    Unknown,
+    /// The request arrived; it is being handled. Reads do not start a
+    /// request until the server has written.
     Handling,
-    /// The server wrote: the next byte read starts a new head.
+    /// The server wrote: the next byte read starts a new request.
     Answered,
-    /// Not HTTP/1 in the clear: the deadline runs until the first write.
+    /// Not HTTP/1 in the clear: the head deadline runs until the first
+    /// write.
     Opaque,
-    /// No head timeout, or no more.
+    /// No head or body timeout, or no more.
     Off,
-}
-
-impl Head {
-    /// Scans bytes of a head for the empty line that ends it. A line ends
-    /// with LF or CR LF (hyper's parser takes both), so the head ends at an
-    /// LF, an optional CR, and an LF. `matched` is 1 after an LF, 2 after
-    /// an LF and a CR.
-    fn scan(mut matched: u8, bytes: &[u8]) -> Head {
-        for &byte in bytes {
-            matched = match (byte, matched) {
-                (b'\n', 1 | 2) => return Head::Handling,
-                (b'\n', _) => 1,
-                (b'\r', 1) => 2,
-                _ => 0,
-            };
-        }
-        Head::Reading { matched }
-    }
 }
 
 /// A connection with [`ConnectionLimits`] applied: reads and writes pass
@@ -64,10 +54,11 @@ pin_project! {
     struct Limited<T> {
         #[pin]
         io: TimeoutWriter<T>,
-        head: Head,
+        phase: Phase,
         // No byte was read yet: the first ones tell the protocol.
         fresh: bool,
         head_timeout: Option<Duration>,
+        body_timeout: Option<Duration>,
         deadline: Option<Instant>,
         #[pin]
         timer: Sleep,
@@ -83,16 +74,21 @@ impl<T: AsyncWrite> LimitedIo<T> {
     pub(super) fn new(io: T, limits: &ConnectionLimits, reset: Option<fn(&T)>) -> LimitedIo<T> {
         let mut writer = TimeoutWriter::new(io);
         writer.set_timeout(limits.write_timeout);
-        let (head, deadline) = match limits.head_timeout {
-            Some(timeout) => (Head::Reading { matched: 0 }, Some(Instant::now() + timeout)),
-            None => (Head::Off, None),
+        // The framing is followed for either timeout: the body's needs to
+        // know where the head ends, the head's where the body does.
+        let phase = if limits.head_timeout.is_some() || limits.body_timeout.is_some() {
+            Phase::Request(Framing::new())
+        } else {
+            Phase::Off
         };
+        let deadline = limits.head_timeout.map(|timeout| Instant::now() + timeout);
         LimitedIo {
             inner: Box::pin(Limited {
                 io: writer,
-                head,
+                phase,
                 fresh: true,
                 head_timeout: limits.head_timeout,
+                body_timeout: limits.body_timeout,
                 deadline,
                 timer: tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)),
                 reset,
@@ -118,48 +114,87 @@ impl<T: AsyncWrite + fmt::Debug> fmt::Debug for LimitedIo<T> {
             .field("io", self.inner.io.get_ref())
             .field("write_timeout", &self.inner.io.timeout())
             .field("head_timeout", &self.inner.head_timeout)
+            .field("body_timeout", &self.inner.body_timeout)
             .finish_non_exhaustive()
     }
 }
 
 impl<T: AsyncWrite> LimitedProj<'_, T> {
-    /// Bytes were read: advances the head state, arming the deadline when
-    /// a new head starts.
+    /// Bytes were read: follows the request they belong to, arming the
+    /// head deadline when a request starts and the body deadline when its
+    /// head ends.
     fn on_read(&mut self, bytes: &[u8]) {
-        if std::mem::take(self.fresh) && *self.head != Head::Off {
+        if std::mem::take(self.fresh) && !matches!(self.phase, Phase::Off) {
             // A TLS record (handshake) or the HTTP/2 preface: no HTTP/1
-            // head to find.
+            // request to follow.
             if bytes[0] == 0x16 || bytes.starts_with(b"PRI ") {
-                *self.head = Head::Opaque;
+                *self.phase = Phase::Opaque;
                 return;
             }
         }
-        let matched = match *self.head {
-            Head::Reading { matched } => matched,
-            Head::Answered => {
-                let Some(timeout) = *self.head_timeout else {
-                    return;
-                };
-                let deadline = Instant::now() + timeout;
-                *self.deadline = Some(deadline);
-                self.timer.as_mut().reset(deadline);
-                0
-            }
-            Head::Handling | Head::Opaque | Head::Off => return,
+        if matches!(self.phase, Phase::Answered) {
+            *self.phase = Phase::Request(Framing::new());
+            self.arm(*self.head_timeout);
+        }
+        let Phase::Request(framing) = self.phase else {
+            return;
         };
-        *self.head = Head::scan(matched, bytes);
-        if *self.head == Head::Handling {
-            *self.deadline = None;
+        let before = framing.progress();
+        let after = framing.feed(bytes);
+        let head_ended = before == Progress::Head && after != Progress::Head;
+        match after {
+            Progress::Head => {}
+            Progress::Body => {
+                if head_ended {
+                    self.arm(*self.body_timeout);
+                }
+            }
+            Progress::Complete => {
+                *self.phase = Phase::Handling;
+                *self.deadline = None;
+            }
+            Progress::Unknown => {
+                *self.phase = Phase::Unknown;
+                // Malformed chunks keep the deadline their body had.
+                if head_ended {
+                    self.arm(*self.body_timeout);
+                }
+            }
         }
     }
 
-    /// Bytes were written: the server is answering, so no head is awaited.
+    /// Bytes were written: the server is answering, which ends the wait
+    /// for a head (the next byte read starts a new one) but not for a body
+    /// (an early answer, such as `100 Continue`, must not excuse it).
     fn on_write(&mut self) {
-        *self.head = match *self.head {
-            Head::Opaque | Head::Off => Head::Off,
-            Head::Reading { .. } | Head::Handling | Head::Answered => Head::Answered,
-        };
+        match self.phase {
+            Phase::Request(framing) if framing.progress() == Progress::Body => return,
+            Phase::Opaque | Phase::Off => *self.phase = Phase::Off,
+            Phase::Request(_) | Phase::Unknown | Phase::Handling | Phase::Answered => {
+                *self.phase = Phase::Answered;
+            }
+        }
         *self.deadline = None;
+    }
+
+    /// Sets the deadline `timeout` from now, or none.
+    fn arm(&mut self, timeout: Option<Duration>) {
+        *self.deadline = timeout.map(|timeout| Instant::now() + timeout);
+        if let Some(deadline) = *self.deadline {
+            self.timer.as_mut().reset(deadline);
+        }
+    }
+
+    /// The error for the deadline that passed.
+    fn timed_out(&self) -> io::Error {
+        let what = match &*self.phase {
+            Phase::Request(framing) if framing.progress() == Progress::Head => {
+                "request head timed out"
+            }
+            Phase::Opaque => "request head timed out",
+            _ => "request body timed out",
+        };
+        io::Error::new(io::ErrorKind::TimedOut, what)
     }
 
     /// A write failed. After the write timeout the peer has taken no byte
@@ -174,15 +209,11 @@ impl<T: AsyncWrite> LimitedProj<'_, T> {
         error
     }
 
-    /// Whether the head deadline passed; if it runs, the task is woken
-    /// when it passes.
-    fn head_expired(&mut self, cx: &mut Context<'_>) -> bool {
+    /// Whether the deadline passed; if it runs, the task is woken when it
+    /// passes.
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
         self.deadline.is_some() && self.timer.as_mut().poll(cx).is_ready()
     }
-}
-
-fn timed_out(what: &'static str) -> io::Error {
-    io::Error::new(io::ErrorKind::TimedOut, what)
 }
 
 impl<T: AsyncRead + AsyncWrite> AsyncRead for LimitedIo<T> {
@@ -197,22 +228,21 @@ impl<T: AsyncRead + AsyncWrite> AsyncRead for LimitedIo<T> {
             Poll::Ready(Ok(())) => {
                 let read = &buf.filled()[before..];
                 if !read.is_empty() {
-                    this.on_read(read);
                     // A client that dribbles bytes is never idle long
-                    // enough for the timer to fire: check it here too.
+                    // enough for the timer to fire: check the deadline on
+                    // each read too, before the bytes can end the wait.
                     if this
                         .deadline
                         .is_some_and(|deadline| Instant::now() >= deadline)
                     {
-                        return Poll::Ready(Err(timed_out("request head timed out")));
+                        return Poll::Ready(Err(this.timed_out()));
                     }
+                    this.on_read(read);
                 }
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
-            Poll::Pending if this.head_expired(cx) => {
-                Poll::Ready(Err(timed_out("request head timed out")))
-            }
+            Poll::Pending if this.expired(cx) => Poll::Ready(Err(this.timed_out())),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -276,10 +306,18 @@ mod tests {
     const T: Duration = Duration::from_secs(10);
 
     fn pair() -> (LimitedIo<DuplexStream>, DuplexStream) {
-        let (server, client) = duplex(64);
+        pair_with(Some(T), Some(T))
+    }
+
+    fn pair_with(
+        head: Option<Duration>,
+        body: Option<Duration>,
+    ) -> (LimitedIo<DuplexStream>, DuplexStream) {
+        let (server, client) = duplex(1024);
         let limits = ConnectionLimits::new()
             .write_timeout(Some(T))
-            .head_timeout(Some(T));
+            .head_timeout(head)
+            .body_timeout(body);
         (limits.wrap(server), client)
     }
 
@@ -293,23 +331,22 @@ mod tests {
         matches!(result, Some(Err(e)) if e.kind() == io::ErrorKind::TimedOut)
     }
 
-    #[test]
-    fn a_head_ends_at_an_empty_line_split_anywhere() {
-        let head = b"GET / HTTP/1.1\r\nhost: x\r\n\r\n";
-        for cut in 0..head.len() {
-            let first = Head::scan(0, &head[..cut]);
-            let Head::Reading { matched } = first else {
-                panic!("ended early at {cut}");
-            };
-            assert_eq!(Head::scan(matched, &head[cut..]), Head::Handling, "{cut}");
+    /// Which limit timed the read out.
+    fn which(result: Option<io::Result<usize>>) -> String {
+        match result {
+            Some(Err(e)) if e.kind() == io::ErrorKind::TimedOut => e.to_string(),
+            other => panic!("not timed out: {other:?}"),
         }
-        assert_eq!(
-            Head::scan(0, b"GET / HTTP/1.1\nhost: x\n\n"),
-            Head::Handling
-        );
-        assert_eq!(Head::scan(0, b"a\r\n\nb"), Head::Handling);
-        assert_eq!(Head::scan(0, b"a\r\nb\r\r\n"), Head::Reading { matched: 1 });
     }
+
+    /// Sends bytes and reads them through.
+    async fn send(io: &mut LimitedIo<DuplexStream>, client: &mut DuplexStream, bytes: &[u8]) {
+        client.write_all(bytes).await.unwrap();
+        let mut buf = vec![0; bytes.len()];
+        io.read_exact(&mut buf).await.unwrap();
+    }
+
+    const POST: &[u8] = b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n";
 
     #[tokio::test(start_paused = true)]
     async fn a_head_that_never_ends_times_out() {
@@ -381,7 +418,7 @@ mod tests {
     async fn a_peer_that_takes_no_byte_times_the_write_out() {
         let (mut io, _client) = pair();
         let start = tokio::time::Instant::now();
-        let error = io.write_all(&[0; 1024]).await.unwrap_err();
+        let error = io.write_all(&[0; 4096]).await.unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
         assert_eq!(start.elapsed(), T);
     }
@@ -391,10 +428,153 @@ mod tests {
         let (server, mut client) = duplex(64);
         let none = ConnectionLimits::new()
             .write_timeout(None)
-            .head_timeout(None);
+            .head_timeout(None)
+            .body_timeout(None);
         let mut io = none.wrap(server);
         client.write_all(b"GET").await.unwrap();
         assert!(matches!(read(&mut io, T).await, Some(Ok(3))));
         assert!(read(&mut io, 100 * T).await.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dribbled_body_times_out_at_its_deadline_even_while_bytes_arrive() {
+        let (mut io, mut client) = pair();
+        send(&mut io, &mut client, POST).await;
+        let start = tokio::time::Instant::now();
+        let mut result = None;
+        for _ in 0..20 {
+            client.write_all(b"x").await.unwrap();
+            result = read(&mut io, T).await;
+            if !matches!(result, Some(Ok(1))) {
+                break;
+            }
+            tokio::time::sleep(T / 5).await;
+        }
+        assert_eq!(which(result), "request body timed out");
+        assert_eq!(start.elapsed(), T);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_withheld_body_times_out_from_the_end_of_its_head() {
+        let (mut io, mut client) = pair();
+        // The head itself took most of the head timeout.
+        client.write_all(&POST[..10]).await.unwrap();
+        tokio::time::sleep(T * 9 / 10).await;
+        client.write_all(&POST[10..]).await.unwrap();
+        let start = tokio::time::Instant::now();
+        assert!(matches!(read(&mut io, T).await, Some(Ok(_))));
+        send(&mut io, &mut client, b"12345").await;
+        assert_eq!(which(read(&mut io, 2 * T).await), "request body timed out");
+        assert_eq!(start.elapsed(), T);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_does_not_end_the_body_wait() {
+        let (mut io, mut client) = pair();
+        send(
+            &mut io,
+            &mut client,
+            b"POST / HTTP/1.1\r\nexpect: 100-continue\r\n",
+        )
+        .await;
+        send(&mut io, &mut client, b"content-length: 10\r\n\r\n").await;
+        let start = tokio::time::Instant::now();
+        io.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .await
+            .unwrap();
+        // A response streamed while the body is withheld.
+        for _ in 0..4 {
+            tokio::time::sleep(T / 5).await;
+            io.write_all(b"data").await.unwrap();
+            let mut buf = [0; 64];
+            let _ = client.read(&mut buf).await.unwrap();
+        }
+        send(&mut io, &mut client, b"12345").await;
+        assert_eq!(which(read(&mut io, 2 * T).await), "request body timed out");
+        assert_eq!(start.elapsed(), T);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_complete_body_ends_the_wait() {
+        let (mut io, mut client) = pair();
+        send(&mut io, &mut client, POST).await;
+        send(&mut io, &mut client, b"12345").await;
+        tokio::time::sleep(T / 2).await;
+        send(&mut io, &mut client, b"67890").await;
+        // A slow handler: nothing to read, long past both timeouts.
+        assert!(read(&mut io, 3 * T).await.is_none());
+        io.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+        assert!(read(&mut io, 3 * T).await.is_none());
+        // The next request is timed from its first byte.
+        send(&mut io, &mut client, b"GET").await;
+        assert_eq!(which(read(&mut io, 2 * T).await), "request head timed out");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_chunked_body_split_anywhere_ends_the_wait() {
+        let request: &[u8] = b"POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n\
+                               5;x=y\r\nhello\r\n0\r\ntrailer: z\r\n\r\n";
+        for cut in 0..=request.len() {
+            let (mut io, mut client) = pair();
+            send(&mut io, &mut client, &request[..cut]).await;
+            tokio::time::sleep(T / 2).await;
+            send(&mut io, &mut client, &request[cut..]).await;
+            assert!(read(&mut io, 3 * T).await.is_none(), "cut at {cut}");
+        }
+        // Without its last chunk, the body never ends.
+        let (mut io, mut client) = pair();
+        send(&mut io, &mut client, &request[..request.len() - 20]).await;
+        assert_eq!(which(read(&mut io, 2 * T).await), "request body timed out");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_get_with_a_slow_handler_is_not_timed_out() {
+        let (mut io, mut client) = pair();
+        send(
+            &mut io,
+            &mut client,
+            b"GET /events HTTP/1.1\r\nhost: x\r\n\r\n",
+        )
+        .await;
+        assert!(read(&mut io, 10 * T).await.is_none());
+        io.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_framing_that_cannot_be_followed_is_timed_until_the_first_write() {
+        let bad = b"POST / HTTP/1.1\r\ncontent-length: ten\r\n\r\n";
+        let (mut io, mut client) = pair();
+        send(&mut io, &mut client, bad).await;
+        assert_eq!(which(read(&mut io, 2 * T).await), "request body timed out");
+        let (mut io, mut client) = pair();
+        send(&mut io, &mut client, bad).await;
+        io.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+            .await
+            .unwrap();
+        assert!(read(&mut io, 3 * T).await.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_timeout_applies_alone() {
+        // No body timeout: the body is still followed, so the next head is
+        // found and timed.
+        let (mut io, mut client) = pair_with(Some(T), None);
+        send(&mut io, &mut client, POST).await;
+        assert!(read(&mut io, 3 * T).await.is_none());
+        io.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+        send(&mut io, &mut client, b"0123456789").await;
+        assert!(read(&mut io, 3 * T).await.is_none());
+        io.write_all(b"more").await.unwrap();
+        send(&mut io, &mut client, b"GET").await;
+        assert_eq!(which(read(&mut io, 2 * T).await), "request head timed out");
+
+        // No head timeout: a head takes its time, its body does not.
+        let (mut io, mut client) = pair_with(None, Some(T));
+        send(&mut io, &mut client, &POST[..10]).await;
+        assert!(read(&mut io, 3 * T).await.is_none());
+        send(&mut io, &mut client, &POST[10..]).await;
+        let start = tokio::time::Instant::now();
+        assert_eq!(which(read(&mut io, 2 * T).await), "request body timed out");
+        assert_eq!(start.elapsed(), T);
     }
 }

@@ -15,6 +15,10 @@ pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// [`ConnectionLimits::head_timeout`].
 pub const DEFAULT_HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a request body may take to arrive after its head, unless
+/// configured: [`ConnectionLimits::body_timeout`].
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The kernel send buffer asked for each connection, unless configured:
 /// [`ConnectionLimits::send_buffer`]. 64 KiB; Linux doubles what is asked
 /// for its own bookkeeping, so a connection holds at most 128 KiB of kernel
@@ -22,17 +26,17 @@ pub const DEFAULT_HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 
 /// Limits that keep a client from holding a server's memory or connections:
-/// a write-stall timeout, a request-head timeout, and a capped kernel send
-/// buffer.
+/// a write-stall timeout, request-head and request-body timeouts, and a
+/// capped kernel send buffer.
 ///
 /// An event stream never ends by itself, so a client that stops reading
 /// (or never did) would keep its connection, and whatever is queued for
-/// it, forever; a client that sends half a request head would hold a
-/// connection without ever being answered. These limits end both. Wrap each
-/// accepted connection with [`wrap`](ConnectionLimits::wrap) (any I/O
-/// object) or [`tcp`](ConnectionLimits::tcp) (a TCP stream, which also gets
-/// its socket options), or accept through a [`LimitedListener`], which
-/// `axum::serve` takes as it is (with this crate's `axum` feature).
+/// it, forever; a client that sends half a request, head or body, would
+/// hold a connection without ever being answered. These limits end both.
+/// Wrap each accepted connection with [`wrap`](ConnectionLimits::wrap)
+/// (any I/O object) or [`tcp`](ConnectionLimits::tcp) (a TCP stream, which
+/// also gets its socket options), or accept through a [`LimitedListener`],
+/// which `axum::serve` takes as it is (with this crate's `axum` feature).
 ///
 /// - **Write timeout** ([`DEFAULT_WRITE_TIMEOUT`], 30 s): a connection whose
 ///   socket has accepted no byte for this long while the server had data
@@ -46,17 +50,19 @@ pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 /// - **Head timeout** ([`DEFAULT_HEAD_TIMEOUT`], 30 s): an HTTP/1 request
 ///   head must arrive whole (up to its blank line) within this time,
 ///   counted from the connection's accept, and for later requests on the
-///   same connection from their first byte. The head's end is found by
-///   scanning what is read for the blank line, since the timeout sits
-///   below the HTTP implementation; once the server has written, the next
-///   byte read is taken as the start of a new head, and every write ends
-///   the wait. So a request body sent after the response began (a `POST`
-///   whose body the stream does not read) counts only while the server is
-///   silent for this long, which keep-alive comments prevent. For a
-///   connection that does not speak HTTP/1 in the clear (its first bytes
-///   are a TLS handshake or the HTTP/2 preface) the timeout covers only
-///   the time until the server first writes. A handler that takes long to
+///   same connection from their first byte. A handler that takes long to
 ///   answer is not affected: the head ended before it ran.
+/// - **Body timeout** ([`DEFAULT_BODY_TIMEOUT`], 30 s): an HTTP/1 request
+///   body must arrive whole within this time, counted from the end of its
+///   head. A client cannot stretch it by dribbling bytes, nor by having
+///   the server answer first (`Expect: 100-continue`, or a response
+///   streamed while the body is withheld): only the body's end ends it. A
+///   request without a body (no `Content-Length` or a zero one, and no
+///   `Transfer-Encoding`) is not timed after its head, so a slow handler
+///   is not affected. hyper reads a body as the handler reads it, so the
+///   timeout ends a connection whose handler waits for a body that does
+///   not come; a body the handler leaves unread is not read, and holds no
+///   more than the receive buffers while the response lasts.
 /// - **Send buffer** ([`DEFAULT_SEND_BUFFER`], 64 KiB, [`tcp`] only): caps
 ///   the kernel memory a connection's unsent bytes can take (`SO_SNDBUF`;
 ///   where the platform refuses, the system default stays). The system
@@ -67,6 +73,30 @@ pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 ///   plenty for events; raise it for bulk streams to distant clients.
 ///   [`tcp`] also turns Nagle's algorithm off, so that a small event is
 ///   sent at once rather than after the previous one's acknowledgement.
+///
+/// The head and body timeouts sit below the HTTP implementation, so they
+/// follow each request's framing in the bytes read, as hyper parses it:
+/// the blank line that ends a head, a `Content-Length` body counted, a
+/// chunked body (`Transfer-Encoding: chunked`) followed through its chunk
+/// sizes, extensions and trailers. Once a request has arrived, the next
+/// byte read after the server has written starts the next head; a write
+/// that comes before a head is whole (an error response) ends the wait
+/// for it too. A request whose framing cannot be followed (a
+/// `Content-Length` that does not parse or two that differ, both
+/// `Content-Length` and `Transfer-Encoding`, a last coding other than
+/// `chunked`, malformed chunks; hyper refuses most of them) is timed as a
+/// body, but only until the server next writes.
+///
+/// A connection that does not speak HTTP/1 in the clear (its first bytes
+/// are a TLS handshake or the HTTP/2 preface) is opaque here: the head
+/// timeout covers only the time until the server first writes, and the
+/// body timeout nothing; the write timeout applies as to any connection.
+/// Bound those requests inside: over TLS, hyper's `header_read_timeout`
+/// for HTTP/1 heads (it needs a timer on hyper's builder, which
+/// `axum::serve` does not set); for bodies, a deadline around reading the
+/// body in the handler (`tokio::time::timeout`), or tower-http's
+/// `RequestBodyTimeoutLayer`, which times each read, so that a client that
+/// dribbles bytes can stretch it.
 ///
 /// # Memory per connection
 ///
@@ -82,7 +112,15 @@ pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 /// and not through `axum::serve`; a chunk is at most 64 KiB plus one
 /// event), and the kernel send buffer (128 KiB on Linux with the default
 /// here). It holds them for at most the write timeout after its socket
-/// filled, then the connection is closed and all of it freed.
+/// filled, then the connection is closed and all of it freed (with
+/// [`tcp`], reset, so that the kernel frees its send buffer at once).
+///
+/// A client that sends its request slowly, or stops halfway, costs what is
+/// kept of the request so far: the HTTP implementation's read buffer
+/// (hyper's is bounded by the same `max_buf_size`) and what the handler
+/// keeps of the body. It holds them for at most the head timeout while its
+/// head arrives and the body timeout while its body does (over HTTP/1 in
+/// the clear; see above for the others).
 ///
 /// [`tcp`]: ConnectionLimits::tcp
 /// [`sse-joe`]: https://docs.rs/sse-joe
@@ -113,6 +151,7 @@ pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 pub struct ConnectionLimits {
     pub(super) write_timeout: Option<Duration>,
     pub(super) head_timeout: Option<Duration>,
+    pub(super) body_timeout: Option<Duration>,
     pub(super) send_buffer: Option<usize>,
 }
 
@@ -124,11 +163,12 @@ impl Default for ConnectionLimits {
 
 impl ConnectionLimits {
     /// The defaults: [`DEFAULT_WRITE_TIMEOUT`], [`DEFAULT_HEAD_TIMEOUT`],
-    /// [`DEFAULT_SEND_BUFFER`].
+    /// [`DEFAULT_BODY_TIMEOUT`], [`DEFAULT_SEND_BUFFER`].
     pub const fn new() -> ConnectionLimits {
         ConnectionLimits {
             write_timeout: Some(DEFAULT_WRITE_TIMEOUT),
             head_timeout: Some(DEFAULT_HEAD_TIMEOUT),
+            body_timeout: Some(DEFAULT_BODY_TIMEOUT),
             send_buffer: Some(DEFAULT_SEND_BUFFER),
         }
     }
@@ -160,6 +200,21 @@ impl ConnectionLimits {
             "head timeout must not be zero"
         );
         self.head_timeout = timeout;
+        self
+    }
+
+    /// Sets how long a request body may take to arrive, counted from the
+    /// end of its head; `None` waits for ever.
+    ///
+    /// # Panics
+    ///
+    /// If the timeout is zero.
+    pub fn body_timeout(mut self, timeout: Option<Duration>) -> ConnectionLimits {
+        assert!(
+            timeout != Some(Duration::ZERO),
+            "body timeout must not be zero"
+        );
+        self.body_timeout = timeout;
         self
     }
 
