@@ -106,12 +106,15 @@ pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 /// MiB, with a reader a whole log behind ended; the segment of each log its
 /// cursor is in, at most 64 frames and 64 KiB or one larger frame, shared
 /// with the topic's other subscribers; with several topics also the batch
-/// it last took, as large), the response chunks the HTTP
-/// implementation holds (hyper takes chunks while it holds less than its
-/// `max_buf_size`, about 400 KiB by default, settable on hyper's builder
-/// and not through `axum::serve`; a chunk is at most 64 KiB plus one
-/// event), and the kernel send buffer (128 KiB on Linux with the default
-/// here). It holds them for at most the write timeout after its socket
+/// it last took, as large), what its response handed the HTTP layer and
+/// the socket has not taken (for a [`Server`](crate::Server) response, at
+/// most [`max_unsent`](crate::Builder::max_unsent), 32 KiB, plus one frame,
+/// whatever the HTTP layer's own buffer: frames shared with the other
+/// subscribers, not copies; for a [`StreamResponse`](crate::StreamResponse),
+/// what the HTTP layer buffers: hyper's `max_buf_size`, about 400 KiB by
+/// default), and the kernel send buffer (128 KiB on Linux with the default
+/// here, kernel memory rather than the process's). It holds them for at
+/// most the write timeout after its socket
 /// filled, then the connection is closed and all of it freed (with
 /// [`tcp`], reset, so that the kernel frees its send buffer at once).
 ///

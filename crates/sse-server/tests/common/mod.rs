@@ -86,6 +86,7 @@ where
     let none = ConnectionLimits::new()
         .write_timeout(None)
         .head_timeout(None)
+        .body_timeout(None)
         .send_buffer(None);
     serve_limited(none.listen(listener), service).await
 }
