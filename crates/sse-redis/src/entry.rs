@@ -63,7 +63,7 @@ impl fmt::Display for EntryId {
     }
 }
 
-/// The event ID of the entry `entry` of a stream with `epoch`:
+/// The event ID of the entry `entry` of a stream instance with `epoch`:
 /// `<entry ID>:<epoch>`, e.g. `1732470000123-0:9f2c31d07a4b1e55`.
 pub(crate) fn event_id(entry: EntryId, epoch: &str) -> EventId {
     EventId::try_from(format!("{entry}:{epoch}"))
@@ -71,9 +71,9 @@ pub(crate) fn event_id(entry: EntryId, epoch: &str) -> EventId {
 }
 
 /// The entry's field names. Documented in the crate docs, so that other
-/// programs can publish with a plain `XADD`.
+/// programs can publish with a plain `XADD`. (The publish script writes
+/// the `epoch` field.)
 pub(crate) mod field {
-    pub(crate) const EPOCH: &str = "epoch";
     pub(crate) const TOPIC: &str = "topic";
     pub(crate) const EVENT: &str = "event";
     pub(crate) const DATA: &str = "data";
@@ -81,14 +81,10 @@ pub(crate) mod field {
     pub(crate) const COMMENT: &str = "comment";
 }
 
-/// The field-value pairs of `message` published to `topics`, for `XADD`.
-pub(crate) fn fields<'a>(
-    message: &'a Message,
-    topics: &'a [Topic],
-    epoch: &'a str,
-) -> Vec<(&'static str, Bytes)> {
-    let mut out = Vec::with_capacity(4 + topics.len());
-    out.push((field::EPOCH, Bytes::copy_from_slice(epoch.as_bytes())));
+/// The field-value pairs of `message` published to `topics`, for `XADD`,
+/// after the `epoch` field.
+pub(crate) fn fields<'a>(message: &'a Message, topics: &'a [Topic]) -> Vec<(&'static str, Bytes)> {
+    let mut out = Vec::with_capacity(3 + topics.len());
     for topic in topics {
         out.push((
             field::TOPIC,
@@ -161,11 +157,15 @@ impl Entry {
     /// it has none, or one that this crate would not write (1 to 32 ASCII
     /// letters and digits), as an entry from another program might.
     pub(crate) fn epoch<'a>(&'a self, default: &'a str) -> &'a str {
+        self.named_epoch().unwrap_or(default)
+    }
+
+    /// The epoch the entry names, if it names a valid one.
+    pub(crate) fn named_epoch(&self) -> Option<&str> {
         self.epoch
             .as_deref()
             .filter(|epoch| is_epoch(epoch))
             .and_then(|epoch| std::str::from_utf8(epoch).ok())
-            .unwrap_or(default)
     }
 
     fn add(&mut self, name: &[u8], value: Bytes) {
@@ -258,8 +258,8 @@ mod tests {
             .comment("c1")
             .comment("c2");
         let topics = [Topic::from("x"), Topic::from("y")];
-        let mut reply = Vec::new();
-        for (name, value) in fields(&message, &topics, "ep") {
+        let mut reply = vec![bulk("epoch"), bulk("ep")];
+        for (name, value) in fields(&message, &topics) {
             reply.push(bulk(name));
             reply.push(Value::BulkString(value.to_vec()));
         }

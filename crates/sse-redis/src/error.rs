@@ -29,6 +29,12 @@ pub enum Error {
     /// with it until the connection is back. The cause, if known, is the
     /// [`source`](StdError::source).
     Unavailable(Option<redis::RedisError>),
+    /// The stream was reset under this process: flushed, deleted, or lost
+    /// with a restart of Redis without persistence, and started again from
+    /// nothing. Live streams end with it; their clients should reconnect,
+    /// and their resume is [`Resume::Lost`](sse_codec::Resume::Lost), since
+    /// the history they would resume from is gone.
+    Reset,
     /// The subscriber fell behind: more than `capacity` frames (or
     /// `max_bytes`) waited for it in the process's log, so its stream was
     /// ended and its replay dropped. Its client should reconnect and resume.
@@ -47,6 +53,12 @@ impl Error {
     /// passes (Redis unreachable for now, a subscriber that lagged).
     pub fn is_shutdown(&self) -> bool {
         matches!(self, Error::Shutdown)
+    }
+
+    /// Whether this is [`Error::Reset`]: the stream was started again from
+    /// nothing, and its history is gone.
+    pub fn is_reset(&self) -> bool {
+        matches!(self, Error::Reset)
     }
 
     pub(crate) fn from_joe(error: sse_joe::Error) -> Error {
@@ -71,6 +83,7 @@ impl fmt::Display for Error {
             Error::Shutdown => f.write_str("the redis provider was shut down"),
             Error::Redis(_) => f.write_str("redis command failed"),
             Error::Unavailable(_) => f.write_str("the connection to redis was lost"),
+            Error::Reset => f.write_str("the redis stream was reset and its history is gone"),
             Error::Lagged {
                 capacity,
                 max_bytes,
@@ -115,6 +128,7 @@ mod tests {
             Error::Shutdown,
             Error::Redis(io),
             Error::Unavailable(None),
+            Error::Reset,
             Error::Lagged {
                 capacity: 3,
                 max_bytes: 9,

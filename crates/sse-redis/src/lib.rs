@@ -4,6 +4,7 @@ mod entry;
 mod error;
 mod reader;
 mod redis;
+mod script;
 mod subscriber;
 
 pub use crate::error::Error;

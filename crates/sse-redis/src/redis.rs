@@ -1,22 +1,23 @@
-//! The provider: publish with `XADD`, one reader per process fanning out
-//! through Joe, replay with `XRANGE`.
+//! The provider: publish with one script that runs `XADD`, one reader per
+//! process fanning out through Joe, replay with `XRANGE`.
 
 use crate::{
     Error, Subscriber,
     entry::{self, Entry, EntryId},
     reader::{self, Reader},
+    script::Scripts,
+    subscriber::End,
 };
 use redis::{
     Client, IntoConnectionInfo, Value,
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
-use sse_codec::{Message, Provider, Resume, Start, Subscribed, Subscription, Topic};
+use sse_codec::{Encoded, Message, Provider, Resume, Start, Subscribed, Subscription, Topic};
 use sse_joe::{Joe, Stats};
 use std::{
     fmt,
-    hash::{BuildHasher, Hasher},
     sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
+        Arc, Mutex, MutexGuard, OnceLock, PoisonError,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
@@ -34,8 +35,14 @@ pub const DEFAULT_RETENTION: Retention = Retention::Last(1000);
 
 /// How long a resume waits for this process's reader to reach an entry that
 /// a client saw through another process, before it reports the history
-/// lost.
+/// lost. Longer than the reader takes to notice a reset
+/// ([`reader::BLOCK`]), so that a resume from the new stream's first
+/// entries, seen through a process that noticed it first, waits for this
+/// one to notice it too.
 const CATCH_UP: Duration = Duration::from_secs(5);
+
+/// How long a command waits for Redis's answer.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How much history the stream keeps, trimmed by every publish. Redis trims
 /// approximately (`~`): whole internal nodes at a time, so it keeps at
@@ -57,10 +64,11 @@ pub enum Retention {
 /// A [`Provider`] on a Redis stream: several server processes share one
 /// ordered history, and a client resumes on any of them.
 ///
-/// - **Publish** is one `XADD` to the stream, whatever the number of
-///   processes and subscribers, trimming it to the [`Retention`]. The
-///   event ID is made from the entry's ID (see the crate docs), so IDs are
-///   unique and ordered across every process.
+/// - **Publish** is one command (a script that runs `XADD` on the stream),
+///   whatever the number of processes and subscribers, trimming the stream
+///   to the [`Retention`]. The event ID is made from the entry's ID and the
+///   stream's epoch (see the crate docs), so IDs are unique and ordered
+///   across every process.
 /// - **Each process reads** the stream with one `XREAD BLOCK` loop, not
 ///   one per subscriber, and hands every entry to an in-process
 ///   [`Joe`], which fans it out with Joe's guarantees: a bounded log, a
@@ -70,12 +78,27 @@ pub enum Retention {
 ///   live, with no gap and no duplicate even while publishes race it. The
 ///   resume is [`Resume::Lost`] whenever the ID is not in the retained
 ///   history: trimmed, never written, from another stream or another
-///   Redis, or written before the data was flushed.
-/// - **When Redis is unreachable**, a publish fails with
-///   [`Error::Redis`]; the reader ends every live stream with
+///   Redis, or from before the stream was reset.
+///
+/// # Failures
+///
+/// - **When Redis is unreachable**, a publish fails with [`Error::Redis`];
+///   the reader ends every live stream with
 ///   [`Error::Unavailable`] (clients reconnect), and subscribing fails the
 ///   same way until it reads again. Then it goes on from the last entry it
 ///   read, so a client that resumes loses nothing the history still holds.
+/// - **When the stream is reset** (flushed, deleted, or lost with a restart
+///   of Redis without persistence), entries of the new stream may be
+///   numbered at or below the last entry read, and reading on from there
+///   would skip them. Each process's reader notices at its next read (see
+///   the crate docs' "Resets"): it ends every live stream with
+///   [`Error::Reset`], reads the new stream from its start, and resumes
+///   from IDs of the old stream are [`Resume::Lost`]. A reset is noticed
+///   at once when an entry numbered above the last one read arrives, and
+///   otherwise when the reader's one-second wait for entries ends (1.08 to
+///   1.09 s measured: Redis ends such waits on its 100 ms timer); after
+///   Redis was unreachable, at the first read once it is back. No event is
+///   skipped without one of these signals.
 ///
 /// Cheap to clone; the clones share one reader. When the last clone is
 /// dropped, or on [`shutdown`](Provider::shutdown), the reader stops and
@@ -116,8 +139,10 @@ impl Drop for Handle {
 /// What the clones, the reader and the subscriber streams share.
 pub(crate) struct Shared {
     pub(crate) key: String,
-    pub(crate) epoch: String,
+    /// `<key>:epoch`, which names the stream's current instance.
+    pub(crate) epoch_key: String,
     retention: Retention,
+    pub(crate) scripts: Scripts,
     /// For publishes and replays; the reader has its own, since a blocking
     /// read would hold up every command behind it on a shared one.
     conn: ConnectionManager,
@@ -142,6 +167,12 @@ pub(crate) struct Shared {
 /// The in-process fan-out, and where the reader is.
 pub(crate) struct State {
     pub(crate) joe: Joe,
+    /// Why `joe`'s streams ended, set before it is shut down (unset at
+    /// shutdown); each subscriber keeps the one of the Joe it subscribed
+    /// to.
+    pub(crate) end: Arc<OnceLock<End>>,
+    /// The epoch of the stream instance the reader reads.
+    pub(crate) epoch: Arc<str>,
     /// The last entry handed to `joe`.
     pub(crate) last: EntryId,
     /// Why the reader is not reading, while it is not.
@@ -150,11 +181,12 @@ pub(crate) struct State {
     carried: Stats,
 }
 
-/// The reader's progress: the last entry handed to Joe, and whether it is
-/// reading.
-#[derive(Clone, Copy, Debug)]
+/// The reader's progress: the last entry handed to Joe, of which instance
+/// of the stream, and whether it is reading.
+#[derive(Clone, Debug)]
 pub(crate) struct Progress {
     pub(crate) last: EntryId,
+    pub(crate) epoch: Arc<str>,
     pub(crate) up: bool,
 }
 
@@ -218,9 +250,11 @@ impl Redis {
         &self.shared().key
     }
 
-    /// The stream's epoch, the part of every event ID after the colon.
-    pub fn epoch(&self) -> &str {
-        &self.shared().epoch
+    /// The epoch of the stream instance this process reads, the part of
+    /// its event IDs after the colon. It changes when the stream is reset
+    /// (see [`Error::Reset`]), once this process's reader has noticed.
+    pub fn epoch(&self) -> String {
+        self.shared().lock().epoch.to_string()
     }
 
     /// A snapshot of this process's fan-out (as [`Joe::stats`]; `published`
@@ -324,18 +358,20 @@ impl RedisBuilder {
         self
     }
 
-    /// Connects, reads the stream's epoch (creating it if it has none) and
-    /// its last entry, and starts this process's reader.
+    /// Connects, loads the scripts, reads the epoch of the stream's
+    /// instance (starting one, an empty stream, if there is none) and its
+    /// last entry, and starts this process's reader.
     ///
     /// # Errors
     ///
     /// [`Error::Redis`] if the URL is invalid, Redis cannot be reached, or
-    /// the key holds something other than a stream.
+    /// the key holds something other than a stream (or its epoch key
+    /// something other than an epoch).
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: if the future is dropped, no reader was started (an
-    /// epoch may have been created, which is harmless).
+    /// Cancel safe: if the future is dropped, no reader was started (the
+    /// stream and its epoch may have been created, which is harmless).
     pub async fn build(self) -> Result<Redis, Error> {
         let client = self.client?;
         let (io, io_thread) = match self.runtime {
@@ -346,13 +382,14 @@ impl RedisBuilder {
             }
         };
         let key = self.key.clone();
+        let epoch_key = format!("{}:epoch", self.key);
         // Connected on the I/O runtime, so that the connections' own tasks
         // run there.
         let connected = io
             .spawn(async move {
                 let manager = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(Duration::from_secs(2)))
-                    .set_response_timeout(Some(Duration::from_secs(5)))
+                    .set_response_timeout(Some(RESPONSE_TIMEOUT))
                     .set_number_of_retries(2);
                 let mut conn = client
                     .get_connection_manager_with_config(manager.clone())
@@ -360,12 +397,13 @@ impl RedisBuilder {
                 // The reader's blocking read must outlast its own timeout.
                 let reader_conn = client
                     .get_connection_manager_with_config(
-                        manager.set_response_timeout(Some(reader::BLOCK + Duration::from_secs(5))),
+                        manager.set_response_timeout(Some(reader::BLOCK + RESPONSE_TIMEOUT)),
                     )
                     .await?;
-                let epoch = epoch(&mut conn, &key).await?;
+                let scripts = Scripts::load(&mut conn).await?;
+                let epoch = scripts.instance(&mut conn, &key, &epoch_key).await?;
                 let last = last_entry(&mut conn, &key).await?;
-                Ok::<_, Error>((conn, reader_conn, epoch, last))
+                Ok::<_, Error>((conn, reader_conn, scripts, epoch, last))
             })
             .await
             .map_err(|_| {
@@ -374,16 +412,23 @@ impl RedisBuilder {
                     "the runtime of the redis connections stopped",
                 ))
             })?;
-        let (conn, reader_conn, epoch, last) = connected?;
-        let (progress, _) = watch::channel(Progress { last, up: true });
+        let (conn, reader_conn, scripts, epoch, last) = connected?;
+        let (progress, _) = watch::channel(Progress {
+            last,
+            epoch: Arc::clone(&epoch),
+            up: true,
+        });
         let shared = Arc::new(Shared {
+            epoch_key: format!("{}:epoch", self.key),
             key: self.key,
-            epoch,
             retention: self.retention,
+            scripts,
             conn,
             order: tokio::sync::Mutex::new(()),
             state: Mutex::new(State {
                 joe: self.joe.build(),
+                end: Arc::new(OnceLock::new()),
+                epoch: Arc::clone(&epoch),
                 last,
                 down: None,
                 carried: Stats::default(),
@@ -400,7 +445,7 @@ impl RedisBuilder {
             shared: Arc::clone(&shared),
             conn: reader_conn,
         };
-        *lock(&shared.reader) = Some(io.spawn(reader.run(last)));
+        *lock(&shared.reader) = Some(io.spawn(reader.run(epoch, last)));
         Ok(Redis {
             handle: Arc::new(Handle(shared)),
         })
@@ -441,45 +486,12 @@ impl fmt::Debug for Redis {
         let shared = self.shared();
         f.debug_struct("Redis")
             .field("key", &shared.key)
-            .field("epoch", &shared.epoch)
+            .field("epoch", &shared.lock().epoch)
             .field("retention", &shared.retention)
             .field("reading", &self.is_reading())
             .field("closed", &shared.closed.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
-}
-
-/// The stream's epoch: created at random if the stream has none yet, read
-/// otherwise, so that every process of a stream shares it.
-async fn epoch(conn: &mut ConnectionManager, key: &str) -> Result<String, Error> {
-    let key = format!("{key}:epoch");
-    let candidate = format!("{:016x}", random_u64());
-    let _: Value = redis::cmd("SET")
-        .arg(&key)
-        .arg(&candidate)
-        .arg("NX")
-        .query_async(conn)
-        .await?;
-    let epoch: Option<String> = redis::cmd("GET").arg(&key).query_async(conn).await?;
-    match epoch {
-        Some(epoch) if entry::is_epoch(epoch.as_bytes()) => Ok(epoch),
-        _ => Err(Error::Redis(redis::RedisError::from((
-            redis::ErrorKind::UnexpectedReturnType,
-            "the stream's epoch key holds something else",
-        )))),
-    }
-}
-
-/// 64 random bits from the standard library's hasher keys, which it seeds
-/// from the operating system.
-fn random_u64() -> u64 {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_nanos());
-    hasher.write_u128(nanos);
-    hasher.write_u32(std::process::id());
-    hasher.finish()
 }
 
 /// The ID of the stream's last entry, or [`EntryId::ZERO`] if it has none.
@@ -525,6 +537,20 @@ impl Shared {
         self.progress.send_modify(|progress| progress.up = false);
     }
 
+    /// Puts a new Joe in the state and returns the old one, to be shut down
+    /// once no lock is held: its streams end with `end`.
+    fn renew(&self, state: &mut State, end: End) -> Joe {
+        // Set before the streams can see their end.
+        let _ = state.end.set(end);
+        state.end = Arc::new(OnceLock::new());
+        let ended = std::mem::replace(&mut state.joe, self.joe.build());
+        let stats = ended.stats();
+        state.carried.published += stats.published;
+        state.carried.delivered += stats.delivered;
+        state.carried.lagged += stats.lagged;
+        ended
+    }
+
     /// The reader lost Redis: ends every live stream (their clients
     /// reconnect and resume) and refuses subscriptions until it reads
     /// again. Called with `order` held.
@@ -534,19 +560,34 @@ impl Shared {
             if state.down.is_some() {
                 None
             } else {
-                state.down = Some(error);
-                let ended = std::mem::replace(&mut state.joe, self.joe.build());
-                let stats = ended.stats();
-                state.carried.published += stats.published;
-                state.carried.delivered += stats.delivered;
-                state.carried.lagged += stats.lagged;
-                Some(ended)
+                state.down = Some(error.clone());
+                Some(self.renew(&mut state, End::Unavailable(error)))
             }
         };
         self.progress.send_modify(|progress| progress.up = false);
         if let Some(ended) = ended {
             ended.shutdown().await;
         }
+    }
+
+    /// The reader found a new instance of the stream, named `epoch`: ends
+    /// every live stream with [`Error::Reset`] (their clients reconnect,
+    /// and their resumes are lost) and reads the new instance from its
+    /// start. Called with `order` held.
+    pub(crate) async fn reset(&self, epoch: Arc<str>) {
+        let ended = {
+            let mut state = self.lock();
+            state.epoch = Arc::clone(&epoch);
+            state.last = EntryId::ZERO;
+            state.down = None;
+            self.renew(&mut state, End::Reset)
+        };
+        self.progress.send_replace(Progress {
+            last: EntryId::ZERO,
+            epoch,
+            up: true,
+        });
+        ended.shutdown().await;
     }
 
     async fn publish(&self, message: Message, topics: &[Topic]) -> Result<(), Error> {
@@ -556,30 +597,34 @@ impl Shared {
         if message.get_id().is_some() {
             return Err(Error::ExplicitId);
         }
-        let mut cmd = redis::cmd("XADD");
-        cmd.arg(&self.key);
+        let script = &self.scripts.publish;
+        let mut cmd = script.call(&self.key, &self.epoch_key, &crate::script::new_epoch());
         match self.retention {
             Retention::Last(n) => {
-                cmd.arg("MAXLEN").arg("~").arg(n);
+                cmd.arg("MAXLEN").arg(n);
             }
             Retention::Younger(age) => {
                 let now = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .unwrap_or_default();
                 let oldest = now.saturating_sub(age).as_millis();
-                cmd.arg("MINID").arg("~").arg(oldest.to_string());
+                cmd.arg("MINID").arg(oldest.to_string());
             }
-            Retention::All => {}
+            Retention::All => {
+                cmd.arg("").arg("");
+            }
         }
-        cmd.arg("*");
-        for (name, value) in entry::fields(&message, topics, &self.epoch) {
+        for (name, value) in entry::fields(&message, topics) {
             cmd.arg(name).arg(&value[..]);
         }
-        let added: Value = cmd.query_async(&mut self.conn.clone()).await?;
+        let added = script
+            .run(&cmd, &mut self.conn.clone())
+            .await
+            .map_err(redis::RedisError::from)?;
         if EntryId::from_value(&added).is_none() {
             return Err(Error::Redis(redis::RedisError::from((
                 redis::ErrorKind::UnexpectedReturnType,
-                "XADD did not answer with an entry ID",
+                "the publish script did not answer with an entry ID",
             ))));
         }
         Ok(())
@@ -596,41 +641,48 @@ impl Shared {
             Start::After(id) => Some(EntryId::from_event_id(id)),
             _ => None,
         };
-        if let Some(Some((id, _))) = from {
-            self.catch_up(id).await?;
+        if let Some(Some((id, epoch))) = from {
+            self.catch_up(id, epoch).await?;
         }
-        let (mut stream, upto) = {
+        let (mut stream, end, upto, epoch) = {
             let _order = self.order.lock().await;
-            let (joe, upto) = {
+            let (joe, end, upto, epoch) = {
                 let state = self.lock();
                 if let Some(error) = &state.down {
                     return Err(Error::Unavailable(Some(error.clone())));
                 }
-                (state.joe.clone(), state.last)
+                (
+                    state.joe.clone(),
+                    Arc::clone(&state.end),
+                    state.last,
+                    Arc::clone(&state.epoch),
+                )
             };
             let subscribed = joe
                 .subscribe(Subscription::new(topics.iter().cloned()))
                 .await
                 .map_err(Error::from_joe)?;
-            (subscribed.stream, upto)
+            (subscribed.stream, end, upto, epoch)
         };
-        let resume = match (from, &start) {
-            (Some(None), _) => Resume::Lost,
-            (Some(Some((id, epoch))), _) => {
-                let replay = self.replay(id, epoch, upto, &topics).await?;
-                match replay {
-                    Some(frames) => {
-                        stream.prepend(frames);
-                        Resume::Exact
-                    }
-                    None => Resume::Lost,
-                }
+        let replay = match (from, &start) {
+            (Some(Some((id, from_epoch))), _) if from_epoch == &*epoch => {
+                Some((self.replay(id, &epoch, upto, &topics).await?, Resume::Exact))
             }
-            (None, Start::Earliest) => {
-                stream.prepend(self.replay_all(upto, &topics).await?);
-                Resume::Earliest
+            // Not an ID of this instance of the stream: an ID of an
+            // instance that was reset, or of no stream this process reads.
+            (Some(_), _) => None,
+            (None, Start::Earliest) => Some((
+                self.replay_all(&epoch, upto, &topics).await?,
+                Resume::Earliest,
+            )),
+            (None, _) => Some((Some(Vec::new()), Resume::Fresh)),
+        };
+        let resume = match replay {
+            Some((Some(frames), resume)) => {
+                stream.prepend(frames);
+                resume
             }
-            (None, _) => Resume::Fresh,
+            _ => Resume::Lost,
         };
         match resume {
             Resume::Exact | Resume::Earliest => self.replays_exact.fetch_add(1, Ordering::Relaxed),
@@ -638,66 +690,102 @@ impl Shared {
             _ => 0,
         };
         Ok(Subscribed::new(
-            Subscriber::new(stream, Arc::clone(&self.closed)),
+            Subscriber::new(stream, end, Arc::clone(&self.closed)),
             resume,
         ))
     }
 
     /// If a client resumes from an entry this process has not read yet (it
-    /// read it through a process whose reader is ahead), waits, boundedly,
-    /// for the reader to get there, when the entry exists.
-    async fn catch_up(&self, id: EntryId) -> Result<(), Error> {
-        if self.progress.borrow().last >= id {
+    /// read it through a process whose reader is ahead, or that noticed a
+    /// reset first), waits, boundedly, for the reader to get there, when
+    /// the entry exists in the stream's current instance.
+    async fn catch_up(&self, id: EntryId, epoch: &str) -> Result<(), Error> {
+        let reached = |progress: &Progress| {
+            (&*progress.epoch == epoch && progress.last >= id) || !progress.up
+        };
+        if reached(&self.progress.borrow()) {
             return Ok(());
         }
-        let found: Value = redis::cmd("XRANGE")
-            .arg(&self.key)
-            .arg(id.to_string())
-            .arg(id.to_string())
-            .query_async(&mut self.conn.clone())
-            .await?;
-        if !matches!(&found, Value::Array(entries) if !entries.is_empty()) {
+        let Some(entries) = self
+            .page(epoch, "XRANGE", &id.to_string(), &id.to_string())
+            .await?
+        else {
+            return Ok(());
+        };
+        if !matches!(entries.first(), Some(entry) if entry.id == id && entry.epoch(epoch) == epoch)
+        {
             return Ok(());
         }
         let mut progress = self.progress.subscribe();
-        let reached = progress.wait_for(|progress| progress.last >= id || !progress.up);
-        let _ = tokio::time::timeout(CATCH_UP, reached).await;
+        let _ = tokio::time::timeout(CATCH_UP, progress.wait_for(reached)).await;
         Ok(())
     }
 
-    /// The frames of every retained entry for `topics`, up to entry `upto`.
-    async fn replay_all(
+    /// The entries of the stream's instance `epoch`, by `command` from
+    /// `start` to `end`; `None` if the stream's instance is another one
+    /// now. The epoch is read in the same transaction, so that the entries
+    /// are of the instance it names.
+    async fn page(
         &self,
-        upto: EntryId,
-        topics: &[Topic],
-    ) -> Result<Vec<sse_codec::Encoded>, Error> {
-        let reply: Value = redis::cmd("XRANGE")
+        epoch: &str,
+        command: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<Option<Vec<Entry>>, Error> {
+        let (current, reply): (Option<Vec<u8>>, Value) = redis::pipe()
+            .atomic()
+            .cmd("GET")
+            .arg(&self.epoch_key)
+            .cmd(command)
             .arg(&self.key)
-            .arg("-")
-            .arg(upto.to_string())
+            .arg(start)
+            .arg(end)
             .query_async(&mut self.conn.clone())
             .await?;
+        if current.as_deref() != Some(epoch.as_bytes()) {
+            return Ok(None);
+        }
         let Value::Array(entries) = reply else {
-            return Ok(Vec::new());
+            return Ok(Some(Vec::new()));
         };
-        Ok(entries
-            .into_iter()
-            .filter_map(|value| Entry::from_value(value, &self.epoch))
-            .filter(|entry| entry.is_for(topics))
-            .map(|entry| entry.message.to_encoded())
-            .collect())
+        Ok(Some(
+            entries
+                .into_iter()
+                .filter_map(|value| Entry::from_value(value, epoch))
+                .collect(),
+        ))
+    }
+
+    /// The frames of every retained entry for `topics`, up to entry
+    /// `upto`; `None` if the stream was reset meanwhile.
+    async fn replay_all(
+        &self,
+        epoch: &str,
+        upto: EntryId,
+        topics: &[Topic],
+    ) -> Result<Option<Vec<Encoded>>, Error> {
+        let Some(entries) = self.page(epoch, "XRANGE", "-", &upto.to_string()).await? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            entries
+                .into_iter()
+                .filter(|entry| entry.is_for(topics))
+                .map(|entry| entry.message.to_encoded())
+                .collect(),
+        ))
     }
 
     /// The frames published to `topics` after entry `from` up to entry
-    /// `upto`, if `from` is still in the stream and was written with
-    /// `epoch`; `None` if the history after `from` is lost.
+    /// `upto`, if `from` is still in the stream's instance `epoch`; `None`
+    /// if the history after `from` is lost.
     async fn replay(
         &self,
         from: EntryId,
         epoch: &str,
         upto: EntryId,
         topics: &[Topic],
-    ) -> Result<Option<Vec<sse_codec::Encoded>>, Error> {
+    ) -> Result<Option<Vec<Encoded>>, Error> {
         if from > upto {
             // The reader never got there (see `catch_up`): what came
             // between is unknown here.
@@ -706,20 +794,15 @@ impl Shared {
         // One command, so that trimming cannot fall between the check that
         // `from` is there and the entries after it: what Redis trims is
         // always the oldest.
-        let reply: Value = redis::cmd("XRANGE")
-            .arg(&self.key)
-            .arg(from.to_string())
-            .arg(upto.to_string())
-            .query_async(&mut self.conn.clone())
-            .await?;
-        let Value::Array(entries) = reply else {
+        let Some(entries) = self
+            .page(epoch, "XRANGE", &from.to_string(), &upto.to_string())
+            .await?
+        else {
             return Ok(None);
         };
-        let mut entries = entries
-            .into_iter()
-            .filter_map(|value| Entry::from_value(value, &self.epoch));
+        let mut entries = entries.into_iter();
         match entries.next() {
-            Some(first) if first.id == from && first.epoch(&self.epoch) == epoch => {}
+            Some(first) if first.id == from && first.epoch(epoch) == epoch => {}
             _ => return Ok(None),
         }
         Ok(Some(
@@ -753,18 +836,20 @@ impl Provider for Redis {
         self.shared().subscribe(subscription).await
     }
 
-    /// Publishes with one `XADD`, and returns once Redis has stored the
-    /// entry. Every process's reader (this one's included) then hands it to
-    /// its subscribers when it reads it, typically within a millisecond:
-    /// so unlike Joe's, a subscriber may get the message after `publish`
-    /// returns.
+    /// Publishes with one command (a script that runs `XADD`), and returns
+    /// once Redis has stored the entry. Every process's reader (this one's
+    /// included) then hands it to its subscribers when it reads it,
+    /// typically within a millisecond: so unlike Joe's, a subscriber may
+    /// get the message after `publish` returns.
     ///
     /// # Errors
     ///
-    /// [`Error::Shutdown`] after shutdown; [`Error::ExplicitId`] for a
-    /// message with an ID (Redis assigns them); [`Error::Redis`] if Redis
-    /// cannot be reached or refuses the command, in which case nothing was
-    /// stored.
+    /// - [`Error::Shutdown`] after shutdown; [`Error::ExplicitId`] for a
+    ///   message with an ID (Redis assigns them): nothing was sent.
+    /// - [`Error::Redis`] if Redis cannot be reached or refuses the command
+    ///   (a key of another type, out of memory, an entry of more than 3,996
+    ///   fields, which the script cannot pass on), in which case nothing
+    ///   was stored.
     ///
     /// # Cancel safety
     ///

@@ -8,11 +8,20 @@ use std::{
     fmt,
     pin::Pin,
     sync::{
-        Arc,
+        Arc, OnceLock,
         atomic::{AtomicBool, Ordering},
     },
     task::{Context, Poll},
 };
+
+/// Why this process's fan-out ended its streams, other than shutdown.
+#[derive(Debug)]
+pub(crate) enum End {
+    /// The reader lost Redis.
+    Unavailable(redis::RedisError),
+    /// The reader found a new instance of the stream.
+    Reset,
+}
 
 /// One subscriber's stream of frames, returned by
 /// [`Redis::subscribe`](sse_codec::Provider::subscribe): the replay from
@@ -20,18 +29,26 @@ use std::{
 ///
 /// It ends (`None`) after the provider shuts down. Its last item is an
 /// error when it ends for another reason: [`Error::Lagged`] if it fell
-/// behind, [`Error::Unavailable`] if this process lost Redis; its client
-/// should then reconnect and resume. Dropping it unsubscribes at once.
+/// behind, [`Error::Unavailable`] if this process lost Redis,
+/// [`Error::Reset`] if the stream was reset; its client should then
+/// reconnect and resume. Dropping it unsubscribes at once.
 pub struct Subscriber {
     inner: sse_joe::Subscriber,
+    /// Why the fan-out it subscribed to ended, once it has.
+    end: Arc<OnceLock<End>>,
     closed: Arc<AtomicBool>,
     done: bool,
 }
 
 impl Subscriber {
-    pub(crate) fn new(inner: sse_joe::Subscriber, closed: Arc<AtomicBool>) -> Subscriber {
+    pub(crate) fn new(
+        inner: sse_joe::Subscriber,
+        end: Arc<OnceLock<End>>,
+        closed: Arc<AtomicBool>,
+    ) -> Subscriber {
         Subscriber {
             inner,
+            end,
             closed,
             done: false,
         }
@@ -54,10 +71,15 @@ impl Stream for Subscriber {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Some(Ok(frame))) => return Poll::Ready(Some(Ok(frame))),
             Poll::Ready(Some(Err(error))) => Some(Err(Error::from_joe(error))),
-            // The in-process fan-out ends at shutdown, and when the reader
-            // loses Redis.
-            Poll::Ready(None) if self.closed.load(Ordering::Acquire) => None,
-            Poll::Ready(None) => Some(Err(Error::Unavailable(None))),
+            // The in-process fan-out ends at shutdown, when the reader loses
+            // Redis, and when it finds the stream reset; the reason is set
+            // before it ends.
+            Poll::Ready(None) => match self.end.get() {
+                Some(End::Reset) => Some(Err(Error::Reset)),
+                Some(End::Unavailable(error)) => Some(Err(Error::Unavailable(Some(error.clone())))),
+                None if self.closed.load(Ordering::Acquire) => None,
+                None => Some(Err(Error::Unavailable(None))),
+            },
         };
         self.done = true;
         Poll::Ready(item)

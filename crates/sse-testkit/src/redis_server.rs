@@ -8,8 +8,9 @@ use std::{
 };
 
 /// A `redis-server` process on a free port of 127.0.0.1, with persistence
-/// off and a working directory of its own; stopped (and its directory
-/// removed) when dropped.
+/// off (or on, from [`start_persistent`](RedisServer::start_persistent))
+/// and a working directory of its own; stopped (and its directory removed)
+/// when dropped.
 ///
 /// Needs `redis-server` on `PATH` (Debian's `redis-server` package;
 /// `scripts/test.sh` installs it), or its path in `REDIS_SERVER`.
@@ -18,6 +19,7 @@ pub struct RedisServer {
     child: Option<Child>,
     addr: SocketAddr,
     dir: PathBuf,
+    persistent: bool,
 }
 
 impl RedisServer {
@@ -27,6 +29,22 @@ impl RedisServer {
     ///
     /// If `redis-server` cannot be started or does not answer in time.
     pub fn start() -> RedisServer {
+        RedisServer::start_with(false)
+    }
+
+    /// Starts a server that keeps its data across [`restart`](RedisServer::restart):
+    /// an append-only file in its directory, written through to the disk
+    /// before each write is answered (`appendfsync always`), so that
+    /// killing it loses nothing it acknowledged.
+    ///
+    /// # Panics
+    ///
+    /// If `redis-server` cannot be started or does not answer in time.
+    pub fn start_persistent() -> RedisServer {
+        RedisServer::start_with(true)
+    }
+
+    fn start_with(persistent: bool) -> RedisServer {
         let dir = std::env::temp_dir().join(format!(
             "sse-testkit-redis-{}-{}",
             std::process::id(),
@@ -41,6 +59,7 @@ impl RedisServer {
                 child: None,
                 addr,
                 dir: dir.clone(),
+                persistent,
             };
             if server.spawn() {
                 return server;
@@ -59,7 +78,8 @@ impl RedisServer {
         self.addr
     }
 
-    /// Stops the server (its data is lost: persistence is off).
+    /// Stops the server at once (`SIGKILL`): its data is lost unless it is
+    /// persistent.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -67,7 +87,8 @@ impl RedisServer {
         }
     }
 
-    /// Starts it again on the same port, empty.
+    /// Starts it again on the same port: empty, or with the data it had if
+    /// it is persistent.
     ///
     /// # Panics
     ///
@@ -84,11 +105,18 @@ impl RedisServer {
     /// Starts the process; whether it answered in time.
     fn spawn(&mut self) -> bool {
         let program = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
-        let child = Command::new(&program)
+        let mut command = Command::new(&program);
+        command
             .args(["--bind", "127.0.0.1", "--port"])
             .arg(self.addr.port().to_string())
-            .args(["--save", "", "--appendonly", "no", "--dir"])
-            .arg(&self.dir)
+            .args(["--save", "", "--appendonly"])
+            .arg(if self.persistent { "yes" } else { "no" })
+            .arg("--dir")
+            .arg(&self.dir);
+        if self.persistent {
+            command.args(["--appendfsync", "always"]);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

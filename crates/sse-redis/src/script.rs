@@ -1,0 +1,227 @@
+//! The server-side scripts that name each instance of the stream with an
+//! epoch: a publish, and the reader's look at a stream it cannot see.
+//!
+//! An instance is one lifetime of the stream's key: from when the key is
+//! created to when it is deleted (a `DEL`, a flush, a restart of Redis
+//! without persistence). Its epoch, kept in `<key>:epoch`, is chosen when
+//! the instance starts, by whichever comes first, a publish or a reader,
+//! and written into each entry it publishes. Entry IDs start again from the
+//! current millisecond in a new instance, so an ID means something only
+//! with the epoch of its instance; a reader that sees another epoch knows
+//! that the stream it was reading is gone.
+
+use crate::entry::is_epoch;
+use redis::{Cmd, Value, aio::ConnectionManager};
+use std::{
+    hash::{BuildHasher, Hasher},
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+/// The part both scripts share: the epoch of the stream's instance at
+/// `KEYS[1]`, named in `KEYS[2]`, starting a new one named `ARGV[1]` if the
+/// stream does not exist (and creating it, empty, if `create`); `nil` if
+/// the epoch key holds something that is not an epoch.
+///
+/// A stream that exists without an epoch key (one written only by other
+/// programs, or whose epoch key alone was deleted) takes the epoch of its
+/// last entry if it has one, so that deleting that key alone does not
+/// start a new instance, and a new one otherwise.
+const INSTANCE: &str = r"
+local function valid(epoch)
+  return #epoch >= 1 and #epoch <= 32 and string.find(epoch, '^%w+$') ~= nil
+end
+local function instance(create)
+  local epoch = redis.call('GET', KEYS[2])
+  if redis.call('EXISTS', KEYS[1]) == 0 then
+    if create then
+      redis.call('XGROUP', 'CREATE', KEYS[1], 'sse-redis', '$', 'MKSTREAM')
+      redis.call('XGROUP', 'DESTROY', KEYS[1], 'sse-redis')
+    end
+    redis.call('SET', KEYS[2], ARGV[1])
+    return ARGV[1]
+  end
+  if epoch then
+    if valid(epoch) then return epoch end
+    return nil
+  end
+  epoch = ARGV[1]
+  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+  if last then
+    local named
+    local fields = last[2]
+    for i = 1, #fields - 1, 2 do
+      if fields[i] == 'epoch' then named = fields[i + 1] end
+    end
+    if named and valid(named) then epoch = named end
+  end
+  redis.call('SET', KEYS[2], epoch)
+  return epoch
+end
+local bad = 'ERR the stream epoch key holds something that is not an epoch'
+";
+
+/// The reader's look: the epoch of the stream's instance, starting one (an
+/// empty stream) if there is none, so that every reader always knows the
+/// instance it reads.
+const EPOCH: &str = r"
+local epoch = instance(true)
+if not epoch then return redis.error_reply(bad) end
+return epoch
+";
+
+/// A publish: `XADD` to the instance with its epoch, trimming as
+/// `ARGV[2]` (`MAXLEN`, `MINID` or empty) and `ARGV[3]` say, with the
+/// field-value pairs from `ARGV[4]` on; returns the entry's ID. The `XADD`
+/// is the last thing it does, so that a script that fails stored nothing.
+const PUBLISH: &str = r"
+local epoch = instance(false)
+if not epoch then return redis.error_reply(bad) end
+local args = {KEYS[1]}
+if ARGV[2] ~= '' then
+  args[#args + 1] = ARGV[2]
+  args[#args + 1] = '~'
+  args[#args + 1] = ARGV[3]
+end
+args[#args + 1] = '*'
+args[#args + 1] = 'epoch'
+args[#args + 1] = epoch
+for i = 4, #ARGV do args[#args + 1] = ARGV[i] end
+return redis.call('XADD', unpack(args))
+";
+
+/// A script loaded in Redis, called by its SHA-1 digest (`EVALSHA`), so
+/// that a call sends its arguments and not its text.
+#[derive(Debug)]
+pub(crate) struct Script {
+    code: String,
+    sha: String,
+}
+
+/// Both scripts, loaded.
+#[derive(Debug)]
+pub(crate) struct Scripts {
+    pub(crate) epoch: Script,
+    pub(crate) publish: Script,
+}
+
+impl Scripts {
+    /// Loads both scripts (`SCRIPT LOAD` answers with the digest).
+    pub(crate) async fn load(conn: &mut ConnectionManager) -> redis::RedisResult<Scripts> {
+        Ok(Scripts {
+            epoch: Script::load(format!("{INSTANCE}{EPOCH}"), conn).await?,
+            publish: Script::load(format!("{INSTANCE}{PUBLISH}"), conn).await?,
+        })
+    }
+}
+
+impl Scripts {
+    /// The epoch of the stream instance at `key`, starting one (an empty
+    /// stream) if there is none.
+    ///
+    /// # Errors
+    ///
+    /// If Redis fails, or `epoch_key` holds something that is not an
+    /// epoch.
+    pub(crate) async fn instance(
+        &self,
+        conn: &mut ConnectionManager,
+        key: &str,
+        epoch_key: &str,
+    ) -> redis::RedisResult<Arc<str>> {
+        let cmd = self.epoch.call(key, epoch_key, &new_epoch());
+        match self.epoch.run(&cmd, conn).await? {
+            Value::BulkString(epoch) if is_epoch(&epoch) => {
+                Ok(Arc::from(String::from_utf8_lossy(&epoch).as_ref()))
+            }
+            _ => Err(redis::RedisError::from((
+                redis::ErrorKind::UnexpectedReturnType,
+                "the epoch script did not answer with an epoch",
+            ))),
+        }
+    }
+}
+
+/// A new epoch: 16 hex digits from 64 random bits, taken from the
+/// standard library's hasher keys, which it seeds from the operating
+/// system.
+pub(crate) fn new_epoch() -> String {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    hasher.write_u128(nanos);
+    hasher.write_u32(std::process::id());
+    format!("{:016x}", hasher.finish())
+}
+
+impl Script {
+    async fn load(code: String, conn: &mut ConnectionManager) -> redis::RedisResult<Script> {
+        let sha = redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(&code)
+            .query_async(conn)
+            .await?;
+        Ok(Script { code, sha })
+    }
+
+    /// An `EVALSHA` of this script on `key`'s stream and epoch keys, with
+    /// `candidate` as the epoch of a new instance; the caller adds the
+    /// script's other arguments.
+    pub(crate) fn call(&self, key: &str, epoch_key: &str, candidate: &str) -> Cmd {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(&self.sha)
+            .arg(2)
+            .arg(key)
+            .arg(epoch_key)
+            .arg(candidate);
+        cmd
+    }
+
+    /// Runs `cmd`, a [`call`](Script::call) of this script; if Redis no
+    /// longer has the script (it restarted, or its scripts were flushed),
+    /// loads it again and runs `cmd` once more.
+    ///
+    /// # Errors
+    ///
+    /// [`Failed::NotRun`] if the script certainly did not run (loading it
+    /// again failed); [`Failed::Call`] with the error of the call
+    /// otherwise, which may or may not have run it.
+    pub(crate) async fn run(
+        &self,
+        cmd: &Cmd,
+        conn: &mut ConnectionManager,
+    ) -> Result<Value, Failed> {
+        match cmd.query_async(conn).await {
+            Err(error)
+                if error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+            {
+                let _: String = redis::cmd("SCRIPT")
+                    .arg("LOAD")
+                    .arg(&self.code)
+                    .query_async(conn)
+                    .await
+                    .map_err(Failed::NotRun)?;
+                cmd.query_async(conn).await.map_err(Failed::Call)
+            }
+            result => result.map_err(Failed::Call),
+        }
+    }
+}
+
+/// How [`Script::run`] failed.
+#[derive(Debug)]
+pub(crate) enum Failed {
+    /// The script did not run.
+    NotRun(redis::RedisError),
+    /// The call failed; whether the script ran depends on the error.
+    Call(redis::RedisError),
+}
+
+impl From<Failed> for redis::RedisError {
+    fn from(failed: Failed) -> redis::RedisError {
+        match failed {
+            Failed::NotRun(error) | Failed::Call(error) => error,
+        }
+    }
+}
