@@ -5,6 +5,10 @@ use std::{error::Error as StdError, fmt};
 /// Why a [`Redis`](crate::Redis) call failed, or why a subscriber's stream
 /// ended early.
 ///
+/// A failed publish is either [`Error::Redis`], which stored nothing, or
+/// [`Error::Unconfirmed`], which may have stored the message: see each
+/// variant for what a caller should do.
+///
 /// # Examples
 ///
 /// ```
@@ -20,10 +24,32 @@ pub enum Error {
     /// [`shutdown`](sse_codec::Provider::shutdown) was called, or the last
     /// handle was dropped: no more publishes or subscriptions.
     Shutdown,
-    /// Redis could not be reached or refused a command; the cause is the
-    /// [`source`](StdError::source). A publish that fails so was not
-    /// stored.
+    /// A command failed and certainly did not run: the connection could not
+    /// be made (refused, authentication or settings rejected), or Redis
+    /// answered with an error (a key of the wrong type, out of memory, a
+    /// read-only replica, ...). A publish that fails so stored nothing, and
+    /// may be retried as it is. The cause is the
+    /// [`source`](StdError::source).
+    ///
+    /// Also any failure of a command that writes nothing (building the
+    /// provider, reading a replay), whatever its kind.
     Redis(redis::RedisError),
+    /// A publish was sent, or may have been, and no answer came: Redis did
+    /// not answer within the response timeout
+    /// ([`RedisBuilder::response_timeout`](crate::RedisBuilder::response_timeout)),
+    /// or the connection dropped after the command may have been written.
+    /// Redis may have stored the message, or may still store it when it
+    /// gets to it; every subscriber then receives it as usual.
+    ///
+    /// Retrying may publish the message twice. A caller that must not
+    /// duplicate it should check first (in its own data, or by reading the
+    /// stream) whether it was stored; one that can bear a duplicate may
+    /// retry. Deduplication by a publisher-chosen event ID is not available:
+    /// this provider refuses messages with an ID ([`Error::ExplicitId`]).
+    /// So is a failure that redis-rs reports the same way as one after
+    /// sending, such as a connection attempt that timed out. The cause is
+    /// the [`source`](StdError::source).
+    Unconfirmed(redis::RedisError),
     /// This process lost its connection to Redis: live streams end with it
     /// (their clients should reconnect and resume), and subscribing fails
     /// with it until the connection is back. The cause, if known, is the
@@ -55,10 +81,26 @@ impl Error {
         matches!(self, Error::Shutdown)
     }
 
+    /// Whether this is [`Error::Unconfirmed`]: a publish whose outcome is
+    /// unknown, since it may have been stored.
+    pub fn is_unconfirmed(&self) -> bool {
+        matches!(self, Error::Unconfirmed(_))
+    }
+
     /// Whether this is [`Error::Reset`]: the stream was started again from
     /// nothing, and its history is gone.
     pub fn is_reset(&self) -> bool {
         matches!(self, Error::Reset)
+    }
+
+    /// The error for a failed publish: [`Error::Redis`] if the command
+    /// certainly did not run, [`Error::Unconfirmed`] if it may have.
+    pub(crate) fn from_publish(error: redis::RedisError) -> Error {
+        if did_not_run(&error) {
+            Error::Redis(error)
+        } else {
+            Error::Unconfirmed(error)
+        }
     }
 
     pub(crate) fn from_joe(error: sse_joe::Error) -> Error {
@@ -77,11 +119,38 @@ impl Error {
     }
 }
 
+/// Whether a command that failed so certainly did not run: Redis answered
+/// with an error (it runs a command whole or not at all, and the publish
+/// script writes its entry last), or the command was never sent because no
+/// connection could be made. Anything else, a timeout, a dropped
+/// connection, an answer that could not be read, may come after Redis ran
+/// it.
+fn did_not_run(error: &redis::RedisError) -> bool {
+    use redis::ErrorKind;
+    match error.kind() {
+        ErrorKind::Server(_)
+        | ErrorKind::Extension
+        | ErrorKind::AuthenticationFailed
+        | ErrorKind::InvalidClientConfig => true,
+        ErrorKind::Io => error.is_connection_refusal(),
+        _ => false,
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Shutdown => f.write_str("the redis provider was shut down"),
             Error::Redis(_) => f.write_str("redis command failed"),
+            Error::Unconfirmed(error) if error.is_timeout() => {
+                f.write_str("redis did not answer in time; the message may have been published")
+            }
+            Error::Unconfirmed(error) if error.is_connection_dropped() => f.write_str(
+                "the connection to redis was lost before an answer; the message may have been published",
+            ),
+            Error::Unconfirmed(_) => {
+                f.write_str("no answer from redis; the message may have been published")
+            }
             Error::Unavailable(_) => f.write_str("the connection to redis was lost"),
             Error::Reset => f.write_str("the redis stream was reset and its history is gone"),
             Error::Lagged {
@@ -105,7 +174,9 @@ impl sse_codec::ProviderError for Error {
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
-            Error::Redis(err) | Error::Unavailable(Some(err)) => Some(err),
+            Error::Redis(err) | Error::Unconfirmed(err) | Error::Unavailable(Some(err)) => {
+                Some(err)
+            }
             _ => None,
         }
     }
@@ -121,12 +192,30 @@ impl From<redis::RedisError> for Error {
 mod tests {
     use super::*;
 
+    fn io(kind: std::io::ErrorKind) -> redis::RedisError {
+        redis::RedisError::from(std::io::Error::new(kind, "boom"))
+    }
+
+    fn reply(code: &str) -> redis::RedisError {
+        let text = format!("-{code} boom\r\n");
+        match redis::parse_redis_value(text.as_bytes()) {
+            Ok(redis::Value::ServerError(error)) => error.into(),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn display_is_lowercase_without_period_and_does_not_repeat_the_source() {
-        let io = redis::RedisError::from(std::io::Error::other("boom"));
+        use std::io::ErrorKind;
         let all = [
             Error::Shutdown,
-            Error::Redis(io),
+            Error::Redis(io(ErrorKind::Other)),
+            Error::Redis(io(ErrorKind::ConnectionRefused)),
+            Error::Redis(io(ErrorKind::TimedOut)),
+            Error::Redis(reply("WRONGTYPE")),
+            Error::Unconfirmed(io(ErrorKind::TimedOut)),
+            Error::Unconfirmed(io(ErrorKind::BrokenPipe)),
+            Error::Unconfirmed(io(ErrorKind::Other)),
             Error::Unavailable(None),
             Error::Reset,
             Error::Lagged {
@@ -140,6 +229,35 @@ mod tests {
             assert!(text.chars().next().unwrap().is_lowercase(), "{text}");
             assert!(!text.ends_with('.'), "{text}");
             assert!(!text.contains("boom"), "{text}");
+        }
+    }
+
+    /// Only a failure that certainly did not run is a plain `Redis` error
+    /// for a publish; the rest may have stored the message.
+    #[test]
+    fn a_publish_failure_is_unconfirmed_unless_it_certainly_did_not_run() {
+        use std::io::ErrorKind;
+        for certain in [
+            io(ErrorKind::ConnectionRefused),
+            reply("ERR"),
+            reply("NOSCRIPT"),
+            reply("READONLY"),
+            reply("SOMETHINGNEW"),
+            redis::RedisError::from((redis::ErrorKind::AuthenticationFailed, "no")),
+        ] {
+            let error = Error::from_publish(certain);
+            assert!(matches!(error, Error::Redis(_)), "{error:?}");
+        }
+        for unknown in [
+            io(ErrorKind::TimedOut),
+            io(ErrorKind::BrokenPipe),
+            io(ErrorKind::ConnectionReset),
+            io(ErrorKind::UnexpectedEof),
+            io(ErrorKind::Other),
+            redis::RedisError::from((redis::ErrorKind::Parse, "garbled")),
+        ] {
+            let error = Error::from_publish(unknown);
+            assert!(error.is_unconfirmed(), "{error:?}");
         }
     }
 

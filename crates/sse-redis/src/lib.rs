@@ -8,7 +8,9 @@ mod script;
 mod subscriber;
 
 pub use crate::error::Error;
-pub use crate::redis::{DEFAULT_KEY, DEFAULT_RETENTION, Redis, RedisBuilder, Retention};
+pub use crate::redis::{
+    DEFAULT_KEY, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETENTION, Redis, RedisBuilder, Retention,
+};
 pub use crate::subscriber::Subscriber;
 
 /// The `redis` crate this one is built on, for [`Redis::builder`]'s

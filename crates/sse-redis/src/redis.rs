@@ -5,7 +5,7 @@ use crate::{
     Error, Subscriber,
     entry::{self, Entry, EntryId},
     reader::{self, Reader},
-    script::Scripts,
+    script::{Failed, Scripts},
     subscriber::End,
 };
 use redis::{
@@ -33,6 +33,10 @@ pub const DEFAULT_KEY: &str = "sse:events";
 /// The history kept unless configured: about the last 1,000 entries.
 pub const DEFAULT_RETENTION: Retention = Retention::Last(1000);
 
+/// How long a command waits for Redis's answer unless configured:
+/// [`RedisBuilder::response_timeout`].
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How long a resume waits for this process's reader to reach an entry that
 /// a client saw through another process, before it reports the history
 /// lost. Longer than the reader takes to notice a reset
@@ -40,9 +44,6 @@ pub const DEFAULT_RETENTION: Retention = Retention::Last(1000);
 /// entries, seen through a process that noticed it first, waits for this
 /// one to notice it too.
 const CATCH_UP: Duration = Duration::from_secs(5);
-
-/// How long a command waits for Redis's answer.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How much history the stream keeps, trimmed by every publish. Redis trims
 /// approximately (`~`): whole internal nodes at a time, so it keeps at
@@ -82,8 +83,12 @@ pub enum Retention {
 ///
 /// # Failures
 ///
-/// - **When Redis is unreachable**, a publish fails with [`Error::Redis`];
-///   the reader ends every live stream with
+/// - **A publish** that fails with [`Error::Redis`] stored nothing; one that
+///   fails with [`Error::Unconfirmed`] (no answer within the
+///   [response timeout](RedisBuilder::response_timeout), or the connection
+///   dropped after sending) may have stored the message: see
+///   [`Error::Unconfirmed`] for what to do.
+/// - **When Redis is unreachable**, the reader ends every live stream with
 ///   [`Error::Unavailable`] (clients reconnect), and subscribing fails the
 ///   same way until it reads again. Then it goes on from the last entry it
 ///   read, so a client that resumes loses nothing the history still holds.
@@ -212,6 +217,7 @@ pub struct RedisBuilder {
     runtime: Option<runtime::Handle>,
     key: String,
     retention: Retention,
+    response_timeout: Duration,
     joe: JoeConfig,
 }
 
@@ -238,6 +244,7 @@ impl Redis {
             runtime: None,
             key: DEFAULT_KEY.to_owned(),
             retention: DEFAULT_RETENTION,
+            response_timeout: DEFAULT_RESPONSE_TIMEOUT,
             joe: JoeConfig {
                 capacity: sse_joe::DEFAULT_CAPACITY,
                 max_queued_bytes: sse_joe::DEFAULT_MAX_QUEUED_BYTES,
@@ -308,6 +315,22 @@ impl RedisBuilder {
     /// default.
     pub fn retention(mut self, retention: Retention) -> RedisBuilder {
         self.retention = retention;
+        self
+    }
+
+    /// Sets how long a command waits for Redis's answer;
+    /// [`DEFAULT_RESPONSE_TIMEOUT`] (5 s) by default.
+    ///
+    /// A publish that gets no answer in time fails with
+    /// [`Error::Unconfirmed`]: it may have been stored. The reader's
+    /// blocking reads wait this long past their own blocking time.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `timeout` is zero.
+    pub fn response_timeout(mut self, timeout: Duration) -> RedisBuilder {
+        assert!(!timeout.is_zero(), "the response timeout must not be zero");
+        self.response_timeout = timeout;
         self
     }
 
@@ -383,13 +406,14 @@ impl RedisBuilder {
         };
         let key = self.key.clone();
         let epoch_key = format!("{}:epoch", self.key);
+        let response_timeout = self.response_timeout;
         // Connected on the I/O runtime, so that the connections' own tasks
         // run there.
         let connected = io
             .spawn(async move {
                 let manager = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(Duration::from_secs(2)))
-                    .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                    .set_response_timeout(Some(response_timeout))
                     .set_number_of_retries(2);
                 let mut conn = client
                     .get_connection_manager_with_config(manager.clone())
@@ -397,7 +421,7 @@ impl RedisBuilder {
                 // The reader's blocking read must outlast its own timeout.
                 let reader_conn = client
                     .get_connection_manager_with_config(
-                        manager.set_response_timeout(Some(reader::BLOCK + RESPONSE_TIMEOUT)),
+                        manager.set_response_timeout(Some(reader::BLOCK + response_timeout)),
                     )
                     .await?;
                 let scripts = Scripts::load(&mut conn).await?;
@@ -475,6 +499,7 @@ impl fmt::Debug for RedisBuilder {
         f.debug_struct("RedisBuilder")
             .field("key", &self.key)
             .field("retention", &self.retention)
+            .field("response_timeout", &self.response_timeout)
             .field("capacity", &self.joe.capacity)
             .field("max_queued_bytes", &self.joe.max_queued_bytes)
             .finish_non_exhaustive()
@@ -617,12 +642,14 @@ impl Shared {
         for (name, value) in entry::fields(&message, topics) {
             cmd.arg(name).arg(&value[..]);
         }
-        let added = script
-            .run(&cmd, &mut self.conn.clone())
-            .await
-            .map_err(redis::RedisError::from)?;
+        let added = match script.run(&cmd, &mut self.conn.clone()).await {
+            Ok(added) => added,
+            Err(Failed::NotRun(error)) => return Err(Error::Redis(error)),
+            Err(Failed::Call(error)) => return Err(Error::from_publish(error)),
+        };
         if EntryId::from_value(&added).is_none() {
-            return Err(Error::Redis(redis::RedisError::from((
+            // It answered, so it ran: what it did is unknown.
+            return Err(Error::Unconfirmed(redis::RedisError::from((
                 redis::ErrorKind::UnexpectedReturnType,
                 "the publish script did not answer with an entry ID",
             ))));
@@ -846,10 +873,13 @@ impl Provider for Redis {
     ///
     /// - [`Error::Shutdown`] after shutdown; [`Error::ExplicitId`] for a
     ///   message with an ID (Redis assigns them): nothing was sent.
-    /// - [`Error::Redis`] if Redis cannot be reached or refuses the command
-    ///   (a key of another type, out of memory, an entry of more than 3,996
-    ///   fields, which the script cannot pass on), in which case nothing
-    ///   was stored.
+    /// - [`Error::Redis`] if Redis could not be reached or answered with an
+    ///   error (a key of another type, out of memory, an entry of more
+    ///   than 3,996 fields, which the script cannot pass on): nothing was
+    ///   stored, and a retry publishes it once.
+    /// - [`Error::Unconfirmed`] if no answer came (the response timeout
+    ///   passed, or the connection dropped after sending): it may have
+    ///   been stored, and a retry may publish it twice.
     ///
     /// # Cancel safety
     ///

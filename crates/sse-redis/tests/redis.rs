@@ -7,7 +7,7 @@ use redis::AsyncCommands;
 use sse_codec::{Event, EventId, Message, Parser, Provider, Resume, Subscription, Topic};
 use sse_redis::{Error, Redis, Retention};
 use sse_testkit::{Proxy, RedisServer, bounded, wait_until};
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 async fn provider(url: &str, key: &str) -> Redis {
     Redis::builder(url).key(key).build().await.unwrap()
@@ -294,10 +294,15 @@ async fn losing_redis_ends_streams_and_coming_back_loses_nothing() {
     assert!(matches!(end, Some(Err(Error::Unavailable(_)))), "{end:?}");
     assert!(bounded("then nothing", live.next()).await.is_none());
     assert!(!node.is_reading());
+    // Sent on the connection the cut dropped, it is unconfirmed: redis-rs
+    // cannot tell whether it was written before the drop.
     let refused = node
         .publish(Message::new().data("lost"), &topics(&["t"]))
         .await;
-    assert!(matches!(refused, Err(Error::Redis(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(Error::Redis(_) | Error::Unconfirmed(_))),
+        "{refused:?}"
+    );
     let refused = node.subscribe(Subscription::new(topics(&["t"]))).await;
     assert!(
         matches!(refused, Err(Error::Unavailable(_) | Error::Redis(_))),
@@ -361,4 +366,91 @@ async fn time_based_retention_trims_old_entries() {
     // Trimming is approximate (whole nodes of 100 entries), but the old
     // ones are gone.
     assert!(len < 150, "{len} entries kept");
+}
+
+/// A publish that Redis holds past the response timeout fails as
+/// unconfirmed, not as a failure that stored nothing: Redis runs it when it
+/// gets to it, and every subscriber receives it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_without_an_answer_is_unconfirmed_and_may_be_stored() {
+    let server = RedisServer::start();
+    let node = Redis::builder(server.url())
+        .key("held")
+        .response_timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap();
+    let mut sub = node
+        .subscribe(Subscription::new(topics(&["t"])))
+        .await
+        .unwrap()
+        .stream;
+    let mut admin = admin(&server).await;
+    // Write commands (scripts included) wait until the pause ends; reads
+    // go on.
+    let () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1500)
+        .arg("WRITE")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let held = node
+        .publish(Message::new().data("held"), &topics(&["t"]))
+        .await;
+    let Err(error) = held else {
+        panic!("the publish answered within the pause: {held:?}")
+    };
+    assert!(error.is_unconfirmed(), "{error:?}");
+    let cause = std::error::Error::source(&error)
+        .and_then(|cause| cause.downcast_ref::<redis::RedisError>())
+        .expect("the cause");
+    assert!(cause.is_timeout(), "{cause:?}");
+    // Stored once the pause ends.
+    assert_eq!(next_event(&mut sub).await.data(), "held");
+    let len: u64 = admin.xlen("held").await.unwrap();
+    assert_eq!(len, 1);
+}
+
+/// A publish to a Redis that refuses connections certainly stored nothing,
+/// and says so; one sent on the connection that the stop dropped is
+/// unconfirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_to_a_stopped_redis_is_refused_and_stores_nothing() {
+    let mut server = RedisServer::start_persistent();
+    let node = provider(&server.url(), "stopped").await;
+    node.publish(Message::new().data("before"), &topics(&["t"]))
+        .await
+        .unwrap();
+    server.stop();
+    let mut results = Vec::new();
+    loop {
+        let result = node
+            .publish(Message::new().data("lost"), &topics(&["t"]))
+            .await;
+        let unconfirmed = matches!(&result, Err(Error::Unconfirmed(_)));
+        results.push(result);
+        if !unconfirmed || results.len() == 5 {
+            break;
+        }
+    }
+    let Some(Err(Error::Redis(refused))) = results.last() else {
+        panic!("the publish was not refused: {results:?}")
+    };
+    assert!(refused.is_connection_refusal(), "{refused:?}");
+    assert!(
+        results.len() <= 2,
+        "only the dropped connection's: {results:?}"
+    );
+    // The data survives the restart: only the first publish is there.
+    server.restart();
+    let mut admin = admin(&server).await;
+    let entries: Vec<(String, Vec<(String, String)>)> = admin.xrange_all("stopped").await.unwrap();
+    let data: Vec<&str> = entries
+        .iter()
+        .flat_map(|(_, fields)| fields.iter())
+        .filter(|(name, _)| name == "data")
+        .map(|(_, value)| value.as_str())
+        .collect();
+    assert_eq!(data, ["before"]);
 }
