@@ -29,7 +29,8 @@ pub enum Error {
     /// answered with an error (a key of the wrong type, out of memory, a
     /// read-only replica, ...). A publish that fails so stored nothing, and
     /// may be retried as it is. The cause is the
-    /// [`source`](StdError::source).
+    /// [`source`](StdError::source), and the message says which kind of
+    /// failure it was.
     ///
     /// Also any failure of a command that writes nothing (building the
     /// provider, reading a replay), whatever its kind.
@@ -137,11 +138,27 @@ fn did_not_run(error: &redis::RedisError) -> bool {
     }
 }
 
+/// What kind of failure a Redis error was, in a few words.
+fn kind(error: &redis::RedisError) -> &'static str {
+    use redis::ErrorKind;
+    match error.kind() {
+        _ if error.is_connection_refusal() => "could not connect to redis",
+        ErrorKind::AuthenticationFailed => "redis refused the credentials",
+        ErrorKind::InvalidClientConfig => "invalid redis connection settings",
+        ErrorKind::Server(_) | ErrorKind::Extension => "redis refused the command",
+        _ if error.is_timeout() => "redis did not answer in time",
+        ErrorKind::Io if error.is_connection_dropped() => "the connection to redis was lost",
+        ErrorKind::Io => "i/o error on the connection to redis",
+        ErrorKind::Parse | ErrorKind::UnexpectedReturnType => "unexpected answer from redis",
+        _ => "redis command failed",
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Shutdown => f.write_str("the redis provider was shut down"),
-            Error::Redis(_) => f.write_str("redis command failed"),
+            Error::Redis(error) => f.write_str(kind(error)),
             Error::Unconfirmed(error) if error.is_timeout() => {
                 f.write_str("redis did not answer in time; the message may have been published")
             }
@@ -151,7 +168,7 @@ impl fmt::Display for Error {
             Error::Unconfirmed(_) => {
                 f.write_str("no answer from redis; the message may have been published")
             }
-            Error::Unavailable(_) => f.write_str("the connection to redis was lost"),
+            Error::Unavailable(_) => f.write_str("this process lost its connection to redis"),
             Error::Reset => f.write_str("the redis stream was reset and its history is gone"),
             Error::Lagged {
                 capacity,
@@ -229,6 +246,34 @@ mod tests {
             assert!(text.chars().next().unwrap().is_lowercase(), "{text}");
             assert!(!text.ends_with('.'), "{text}");
             assert!(!text.contains("boom"), "{text}");
+        }
+    }
+
+    #[test]
+    fn display_says_what_kind_of_failure() {
+        use std::io::ErrorKind;
+        let cases = [
+            (
+                Error::Redis(io(ErrorKind::ConnectionRefused)),
+                "could not connect to redis",
+            ),
+            (
+                Error::Redis(io(ErrorKind::TimedOut)),
+                "redis did not answer in time",
+            ),
+            (Error::Redis(reply("OOM")), "redis refused the command"),
+            (
+                Error::Redis(io(ErrorKind::ConnectionReset)),
+                "the connection to redis was lost",
+            ),
+            (
+                Error::Unconfirmed(io(ErrorKind::TimedOut)),
+                "redis did not answer in time; the message may have been published",
+            ),
+        ];
+        for (error, text) in cases {
+            assert_eq!(error.to_string(), text);
+            assert!(error.source().is_some(), "{error:?} keeps its cause");
         }
     }
 

@@ -402,6 +402,10 @@ async fn a_publish_without_an_answer_is_unconfirmed_and_may_be_stored() {
         panic!("the publish answered within the pause: {held:?}")
     };
     assert!(error.is_unconfirmed(), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "redis did not answer in time; the message may have been published"
+    );
     let cause = std::error::Error::source(&error)
         .and_then(|cause| cause.downcast_ref::<redis::RedisError>())
         .expect("the cause");
@@ -434,10 +438,11 @@ async fn a_publish_to_a_stopped_redis_is_refused_and_stores_nothing() {
             break;
         }
     }
-    let Some(Err(Error::Redis(refused))) = results.last() else {
+    let Some(Err(error @ Error::Redis(refused))) = results.last() else {
         panic!("the publish was not refused: {results:?}")
     };
     assert!(refused.is_connection_refusal(), "{refused:?}");
+    assert_eq!(error.to_string(), "could not connect to redis");
     assert!(
         results.len() <= 2,
         "only the dropped connection's: {results:?}"
