@@ -9,7 +9,8 @@ mod subscriber;
 
 pub use crate::error::Error;
 pub use crate::redis::{
-    DEFAULT_KEY, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETENTION, Redis, RedisBuilder, Retention,
+    DEFAULT_KEY, DEFAULT_MAX_REPLAY, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETENTION, Redis,
+    RedisBuilder, Retention,
 };
 pub use crate::subscriber::Subscriber;
 

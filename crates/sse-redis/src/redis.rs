@@ -1,5 +1,5 @@
 //! The provider: publish with one script that runs `XADD`, one reader per
-//! process fanning out through Joe, replay with `XRANGE`.
+//! process fanning out through Joe, replay with `XRANGE` in pages.
 
 use crate::{
     Error, Subscriber,
@@ -37,6 +37,10 @@ pub const DEFAULT_RETENTION: Retention = Retention::Last(1000);
 /// [`RedisBuilder::response_timeout`].
 pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The most entries one replay reads unless configured:
+/// [`RedisBuilder::max_replay`].
+pub const DEFAULT_MAX_REPLAY: usize = 10_000;
+
 /// How long a resume waits for this process's reader to reach an entry that
 /// a client saw through another process, before it reports the history
 /// lost. Longer than the reader takes to notice a reset
@@ -44,6 +48,11 @@ pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// entries, seen through a process that noticed it first, waits for this
 /// one to notice it too.
 const CATCH_UP: Duration = Duration::from_secs(5);
+
+/// Entries per replay command (`XRANGE ... COUNT`): a replay of many
+/// entries is read in pages, so that no one command holds Redis, or one
+/// answer's memory, for long.
+const PAGE: usize = 500;
 
 /// How much history the stream keeps, trimmed by every publish. Redis trims
 /// approximately (`~`): whole internal nodes at a time, so it keeps at
@@ -75,11 +84,13 @@ pub enum Retention {
 ///   [`Joe`], which fans it out with Joe's guarantees: a bounded log, a
 ///   slow subscriber ended (its client resumes), never waited on.
 /// - **Subscribing with a last event ID** replays from Redis (`XRANGE` from
-///   that entry to the last one this process has read), then continues
-///   live, with no gap and no duplicate even while publishes race it. The
-///   resume is [`Resume::Lost`] whenever the ID is not in the retained
-///   history: trimmed, never written, from another stream or another
-///   Redis, or from before the stream was reset.
+///   that entry to the last one this process has read, in pages of 500
+///   entries, at most [`max_replay`](RedisBuilder::max_replay) in all),
+///   then continues live, with no gap and no duplicate even while
+///   publishes race it. The resume is [`Resume::Lost`] whenever the ID is
+///   not in the retained history: trimmed, never written, from another
+///   stream or another Redis, from before the stream was reset, or further
+///   back than `max_replay` entries.
 ///
 /// # Failures
 ///
@@ -147,6 +158,7 @@ pub(crate) struct Shared {
     /// `<key>:epoch`, which names the stream's current instance.
     pub(crate) epoch_key: String,
     retention: Retention,
+    max_replay: usize,
     pub(crate) scripts: Scripts,
     /// For publishes and replays; the reader has its own, since a blocking
     /// read would hold up every command behind it on a shared one.
@@ -218,6 +230,7 @@ pub struct RedisBuilder {
     key: String,
     retention: Retention,
     response_timeout: Duration,
+    max_replay: usize,
     joe: JoeConfig,
 }
 
@@ -245,6 +258,7 @@ impl Redis {
             key: DEFAULT_KEY.to_owned(),
             retention: DEFAULT_RETENTION,
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
+            max_replay: DEFAULT_MAX_REPLAY,
             joe: JoeConfig {
                 capacity: sse_joe::DEFAULT_CAPACITY,
                 max_queued_bytes: sse_joe::DEFAULT_MAX_QUEUED_BYTES,
@@ -331,6 +345,28 @@ impl RedisBuilder {
     pub fn response_timeout(mut self, timeout: Duration) -> RedisBuilder {
         assert!(!timeout.is_zero(), "the response timeout must not be zero");
         self.response_timeout = timeout;
+        self
+    }
+
+    /// Sets the most entries one replay reads; [`DEFAULT_MAX_REPLAY`]
+    /// (10,000) by default.
+    ///
+    /// A replay holds its frames in the subscriber's queue until they are
+    /// sent, so this bounds what one resume costs: at most this many frames
+    /// (those of the subscriber's topics among the entries read), each as
+    /// large as it was published, besides Joe's bounds for live frames. A
+    /// resume from further back is [`Resume::Lost`], as if the entry had
+    /// been trimmed; a subscription from the earliest replays the newest
+    /// this many entries. With [`Retention::Last`]`(n)`, set it to at least
+    /// `n` plus 100 (Redis trims whole nodes of up to 100 entries), so that
+    /// every retained entry can be resumed from.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `entries` is zero.
+    pub fn max_replay(mut self, entries: usize) -> RedisBuilder {
+        assert!(entries > 0, "a replay must be able to hold an entry");
+        self.max_replay = entries;
         self
     }
 
@@ -446,6 +482,7 @@ impl RedisBuilder {
             epoch_key: format!("{}:epoch", self.key),
             key: self.key,
             retention: self.retention,
+            max_replay: self.max_replay,
             scripts,
             conn,
             order: tokio::sync::Mutex::new(()),
@@ -500,6 +537,7 @@ impl fmt::Debug for RedisBuilder {
             .field("key", &self.key)
             .field("retention", &self.retention)
             .field("response_timeout", &self.response_timeout)
+            .field("max_replay", &self.max_replay)
             .field("capacity", &self.joe.capacity)
             .field("max_queued_bytes", &self.joe.max_queued_bytes)
             .finish_non_exhaustive()
@@ -733,10 +771,7 @@ impl Shared {
         if reached(&self.progress.borrow()) {
             return Ok(());
         }
-        let Some(entries) = self
-            .page(epoch, "XRANGE", &id.to_string(), &id.to_string())
-            .await?
-        else {
+        let Some(entries) = self.page(epoch, "XRANGE", id, &id.to_string(), 1).await? else {
             return Ok(());
         };
         if !matches!(entries.first(), Some(entry) if entry.id == id && entry.epoch(epoch) == epoch)
@@ -748,16 +783,17 @@ impl Shared {
         Ok(())
     }
 
-    /// The entries of the stream's instance `epoch`, by `command` from
-    /// `start` to `end`; `None` if the stream's instance is another one
-    /// now. The epoch is read in the same transaction, so that the entries
-    /// are of the instance it names.
+    /// Up to `count` entries of the stream's instance `epoch`, by `command`
+    /// (`XRANGE` or `XREVRANGE`) from `start` to `end`; `None` if the
+    /// stream's instance is another one now. The epoch is read in the same
+    /// transaction, so that the entries are of the instance it names.
     async fn page(
         &self,
         epoch: &str,
         command: &str,
-        start: &str,
+        start: EntryId,
         end: &str,
+        count: usize,
     ) -> Result<Option<Vec<Entry>>, Error> {
         let (current, reply): (Option<Vec<u8>>, Value) = redis::pipe()
             .atomic()
@@ -765,8 +801,10 @@ impl Shared {
             .arg(&self.epoch_key)
             .cmd(command)
             .arg(&self.key)
-            .arg(start)
+            .arg(start.to_string())
             .arg(end)
+            .arg("COUNT")
+            .arg(count)
             .query_async(&mut self.conn.clone())
             .await?;
         if current.as_deref() != Some(epoch.as_bytes()) {
@@ -783,29 +821,57 @@ impl Shared {
         ))
     }
 
-    /// The frames of every retained entry for `topics`, up to entry
-    /// `upto`; `None` if the stream was reset meanwhile.
+    /// The frames of the newest retained entries for `topics` up to entry
+    /// `upto`, at most `max_replay` entries read; `None` if the stream was
+    /// reset meanwhile. Read backwards in pages, each starting at the
+    /// oldest entry of the one before: once that entry is trimmed, so is
+    /// everything older, and what was read goes on without a gap to
+    /// `upto`.
     async fn replay_all(
         &self,
         epoch: &str,
         upto: EntryId,
         topics: &[Topic],
     ) -> Result<Option<Vec<Encoded>>, Error> {
-        let Some(entries) = self.page(epoch, "XRANGE", "-", &upto.to_string()).await? else {
-            return Ok(None);
-        };
-        Ok(Some(
-            entries
-                .into_iter()
-                .filter(|entry| entry.is_for(topics))
-                .map(|entry| entry.message.to_encoded())
-                .collect(),
-        ))
+        let mut frames = Vec::new();
+        let (mut at, mut read) = (upto, 0);
+        let mut first = true;
+        while upto != EntryId::ZERO && read < self.max_replay {
+            let Some(entries) = self.page(epoch, "XREVRANGE", at, "-", PAGE + 1).await? else {
+                return Ok(None);
+            };
+            let mut entries = entries.into_iter().peekable();
+            if !first && entries.next_if(|entry| entry.id == at).is_none() {
+                break;
+            }
+            let wanted = if first { PAGE + 1 } else { PAGE };
+            first = false;
+            let mut got = 0;
+            for entry in entries.take(self.max_replay - read) {
+                got += 1;
+                at = entry.id;
+                if entry.is_for(topics) {
+                    frames.push(entry.message.to_encoded());
+                }
+            }
+            read += got;
+            if got < wanted {
+                break;
+            }
+        }
+        frames.reverse();
+        Ok(Some(frames))
     }
 
     /// The frames published to `topics` after entry `from` up to entry
     /// `upto`, if `from` is still in the stream's instance `epoch`; `None`
-    /// if the history after `from` is lost.
+    /// if the history after `from` is lost, or longer than `max_replay`
+    /// entries.
+    ///
+    /// Read in pages, each starting at the last entry of the one before
+    /// (the first at `from`), which must still be there: Redis trims the
+    /// oldest entries first, so while it is, nothing after it was trimmed,
+    /// and the pages go on without a gap or a duplicate.
     async fn replay(
         &self,
         from: EntryId,
@@ -818,26 +884,36 @@ impl Shared {
             // between is unknown here.
             return Ok(None);
         }
-        // One command, so that trimming cannot fall between the check that
-        // `from` is there and the entries after it: what Redis trims is
-        // always the oldest.
-        let Some(entries) = self
-            .page(epoch, "XRANGE", &from.to_string(), &upto.to_string())
-            .await?
-        else {
-            return Ok(None);
-        };
-        let mut entries = entries.into_iter();
-        match entries.next() {
-            Some(first) if first.id == from && first.epoch(epoch) == epoch => {}
-            _ => return Ok(None),
+        let mut frames = Vec::new();
+        let (mut at, mut read) = (from, 0);
+        loop {
+            let Some(entries) = self
+                .page(epoch, "XRANGE", at, &upto.to_string(), PAGE + 1)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let mut entries = entries.into_iter();
+            match entries.next() {
+                Some(first) if first.id == at && first.epoch(epoch) == epoch => {}
+                _ => return Ok(None),
+            }
+            let mut got = 0;
+            for entry in entries {
+                got += 1;
+                at = entry.id;
+                if entry.is_for(topics) {
+                    frames.push(entry.message.to_encoded());
+                }
+            }
+            read += got;
+            if read > self.max_replay {
+                return Ok(None);
+            }
+            if got < PAGE || at >= upto {
+                return Ok(Some(frames));
+            }
         }
-        Ok(Some(
-            entries
-                .filter(|entry| entry.is_for(topics))
-                .map(|entry| entry.message.to_encoded())
-                .collect(),
-        ))
     }
 }
 
@@ -847,7 +923,8 @@ impl Provider for Redis {
 
     /// Subscribes; with a last event ID, first replays from the stream what
     /// was published after it to the subscription's topics; from the
-    /// earliest, all the stream retains for them.
+    /// earliest, all the stream retains for them (its newest
+    /// [`max_replay`](RedisBuilder::max_replay) entries at most).
     ///
     /// # Errors
     ///
