@@ -15,8 +15,8 @@ mod unsent;
 
 pub use crate::body::{Body, StreamItem};
 pub use crate::conn::{
-    ConnectionLimits, DEFAULT_BODY_TIMEOUT, DEFAULT_HEAD_TIMEOUT, DEFAULT_SEND_BUFFER,
-    DEFAULT_WRITE_TIMEOUT, LimitedIo, LimitedListener,
+    ConnectionLimits, DEFAULT_BODY_TIMEOUT, DEFAULT_HEAD_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_SEND_BUFFER, DEFAULT_WRITE_TIMEOUT, LimitedIo, LimitedListener,
 };
 pub use crate::error::Error;
 pub use crate::headers::RESUME_HEADER;

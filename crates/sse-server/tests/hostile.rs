@@ -443,3 +443,99 @@ async fn graceful_shutdown_with_a_stalled_reader_ends_within_the_write_timeout()
         "shutdown took {took:?}"
     );
 }
+
+/// Reads until `stream` holds something that ends with `end`.
+async fn read_until_end(stream: &mut TcpStream, end: &[u8]) -> Vec<u8> {
+    let mut read = Vec::new();
+    while !read.ends_with(end) {
+        let mut buf = [0; 1024];
+        let n = bounded(stream.read(&mut buf)).await.unwrap();
+        assert!(n > 0, "closed after {:?}", String::from_utf8_lossy(&read));
+        read.extend_from_slice(&buf[..n]);
+    }
+    read
+}
+
+/// Reads until the server closes the connection gracefully and returns
+/// how long that took; fails on a reset or after [`BOUND`].
+async fn until_end_of_stream(stream: &mut TcpStream) -> Duration {
+    let start = Instant::now();
+    let mut buf = [0; 1024];
+    match bounded(stream.read(&mut buf)).await {
+        Ok(0) => start.elapsed(),
+        Ok(n) => panic!("{:?} on an idle connection", &buf[..n]),
+        Err(error) => panic!("{error} instead of the end of the stream"),
+    }
+}
+
+/// A client that reads its whole response, then neither reads nor sends:
+/// hyper keeps the connection for a next request, which never comes, until
+/// the idle timeout closes it, gracefully.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answered_connection_that_goes_quiet_is_closed_at_the_idle_timeout() {
+    const IDLE_TIMEOUT: Duration = Duration::from_secs(1);
+    let limits = ConnectionLimits::new().idle_timeout(Some(IDLE_TIMEOUT));
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = serve_uploads(limits.listen(tcp)).await;
+
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let response = read_until_end(&mut stream, b"\r\n\r\n0").await;
+    assert!(response.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    let took = until_end_of_stream(&mut stream).await;
+    // From the client's last read, a little after the server's last write.
+    assert!(
+        took >= IDLE_TIMEOUT - Duration::from_millis(100)
+            && took <= IDLE_TIMEOUT + Duration::from_secs(1),
+        "closed after {took:?}"
+    );
+}
+
+/// An event stream that sends keep-alive comments more often than the idle
+/// timeout stays open for many timeouts; one with keep-alive disabled and
+/// no events is closed at the idle timeout (its client would reconnect).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_stream_stays_open_past_the_idle_timeout_on_its_keep_alive() {
+    const IDLE_TIMEOUT: Duration = Duration::from_secs(1);
+    const KEEP_ALIVE: &str = ": keep-alive\n\n";
+    let limits = ConnectionLimits::new().idle_timeout(Some(IDLE_TIMEOUT));
+    let joe = Joe::new();
+    let alive = Server::builder(joe.clone())
+        .keep_alive(Some(Duration::from_millis(300)))
+        .build();
+    let quiet = Server::builder(joe.clone()).keep_alive(None).build();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let alive_served = serve_limited(limits.listen(tcp), alive.clone()).await;
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let quiet_served = serve_limited(limits.listen(tcp), quiet).await;
+
+    let start = Instant::now();
+    let mut events = Events::new(
+        client()
+            .get(alive_served.url("/events"))
+            .send()
+            .await
+            .unwrap(),
+    );
+    let mut silent = TcpStream::connect(quiet_served.addr).await.unwrap();
+    silent.write_all(GET).await.unwrap();
+    read_until_end(&mut silent, b"\r\n\r\n").await;
+    let took = until_end_of_stream(&mut silent).await;
+    assert!(
+        took >= IDLE_TIMEOUT - Duration::from_millis(100)
+            && took <= IDLE_TIMEOUT + Duration::from_secs(1),
+        "closed after {took:?}"
+    );
+
+    // Ten comments, three seconds: three idle timeouts.
+    events.raw_until(KEEP_ALIVE.repeat(10).as_bytes()).await;
+    assert!(start.elapsed() >= 3 * IDLE_TIMEOUT);
+    alive
+        .publish(Message::new().data("still here"), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    assert_eq!(events.data(1).await, ["still here"]);
+}

@@ -30,12 +30,14 @@ enum Phase {
     /// The request arrived; it is being handled. Reads do not start a
     /// request until the server has written.
     Handling,
-    /// The server wrote: the next byte read starts a new request.
+    /// The server wrote: the next byte read starts a new request. The
+    /// idle timeout runs.
     Answered,
     /// Not HTTP/1 in the clear: the head deadline runs until the first
     /// write.
     Opaque,
-    /// No head or body timeout, or no more.
+    /// Not followed: no timeout needs the requests, or the server wrote
+    /// on an opaque connection (the idle timeout runs then).
     Off,
 }
 
@@ -62,6 +64,17 @@ pin_project! {
         deadline: Option<Instant>,
         #[pin]
         timer: Sleep,
+        idle_timeout: Option<Duration>,
+        // When a byte was last read or written. The idle timer is not
+        // reset for each (that would put the timer wheel on the per-read
+        // and per-write path); when it fires, it is moved to one timeout
+        // after this if there was traffic since.
+        last_active: Instant,
+        // The last write, flush or shutdown waits on the connection: a
+        // stall, which the write timeout ends, not idleness.
+        writing: bool,
+        #[pin]
+        idle_timer: Sleep,
         // Makes the connection's close a reset (a TCP socket's, from
         // `ConnectionLimits::tcp`).
         reset: Option<fn(&T)>,
@@ -74,14 +87,19 @@ impl<T: AsyncWrite> LimitedIo<T> {
     pub(super) fn new(io: T, limits: &ConnectionLimits, reset: Option<fn(&T)>) -> LimitedIo<T> {
         let mut writer = TimeoutWriter::new(io);
         writer.set_timeout(limits.write_timeout);
-        // The framing is followed for either timeout: the body's needs to
-        // know where the head ends, the head's where the body does.
-        let phase = if limits.head_timeout.is_some() || limits.body_timeout.is_some() {
+        // The framing is followed for any of these timeouts: the body's
+        // needs to know where the head ends, the head's where the body
+        // does, the idle one whether a request is arriving or handled.
+        let phase = if limits.head_timeout.is_some()
+            || limits.body_timeout.is_some()
+            || limits.idle_timeout.is_some()
+        {
             Phase::Request(Framing::new())
         } else {
             Phase::Off
         };
-        let deadline = limits.head_timeout.map(|timeout| Instant::now() + timeout);
+        let now = Instant::now();
+        let deadline = limits.head_timeout.map(|timeout| now + timeout);
         LimitedIo {
             inner: Box::pin(Limited {
                 io: writer,
@@ -90,7 +108,11 @@ impl<T: AsyncWrite> LimitedIo<T> {
                 head_timeout: limits.head_timeout,
                 body_timeout: limits.body_timeout,
                 deadline,
-                timer: tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)),
+                timer: tokio::time::sleep_until(deadline.unwrap_or(now)),
+                idle_timeout: limits.idle_timeout,
+                last_active: now,
+                writing: false,
+                idle_timer: tokio::time::sleep_until(now + limits.idle_timeout.unwrap_or_default()),
                 reset,
             }),
         }
@@ -115,6 +137,7 @@ impl<T: AsyncWrite + fmt::Debug> fmt::Debug for LimitedIo<T> {
             .field("write_timeout", &self.inner.io.timeout())
             .field("head_timeout", &self.inner.head_timeout)
             .field("body_timeout", &self.inner.body_timeout)
+            .field("idle_timeout", &self.inner.idle_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -167,6 +190,7 @@ impl<T: AsyncWrite> LimitedProj<'_, T> {
     /// for a head (the next byte read starts a new one) but not for a body
     /// (an early answer, such as `100 Continue`, must not excuse it).
     fn on_write(&mut self) {
+        self.active();
         match self.phase {
             Phase::Request(framing) if framing.progress() == Progress::Body => return,
             Phase::Opaque | Phase::Off => *self.phase = Phase::Off,
@@ -175,6 +199,44 @@ impl<T: AsyncWrite> LimitedProj<'_, T> {
             }
         }
         *self.deadline = None;
+    }
+
+    /// A byte passed: the connection is not idle.
+    fn active(&mut self) {
+        if self.idle_timeout.is_some() {
+            *self.last_active = Instant::now();
+        }
+    }
+
+    /// Whether the connection was idle for the idle timeout: the server
+    /// has answered, no request is arriving or being handled, no write
+    /// waits on the connection, and no byte passed either way. If not,
+    /// the task is woken when it may be.
+    ///
+    /// The timer runs in every phase, not only once the server has
+    /// answered: a server may not read again after its answer until it
+    /// is woken (hyper does not when its last read found nothing), so the
+    /// timer must already hold the reader's waker when the answer is
+    /// written.
+    fn idle(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(timeout) = *self.idle_timeout else {
+            return false;
+        };
+        while self.idle_timer.as_mut().poll(cx).is_ready() {
+            let now = Instant::now();
+            let due = *self.last_active + timeout;
+            if due > now {
+                self.idle_timer.as_mut().reset(due);
+            } else if *self.writing || !matches!(self.phase, Phase::Answered | Phase::Off) {
+                // A socket that takes nothing is the write timeout's, a
+                // request that arrives or is handled the head and body
+                // timeouts': looked at again once it could be idle.
+                self.idle_timer.as_mut().reset(now + timeout);
+            } else {
+                return true;
+            }
+        }
+        false
     }
 
     /// Sets the deadline `timeout` from now, or none.
@@ -237,12 +299,17 @@ impl<T: AsyncRead + AsyncWrite> AsyncRead for LimitedIo<T> {
                     {
                         return Poll::Ready(Err(this.timed_out()));
                     }
+                    this.active();
                     this.on_read(read);
                 }
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
             Poll::Pending if this.expired(cx) => Poll::Ready(Err(this.timed_out())),
+            Poll::Pending if this.idle(cx) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "idle connection timed out",
+            ))),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -255,8 +322,9 @@ impl<T: AsyncRead + AsyncWrite> AsyncWrite for LimitedIo<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let mut this = self.inner.as_mut().project();
-        let written =
-            ready!(this.io.as_mut().poll_write(cx, buf)).map_err(|e| this.write_failed(e))?;
+        let polled = this.io.as_mut().poll_write(cx, buf);
+        *this.writing = polled.is_pending();
+        let written = ready!(polled).map_err(|e| this.write_failed(e))?;
         if written > 0 {
             this.on_write();
         }
@@ -269,8 +337,9 @@ impl<T: AsyncRead + AsyncWrite> AsyncWrite for LimitedIo<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let mut this = self.inner.as_mut().project();
-        let written = ready!(this.io.as_mut().poll_write_vectored(cx, bufs))
-            .map_err(|e| this.write_failed(e))?;
+        let polled = this.io.as_mut().poll_write_vectored(cx, bufs);
+        *this.writing = polled.is_pending();
+        let written = ready!(polled).map_err(|e| this.write_failed(e))?;
         if written > 0 {
             this.on_write();
         }
@@ -283,18 +352,16 @@ impl<T: AsyncRead + AsyncWrite> AsyncWrite for LimitedIo<T> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut this = self.inner.as_mut().project();
-        this.io
-            .as_mut()
-            .poll_flush(cx)
-            .map_err(|e| this.write_failed(e))
+        let polled = this.io.as_mut().poll_flush(cx);
+        *this.writing = polled.is_pending();
+        polled.map_err(|e| this.write_failed(e))
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut this = self.inner.as_mut().project();
-        this.io
-            .as_mut()
-            .poll_shutdown(cx)
-            .map_err(|e| this.write_failed(e))
+        let polled = this.io.as_mut().poll_shutdown(cx);
+        *this.writing = polled.is_pending();
+        polled.map_err(|e| this.write_failed(e))
     }
 }
 
@@ -313,12 +380,37 @@ mod tests {
         head: Option<Duration>,
         body: Option<Duration>,
     ) -> (LimitedIo<DuplexStream>, DuplexStream) {
+        // The idle timeout has tests of its own.
+        wrap(
+            ConnectionLimits::new()
+                .write_timeout(Some(T))
+                .head_timeout(head)
+                .body_timeout(body)
+                .idle_timeout(None),
+        )
+    }
+
+    fn wrap(limits: ConnectionLimits) -> (LimitedIo<DuplexStream>, DuplexStream) {
         let (server, client) = duplex(1024);
-        let limits = ConnectionLimits::new()
-            .write_timeout(Some(T))
-            .head_timeout(head)
-            .body_timeout(body);
         (limits.wrap(server), client)
+    }
+
+    /// Write, head and body timeouts of `T`, and `idle`.
+    fn idle_pair(idle: Duration) -> (LimitedIo<DuplexStream>, DuplexStream) {
+        wrap(
+            ConnectionLimits::new()
+                .write_timeout(Some(T))
+                .head_timeout(Some(T))
+                .body_timeout(Some(T))
+                .idle_timeout(Some(idle)),
+        )
+    }
+
+    /// Writes bytes and has the client take them.
+    async fn answer(io: &mut LimitedIo<DuplexStream>, client: &mut DuplexStream, bytes: &[u8]) {
+        io.write_all(bytes).await.unwrap();
+        let mut buf = vec![0; bytes.len()];
+        client.read_exact(&mut buf).await.unwrap();
     }
 
     /// Reads what is there, or the error; `None` if nothing came in time.
@@ -429,10 +521,13 @@ mod tests {
         let none = ConnectionLimits::new()
             .write_timeout(None)
             .head_timeout(None)
-            .body_timeout(None);
+            .body_timeout(None)
+            .idle_timeout(None);
         let mut io = none.wrap(server);
         client.write_all(b"GET").await.unwrap();
         assert!(matches!(read(&mut io, T).await, Some(Ok(3))));
+        assert!(read(&mut io, 100 * T).await.is_none());
+        io.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
         assert!(read(&mut io, 100 * T).await.is_none());
     }
 
@@ -576,5 +671,178 @@ mod tests {
         let start = tokio::time::Instant::now();
         assert_eq!(which(read(&mut io, 2 * T).await), "request body timed out");
         assert_eq!(start.elapsed(), T);
+    }
+
+    const GET: &[u8] = b"GET / HTTP/1.1\r\nhost: x\r\n\r\n";
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answered_connection_idle_past_the_timeout_times_out() {
+        let (mut io, mut client) = idle_pair(2 * T);
+        send(&mut io, &mut client, GET).await;
+        answer(&mut io, &mut client, OK).await;
+        // Counted from the last byte, not the first write.
+        tokio::time::sleep(T).await;
+        answer(&mut io, &mut client, b"more").await;
+        let start = tokio::time::Instant::now();
+        assert_eq!(
+            which(read(&mut io, 3 * T).await),
+            "idle connection timed out"
+        );
+        assert_eq!(start.elapsed(), 2 * T);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tls_and_http2_are_idle_from_the_first_write() {
+        for first in [&[0x16, 3, 1][..], b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"] {
+            let (mut io, mut client) = idle_pair(2 * T);
+            send(&mut io, &mut client, first).await;
+            // Before the first write, only the head timeout applies.
+            assert!(read(&mut io, T / 2).await.is_none());
+            answer(&mut io, &mut client, b"hello").await;
+            let start = tokio::time::Instant::now();
+            assert_eq!(
+                which(read(&mut io, 3 * T).await),
+                "idle connection timed out"
+            );
+            assert_eq!(start.elapsed(), 2 * T);
+        }
+    }
+
+    /// hyper reads until its read finds nothing, writes its answer, then
+    /// reads again only when woken: the idle timer must wake it.
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_that_waits_since_before_the_answer_is_woken_when_idle() {
+        let (mut io, mut client) = idle_pair(T);
+        send(&mut io, &mut client, GET).await;
+        let (mut reader, mut writer) = tokio::io::split(io);
+        let reading = tokio::spawn(async move {
+            let mut buf = [0; 64];
+            reader.read(&mut buf).await.map_err(|e| e.to_string())
+        });
+        // The reader finds nothing: it waits, and is polled again only
+        // when woken.
+        tokio::task::yield_now().await;
+        assert!(!reading.is_finished());
+        tokio::time::sleep(T / 2).await;
+        writer.write_all(OK).await.unwrap();
+        let start = tokio::time::Instant::now();
+        let read = tokio::time::timeout(2 * T, reading).await;
+        assert_eq!(
+            read.expect("never woken").unwrap(),
+            Err("idle connection timed out".to_owned())
+        );
+        assert_eq!(start.elapsed(), T);
+        drop(client);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reads_and_writes_keep_a_connection_alive() {
+        let (mut io, mut client) = idle_pair(T);
+        send(&mut io, &mut client, &[0x16, 3, 1]).await;
+        answer(&mut io, &mut client, b"hello").await;
+        // Writes only (an event stream's keep-alive comments), then reads
+        // only, each more often than the timeout, for many timeouts.
+        for _ in 0..8 {
+            assert!(read(&mut io, T * 3 / 4).await.is_none());
+            answer(&mut io, &mut client, b": keep-alive\n\n").await;
+        }
+        for _ in 0..8 {
+            assert!(read(&mut io, T * 3 / 4).await.is_none());
+            send(&mut io, &mut client, b"ping").await;
+        }
+        let start = tokio::time::Instant::now();
+        assert_eq!(
+            which(read(&mut io, 2 * T).await),
+            "idle connection timed out"
+        );
+        assert_eq!(start.elapsed(), T);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn before_the_first_write_only_the_head_and_body_timeouts_apply() {
+        // Nothing sent at all: the head timeout, not the idle one.
+        let (mut io, _client) = idle_pair(T / 4);
+        let start = tokio::time::Instant::now();
+        assert_eq!(which(read(&mut io, 2 * T).await), "request head timed out");
+        assert_eq!(start.elapsed(), T);
+        // A body that does not come: the body timeout.
+        let (mut io, mut client) = idle_pair(T / 4);
+        send(&mut io, &mut client, POST).await;
+        let start = tokio::time::Instant::now();
+        assert_eq!(which(read(&mut io, 2 * T).await), "request body timed out");
+        assert_eq!(start.elapsed(), T);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_next_request_arriving_is_timed_by_its_own_timeouts() {
+        let (mut io, mut client) = idle_pair(T / 4);
+        send(&mut io, &mut client, GET).await;
+        answer(&mut io, &mut client, OK).await;
+        // A next head that stops halfway: the head timeout.
+        send(&mut io, &mut client, b"GET").await;
+        let start = tokio::time::Instant::now();
+        assert_eq!(which(read(&mut io, 2 * T).await), "request head timed out");
+        assert_eq!(start.elapsed(), T);
+        // A next body that does not come: the body timeout.
+        let (mut io, mut client) = idle_pair(T / 4);
+        send(&mut io, &mut client, GET).await;
+        answer(&mut io, &mut client, OK).await;
+        send(&mut io, &mut client, POST).await;
+        let start = tokio::time::Instant::now();
+        assert_eq!(which(read(&mut io, 2 * T).await), "request body timed out");
+        assert_eq!(start.elapsed(), T);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_handler_is_not_cut_by_the_idle_timeout() {
+        let (mut io, mut client) = idle_pair(T);
+        // The first request, then a next one on the kept-alive connection,
+        // each handled for many idle timeouts before the answer.
+        for _ in 0..2 {
+            send(&mut io, &mut client, GET).await;
+            assert!(read(&mut io, 10 * T).await.is_none());
+            answer(&mut io, &mut client, OK).await;
+        }
+        let start = tokio::time::Instant::now();
+        assert_eq!(
+            which(read(&mut io, 2 * T).await),
+            "idle connection timed out"
+        );
+        assert_eq!(start.elapsed(), T);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_write_is_left_to_the_write_timeout() {
+        let (mut io, mut client) = idle_pair(T * 3 / 10);
+        send(&mut io, &mut client, GET).await;
+        answer(&mut io, &mut client, OK).await;
+        // The client takes nothing more; the server reads meanwhile, as
+        // HTTP/1 and HTTP/2 do while they write.
+        let (mut reader, mut writer) = tokio::io::split(io);
+        let start = tokio::time::Instant::now();
+        let write = async {
+            let error = writer.write_all(&[0; 4096]).await.unwrap_err();
+            (error.kind(), start.elapsed())
+        };
+        let read = async {
+            let mut buf = [0; 64];
+            let result = tokio::time::timeout(3 * T, reader.read(&mut buf)).await;
+            (result, start.elapsed())
+        };
+        let ((write_error, write_at), (read_result, read_at)) = tokio::join!(write, read);
+        assert_eq!((write_error, write_at), (io::ErrorKind::TimedOut, T));
+        // The idle timeout may end the connection after the write timeout
+        // did, never before.
+        assert!(read_at > write_at, "{read_result:?} after {read_at:?}");
+        drop(client);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_idle_timeout_keeps_an_idle_connection() {
+        let (mut io, mut client) = wrap(ConnectionLimits::new().idle_timeout(None));
+        send(&mut io, &mut client, GET).await;
+        answer(&mut io, &mut client, OK).await;
+        assert!(read(&mut io, 100 * T).await.is_none());
     }
 }

@@ -19,6 +19,21 @@ pub const DEFAULT_HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// configured: [`ConnectionLimits::body_timeout`].
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a connection the server has written on may carry no byte,
+/// either way, before it is closed, unless configured:
+/// [`ConnectionLimits::idle_timeout`].
+///
+/// 75 s: five times the server's default keep-alive interval
+/// ([`DEFAULT_KEEP_ALIVE`](crate::DEFAULT_KEEP_ALIVE), 15 s), so that an
+/// idle event stream, which writes a comment at that interval, is never
+/// taken for an idle connection, even when a comment is late; and above
+/// the 60 s idle timeout that AWS's load balancers default to, so that
+/// such a balancer closes its idle connections to the server before the
+/// server does (AWS asks for that: a connection the server closes just
+/// as the balancer sends a request on it answers that request 502). It
+/// is also nginx's default `keepalive_timeout`.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+
 /// The kernel send buffer asked for each connection, unless configured:
 /// [`ConnectionLimits::send_buffer`]. 64 KiB; Linux doubles what is asked
 /// for its own bookkeeping, so a connection holds at most 128 KiB of kernel
@@ -26,13 +41,16 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 
 /// Limits that keep a client from holding a server's memory or connections:
-/// a write-stall timeout, request-head and request-body timeouts, and a
-/// capped kernel send buffer.
+/// a write-stall timeout, request-head and request-body timeouts, an idle
+/// timeout, and a capped kernel send buffer.
 ///
 /// An event stream never ends by itself, so a client that stops reading
 /// (or never did) would keep its connection, and whatever is queued for
 /// it, forever; a client that sends half a request, head or body, would
-/// hold a connection without ever being answered. These limits end both.
+/// hold a connection without ever being answered; a client that neither
+/// reads nor sends once it was answered (its response ended, or its
+/// stream sends nothing) would keep its connection open waiting for a
+/// next request that never comes. These limits end all three.
 /// Wrap each accepted connection with [`wrap`](ConnectionLimits::wrap)
 /// (any I/O object) or [`tcp`](ConnectionLimits::tcp) (a TCP stream, which
 /// also gets its socket options), or accept through a [`LimitedListener`],
@@ -63,6 +81,30 @@ pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 ///   timeout ends a connection whose handler waits for a body that does
 ///   not come; a body the handler leaves unread is not read, and holds no
 ///   more than the receive buffers while the response lasts.
+/// - **Idle timeout** ([`DEFAULT_IDLE_TIMEOUT`], 75 s): once the server
+///   has written on a connection, the connection fails with
+///   [`TimedOut`](std::io::ErrorKind::TimedOut), and the server closes
+///   it, when no byte was read or written for this long. It ends an
+///   HTTP/1 connection kept alive for a next request that does not come
+///   (neither hyper nor `axum::serve` times that by default), an event
+///   stream that sends nothing, and a TLS or HTTP/2 connection nobody
+///   uses. While a request head or body arrives, only their own timeouts
+///   apply; a handler that has not answered yet is not affected; nor is a
+///   write that waits on a full socket (the write timeout ends that, with
+///   its reset). The close is graceful: what the socket took is still
+///   delivered. An event stream's keep-alive comments are traffic: with
+///   the server's default keep-alive
+///   ([`DEFAULT_KEEP_ALIVE`](crate::DEFAULT_KEEP_ALIVE), 15 s) an idle
+///   stream writes five of them per idle timeout and stays open. A stream
+///   with keep-alive disabled (or an interval longer than the idle
+///   timeout) and no event for longer than the idle timeout is closed;
+///   its client reconnects and resumes from its `Last-Event-ID`. Keep the
+///   keep-alive interval well below the idle timeout. On TLS and HTTP/2,
+///   whose requests this layer cannot follow, it counts from the
+///   server's first write whatever the requests do: there, a handler
+///   slower than the idle timeout to answer, on a connection that carries
+///   nothing else, is cut too. Each read and write records its time; the
+///   timer is moved only when it fires, never for each read or write.
 /// - **Send buffer** ([`DEFAULT_SEND_BUFFER`], 64 KiB, [`tcp`] only): caps
 ///   the kernel memory a connection's unsent bytes can take (`SO_SNDBUF`;
 ///   where the platform refuses, the system default stays). The system
@@ -90,7 +132,8 @@ pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 /// A connection that does not speak HTTP/1 in the clear (its first bytes
 /// are a TLS handshake or the HTTP/2 preface) is opaque here: the head
 /// timeout covers only the time until the server first writes, and the
-/// body timeout nothing; the write timeout applies as to any connection.
+/// body timeout nothing; the write timeout applies as to any connection,
+/// and the idle timeout from the server's first write.
 /// Bound those requests inside: over TLS, hyper's `header_read_timeout`
 /// for HTTP/1 heads (it needs a timer on hyper's builder, which
 /// `axum::serve` does not set); for bodies, a deadline around reading the
@@ -125,6 +168,13 @@ pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 /// head arrives and the body timeout while its body does (over HTTP/1 in
 /// the clear; see above for the others).
 ///
+/// A client that was answered and then neither reads nor sends (its
+/// kernel took the whole response, or its stream sends nothing) costs the
+/// same buffers, none of them growing, for at most the idle timeout. After
+/// the close, only what its socket took and the client has not yet
+/// received stays, in the kernel, until the client takes it or the kernel
+/// gives up.
+///
 /// [`tcp`]: ConnectionLimits::tcp
 /// [`sse-joe`]: https://docs.rs/sse-joe
 ///
@@ -155,6 +205,7 @@ pub struct ConnectionLimits {
     pub(super) write_timeout: Option<Duration>,
     pub(super) head_timeout: Option<Duration>,
     pub(super) body_timeout: Option<Duration>,
+    pub(super) idle_timeout: Option<Duration>,
     pub(super) send_buffer: Option<usize>,
 }
 
@@ -166,12 +217,14 @@ impl Default for ConnectionLimits {
 
 impl ConnectionLimits {
     /// The defaults: [`DEFAULT_WRITE_TIMEOUT`], [`DEFAULT_HEAD_TIMEOUT`],
-    /// [`DEFAULT_BODY_TIMEOUT`], [`DEFAULT_SEND_BUFFER`].
+    /// [`DEFAULT_BODY_TIMEOUT`], [`DEFAULT_IDLE_TIMEOUT`],
+    /// [`DEFAULT_SEND_BUFFER`].
     pub const fn new() -> ConnectionLimits {
         ConnectionLimits {
             write_timeout: Some(DEFAULT_WRITE_TIMEOUT),
             head_timeout: Some(DEFAULT_HEAD_TIMEOUT),
             body_timeout: Some(DEFAULT_BODY_TIMEOUT),
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             send_buffer: Some(DEFAULT_SEND_BUFFER),
         }
     }
@@ -218,6 +271,23 @@ impl ConnectionLimits {
             "body timeout must not be zero"
         );
         self.body_timeout = timeout;
+        self
+    }
+
+    /// Sets how long a connection the server has written on may carry no
+    /// byte, either way, before it is closed; `None` keeps it open for
+    /// ever. Keep it well above the keep-alive interval of the event
+    /// streams served: see the idle timeout in [`ConnectionLimits`].
+    ///
+    /// # Panics
+    ///
+    /// If the timeout is zero.
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> ConnectionLimits {
+        assert!(
+            timeout != Some(Duration::ZERO),
+            "idle timeout must not be zero"
+        );
+        self.idle_timeout = timeout;
         self
     }
 

@@ -11,7 +11,7 @@ mod listener;
 
 pub use self::io::LimitedIo;
 pub use self::limits::{
-    ConnectionLimits, DEFAULT_BODY_TIMEOUT, DEFAULT_HEAD_TIMEOUT, DEFAULT_SEND_BUFFER,
-    DEFAULT_WRITE_TIMEOUT,
+    ConnectionLimits, DEFAULT_BODY_TIMEOUT, DEFAULT_HEAD_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_SEND_BUFFER, DEFAULT_WRITE_TIMEOUT,
 };
 pub use self::listener::LimitedListener;
