@@ -31,11 +31,12 @@
 //!   (default 10-600), reads and parses events for `--read-for MIN-MAX` ms
 //!   (default 10-600), then stops reading for good.
 //! - `--resume-fraction F` (staggered only, default 0): that fraction of the
-//!   stalled connections send `Last-Event-ID` with the first id a healthy
-//!   reader sees after the warmup, so that their response starts with a
-//!   replay as deep as the time since then. Skipped, with a note, when the
-//!   server sends no `id:` lines. The report says how many replays started
-//!   right after that id; the others fell out of the server's history.
+//!   stalled connections send `Last-Event-ID` with the id of the event
+//!   `--resume-depth N` events (default 1000) before the newest one the
+//!   healthy readers saw when it connects, so that its response starts with
+//!   a replay that deep. Skipped, with a note, when the server sends no
+//!   `id:` lines. The report says how many replays started right after
+//!   their id; the others fell out of the server's history.
 //! - `--healthy H` (default 10): readers that read everything for the whole
 //!   run.
 //! - `--duration S` (default 45): how long the run goes on once every stalled
@@ -76,11 +77,11 @@
 //! Everything runs on two tokio worker threads, one small task per
 //! connection, plus a sampling thread; nothing is kept per event.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
@@ -99,6 +100,7 @@ USAGE: stalls --url http://127.0.0.1:PORT/events [options]
   --every MIN-MAX        staggered: ms between connections      [default 10-600]
   --read-for MIN-MAX     staggered: ms each reads before it stops [default 10-600]
   --resume-fraction F    staggered: share that resumes deep in history [default 0]
+  --resume-depth N       events back those resume from        [default 1000]
   --healthy H            readers that read everything          [default 10]
   --duration S           run length once all have stalled      [default 45]
   --warmup S             healthy readers alone before the baseline [default 1]
@@ -129,6 +131,7 @@ struct Options {
     every: (u64, u64),
     read_for: (u64, u64),
     resume_fraction: f64,
+    resume_depth: usize,
     healthy: usize,
     duration: Duration,
     warmup: Duration,
@@ -148,6 +151,7 @@ fn options() -> Result<Options, String> {
         every: (10, 600),
         read_for: (10, 600),
         resume_fraction: 0.0,
+        resume_depth: 1000,
         healthy: 10,
         duration: Duration::from_secs(45),
         warmup: Duration::from_secs(1),
@@ -172,6 +176,7 @@ fn options() -> Result<Options, String> {
             "--every" => o.every = range("--every", &value()?)?,
             "--read-for" => o.read_for = range("--read-for", &value()?)?,
             "--resume-fraction" => o.resume_fraction = num("--resume-fraction", value()?)?,
+            "--resume-depth" => o.resume_depth = num("--resume-depth", value()?)?,
             "--healthy" => o.healthy = num("--healthy", value()?)?,
             "--duration" => o.duration = seconds("--duration", value()?)?,
             "--warmup" => o.warmup = seconds("--warmup", value()?)?,
@@ -293,12 +298,11 @@ struct Slot {
 struct Shared {
     start: Instant,
     slots: Vec<Slot>,
-    /// Set once the warmup is over: the next `id:` a healthy reader sees
-    /// becomes the resume point.
-    want_id: AtomicBool,
-    /// The resume point: an `id:` with the `seq` of its event.
-    resume_from: OnceLock<(String, u64)>,
-    id_seen: tokio::sync::Notify,
+    /// The ids of the last `--resume-depth` events the healthy readers
+    /// saw, with their `seq`, oldest first: the oldest is where a resuming
+    /// connection starts.
+    recent_ids: Mutex<VecDeque<(String, u64)>>,
+    resume_depth: usize,
     latest_seq: AtomicU64,
     /// What the stalled sockets reported as their pending error.
     close_errors: Mutex<BTreeMap<String, usize>>,
@@ -659,9 +663,7 @@ async fn healthy(
             previous = Some(event.seq);
             shared.latest_seq.fetch_max(event.seq, Relaxed);
             if let Some(id) = event.id {
-                if shared.want_id.load(Relaxed) && shared.resume_from.set((id, event.seq)).is_ok() {
-                    shared.id_seen.notify_one();
-                }
+                shared.saw_id(id, event.seq);
             }
         });
         if let Err(e) = fed {
@@ -740,6 +742,29 @@ async fn read_out(mut stream: TcpStream, mut reader: Reader) -> AtEnd {
         if reader.ended() {
             return AtEnd::ResponseEnded;
         }
+    }
+}
+
+impl Shared {
+    /// Records an event id a healthy reader saw (each once, in order).
+    fn saw_id(&self, id: String, seq: u64) {
+        let mut recent = self.recent_ids.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.back().is_some_and(|&(_, last)| last >= seq) {
+            return;
+        }
+        recent.push_back((id, seq));
+        if recent.len() > self.resume_depth {
+            recent.pop_front();
+        }
+    }
+
+    /// The event `--resume-depth` events back (or the oldest seen).
+    fn resume_point(&self) -> Option<Resume> {
+        let recent = self.recent_ids.lock().unwrap_or_else(|e| e.into_inner());
+        recent.front().map(|(id, seq)| Resume {
+            id: id.clone(),
+            seq: *seq,
+        })
     }
 }
 
@@ -1060,9 +1085,8 @@ async fn run(o: Arc<Options>) -> Report {
     let shared = Arc::new(Shared {
         start: Instant::now(),
         slots,
-        want_id: AtomicBool::new(false),
-        resume_from: OnceLock::new(),
-        id_seen: tokio::sync::Notify::new(),
+        recent_ids: Mutex::new(VecDeque::with_capacity(o.resume_depth + 1)),
+        resume_depth: o.resume_depth,
         latest_seq: AtomicU64::new(0),
         close_errors: Mutex::new(BTreeMap::new()),
     });
@@ -1098,24 +1122,16 @@ async fn run(o: Arc<Options>) -> Report {
     let with_healthy = Probe::now(o.server_pid);
 
     let mut resume_note = None;
-    let resume_point = if o.mode == Mode::Staggered && o.resume_fraction > 0.0 {
-        shared.want_id.store(true, Relaxed);
-        let _ = tokio::time::timeout(Duration::from_secs(2), shared.id_seen.notified()).await;
-        match shared.resume_from.get() {
-            Some((id, seq)) => Some(Resume {
-                id: id.clone(),
-                seq: *seq,
-            }),
-            None => {
-                resume_note = Some("the server sends no id: lines: resuming skipped".into());
-                None
-            }
+    let resuming = if o.mode == Mode::Staggered && o.resume_fraction > 0.0 {
+        if shared.resume_point().is_none() {
+            resume_note = Some("the server sends no id: lines: resuming skipped".into());
         }
+        resume_note.is_none()
     } else {
         if o.resume_fraction > 0.0 {
             resume_note = Some("--resume-fraction applies to --mode staggered only".into());
         }
-        None
+        false
     };
 
     let (stalled_tx, mut stalled_rx) = mpsc::channel(o.stalled.max(1));
@@ -1136,9 +1152,10 @@ async fn run(o: Arc<Options>) -> Report {
                     tokio::time::sleep(Duration::from_millis(rng.between(o.every))).await;
                 }
                 // Spread the resuming ones evenly over the connections.
-                let resumes = (((i + 1) as f64 * o.resume_fraction).floor()
-                    > (i as f64 * o.resume_fraction).floor())
-                .then(|| resume_point.clone())
+                let resumes = (resuming
+                    && ((i + 1) as f64 * o.resume_fraction).floor()
+                        > (i as f64 * o.resume_fraction).floor())
+                .then(|| shared.resume_point())
                 .flatten();
                 if let Some(r) = &resumes {
                     let depth = shared.latest_seq.load(Relaxed).saturating_sub(r.seq);
