@@ -87,6 +87,7 @@ where
         .write_timeout(None)
         .head_timeout(None)
         .body_timeout(None)
+        .idle_timeout(None)
         .send_buffer(None);
     serve_limited(none.listen(listener), service).await
 }
