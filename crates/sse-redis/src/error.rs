@@ -62,6 +62,17 @@ pub enum Error {
     /// and their resume is [`Resume::Lost`](sse_codec::Resume::Lost), since
     /// the history they would resume from is gone.
     Reset,
+    /// Entries were trimmed from the stream before this process read them:
+    /// its reader fell further behind than the stream's
+    /// [`Retention`](crate::Retention) keeps, or another program trimmed the
+    /// stream (or deleted an entry with `XDEL` before this process read
+    /// it, then trimmed past it). Live streams end with it, since they
+    /// would miss those entries; their clients should reconnect, and their
+    /// resume is [`Resume::Lost`](sse_codec::Resume::Lost) when the history
+    /// they would resume from was trimmed too. Needs Redis 7 (its
+    /// `XINFO STREAM` counts the entries ever added); before, such entries
+    /// go unnoticed.
+    Trimmed,
     /// The subscriber fell behind: more than `capacity` frames (or
     /// `max_bytes`) waited for it in the process's log, so its stream was
     /// ended and its replay dropped. Its client should reconnect and resume.
@@ -170,6 +181,9 @@ impl fmt::Display for Error {
             }
             Error::Unavailable(_) => f.write_str("this process lost its connection to redis"),
             Error::Reset => f.write_str("the redis stream was reset and its history is gone"),
+            Error::Trimmed => {
+                f.write_str("entries were trimmed from the redis stream before this process read them")
+            }
             Error::Lagged {
                 capacity,
                 max_bytes,
@@ -235,6 +249,7 @@ mod tests {
             Error::Unconfirmed(io(ErrorKind::Other)),
             Error::Unavailable(None),
             Error::Reset,
+            Error::Trimmed,
             Error::Lagged {
                 capacity: 3,
                 max_bytes: 9,

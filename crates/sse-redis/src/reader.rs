@@ -1,9 +1,11 @@
-//! The one reader per process: `XREAD BLOCK` in a loop, each batch handed
-//! to Joe in order, and a look at the stream's instance after each read.
+//! The one reader per process: a blocking `XREAD` to wait for entries, then
+//! the read script for them and the stream's state at one instant, each
+//! batch handed to Joe in order.
 
 use crate::{
     entry::{Entry, EntryId, is_epoch},
     redis::{Progress, Shared},
+    script::is_no_script,
 };
 use redis::{Value, aio::ConnectionManager};
 use sse_codec::Provider;
@@ -28,25 +30,51 @@ pub(crate) struct Reader {
     pub(crate) conn: ConnectionManager,
 }
 
+/// Where the reader is in the stream's instance.
+#[derive(Clone, Debug)]
+pub(crate) struct Position {
+    pub(crate) epoch: Arc<str>,
+    /// The last entry read.
+    pub(crate) last: EntryId,
+    /// How many entries had been added to the instance up to `last`, to
+    /// tell entries trimmed before they were read; unknown before Redis 7.
+    pub(crate) added: Option<u64>,
+}
+
 /// What one read found.
 enum Read {
-    /// Entries of the instance the reader reads (none if the read timed
-    /// out).
-    Entries(Vec<Entry>),
+    /// The entries after the last one read (none if the wait timed out),
+    /// and how many entries had been added up to the newest of them.
+    Entries(Vec<Entry>, Option<u64>),
     /// Another instance of the stream, with this epoch.
     Reset(Arc<str>),
+    /// Entries added after the last one read were trimmed before they could
+    /// be read; the reader goes on after `last`, the newest entry there is.
+    Trimmed { last: EntryId, added: u64 },
+}
+
+/// The read script's answer.
+struct Snapshot {
+    /// The epoch key's value, if the stream exists.
+    epoch: Option<Vec<u8>>,
+    entries: Vec<Entry>,
+    /// `XINFO STREAM`'s `entries-added` (unknown before Redis 7), `length`
+    /// and first entry.
+    added: Option<u64>,
+    length: u64,
+    first: Option<EntryId>,
 }
 
 impl Reader {
-    /// Reads the instance `epoch` after `last` for ever (until the task is
-    /// aborted at shutdown), and each new instance from its start.
-    pub(crate) async fn run(mut self, mut epoch: Arc<str>, mut last: EntryId) {
+    /// Reads the instance `at.epoch` after `at.last` for ever (until the
+    /// task is aborted at shutdown), and each new instance from its start.
+    pub(crate) async fn run(mut self, mut at: Position) {
         let mut delay = MIN_DELAY;
         loop {
-            let read = self.read(&epoch, last).await;
+            let read = self.read(&at).await;
             let shared = &self.shared;
             match read {
-                Ok(Read::Entries(entries)) => {
+                Ok(Read::Entries(entries, added)) => {
                     let _order = shared.order.lock().await;
                     let joe = {
                         let mut state = shared.lock();
@@ -55,32 +83,49 @@ impl Reader {
                         }
                         state.joe.clone()
                     };
+                    at.added = added;
                     for entry in entries {
                         // Joe fails only once shut down, with this process.
                         let _ = joe.publish(entry.message, &entry.topics).await;
-                        last = entry.id;
+                        at.last = entry.id;
                     }
-                    shared.lock().last = last;
+                    shared.lock().last = at.last;
                     shared.progress.send_replace(Progress {
-                        last,
-                        epoch: Arc::clone(&epoch),
+                        last: at.last,
+                        epoch: Arc::clone(&at.epoch),
                         up: true,
                     });
                     delay = MIN_DELAY;
                 }
-                Ok(Read::Reset(new)) => {
+                Ok(Read::Reset(epoch)) => {
                     tracing::warn!(
                         key = shared.key,
-                        old = &*epoch,
-                        new = &*new,
+                        old = &*at.epoch,
+                        new = &*epoch,
                         "the stream was reset: ending this process's streams, reading the new one from its start"
                     );
                     {
                         let _order = shared.order.lock().await;
-                        shared.reset(Arc::clone(&new)).await;
+                        shared.reset(Arc::clone(&epoch)).await;
                     }
-                    epoch = new;
-                    last = EntryId::ZERO;
+                    at = Position {
+                        epoch,
+                        last: EntryId::ZERO,
+                        added: Some(0),
+                    };
+                    delay = MIN_DELAY;
+                }
+                Ok(Read::Trimmed { last, added }) => {
+                    tracing::warn!(
+                        key = shared.key,
+                        "entries were trimmed before this process read them: ending its streams"
+                    );
+                    {
+                        let _order = shared.order.lock().await;
+                        shared.trimmed(last).await;
+                    }
+                    at.last = last;
+                    at.added = Some(added);
                     delay = MIN_DELAY;
                 }
                 Err(error) => {
@@ -103,38 +148,41 @@ impl Reader {
         }
     }
 
-    /// Reads the entries after `last`, then looks at the stream's epoch
-    /// key and whether the stream exists, in one pipeline.
+    /// Waits for entries after `at.last` (`XREAD BLOCK`), then reads them
+    /// with the read script, in one pipeline.
     ///
-    /// The look comes after the read, so that it sees any reset that came
-    /// before the read's answer: entries of a new instance are then never
-    /// taken for entries of `epoch` (a new instance's epoch is new, never
-    /// the old one again), and a reset that brings no entry above `last`,
-    /// which leaves the read waiting, is seen as soon as the read's wait
-    /// ends.
-    async fn read(&mut self, epoch: &str, last: EntryId) -> redis::RedisResult<Read> {
+    /// The script reads the entries, the epoch key and the stream's counts
+    /// at one instant, so that the entries are of the instance the epoch
+    /// names, and the counts say exactly whether entries after `at.last`
+    /// were deleted before they could be read. A reset that brings no
+    /// entry above `at.last`, which leaves the `XREAD` waiting, is seen as
+    /// soon as its wait ends.
+    async fn read(&mut self, at: &Position) -> redis::RedisResult<Read> {
         let shared = &self.shared;
         let block = u64::try_from(BLOCK.as_millis()).unwrap_or(u64::MAX);
-        let (reply, current, exists): (Value, Option<Vec<u8>>, bool) = redis::pipe()
-            .cmd("XREAD")
+        let mut script = shared.scripts.read.call(&shared.key, &shared.epoch_key);
+        script.arg(at.last.to_string()).arg(BATCH);
+        let mut pipe = redis::pipe();
+        pipe.cmd("XREAD")
             .arg("COUNT")
-            .arg(BATCH)
+            .arg(1)
             .arg("BLOCK")
             .arg(block)
             .arg("STREAMS")
             .arg(&shared.key)
-            .arg(last.to_string())
-            .cmd("GET")
-            .arg(&shared.epoch_key)
-            .cmd("EXISTS")
-            .arg(&shared.key)
-            .query_async(&mut self.conn)
-            .await?;
-        let current: Arc<str> = match current {
-            Some(current) if exists && is_epoch(&current) => {
-                if current == epoch.as_bytes() {
-                    return Ok(Read::Entries(entries(reply, epoch)));
-                }
+            .arg(at.last.to_string())
+            .ignore()
+            .add_command(script);
+        let reply = match pipe.query_async::<(Value,)>(&mut self.conn).await {
+            Err(error) if is_no_script(&error) => {
+                shared.scripts.read.reload(&mut self.conn).await?;
+                pipe.query_async::<(Value,)>(&mut self.conn).await?
+            }
+            reply => reply?,
+        };
+        let snapshot = Snapshot::from_value(reply.0, &at.epoch);
+        let current: Arc<str> = match snapshot.epoch {
+            Some(current) if is_epoch(&current) => {
                 Arc::from(String::from_utf8_lossy(&current).as_ref())
             }
             // No stream, or no epoch for it: the script starts or names
@@ -146,33 +194,74 @@ impl Reader {
                     .await?
             }
         };
-        if &*current == epoch {
-            return Ok(Read::Entries(entries(reply, epoch)));
+        if current != at.epoch {
+            return Ok(Read::Reset(current));
         }
-        Ok(Read::Reset(current))
+        if let (Some(before), Some(added)) = (at.added, snapshot.added) {
+            // Redis trims the oldest entries first: while an entry up to
+            // `at.last` is left, none after it was trimmed. Otherwise every
+            // entry up to it is gone, and of the entries added since, those
+            // not in the stream were deleted unread.
+            let past_last = snapshot.first.is_none_or(|first| first > at.last);
+            if past_last && added.saturating_sub(snapshot.length) > before {
+                let (last, added) = match snapshot.entries.last() {
+                    Some(newest) => (
+                        newest.id,
+                        (added - snapshot.length) + snapshot.entries.len() as u64,
+                    ),
+                    None => (at.last, added),
+                };
+                return Ok(Read::Trimmed { last, added });
+            }
+        }
+        // Counted on from the last read, or, when this one reached the
+        // stream's end, taken as it is: so the count heals after an entry
+        // was deleted (`XDEL`) before it was read.
+        let added = match (at.added, snapshot.added) {
+            (_, Some(added)) if snapshot.entries.len() < BATCH => Some(added),
+            (before, _) => before.map(|before| before + snapshot.entries.len() as u64),
+        };
+        Ok(Read::Entries(snapshot.entries, added))
     }
 }
 
-/// The entries of an `XREAD` reply (`[[key, [entry, ...]]]`, or a map of
-/// key to entries in RESP3; nil when the read timed out).
-fn entries(reply: Value, epoch: &str) -> Vec<Entry> {
-    let streams = match reply {
-        Value::Array(streams) => streams
-            .into_iter()
-            .filter_map(|stream| match stream {
-                Value::Array(mut parts) if parts.len() == 2 => parts.pop(),
-                _ => None,
-            })
-            .collect(),
-        Value::Map(streams) => streams.into_iter().map(|(_, entries)| entries).collect(),
-        _ => Vec::new(),
-    };
-    streams
-        .into_iter()
-        .flat_map(|entries| match entries {
-            Value::Array(entries) => entries,
-            _ => Vec::new(),
-        })
-        .filter_map(|value| Entry::from_value(value, epoch))
-        .collect()
+impl Snapshot {
+    /// Reads the read script's answer: `[epoch, 0]` if the stream does not
+    /// exist, `[epoch, 1, entries, added, length, first]` otherwise.
+    fn from_value(value: Value, epoch: &str) -> Snapshot {
+        let mut snapshot = Snapshot {
+            epoch: None,
+            entries: Vec::new(),
+            added: None,
+            length: 0,
+            first: None,
+        };
+        let Value::Array(parts) = value else {
+            return snapshot;
+        };
+        let mut parts = parts.into_iter();
+        let epoch_value = parts.next();
+        if !matches!(parts.next(), Some(Value::Int(1))) {
+            return snapshot;
+        }
+        snapshot.epoch = match epoch_value {
+            Some(Value::BulkString(epoch)) => Some(epoch),
+            _ => None,
+        };
+        if let Some(Value::Array(entries)) = parts.next() {
+            snapshot.entries = entries
+                .into_iter()
+                .filter_map(|value| Entry::from_value(value, epoch))
+                .collect();
+        }
+        snapshot.added = match parts.next() {
+            Some(Value::Int(added)) => u64::try_from(added).ok(),
+            _ => None,
+        };
+        if let Some(Value::Int(length)) = parts.next() {
+            snapshot.length = u64::try_from(length).unwrap_or(0);
+        }
+        snapshot.first = parts.next().as_ref().and_then(EntryId::from_value);
+        snapshot
+    }
 }

@@ -4,7 +4,7 @@
 use crate::{
     Error, Subscriber,
     entry::{self, Entry, EntryId},
-    reader::{self, Reader},
+    reader::{self, Position, Reader},
     script::{Failed, Scripts},
     subscriber::End,
 };
@@ -79,8 +79,9 @@ pub enum Retention {
 ///   to the [`Retention`]. The event ID is made from the entry's ID and the
 ///   stream's epoch (see the crate docs), so IDs are unique and ordered
 ///   across every process.
-/// - **Each process reads** the stream with one `XREAD BLOCK` loop, not
-///   one per subscriber, and hands every entry to an in-process
+/// - **Each process reads** the stream with one loop (a blocking `XREAD`,
+///   then a read-only script for the entries), not one per subscriber,
+///   and hands every entry to an in-process
 ///   [`Joe`], which fans it out with Joe's guarantees: a bounded log, a
 ///   slow subscriber ended (its client resumes), never waited on.
 /// - **Subscribing with a last event ID** replays from Redis (`XRANGE` from
@@ -103,6 +104,9 @@ pub enum Retention {
 ///   [`Error::Unavailable`] (clients reconnect), and subscribing fails the
 ///   same way until it reads again. Then it goes on from the last entry it
 ///   read, so a client that resumes loses nothing the history still holds.
+/// - **When the reader falls further behind than the [`Retention`]**, so
+///   that entries are trimmed before it reads them, it ends every live
+///   stream with [`Error::Trimmed`] rather than skip them.
 /// - **When the stream is reset** (flushed, deleted, or lost with a restart
 ///   of Redis without persistence), entries of the new stream may be
 ///   numbered at or below the last entry read, and reading on from there
@@ -462,8 +466,8 @@ impl RedisBuilder {
                     .await?;
                 let scripts = Scripts::load(&mut conn).await?;
                 let epoch = scripts.instance(&mut conn, &key, &epoch_key).await?;
-                let last = last_entry(&mut conn, &key).await?;
-                Ok::<_, Error>((conn, reader_conn, scripts, epoch, last))
+                let (last, added) = position(&mut conn, &key).await?;
+                Ok::<_, Error>((conn, reader_conn, scripts, epoch, last, added))
             })
             .await
             .map_err(|_| {
@@ -472,7 +476,7 @@ impl RedisBuilder {
                     "the runtime of the redis connections stopped",
                 ))
             })?;
-        let (conn, reader_conn, scripts, epoch, last) = connected?;
+        let (conn, reader_conn, scripts, epoch, last, added) = connected?;
         let (progress, _) = watch::channel(Progress {
             last,
             epoch: Arc::clone(&epoch),
@@ -506,7 +510,8 @@ impl RedisBuilder {
             shared: Arc::clone(&shared),
             conn: reader_conn,
         };
-        *lock(&shared.reader) = Some(io.spawn(reader.run(epoch, last)));
+        let at = Position { epoch, last, added };
+        *lock(&shared.reader) = Some(io.spawn(reader.run(at)));
         Ok(Redis {
             handle: Arc::new(Handle(shared)),
         })
@@ -557,17 +562,27 @@ impl fmt::Debug for Redis {
     }
 }
 
-/// The ID of the stream's last entry, or [`EntryId::ZERO`] if it has none.
-async fn last_entry(conn: &mut ConnectionManager, key: &str) -> Result<EntryId, Error> {
-    let reply: Value = redis::cmd("XREVRANGE")
+/// The ID of the stream's last entry ([`EntryId::ZERO`] if it has none),
+/// and how many entries were ever added to the stream (`XINFO STREAM`'s
+/// `entries-added`, unknown before Redis 7), read in one transaction.
+async fn position(
+    conn: &mut ConnectionManager,
+    key: &str,
+) -> Result<(EntryId, Option<u64>), Error> {
+    let (last, info): (Value, Value) = redis::pipe()
+        .atomic()
+        .cmd("XREVRANGE")
         .arg(key)
         .arg("+")
         .arg("-")
         .arg("COUNT")
         .arg(1)
+        .cmd("XINFO")
+        .arg("STREAM")
+        .arg(key)
         .query_async(conn)
         .await?;
-    Ok(match reply {
+    let last = match last {
         Value::Array(entries) => entries
             .first()
             .and_then(|entry| match entry {
@@ -576,7 +591,27 @@ async fn last_entry(conn: &mut ConnectionManager, key: &str) -> Result<EntryId, 
             })
             .unwrap_or(EntryId::ZERO),
         _ => EntryId::ZERO,
-    })
+    };
+    let fields: Vec<(Value, Value)> = match info {
+        Value::Map(fields) => fields,
+        Value::Array(flat) => {
+            let mut flat = flat.into_iter();
+            std::iter::from_fn(|| Some((flat.next()?, flat.next()?))).collect()
+        }
+        _ => Vec::new(),
+    };
+    let added = fields.into_iter().find_map(|(name, value)| {
+        let named = match &name {
+            Value::BulkString(name) => name.as_slice() == b"entries-added",
+            Value::SimpleString(name) => name == "entries-added",
+            _ => false,
+        };
+        match value {
+            Value::Int(added) if named => u64::try_from(added).ok(),
+            _ => None,
+        }
+    });
+    Ok((last, added))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -653,6 +688,25 @@ impl Shared {
         ended.shutdown().await;
     }
 
+    /// The reader found entries trimmed before it read them: ends every
+    /// live stream with [`Error::Trimmed`] (they would miss those entries)
+    /// and goes on after `last`. Called with `order` held.
+    pub(crate) async fn trimmed(&self, last: EntryId) {
+        let ended = {
+            let mut state = self.lock();
+            state.last = last;
+            state.down = None;
+            self.renew(&mut state, End::Trimmed)
+        };
+        let epoch = Arc::clone(&self.progress.borrow().epoch);
+        self.progress.send_replace(Progress {
+            last,
+            epoch,
+            up: true,
+        });
+        ended.shutdown().await;
+    }
+
     async fn publish(&self, message: Message, topics: &[Topic]) -> Result<(), Error> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Shutdown);
@@ -661,7 +715,8 @@ impl Shared {
             return Err(Error::ExplicitId);
         }
         let script = &self.scripts.publish;
-        let mut cmd = script.call(&self.key, &self.epoch_key, &crate::script::new_epoch());
+        let mut cmd = script.call(&self.key, &self.epoch_key);
+        cmd.arg(crate::script::new_epoch());
         match self.retention {
             Retention::Last(n) => {
                 cmd.arg("MAXLEN").arg(n);
@@ -795,8 +850,8 @@ impl Shared {
         end: &str,
         count: usize,
     ) -> Result<Option<Vec<Entry>>, Error> {
-        let (current, reply): (Option<Vec<u8>>, Value) = redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .cmd("GET")
             .arg(&self.epoch_key)
             .cmd(command)
@@ -804,9 +859,9 @@ impl Shared {
             .arg(start.to_string())
             .arg(end)
             .arg("COUNT")
-            .arg(count)
-            .query_async(&mut self.conn.clone())
-            .await?;
+            .arg(count);
+        let (current, reply): (Option<Vec<u8>>, Value) =
+            pipe.query_async(&mut self.conn.clone()).await?;
         if current.as_deref() != Some(epoch.as_bytes()) {
             return Ok(None);
         }

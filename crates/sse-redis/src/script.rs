@@ -1,5 +1,6 @@
 //! The server-side scripts that name each instance of the stream with an
-//! epoch: a publish, and the reader's look at a stream it cannot see.
+//! epoch (a publish, and the reader's look at a stream it cannot see), and
+//! the reader's read.
 //!
 //! An instance is one lifetime of the stream's key: from when the key is
 //! created to when it is deleted (a `DEL`, a flush, a restart of Redis
@@ -90,6 +91,34 @@ for i = 4, #ARGV do args[#args + 1] = ARGV[i] end
 return redis.call('XADD', unpack(args))
 ";
 
+/// The reader's read, after the entry `ARGV[1]`: at most `ARGV[2]` entries,
+/// with the stream's epoch key and whether the stream exists, and
+/// `XINFO STREAM`'s count of the entries ever added (-1 before Redis 7),
+/// the stream's length and its first entry's ID, all at one instant. So
+/// the reader knows how many entries added after the last one it read were
+/// deleted (trimmed) before it could read them. Read-only, so that it runs
+/// on a replica and while writes are paused.
+const READ: &str = r"#!lua flags=no-writes
+local epoch = redis.call('GET', KEYS[2])
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {epoch, 0}
+end
+local entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local added, length, first = -1, 0, ''
+for i = 1, #info - 1, 2 do
+  local name = info[i]
+  if name == 'entries-added' then
+    added = info[i + 1]
+  elseif name == 'length' then
+    length = info[i + 1]
+  elseif name == 'first-entry' and info[i + 1] then
+    first = info[i + 1][1]
+  end
+end
+return {epoch, 1, entries, added, length, first}
+";
+
 /// A script loaded in Redis, called by its SHA-1 digest (`EVALSHA`), so
 /// that a call sends its arguments and not its text.
 #[derive(Debug)]
@@ -98,19 +127,21 @@ pub(crate) struct Script {
     sha: String,
 }
 
-/// Both scripts, loaded.
+/// The scripts, loaded.
 #[derive(Debug)]
 pub(crate) struct Scripts {
     pub(crate) epoch: Script,
     pub(crate) publish: Script,
+    pub(crate) read: Script,
 }
 
 impl Scripts {
-    /// Loads both scripts (`SCRIPT LOAD` answers with the digest).
+    /// Loads the scripts (`SCRIPT LOAD` answers with the digest).
     pub(crate) async fn load(conn: &mut ConnectionManager) -> redis::RedisResult<Scripts> {
         Ok(Scripts {
             epoch: Script::load(format!("{INSTANCE}{EPOCH}"), conn).await?,
             publish: Script::load(format!("{INSTANCE}{PUBLISH}"), conn).await?,
+            read: Script::load(READ.to_owned(), conn).await?,
         })
     }
 }
@@ -129,7 +160,8 @@ impl Scripts {
         key: &str,
         epoch_key: &str,
     ) -> redis::RedisResult<Arc<str>> {
-        let cmd = self.epoch.call(key, epoch_key, &new_epoch());
+        let mut cmd = self.epoch.call(key, epoch_key);
+        cmd.arg(new_epoch());
         match self.epoch.run(&cmd, conn).await? {
             Value::BulkString(epoch) if is_epoch(&epoch) => {
                 Ok(Arc::from(String::from_utf8_lossy(&epoch).as_ref()))
@@ -165,17 +197,23 @@ impl Script {
         Ok(Script { code, sha })
     }
 
-    /// An `EVALSHA` of this script on `key`'s stream and epoch keys, with
-    /// `candidate` as the epoch of a new instance; the caller adds the
-    /// script's other arguments.
-    pub(crate) fn call(&self, key: &str, epoch_key: &str, candidate: &str) -> Cmd {
+    /// An `EVALSHA` of this script on `key`'s stream and epoch keys; the
+    /// caller adds the script's arguments.
+    pub(crate) fn call(&self, key: &str, epoch_key: &str) -> Cmd {
         let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(&self.sha)
-            .arg(2)
-            .arg(key)
-            .arg(epoch_key)
-            .arg(candidate);
+        cmd.arg(&self.sha).arg(2).arg(key).arg(epoch_key);
         cmd
+    }
+
+    /// Loads the script again, after Redis lost it (it restarted, or its
+    /// scripts were flushed).
+    pub(crate) async fn reload(&self, conn: &mut ConnectionManager) -> redis::RedisResult<()> {
+        let _: String = redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(&self.code)
+            .query_async(conn)
+            .await?;
+        Ok(())
     }
 
     /// Runs `cmd`, a [`call`](Script::call) of this script; if Redis no
@@ -193,20 +231,18 @@ impl Script {
         conn: &mut ConnectionManager,
     ) -> Result<Value, Failed> {
         match cmd.query_async(conn).await {
-            Err(error)
-                if error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
-            {
-                let _: String = redis::cmd("SCRIPT")
-                    .arg("LOAD")
-                    .arg(&self.code)
-                    .query_async(conn)
-                    .await
-                    .map_err(Failed::NotRun)?;
+            Err(error) if is_no_script(&error) => {
+                self.reload(conn).await.map_err(Failed::NotRun)?;
                 cmd.query_async(conn).await.map_err(Failed::Call)
             }
             result => result.map_err(Failed::Call),
         }
     }
+}
+
+/// Whether Redis answered that it does not have the script.
+pub(crate) fn is_no_script(error: &redis::RedisError) -> bool {
+    error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
 }
 
 /// How [`Script::run`] failed.

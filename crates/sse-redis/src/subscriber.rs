@@ -21,6 +21,8 @@ pub(crate) enum End {
     Unavailable(redis::RedisError),
     /// The reader found a new instance of the stream.
     Reset,
+    /// Entries were trimmed before the reader read them.
+    Trimmed,
 }
 
 /// One subscriber's stream of frames, returned by
@@ -30,7 +32,8 @@ pub(crate) enum End {
 /// It ends (`None`) after the provider shuts down. Its last item is an
 /// error when it ends for another reason: [`Error::Lagged`] if it fell
 /// behind, [`Error::Unavailable`] if this process lost Redis,
-/// [`Error::Reset`] if the stream was reset; its client should then
+/// [`Error::Reset`] if the stream was reset, [`Error::Trimmed`] if entries
+/// were trimmed before this process read them; its client should then
 /// reconnect and resume. Dropping it unsubscribes at once.
 pub struct Subscriber {
     inner: sse_joe::Subscriber,
@@ -76,6 +79,7 @@ impl Stream for Subscriber {
             // before it ends.
             Poll::Ready(None) => match self.end.get() {
                 Some(End::Reset) => Some(Err(Error::Reset)),
+                Some(End::Trimmed) => Some(Err(Error::Trimmed)),
                 Some(End::Unavailable(error)) => Some(Err(Error::Unavailable(Some(error.clone())))),
                 None if self.closed.load(Ordering::Acquire) => None,
                 None => Some(Err(Error::Unavailable(None))),

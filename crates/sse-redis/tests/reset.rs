@@ -10,6 +10,7 @@
 //! Redis with persistence, or the epoch key deleted alone, is no reset.
 
 use futures_util::StreamExt;
+use redis::AsyncCommands;
 use sse_codec::{Message, Parser, Provider, Resume, Subscription, Topic};
 use sse_redis::{Error, Redis, Retention};
 use sse_testkit::{BOUND, RedisServer, bounded};
@@ -464,4 +465,105 @@ async fn a_flush_with_nothing_after_it_is_signalled() {
         (n, id.split_once(':').unwrap().1),
         (1, node.epoch().as_str())
     );
+}
+
+/// Entries added after the last one a reader read and trimmed before it
+/// could read them (it fell further behind than the retention) are not
+/// skipped silently either: live streams end with `Error::Trimmed`, and a
+/// resume from before them is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_trimmed_before_they_were_read_are_signalled() {
+    let server = RedisServer::start();
+    let node = Redis::builder(server.url())
+        .key(KEY)
+        .retention(Retention::All)
+        .build()
+        .await
+        .unwrap();
+    let mut stream = node
+        .subscribe(Subscription::new([Topic::from("t")]))
+        .await
+        .unwrap()
+        .stream;
+    node.publish(Message::new().data("0"), &[Topic::from("t")])
+        .await
+        .unwrap();
+    let (id, _) = event(&bounded("the event", stream.next()).await.unwrap().unwrap());
+    let (entry, _) = id.split_once(':').unwrap();
+    let ms: u64 = entry.split_once('-').unwrap().0.parse().unwrap();
+    // Three entries after it, the first two trimmed at once, in one
+    // transaction, so that the reader cannot read them in between: what a
+    // reader more than the retention behind meets.
+    let mut conn = admin(&server.url()).await;
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    for n in 1..=3 {
+        pipe.cmd("XADD")
+            .arg(KEY)
+            .arg(format!("{}-{n}", ms + 1))
+            .arg("topic")
+            .arg("t")
+            .arg("data")
+            .arg(n.to_string())
+            .ignore();
+    }
+    pipe.cmd("XTRIM")
+        .arg(KEY)
+        .arg("MINID")
+        .arg(format!("{}-3", ms + 1))
+        .ignore();
+    let () = pipe.query_async(&mut conn).await.unwrap();
+    let next = bounded("the stream goes on or ends", stream.next()).await;
+    assert!(matches!(next, Some(Err(Error::Trimmed))), "{next:?}");
+    let resumed = node
+        .subscribe(
+            Subscription::new([Topic::from("t")])
+                .last_event_id(Some(sse_codec::EventId::try_from(id).unwrap())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resumed.resume, Resume::Lost);
+    // Then live.
+    let mut stream = resumed.stream;
+    node.publish(Message::new().data("4"), &[Topic::from("t")])
+        .await
+        .unwrap();
+    let (_, n) = event(&bounded("an event", stream.next()).await.unwrap().unwrap());
+    assert_eq!(n, 4);
+}
+
+/// Trimming only what was read, as a retention does, ends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trimming_what_was_read_ends_nothing() {
+    let server = RedisServer::start();
+    let node = Redis::builder(server.url())
+        .key(KEY)
+        .retention(Retention::All)
+        .build()
+        .await
+        .unwrap();
+    let mut stream = node
+        .subscribe(Subscription::new([Topic::from("t")]))
+        .await
+        .unwrap()
+        .stream;
+    let mut conn = admin(&server.url()).await;
+    for round in 0..3u64 {
+        for i in 0..5 {
+            let n = round * 10 + i;
+            node.publish(Message::new().data(n.to_string()), &[Topic::from("t")])
+                .await
+                .unwrap();
+            let next = bounded("an event", stream.next()).await;
+            let Some(Ok(frame)) = next else {
+                panic!("the stream ended before {n}: {next:?}")
+            };
+            assert_eq!(event(&frame).1, n);
+        }
+        // Everything read so far trimmed, as a retention would.
+        let _: u64 = conn
+            .xtrim(KEY, redis::streams::StreamMaxlen::Equals(0))
+            .await
+            .unwrap();
+    }
 }
