@@ -54,6 +54,10 @@ const CATCH_UP: Duration = Duration::from_secs(5);
 /// answer's memory, for long.
 const PAGE: usize = 500;
 
+/// Replays read at once; the others wait their turn before they subscribe,
+/// so that live frames do not pile up for them meanwhile.
+const REPLAYS: usize = 8;
+
 /// How much history the stream keeps, trimmed by every publish. Redis trims
 /// approximately (`~`): whole internal nodes at a time, so it keeps at
 /// least what is asked and a little more.
@@ -164,9 +168,13 @@ pub(crate) struct Shared {
     retention: Retention,
     max_replay: usize,
     pub(crate) scripts: Scripts,
-    /// For publishes and replays; the reader has its own, since a blocking
-    /// read would hold up every command behind it on a shared one.
+    /// For replays. The reader has its own, since a blocking read would
+    /// hold up every command behind it on a shared one; so do publishes,
+    /// which would wait behind the answers of every replay under way (a
+    /// storm of resumes holds hundreds of megabytes of them).
     conn: ConnectionManager,
+    publisher: ConnectionManager,
+    replays: tokio::sync::Semaphore,
     /// Orders the reader's hand-over of entries to Joe against the
     /// registration of subscribers: a subscriber registers between two
     /// batches, so it gets every entry after `State::last` live and the
@@ -458,6 +466,9 @@ impl RedisBuilder {
                 let mut conn = client
                     .get_connection_manager_with_config(manager.clone())
                     .await?;
+                let publisher = client
+                    .get_connection_manager_with_config(manager.clone())
+                    .await?;
                 // The reader's blocking read must outlast its own timeout.
                 let reader_conn = client
                     .get_connection_manager_with_config(
@@ -467,7 +478,7 @@ impl RedisBuilder {
                 let scripts = Scripts::load(&mut conn).await?;
                 let epoch = scripts.instance(&mut conn, &key, &epoch_key).await?;
                 let (last, added) = position(&mut conn, &key).await?;
-                Ok::<_, Error>((conn, reader_conn, scripts, epoch, last, added))
+                Ok::<_, Error>((conn, publisher, reader_conn, scripts, epoch, last, added))
             })
             .await
             .map_err(|_| {
@@ -476,7 +487,7 @@ impl RedisBuilder {
                     "the runtime of the redis connections stopped",
                 ))
             })?;
-        let (conn, reader_conn, scripts, epoch, last, added) = connected?;
+        let (conn, publisher, reader_conn, scripts, epoch, last, added) = connected?;
         let (progress, _) = watch::channel(Progress {
             last,
             epoch: Arc::clone(&epoch),
@@ -489,6 +500,8 @@ impl RedisBuilder {
             max_replay: self.max_replay,
             scripts,
             conn,
+            publisher,
+            replays: tokio::sync::Semaphore::new(REPLAYS),
             order: tokio::sync::Mutex::new(()),
             state: Mutex::new(State {
                 joe: self.joe.build(),
@@ -735,7 +748,7 @@ impl Shared {
         for (name, value) in entry::fields(&message, topics) {
             cmd.arg(name).arg(&value[..]);
         }
-        let added = match script.run(&cmd, &mut self.conn.clone()).await {
+        let added = match script.run(&cmd, &mut self.publisher.clone()).await {
             Ok(added) => added,
             Err(Failed::NotRun(error)) => return Err(Error::Redis(error)),
             Err(Failed::Call(error)) => return Err(Error::from_publish(error)),
@@ -764,6 +777,12 @@ impl Shared {
         if let Some(Some((id, epoch))) = from {
             self.catch_up(id, epoch).await?;
         }
+        let _replaying = match (&from, &start) {
+            (Some(Some(_)), _) | (None, Start::Earliest) => {
+                Some(self.replays.acquire().await.map_err(|_| Error::Shutdown)?)
+            }
+            _ => None,
+        };
         let (mut stream, end, upto, epoch) = {
             let _order = self.order.lock().await;
             let (joe, end, upto, epoch) = {
@@ -860,8 +879,13 @@ impl Shared {
             .arg(end)
             .arg("COUNT")
             .arg(count);
-        let (current, reply): (Option<Vec<u8>>, Value) =
-            pipe.query_async(&mut self.conn.clone()).await?;
+        let mut conn = self.conn.clone();
+        let (current, reply): (Option<Vec<u8>>, Value) = match pipe.query_async(&mut conn).await {
+            // A read, so it may be sent again: the connection, dropped
+            // (Redis was unreachable), is made anew by then.
+            Err(error) if error.is_connection_dropped() => pipe.query_async(&mut conn).await?,
+            result => result?,
+        };
         if current.as_deref() != Some(epoch.as_bytes()) {
             return Ok(None);
         }
