@@ -1,21 +1,23 @@
 //! A reconnect storm against Joe, in process, shared by the `storm`
 //! example (which reports it) and the `storm` test (which checks it at a
-//! size the suite can afford).
+//! size the suite can afford); [`run`] runs the same storm against any
+//! provider (`redis_storm.rs` runs it on Redis).
 //!
-//! A history of `history` events (automatic IDs from 1), publishes going on
-//! at `rate` per second on a thread of their own, and `subscribers`
+//! A history of `history` events (numbered from 1), publishes going on at
+//! `rate` per second on a thread of their own, and `subscribers`
 //! subscribers resuming at once with last event IDs spread over the newest
 //! three quarters of the history, as after a deploy. Each publish's latency
-//! is taken (how long it waited for Joe's lock, plus its own work) from the
-//! start of the storm until every subscriber is live, and each subscriber's
-//! time until its first live event. Every subscriber must read a gap-free,
-//! duplicate-free sequence from its resume point to the last event
-//! published; anything else is a problem.
+//! is taken (for Joe, how long it waited for Joe's lock, plus its own work)
+//! from the start of the storm until every subscriber is live, and each
+//! subscriber's time until its first live event. Every subscriber must
+//! read a gap-free, duplicate-free sequence from its resume point to the
+//! last event published; anything else is a problem.
 
 use futures_util::StreamExt;
 use sse_codec::{Encoded, EventId, Message, Provider, Resume, Subscription, Topic};
 use sse_joe::{FiniteReplayer, Joe};
 use std::{
+    fmt::Display,
     sync::{
         Arc,
         atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -52,7 +54,7 @@ pub(crate) struct Report {
     pub(crate) problems: Vec<String>,
 }
 
-/// Runs a storm on the current (multi-threaded) runtime.
+/// Runs a storm against Joe on the current (multi-threaded) runtime.
 pub(crate) async fn storm(o: &Options) -> Report {
     let joe = Joe::builder()
         .capacity(o.capacity)
@@ -62,6 +64,34 @@ pub(crate) async fn storm(o: &Options) -> Report {
     for n in 1..=o.history {
         publish(&joe, n, &topics);
     }
+    let ids = |n: u64| EventId::try_from(n.to_string()).expect("a valid ID");
+    let publisher = {
+        let joe = joe.clone();
+        move |n| {
+            publish(&joe, n, &[Topic::DEFAULT]);
+            Ok(())
+        }
+    };
+    run(joe, ids, publisher, o).await
+}
+
+/// Runs a storm against `provider`, whose history holds the events
+/// numbered 1 to `o.history` (their data is their number), on the current
+/// (multi-threaded) runtime. `id(n)` is event `n`'s ID, and `publish(n)`
+/// publishes event `n` (its data the number) to [`Topic::DEFAULT`],
+/// returning once it is published: it runs on the publisher's thread, and
+/// is what is timed.
+pub(crate) async fn run<P>(
+    provider: P,
+    id: impl Fn(u64) -> EventId,
+    mut publish: impl FnMut(u64) -> Result<(), String> + Send + 'static,
+    o: &Options,
+) -> Report
+where
+    P: Provider + Clone,
+    P::Stream: Unpin,
+{
+    let mut problems = Vec::new();
     // The number the readers stop at (0 while publishing goes on).
     let last = Arc::new(AtomicU64::new(0));
     let live = Arc::new(AtomicUsize::new(0));
@@ -75,9 +105,10 @@ pub(crate) async fn storm(o: &Options) -> Report {
         // second, before the last subscribers get to resume from it.
         let spread = o.history - o.history / 4;
         let from = o.history - spread + 1 + (i as u64 * spread) / o.subscribers as u64;
-        let (joe, last, live) = (joe.clone(), Arc::clone(&last), Arc::clone(&live));
+        let (provider, last, live) = (provider.clone(), Arc::clone(&last), Arc::clone(&live));
+        let id = id(from);
         readers.push(tokio::spawn(async move {
-            read(joe, from, first_live, storm_start, last, live).await
+            read(provider, from, id, first_live, storm_start, last, live).await
         }));
     }
 
@@ -86,10 +117,11 @@ pub(crate) async fn storm(o: &Options) -> Report {
     // event every 1/rate s, timed, until every reader is live and `after`
     // has passed.
     let publisher = {
-        let (joe, live, history) = (joe.clone(), Arc::clone(&live), o.history);
+        let (live, history) = (Arc::clone(&live), o.history);
         let (subscribers, rate, after) = (o.subscribers, o.rate, o.after);
         std::thread::spawn(move || {
             let mut latencies = Vec::new();
+            let mut failures = Vec::new();
             let period = Duration::from_secs(1) / rate.max(1) as u32;
             let mut next = Instant::now();
             let mut all_live_at: Option<Instant> = None;
@@ -101,7 +133,9 @@ pub(crate) async fn storm(o: &Options) -> Report {
                 }
                 n += 1;
                 let start = Instant::now();
-                publish(&joe, n, &[Topic::DEFAULT]);
+                if let Err(error) = publish(n) {
+                    failures.push(format!("publishing {n}: {error}"));
+                }
                 let took = start.elapsed();
                 match all_live_at {
                     None => {
@@ -110,22 +144,26 @@ pub(crate) async fn storm(o: &Options) -> Report {
                             all_live_at = Some(Instant::now());
                         }
                     }
-                    Some(at) if at.elapsed() >= after => return (latencies, n),
+                    Some(at) if at.elapsed() >= after => return (latencies, failures, n, publish),
                     Some(_) => {}
                 }
             }
         })
     };
-    let (mut latencies, end) = tokio::task::spawn_blocking(move || publisher.join())
-        .await
-        .expect("a blocking task")
-        .expect("the publisher");
+    let (mut latencies, failures, end, mut publish) =
+        tokio::task::spawn_blocking(move || publisher.join())
+            .await
+            .expect("a blocking task")
+            .expect("the publisher");
+    problems.extend(failures);
     last.store(end, Ordering::Release);
     // Wake readers that wait for more: one last event past the end.
-    publish(&joe, end + 1, &topics);
+    tokio::task::spawn_blocking(move || publish(end + 1))
+        .await
+        .expect("a blocking task")
+        .unwrap_or_else(|error| problems.push(format!("publishing {}: {error}", end + 1)));
 
     let mut lives = Vec::with_capacity(readers.len());
-    let mut problems = Vec::new();
     for reader in readers {
         let (live_after, problem) = reader.await.expect("a reader");
         lives.extend(live_after);
@@ -156,21 +194,26 @@ fn number(frame: &Encoded) -> Option<u64> {
         .ok()
 }
 
-/// Resumes after `from` and reads until the last event, checking that
-/// every number comes once, in order; returns when it went live and what
-/// went wrong.
-async fn read(
-    joe: Joe,
+/// Resumes after `from` (whose ID is `id`) and reads until the last
+/// event, checking that every number comes once, in order; returns when it
+/// went live and what went wrong.
+async fn read<P>(
+    provider: P,
     from: u64,
+    id: EventId,
     first_live: u64,
     storm_start: Instant,
     last: Arc<AtomicU64>,
     live: Arc<AtomicUsize>,
-) -> (Option<Duration>, Option<String>) {
+) -> (Option<Duration>, Option<String>)
+where
+    P: Provider,
+    P::Stream: Unpin,
+    P::Error: Display,
+{
     let mut live_after = None;
     let mut problem = None;
-    let id = EventId::try_from(from.to_string()).expect("a valid ID");
-    match joe
+    match provider
         .subscribe(Subscription::new([Topic::DEFAULT]).last_event_id(Some(id)))
         .await
     {
