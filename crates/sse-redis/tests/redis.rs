@@ -602,3 +602,30 @@ async fn a_replay_holds_at_most_max_replay_entries() {
         (50..150).collect::<Vec<_>>()
     );
 }
+
+/// The scripts are loaded again when Redis loses them (`SCRIPT FLUSH`, as
+/// after a restart): publishing and reading go on, nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_that_redis_lost_are_loaded_again() {
+    let server = RedisServer::start();
+    let node = provider(&server.url(), "flushed").await;
+    let mut sub = node
+        .subscribe(Subscription::new(topics(&["t"])))
+        .await
+        .unwrap()
+        .stream;
+    let mut admin = admin(&server).await;
+    for i in 0..3 {
+        let () = redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+        node.publish(Message::new().data(i.to_string()), &topics(&["t"]))
+            .await
+            .unwrap();
+        assert_eq!(next_event(&mut sub).await.data(), i.to_string());
+    }
+    let len: u64 = admin.xlen("flushed").await.unwrap();
+    assert_eq!(len, 3);
+}
