@@ -99,6 +99,18 @@ fn main() {
         report.end,
         report.problems.len()
     );
+    // Told, not missed: a resume whose ID was trimmed is lost, and a
+    // subscriber that fell a whole queue behind is ended (its client would
+    // resume); a wrong number is a gap or a duplicate.
+    let count = |what: &str| report.problems.iter().filter(|p| p.contains(what)).count();
+    let (lost, behind, wrong) = (count("resume Lost"), count("fell behind"), count(": got "));
+    if !report.problems.is_empty() {
+        println!(
+            "  {lost} resumes lost (trimmed before their turn), {behind} subscribers ended for falling behind, \
+             {wrong} gaps or duplicates, {} other",
+            report.problems.len() - lost - behind - wrong
+        );
+    }
     for problem in report.problems.iter().take(10) {
         println!("  {problem}");
     }

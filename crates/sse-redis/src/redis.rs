@@ -185,9 +185,9 @@ pub(crate) struct Shared {
     pub(crate) progress: watch::Sender<Progress>,
     pub(crate) closed: Arc<AtomicBool>,
     reader: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    /// Stops the thread that runs the reader and the connections, when the
+    /// Stops the threads that run the reader and the connections, when the
     /// provider has its own.
-    io_thread: Mutex<Option<oneshot::Sender<()>>>,
+    io_threads: Mutex<Vec<oneshot::Sender<()>>>,
     joe: JoeConfig,
     replays_exact: AtomicU64,
     replays_lost: AtomicU64,
@@ -410,11 +410,13 @@ impl RedisBuilder {
     }
 
     /// Runs the reader and the Redis connections on `runtime`, instead of
-    /// on a thread of the provider's own.
+    /// on threads of the provider's own.
     ///
-    /// By default the provider starts one thread, `sse-redis`, with a
-    /// single-threaded Tokio runtime for its reader and connections,
-    /// stopped at shutdown. A server that streams to many connections
+    /// By default the provider starts two threads, each with a
+    /// single-threaded Tokio runtime, stopped at shutdown: `sse-redis` for
+    /// its reader and publishes, and `sse-redis-replay` for the replays'
+    /// connection, whose answers (hundreds of entries each) would otherwise
+    /// hold up the reader's and the publishes' behind them. A server that streams to many connections
     /// keeps its runtime busy writing: after each event, every
     /// subscriber's response is woken, and a task queued behind them (the
     /// reader with the next events, a publish waiting for its answer)
@@ -445,28 +447,39 @@ impl RedisBuilder {
     /// stream and its epoch may have been created, which is harmless).
     pub async fn build(self) -> Result<Redis, Error> {
         let client = self.client?;
-        let (io, io_thread) = match self.runtime {
-            Some(runtime) => (runtime, None),
+        let (io, replay_io, io_threads) = match self.runtime {
+            Some(runtime) => (runtime.clone(), runtime, Vec::new()),
             None => {
-                let (runtime, stop) = io_thread().map_err(redis::RedisError::from)?;
-                (runtime, Some(stop))
+                let (io, stop) = io_thread("sse-redis").map_err(redis::RedisError::from)?;
+                let (replay_io, replay_stop) =
+                    io_thread("sse-redis-replay").map_err(redis::RedisError::from)?;
+                (io, replay_io, vec![stop, replay_stop])
             }
         };
         let key = self.key.clone();
         let epoch_key = format!("{}:epoch", self.key);
+        let manager = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(self.response_timeout))
+            .set_number_of_retries(2);
+        let stopped = |_| {
+            redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "the runtime of the redis connections stopped",
+            ))
+        };
+        // Each connection is made on the runtime its tasks are to run on.
+        let conn = {
+            let (client, manager) = (client.clone(), manager.clone());
+            replay_io
+                .spawn(async move { client.get_connection_manager_with_config(manager).await })
+                .await
+                .map_err(stopped)??
+        };
         let response_timeout = self.response_timeout;
-        // Connected on the I/O runtime, so that the connections' own tasks
-        // run there.
         let connected = io
             .spawn(async move {
-                let manager = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(Duration::from_secs(2)))
-                    .set_response_timeout(Some(response_timeout))
-                    .set_number_of_retries(2);
-                let mut conn = client
-                    .get_connection_manager_with_config(manager.clone())
-                    .await?;
-                let publisher = client
+                let mut publisher = client
                     .get_connection_manager_with_config(manager.clone())
                     .await?;
                 // The reader's blocking read must outlast its own timeout.
@@ -475,19 +488,14 @@ impl RedisBuilder {
                         manager.set_response_timeout(Some(reader::BLOCK + response_timeout)),
                     )
                     .await?;
-                let scripts = Scripts::load(&mut conn).await?;
-                let epoch = scripts.instance(&mut conn, &key, &epoch_key).await?;
-                let (last, added) = position(&mut conn, &key).await?;
-                Ok::<_, Error>((conn, publisher, reader_conn, scripts, epoch, last, added))
+                let scripts = Scripts::load(&mut publisher).await?;
+                let epoch = scripts.instance(&mut publisher, &key, &epoch_key).await?;
+                let (last, added) = position(&mut publisher, &key).await?;
+                Ok::<_, Error>((publisher, reader_conn, scripts, epoch, last, added))
             })
             .await
-            .map_err(|_| {
-                redis::RedisError::from((
-                    redis::ErrorKind::Io,
-                    "the runtime of the redis connections stopped",
-                ))
-            })?;
-        let (conn, publisher, reader_conn, scripts, epoch, last, added) = connected?;
+            .map_err(stopped)?;
+        let (publisher, reader_conn, scripts, epoch, last, added) = connected?;
         let (progress, _) = watch::channel(Progress {
             last,
             epoch: Arc::clone(&epoch),
@@ -514,7 +522,7 @@ impl RedisBuilder {
             progress,
             closed: Arc::new(AtomicBool::new(false)),
             reader: Mutex::new(None),
-            io_thread: Mutex::new(io_thread),
+            io_threads: Mutex::new(io_threads),
             joe: self.joe,
             replays_exact: AtomicU64::new(0),
             replays_lost: AtomicU64::new(0),
@@ -531,16 +539,16 @@ impl RedisBuilder {
     }
 }
 
-/// A thread named `sse-redis` running a single-threaded runtime until the
+/// A thread named `name` running a single-threaded runtime until the
 /// returned sender is used or dropped.
-fn io_thread() -> std::io::Result<(runtime::Handle, oneshot::Sender<()>)> {
+fn io_thread(name: &str) -> std::io::Result<(runtime::Handle, oneshot::Sender<()>)> {
     let runtime = runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let handle = runtime.handle().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     std::thread::Builder::new()
-        .name("sse-redis".into())
+        .name(name.into())
         .spawn(move || {
             runtime.block_on(async {
                 let _ = stopped.await;
@@ -644,7 +652,7 @@ impl Shared {
             reader.abort();
         }
         // The thread's runtime, and the connections' tasks on it, end.
-        drop(lock(&self.io_thread).take());
+        drop(std::mem::take(&mut *lock(&self.io_threads)));
         self.progress.send_modify(|progress| progress.up = false);
     }
 
