@@ -826,7 +826,21 @@ impl Shared {
         };
         let resume = match replay {
             Some((Some(frames), resume)) => {
-                stream.prepend(frames);
+                if !stream.prepend(frames) {
+                    // It ended while the replay was read (this process lost
+                    // Redis, found the stream reset, or the subscriber fell
+                    // behind): the live frames queued for it would come
+                    // without the replay before them, a gap its client
+                    // would never learn of. Its client subscribes again.
+                    return Err(match end.get() {
+                        Some(end) => end.error(),
+                        None if self.closed.load(Ordering::Acquire) => Error::Shutdown,
+                        None => Error::Lagged {
+                            capacity: self.joe.capacity,
+                            max_bytes: self.joe.max_queued_bytes,
+                        },
+                    });
+                }
                 resume
             }
             _ => Resume::Lost,
@@ -1017,7 +1031,10 @@ impl Provider for Redis {
     ///
     /// [`Error::Shutdown`] after shutdown; [`Error::Unavailable`] while this
     /// process's reader has lost Redis; [`Error::Redis`] if the replay
-    /// cannot be read.
+    /// cannot be read. If the process's streams end while the replay is
+    /// read (the reader lost Redis, or found the stream reset or trimmed),
+    /// or the new stream falls behind meanwhile, the error they end with:
+    /// the replay could not be put before the live events.
     ///
     /// # Cancel safety
     ///

@@ -25,6 +25,17 @@ pub(crate) enum End {
     Trimmed,
 }
 
+impl End {
+    /// The error a stream that ended so ends with.
+    pub(crate) fn error(&self) -> Error {
+        match self {
+            End::Unavailable(error) => Error::Unavailable(Some(error.clone())),
+            End::Reset => Error::Reset,
+            End::Trimmed => Error::Trimmed,
+        }
+    }
+}
+
 /// One subscriber's stream of frames, returned by
 /// [`Redis::subscribe`](sse_codec::Provider::subscribe): the replay from
 /// the stream, then the entries this process reads, live.
@@ -78,9 +89,7 @@ impl Stream for Subscriber {
             // Redis, and when it finds the stream reset; the reason is set
             // before it ends.
             Poll::Ready(None) => match self.end.get() {
-                Some(End::Reset) => Some(Err(Error::Reset)),
-                Some(End::Trimmed) => Some(Err(Error::Trimmed)),
-                Some(End::Unavailable(error)) => Some(Err(Error::Unavailable(Some(error.clone())))),
+                Some(end) => Some(Err(end.error())),
                 None if self.closed.load(Ordering::Acquire) => None,
                 None => Some(Err(Error::Unavailable(None))),
             },
