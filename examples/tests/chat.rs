@@ -1,7 +1,7 @@
 //! The demo's chat endpoint against clients that send too much, or too
 //! slowly: the demo in process, on a real socket.
 
-use sse_examples::demo::{CHAT_BODY_TIMEOUT, Demo, MAX_CHAT_BODY};
+use sse_examples::demo::{Backend, CHAT_BODY_TIMEOUT, Demo, HISTORY, MAX_CHAT_BODY};
 use std::net::SocketAddr;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -9,9 +9,13 @@ use tokio::{
 };
 
 async fn serve() -> SocketAddr {
+    serve_demo(Demo::new()).await
+}
+
+async fn serve_demo(demo: Demo) -> SocketAddr {
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
-    let app = Demo::new().router();
+    let app = demo.router();
     tokio::spawn(async move { axum::serve(tcp, app).await });
     addr
 }
@@ -67,4 +71,45 @@ async fn a_chat_body_that_never_arrives_is_answered_at_the_timeout() {
         "HTTP/1.1 408 Request Timeout"
     );
     assert!(start.elapsed() >= CHAT_BODY_TIMEOUT);
+}
+
+#[tokio::test]
+async fn a_chat_redis_did_not_answer_is_reported_as_maybe_sent_not_as_failed() {
+    use sse::redis::client as redis;
+    let server = sse_testkit::RedisServer::start();
+    let demo = Demo::on(Backend::redis(&server.url(), HISTORY).await.unwrap());
+    let addr = serve_demo(demo).await;
+    let post = |text: &'static str| async move {
+        reqwest::Client::new()
+            .post(format!("http://{addr}/chat"))
+            .json(&serde_json::json!({ "name": "n", "text": text }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(post("before").await, 204);
+    // Writes wait (longer than the provider's 5 s response timeout), so
+    // the publish is on Redis's socket with no answer: it may be stored.
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(7000)
+        .arg("WRITE")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(post("during").await, 504);
+    // Stopped: once the lost connection is known (the first publish on it
+    // may still not know whether its command went out), nothing can be
+    // stored, and the answer says so.
+    drop(admin);
+    drop(server);
+    let mut answers = Vec::new();
+    while answers.last() != Some(&503) && answers.len() < 5 {
+        answers.push(post("after").await.as_u16());
+    }
+    assert_eq!(answers.last(), Some(&503), "{answers:?}");
+    assert!(answers.iter().all(|&status| status == 503 || status == 504), "{answers:?}");
 }

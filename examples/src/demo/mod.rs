@@ -10,7 +10,11 @@
 //!   them. Resumes from `Last-Event-ID` or `?lastEventId=`; a new client
 //!   gets the retained history first. `?session=NAME` names the stream for
 //!   `/cut`.
-//! - `POST /chat`: `{"name": "...", "text": "..."}` publishes to `chat`.
+//! - `POST /chat`: `{"name": "...", "text": "..."}` publishes to `chat`:
+//!   `204` once published; `503` when it certainly was not (try again);
+//!   `504` when Redis did not answer, so it may have been (see the chat
+//!   before sending it again); `413` and `408` for a body too large or too
+//!   slow.
 //! - `POST /cut?session=NAME`: ends that stream from the server, so that
 //!   the page reconnects and resumes.
 //! - `GET /stats`: the provider's snapshot (subscribers, published and
@@ -357,7 +361,18 @@ async fn chat(State(demo): State<Demo>, headers: HeaderMap, body: Body) -> impl 
     };
     match demo.server.publish(message, &[CHAT]).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        // Redis did not answer: the message may be stored, and delivered
+        // to everyone; sending it again could show it twice.
+        Err(BackendError::Redis(error)) if error.is_unconfirmed() => (
+            StatusCode::GATEWAY_TIMEOUT,
+            "no answer from the event store: the message may have been sent, see the chat before sending it again",
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the message was not sent: try again",
+        )
+            .into_response(),
     }
 }
 
