@@ -111,5 +111,8 @@ async fn a_chat_redis_did_not_answer_is_reported_as_maybe_sent_not_as_failed() {
         answers.push(post("after").await.as_u16());
     }
     assert_eq!(answers.last(), Some(&503), "{answers:?}");
-    assert!(answers.iter().all(|&status| status == 503 || status == 504), "{answers:?}");
+    assert!(
+        answers.iter().all(|&status| status == 503 || status == 504),
+        "{answers:?}"
+    );
 }
