@@ -18,11 +18,19 @@ use std::{
 };
 use tokio::time::{Instant, Sleep};
 
-/// Ready messages are encoded into one body chunk while it holds fewer
-/// bytes than this, so such a chunk is at most this plus one message. Large
-/// enough that a burst goes out in a few writes, small enough that the
+/// Ready small frames and messages are joined into one body chunk while it
+/// holds fewer bytes than this, so such a chunk is at most this plus one
+/// of them. Large enough that a burst of small events goes out in one
+/// write (hyper writes at most 16 chunks at a time), small enough that the
 /// copy a slow client's chunk holds is small.
-pub(crate) const MAX_CHUNK: usize = 16 * 1024;
+pub(crate) const MAX_CHUNK: usize = 8 * 1024;
+
+/// The largest frame joined with others into a copy; a larger one is sent
+/// as it is, the very bytes the provider shares between subscribers. A
+/// copy of a few small frames costs less than the HTTP layer's work per
+/// chunk; a large frame is worth a chunk of its own, and not a copy per
+/// subscriber.
+pub(crate) const MAX_JOINED: usize = 2 * 1024;
 
 /// The comment sent when a stream has been idle for the keep-alive
 /// interval.
@@ -38,9 +46,10 @@ const LONGEST_KEEP_ALIVE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 /// status) or a live `text/event-stream`.
 ///
 /// Implements [`http_body::Body`] with `Data = Bytes`, so hyper 1, axum and
-/// any tower stack can send it. An event stream yields one chunk per wake-up
-/// holding every frame that was ready (frames are added while the chunk
-/// holds less than 64 KiB), so a busy subscriber costs one write per burst
+/// any tower stack can send it. An event stream hands on a lone frame, or
+/// one over 2 KiB, as it is (the provider's bytes, shared by every
+/// subscriber), and joins small frames that are ready together into one
+/// chunk of up to 8 KiB, so a busy subscriber costs one write per burst
 /// rather than one per event.
 ///
 /// # Examples
@@ -222,56 +231,91 @@ pub trait StreamItem: sealed::Item {}
 impl<T: sealed::Item> StreamItem for T {}
 
 pub(crate) mod sealed {
-    use super::{Error, MAX_CHUNK};
+    use super::{Error, MAX_CHUNK, MAX_JOINED};
     use bytes::{Bytes, BytesMut};
     use sse_codec::Message;
 
-    /// What a body sends next. A frame (already encoded, and usually shared
-    /// with every other subscriber) is sent as a chunk of its own, without
-    /// a copy; messages are encoded into a buffer, those ready together
-    /// joined into one chunk.
+    /// What a body sends next. A lone frame is sent as it is, without a
+    /// copy (the provider's bytes, shared with every other subscriber); a
+    /// frame of at most [`MAX_JOINED`] bytes that is ready with others is
+    /// joined with them into one chunk, and so are messages (encoded as
+    /// they come). A large frame that comes after others waits for the
+    /// next chunk.
     #[derive(Default)]
     pub struct Chunk {
-        /// Messages encoded and not yet sent.
-        encoded: BytesMut,
-        /// A frame, sent after them.
-        frame: Option<Bytes>,
+        /// The chunk's one frame, not copied yet.
+        one: Option<Bytes>,
+        /// The frames and messages joined so far.
+        joined: BytesMut,
+        /// A frame that could not join the chunk: the next one's start.
+        next: Option<Bytes>,
     }
 
     impl Chunk {
-        /// Whether it takes no more items: a frame is waiting, or the
-        /// encoded messages reached [`MAX_CHUNK`].
+        /// The bytes gathered for the chunk being made.
+        pub fn len(&self) -> usize {
+            self.one.as_ref().map_or(0, Bytes::len) + self.joined.len()
+        }
+
+        /// Whether it takes no more items: a frame waits for the next
+        /// chunk, its one frame is too large to join, or it reached
+        /// [`MAX_CHUNK`].
         pub fn is_full(&self) -> bool {
-            self.frame.is_some() || self.encoded.len() >= MAX_CHUNK
+            self.next.is_some()
+                || self.one.as_ref().is_some_and(|one| one.len() > MAX_JOINED)
+                || self.len() >= MAX_CHUNK
         }
 
         pub fn is_empty(&self) -> bool {
-            self.frame.is_none() && self.encoded.is_empty()
+            self.one.is_none() && self.joined.is_empty() && self.next.is_none()
         }
 
         /// Adds a frame; only while the chunk is not [full](Chunk::is_full).
         pub fn push_frame(&mut self, bytes: Bytes) {
-            debug_assert!(self.frame.is_none(), "pushed into a full chunk");
-            if !bytes.is_empty() {
-                self.frame = Some(bytes);
+            debug_assert!(!self.is_full(), "pushed into a full chunk");
+            if bytes.is_empty() {
+                return;
+            }
+            if self.one.is_none() && self.joined.is_empty() {
+                self.one = Some(bytes);
+            } else if bytes.len() <= MAX_JOINED {
+                self.join(&bytes);
+            } else {
+                self.next = Some(bytes);
             }
         }
 
         /// Adds a message; only while the chunk is not
         /// [full](Chunk::is_full).
         pub fn push_message(&mut self, message: &Message) {
-            debug_assert!(self.frame.is_none(), "pushed into a full chunk");
-            message.encode_into(&mut self.encoded);
+            debug_assert!(!self.is_full(), "pushed into a full chunk");
+            self.join(&[]);
+            message.encode_into(&mut self.joined);
         }
 
-        /// The next bytes to send: the encoded messages, then the frame
-        /// that came after them.
-        pub fn take(&mut self) -> Option<Bytes> {
-            if self.encoded.is_empty() {
-                self.frame.take()
-            } else {
-                Some(self.encoded.split().freeze())
+        /// Copies the chunk's one frame, if any, then `bytes`, into the
+        /// joined buffer.
+        fn join(&mut self, bytes: &[u8]) {
+            let one = self.one.take();
+            // Growth doubles, so a burst costs a few allocations at most.
+            self.joined
+                .reserve(one.as_ref().map_or(0, Bytes::len) + bytes.len());
+            if let Some(one) = one {
+                self.joined.extend_from_slice(&one);
             }
+            self.joined.extend_from_slice(bytes);
+        }
+
+        /// The chunk to send, if any; a frame that waited becomes the
+        /// start of the next one.
+        pub fn take(&mut self) -> Option<Bytes> {
+            let chunk = match self.one.take() {
+                Some(one) => Some(one),
+                None if self.joined.is_empty() => None,
+                None => Some(self.joined.split().freeze()),
+            };
+            self.one = self.next.take();
+            chunk.or_else(|| self.one.take())
         }
     }
 
@@ -486,12 +530,15 @@ where
         // A client that stopped reading: take nothing more from the
         // stream until the connection has taken what it was given. The
         // provider bounds what waits for it there (Joe ends a subscriber
-        // that falls a whole log behind).
-        if let Some(unsent) = this.unsent {
-            if unsent.poll_room(cx).is_pending() {
-                return Poll::Pending;
-            }
-        }
+        // that falls a whole log behind). A chunk joins no more than there
+        // is room for.
+        let room = match this.unsent {
+            Some(unsent) => match unsent.poll_room(cx) {
+                Poll::Ready(room) => room,
+                Poll::Pending => return Poll::Pending,
+            },
+            None => usize::MAX,
+        };
         if let Some(first) = this.first.take() {
             // The `retry` field (and any lost-history event) at the start
             // does not count as traffic: the first keep-alive comes one
@@ -500,7 +547,7 @@ where
         }
         let mut end = None;
         while let Some(stream) = this.stream.as_mut().as_pin_mut() {
-            if this.chunk.is_full() {
+            if this.chunk.is_full() || this.chunk.len() >= room {
                 break;
             }
             match stream.poll_next(cx) {
@@ -608,27 +655,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_frame_is_passed_through_without_copy() {
-        let frame = Bytes::from_static(b"data: a\n\n");
-        let mut chunk = Chunk::default();
-        chunk.push_frame(frame.clone());
-        assert!(chunk.is_full(), "a frame is a chunk of its own");
-        let out = chunk.take().unwrap();
-        assert_eq!(out.as_ptr(), frame.as_ptr());
-        assert!(chunk.take().is_none());
+    fn a_lone_frame_is_passed_through_without_copy() {
+        for frame in [
+            Bytes::from_static(b"data: a\n\n"),
+            Bytes::from(format!("data: {}\n\n", "x".repeat(MAX_JOINED))),
+        ] {
+            let mut chunk = Chunk::default();
+            chunk.push_frame(frame.clone());
+            let out = chunk.take().unwrap();
+            assert_eq!(out.as_ptr(), frame.as_ptr());
+            assert!(chunk.take().is_none());
+            assert!(chunk.is_empty());
+        }
     }
 
     #[test]
-    fn ready_messages_are_joined_and_a_frame_after_them_waits_its_turn() {
+    fn small_frames_and_messages_are_joined_and_a_large_frame_goes_alone() {
+        let large = Bytes::from(format!("data: {}\n\n", "x".repeat(MAX_JOINED)));
         let mut chunk = Chunk::default();
-        chunk.push_message(&Message::new().data("a"));
+        chunk.push_frame(Bytes::from_static(b"data: a\n\n"));
         chunk.push_message(&Message::new().data("b"));
-        assert!(!chunk.is_full());
         chunk.push_frame(Bytes::from_static(b"data: c\n\n"));
-        assert_eq!(chunk.take().unwrap(), "data: a\n\ndata: b\n\n");
-        assert_eq!(chunk.take().unwrap(), "data: c\n\n");
+        assert!(!chunk.is_full());
+        chunk.push_frame(large.clone());
+        assert!(chunk.is_full(), "the large frame waits");
+        assert_eq!(chunk.take().unwrap(), "data: a\n\ndata: b\n\ndata: c\n\n");
+        assert!(chunk.is_full(), "nothing joins the large frame");
+        assert_eq!(chunk.take().unwrap().as_ptr(), large.as_ptr());
         assert!(chunk.take().is_none());
         assert!(chunk.is_empty());
+    }
+
+    #[test]
+    fn a_joined_chunk_stops_at_its_limit() {
+        let frame = Bytes::from(format!("data: {}\n\n", "x".repeat(1000)));
+        let mut chunk = Chunk::default();
+        let mut pushed = 0;
+        while !chunk.is_full() {
+            chunk.push_frame(frame.clone());
+            pushed += 1;
+        }
+        let joined = chunk.take().unwrap();
+        assert_eq!(joined.len(), pushed * frame.len());
+        assert!((MAX_CHUNK..MAX_CHUNK + frame.len()).contains(&joined.len()));
     }
 
     /// Polls `body` once with a waker that counts its wakes.

@@ -80,10 +80,12 @@ type Hook = dyn Fn(Parts) -> BoxFuture<SessionResult> + Send + Sync;
 ///   means the client's last event ID was unknown or too old: it missed
 ///   events that cannot be replayed and should refetch its state;
 /// - first, if configured, a `retry:` field ([`Builder::retry`]);
-/// - then the frames, each handed to the HTTP layer as it is, without a
-///   copy (a frame is shared by every subscriber it goes to; hyper writes
-///   the chunks that are ready together in one `writev`), with at most
-///   [`max_unsent`](Builder::max_unsent) bytes waiting there unwritten;
+/// - then the frames: a lone frame, or one over 2 KiB, handed to the HTTP
+///   layer as it is, without a copy (a frame is shared by every subscriber
+///   it goes to), small frames that are ready together joined into one
+///   chunk of up to 8 KiB (hyper writes the chunks that are ready together
+///   in one `writev`), with at most [`max_unsent`](Builder::max_unsent)
+///   bytes waiting there unwritten;
 /// - a `: keep-alive` comment one [keep-alive interval](Builder::keep_alive)
 ///   after the response starts, and then one interval after whatever the
 ///   client last got, never while events flow.

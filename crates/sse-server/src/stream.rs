@@ -18,7 +18,12 @@ use std::{fmt, time::Duration};
 ///
 /// The response has the same headers as a [`Server`](crate::Server)'s
 /// (without `sse-resume`), the same keep-alive comments while the stream is
-/// idle, and the same coalescing of ready items into one chunk. The body
+/// idle, and the same coalescing of ready items into one chunk. Unlike a
+/// `Server`'s response it has no [unsent limit](crate::Builder::max_unsent)
+/// of its own (a test may `collect()` it whole): the stream is polled while
+/// the HTTP layer takes chunks, so a client that stops reading holds at
+/// most what that layer buffers (hyper: about 400 KiB), and the stream is
+/// not polled beyond it. The body
 /// ends cleanly when the stream ends; an `Err` item aborts it with an
 /// [`Error`](crate::Error) (hyper then closes the connection without the
 /// final chunk, so the client can tell a failure from the end). The items

@@ -91,11 +91,18 @@ impl Unsent {
         self.sent - self.written.upto.load(Ordering::Acquire)
     }
 
-    /// Ready while fewer than the limit's bytes wait unwritten; otherwise
-    /// the task is woken once the HTTP layer has written more.
-    pub(crate) fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.unconfirmed() < self.limit {
-            return Poll::Ready(());
+    /// The bytes that may still be handed out.
+    fn room(&self) -> Option<usize> {
+        let room = self.limit.checked_sub(self.unconfirmed()).filter(|&room| room > 0)?;
+        Some(usize::try_from(room).unwrap_or(usize::MAX))
+    }
+
+    /// Ready with the bytes that may still be handed out while fewer than
+    /// the limit's wait unwritten; otherwise the task is woken once the
+    /// HTTP layer has written more.
+    pub(crate) fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<usize> {
+        if let Some(room) = self.room() {
+            return Poll::Ready(room);
         }
         {
             let mut waker = self
@@ -110,10 +117,10 @@ impl Unsent {
         }
         // A chunk dropped before the waker was in place woke nobody: look
         // again.
-        if self.unconfirmed() < self.limit {
-            return Poll::Ready(());
+        match self.room() {
+            Some(room) => Poll::Ready(room),
+            None => Poll::Pending,
         }
-        Poll::Pending
     }
 
     /// Counts `chunk` as handed out, and marks it when half a limit went
