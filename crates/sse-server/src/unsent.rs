@@ -93,7 +93,10 @@ impl Unsent {
 
     /// The bytes that may still be handed out.
     fn room(&self) -> Option<usize> {
-        let room = self.limit.checked_sub(self.unconfirmed()).filter(|&room| room > 0)?;
+        let room = self
+            .limit
+            .checked_sub(self.unconfirmed())
+            .filter(|&room| room > 0)?;
         Some(usize::try_from(room).unwrap_or(usize::MAX))
     }
 
