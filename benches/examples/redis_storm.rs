@@ -70,35 +70,11 @@ fn main() {
         .build()
         .expect("a runtime");
     let report = rt.block_on(redis_storm::storm(&o, retention));
-    let pct = |v: &[Duration], p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
-    let (latencies, lives) = (&report.latencies, &report.lives);
     println!(
         "redis storm: {} subscribers resuming over {} events, publishing {}/s, capacity {}, retention {}",
         o.subscribers, o.history, o.rate, o.capacity, retention
     );
-    if !latencies.is_empty() {
-        println!(
-            "publish latency during the storm ({} publishes): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-            latencies.len(),
-            pct(latencies, 0.5).as_secs_f64() * 1e3,
-            pct(latencies, 0.99).as_secs_f64() * 1e3,
-            latencies[latencies.len() - 1].as_secs_f64() * 1e3,
-        );
-    }
-    if !lives.is_empty() {
-        println!(
-            "time until live: p50 {:.1} ms, p99 {:.1} ms, all {:.1} ms",
-            pct(lives, 0.5).as_secs_f64() * 1e3,
-            pct(lives, 0.99).as_secs_f64() * 1e3,
-            lives[lives.len() - 1].as_secs_f64() * 1e3,
-        );
-    }
-    println!(
-        "sequences: {} subscribers checked up to event {}, {} problems",
-        o.subscribers,
-        report.end,
-        report.problems.len()
-    );
+    report.print(o.subscribers, "ms");
     // Told, not missed: a resume whose ID was trimmed is lost, and a
     // subscriber that fell a whole queue behind is ended (its client would
     // resume); a wrong number is a gap or a duplicate.

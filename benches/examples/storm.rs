@@ -59,35 +59,11 @@ fn main() {
         .build()
         .expect("a runtime");
     let report = rt.block_on(storm::storm(&o));
-    let pct = |v: &[Duration], p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
-    let (latencies, lives) = (&report.latencies, &report.lives);
     println!(
         "storm: {} subscribers resuming over {} retained events, publishing {}/s, capacity {}",
         o.subscribers, o.history, o.rate, o.capacity
     );
-    if !latencies.is_empty() {
-        println!(
-            "publish latency during the storm ({} publishes): p50 {:.1} us, p99 {:.1} us, max {:.1} us",
-            latencies.len(),
-            pct(latencies, 0.5).as_secs_f64() * 1e6,
-            pct(latencies, 0.99).as_secs_f64() * 1e6,
-            latencies[latencies.len() - 1].as_secs_f64() * 1e6,
-        );
-    }
-    if !lives.is_empty() {
-        println!(
-            "time until live: p50 {:.1} ms, p99 {:.1} ms, all {:.1} ms",
-            pct(lives, 0.5).as_secs_f64() * 1e3,
-            pct(lives, 0.99).as_secs_f64() * 1e3,
-            lives[lives.len() - 1].as_secs_f64() * 1e3,
-        );
-    }
-    println!(
-        "sequences: {} subscribers checked up to event {}, {} problems",
-        o.subscribers,
-        report.end,
-        report.problems.len()
-    );
+    report.print(o.subscribers, "us");
     for problem in report.problems.iter().take(10) {
         println!("  {problem}");
     }

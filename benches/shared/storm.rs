@@ -54,6 +54,52 @@ pub(crate) struct Report {
     pub(crate) problems: Vec<String>,
 }
 
+impl Report {
+    /// Prints the publish latencies (in `unit`: `"us"` or `"ms"`), the
+    /// times until live and the count of problems.
+    #[allow(dead_code)] // the tests only check
+    pub(crate) fn print(&self, subscribers: usize, unit: &str) {
+        let pct = |v: &[Duration], p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
+        let scale = if unit == "us" { 1e6 } else { 1e3 };
+        let (latencies, lives) = (&self.latencies, &self.lives);
+        if !latencies.is_empty() {
+            println!(
+                "publish latency during the storm ({} publishes): p50 {:.2} {unit}, p99 {:.2} {unit}, max {:.2} {unit}",
+                latencies.len(),
+                pct(latencies, 0.5).as_secs_f64() * scale,
+                pct(latencies, 0.99).as_secs_f64() * scale,
+                latencies[latencies.len() - 1].as_secs_f64() * scale,
+            );
+        }
+        if !lives.is_empty() {
+            println!(
+                "time until live: p50 {:.1} ms, p99 {:.1} ms, all {:.1} ms",
+                pct(lives, 0.5).as_secs_f64() * 1e3,
+                pct(lives, 0.99).as_secs_f64() * 1e3,
+                lives[lives.len() - 1].as_secs_f64() * 1e3,
+            );
+        }
+        println!(
+            "sequences: {subscribers} subscribers checked up to event {}, {} problems",
+            self.end,
+            self.problems.len()
+        );
+    }
+
+    /// Fails the test unless every one of `subscribers` went live and read
+    /// its sequence without a problem.
+    #[allow(dead_code)] // the examples only report
+    pub(crate) fn assert_clean(&self, subscribers: usize) {
+        assert!(
+            self.problems.is_empty(),
+            "{} problems, first: {:?}",
+            self.problems.len(),
+            self.problems.first()
+        );
+        assert_eq!(self.lives.len(), subscribers, "every subscriber went live");
+    }
+}
+
 /// Runs a storm against Joe on the current (multi-threaded) runtime.
 pub(crate) async fn storm(o: &Options) -> Report {
     let joe = Joe::builder()

@@ -23,11 +23,5 @@ async fn every_subscriber_of_a_storm_resumes_without_gap_or_duplicate() {
         after: Duration::from_millis(200),
     })
     .await;
-    assert!(
-        report.problems.is_empty(),
-        "{} problems, first: {:?}",
-        report.problems.len(),
-        report.problems.first()
-    );
-    assert_eq!(report.lives.len(), 500, "every subscriber went live");
+    report.assert_clean(500);
 }
