@@ -1,0 +1,135 @@
+//! The connection as a [`Stream`]: each poll takes the connection through
+//! its [`State`]s until there is an update to yield.
+
+use super::{Connection, request::next_request, state::State};
+use crate::{Error, Skipped, Update, decode::Decoded};
+use futures_core::Stream;
+use sse_codec::ParseError;
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+impl Connection {
+    fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Update, Error>>> {
+        loop {
+            match &mut self.state {
+                State::Done => return Poll::Ready(None),
+                State::Start => {
+                    if !self.started {
+                        // The maximum elapsed time counts from the first
+                        // request, not from when the connection was made.
+                        self.started = true;
+                        self.reconnect.started();
+                    }
+                    let request = match next_request(&mut self.request, &self.last_event_id) {
+                        Ok(request) => request,
+                        Err(err) => {
+                            self.state = State::Done;
+                            return Poll::Ready(Some(Err(err)));
+                        }
+                    };
+                    let response = self.client.config.http.execute(request);
+                    self.state = State::Connecting(Box::pin(response));
+                    self.start_idle();
+                }
+                State::Connecting(response) => match response.as_mut().poll(cx) {
+                    Poll::Ready(Ok(response)) => {
+                        if let Some(item) = self.on_response(response) {
+                            return Poll::Ready(Some(item));
+                        }
+                    }
+                    Poll::Ready(Err(err)) => {
+                        let err = Error::reqwest(err);
+                        let retry = !err.is_permanent();
+                        return Poll::Ready(self.fail(Some(err), retry, None));
+                    }
+                    Poll::Pending => {
+                        if !self.idle_elapsed(cx) {
+                            return Poll::Pending;
+                        }
+                        let err = self.timed_out();
+                        return Poll::Ready(self.fail(Some(err), true, None));
+                    }
+                },
+                State::Refusing {
+                    excerpt,
+                    status,
+                    headers,
+                } => {
+                    let body = std::task::ready!(excerpt.as_mut().poll(cx));
+                    let (status, headers) = (*status, std::mem::take(headers));
+                    return Poll::Ready(self.on_refused(status, headers, body));
+                }
+                State::Streaming { body, decoder } => {
+                    match decoder.next() {
+                        Ok(Some(Decoded::Event(event))) => {
+                            return Poll::Ready(Some(Ok(Update::Event(event))));
+                        }
+                        Ok(Some(Decoded::Comment(text))) => {
+                            return Poll::Ready(Some(Ok(Update::Comment(text))));
+                        }
+                        Err(ParseError::EventTooLarge { limit }) => {
+                            return Poll::Ready(Some(Ok(Update::Skipped(Skipped { limit }))));
+                        }
+                        Err(_) | Ok(None) => {}
+                    }
+                    match body.as_mut().poll_next(cx) {
+                        Poll::Ready(Some(Ok(chunk))) => {
+                            decoder.feed(chunk);
+                            if let Some(idle) = &mut self.idle {
+                                idle.touch();
+                            }
+                        }
+                        Poll::Ready(Some(Err(err))) => {
+                            return Poll::Ready(self.on_disconnect(Some(Error::reqwest(err))));
+                        }
+                        // "When the end of the response body is reached [...]
+                        // reestablish the connection. This applies whether
+                        // the connection is closed gracefully or
+                        // unexpectedly." An unterminated event is dropped
+                        // with the decoder.
+                        Poll::Ready(None) => return Poll::Ready(self.on_disconnect(None)),
+                        Poll::Pending => {
+                            if !self.idle_elapsed(cx) {
+                                return Poll::Pending;
+                            }
+                            let err = self.timed_out();
+                            return Poll::Ready(self.on_disconnect(Some(err)));
+                        }
+                    }
+                }
+                State::Waiting => {
+                    if let Some(timer) = &mut self.delay {
+                        std::task::ready!(timer.as_mut().poll(cx));
+                    }
+                    self.state = State::Start;
+                }
+            }
+        }
+    }
+}
+
+impl Stream for Connection {
+    type Item = Result<Update, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.poll_closed(cx) {
+            // Drop the response (and its socket) now, not with the stream.
+            this.pending = None;
+            return Poll::Ready(match std::mem::replace(&mut this.state, State::Done) {
+                State::Done => None,
+                _ => Some(Ok(Update::Closed)),
+            });
+        }
+        if let Some(item) = this.pending.take() {
+            if item.is_err() {
+                this.state = State::Done;
+            }
+            return Poll::Ready(Some(item));
+        }
+        this.poll_step(cx)
+    }
+}
