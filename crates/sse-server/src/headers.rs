@@ -1,4 +1,5 @@
-//! Response headers of an event stream.
+//! Headers of an event stream: the request's last event ID, the response's
+//! `content-type` and resume report.
 
 use crate::Body;
 use http::{HeaderName, HeaderValue, Response, header};
@@ -23,11 +24,16 @@ use http::{HeaderName, HeaderValue, Response, header};
 /// made, and from the answer to `HEAD`, which subscribes nothing.
 pub const RESUME_HEADER: HeaderName = HeaderName::from_static("sse-resume");
 
-pub(crate) const RESUME: HeaderName = RESUME_HEADER;
 pub(crate) const FRESH: &str = "fresh";
 pub(crate) const EXACT: &str = "exact";
 pub(crate) const LOST: &str = "lost";
-pub(crate) const EARLIEST: &str = "earliest";
+
+/// The last event ID that asks for the whole retained history, in the
+/// `Last-Event-ID` header or the query parameter: see
+/// [`Builder::history_for_new_clients`](crate::Builder::history_for_new_clients).
+/// A response that serves that history says so with the same word in
+/// [`RESUME_HEADER`].
+pub const EARLIEST: &str = "earliest";
 
 pub(crate) const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 

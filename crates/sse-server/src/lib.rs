@@ -19,12 +19,11 @@ pub use crate::conn::{
     DEFAULT_SEND_BUFFER, DEFAULT_WRITE_TIMEOUT, LimitedIo, LimitedListener,
 };
 pub use crate::error::Error;
-pub use crate::headers::RESUME_HEADER;
+pub use crate::headers::{EARLIEST, RESUME_HEADER};
 pub use crate::refusal::Refusal;
 pub use crate::server::{
     Builder, DEFAULT_KEEP_ALIVE, DEFAULT_MAX_UNSENT, ResponseFuture, Server, SessionResult,
 };
-pub use crate::session::EARLIEST;
 pub use crate::stream::StreamResponse;
 /// The `http` crate of the requests and responses here (the `on_session`
 /// hook's request parts, a refusal's `Response`), so that yours match.

@@ -4,7 +4,8 @@
 use crate::{
     Body,
     body::{Chunk, EventBody, Step, sealed::Item},
-    headers, query,
+    headers::{self, EARLIEST},
+    query,
     server::Inner,
     shutdown::Listener,
 };
@@ -19,11 +20,6 @@ use std::{
     sync::Arc,
     task::{Context, Poll},
 };
-
-/// The last event ID that asks for the whole retained history, in the
-/// `Last-Event-ID` header or the query parameter: see
-/// [`Builder::history_for_new_clients`](crate::Builder::history_for_new_clients).
-pub const EARLIEST: &str = "earliest";
 
 impl<P: Provider> Inner<P> {
     pub(crate) async fn respond(self: Arc<Self>, parts: Parts) -> Response<Body> {
@@ -67,7 +63,7 @@ impl<P: Provider> Inner<P> {
             Resume::Fresh => Some(headers::FRESH),
             Resume::Exact => Some(headers::EXACT),
             Resume::Lost => Some(headers::LOST),
-            Resume::Earliest => Some(headers::EARLIEST),
+            Resume::Earliest => Some(EARLIEST),
             _ => None,
         };
         let stream = EndOnError {
@@ -84,7 +80,7 @@ impl<P: Provider> Inner<P> {
         if let Some(resume) = resume {
             response
                 .headers_mut()
-                .insert(headers::RESUME, HeaderValue::from_static(resume));
+                .insert(headers::RESUME_HEADER, HeaderValue::from_static(resume));
         }
         response
     }
