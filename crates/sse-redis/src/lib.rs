@@ -4,14 +4,16 @@ mod entry;
 mod error;
 mod reader;
 mod redis;
+mod retention;
 mod script;
+mod shared;
 mod subscriber;
 
 pub use crate::error::Error;
 pub use crate::redis::{
-    DEFAULT_KEY, DEFAULT_MAX_REPLAY, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETENTION, Redis,
-    RedisBuilder, Retention,
+    DEFAULT_KEY, DEFAULT_MAX_REPLAY, DEFAULT_RESPONSE_TIMEOUT, Redis, RedisBuilder,
 };
+pub use crate::retention::{DEFAULT_RETENTION, Retention};
 pub use crate::subscriber::Subscriber;
 
 /// The `redis` crate this one is built on, for [`Redis::builder`]'s

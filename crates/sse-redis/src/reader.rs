@@ -4,8 +4,8 @@
 
 use crate::{
     entry::{Entry, EntryId, is_epoch},
-    redis::{Progress, Shared},
     script::is_no_script,
+    shared::{Progress, Shared},
 };
 use redis::{Value, aio::ConnectionManager};
 use sse_codec::Provider;

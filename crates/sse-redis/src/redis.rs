@@ -5,7 +5,9 @@ use crate::{
     Error, Subscriber,
     entry::{self, Entry, EntryId},
     reader::{self, Position, Reader},
+    retention::{DEFAULT_RETENTION, Retention},
     script::{Failed, Scripts},
+    shared::{JoeConfig, Progress, Shared, State, lock},
     subscriber::End,
 };
 use redis::{
@@ -17,7 +19,7 @@ use sse_joe::{Joe, Stats};
 use std::{
     fmt,
     sync::{
-        Arc, Mutex, MutexGuard, OnceLock, PoisonError,
+        Arc, Mutex, OnceLock,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
@@ -29,9 +31,6 @@ use tokio::{
 
 /// The stream key unless configured: [`RedisBuilder::key`].
 pub const DEFAULT_KEY: &str = "sse:events";
-
-/// The history kept unless configured: about the last 1,000 entries.
-pub const DEFAULT_RETENTION: Retention = Retention::Last(1000);
 
 /// How long a command waits for Redis's answer unless configured:
 /// [`RedisBuilder::response_timeout`].
@@ -57,23 +56,6 @@ const PAGE: usize = 500;
 /// Replays read at once; the others wait their turn before they subscribe,
 /// so that live frames do not pile up for them meanwhile.
 const REPLAYS: usize = 8;
-
-/// How much history the stream keeps, trimmed by every publish. Redis trims
-/// approximately (`~`): whole internal nodes at a time, so it keeps at
-/// least what is asked and a little more.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Retention {
-    /// About the last `n` entries (`XADD ... MAXLEN ~ n`); like Joe's
-    /// `FiniteReplayer`.
-    Last(u64),
-    /// The entries younger than this (`XADD ... MINID ~ <now - age>`), by
-    /// the publishing process's clock (Redis numbers entries by its own
-    /// clock: keep the two close); like Joe's `ValidReplayer`.
-    Younger(Duration),
-    /// Everything: the stream grows until something else trims it.
-    All,
-}
 
 /// A [`Provider`] on a Redis stream: several server processes share one
 /// ordered history, and a client resumes on any of them.
@@ -157,80 +139,6 @@ struct Handle(Arc<Shared>);
 impl Drop for Handle {
     fn drop(&mut self) {
         self.0.close();
-    }
-}
-
-/// What the clones, the reader and the subscriber streams share.
-pub(crate) struct Shared {
-    pub(crate) key: String,
-    /// `<key>:epoch`, which names the stream's current instance.
-    pub(crate) epoch_key: String,
-    retention: Retention,
-    max_replay: usize,
-    pub(crate) scripts: Scripts,
-    /// For replays. The reader has its own, since a blocking read would
-    /// hold up every command behind it on a shared one; so do publishes,
-    /// which would wait behind the answers of every replay under way (a
-    /// storm of resumes holds hundreds of megabytes of them).
-    conn: ConnectionManager,
-    publisher: ConnectionManager,
-    replays: tokio::sync::Semaphore,
-    /// Orders the reader's hand-over of entries to Joe against the
-    /// registration of subscribers: a subscriber registers between two
-    /// batches, so it gets every entry after `State::last` live and the
-    /// rest from the replay.
-    pub(crate) order: tokio::sync::Mutex<()>,
-    pub(crate) state: Mutex<State>,
-    /// The reader's progress, for resumes that wait for it.
-    pub(crate) progress: watch::Sender<Progress>,
-    pub(crate) closed: Arc<AtomicBool>,
-    reader: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    /// Stops the threads that run the reader and the connections, when the
-    /// provider has its own.
-    io_threads: Mutex<Vec<oneshot::Sender<()>>>,
-    joe: JoeConfig,
-    replays_exact: AtomicU64,
-    replays_lost: AtomicU64,
-}
-
-/// The in-process fan-out, and where the reader is.
-pub(crate) struct State {
-    pub(crate) joe: Joe,
-    /// Why `joe`'s streams ended, set before it is shut down (unset at
-    /// shutdown); each subscriber keeps the one of the Joe it subscribed
-    /// to.
-    pub(crate) end: Arc<OnceLock<End>>,
-    /// The epoch of the stream instance the reader reads.
-    pub(crate) epoch: Arc<str>,
-    /// The last entry handed to `joe`.
-    pub(crate) last: EntryId,
-    /// Why the reader is not reading, while it is not.
-    pub(crate) down: Option<redis::RedisError>,
-    /// The counters of the Joes that outages ended, so that stats go on.
-    carried: Stats,
-}
-
-/// The reader's progress: the last entry handed to Joe, of which instance
-/// of the stream, and whether it is reading.
-#[derive(Clone, Debug)]
-pub(crate) struct Progress {
-    pub(crate) last: EntryId,
-    pub(crate) epoch: Arc<str>,
-    pub(crate) up: bool,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct JoeConfig {
-    capacity: usize,
-    max_queued_bytes: usize,
-}
-
-impl JoeConfig {
-    fn build(self) -> Joe {
-        Joe::builder()
-            .capacity(self.capacity)
-            .max_queued_bytes(self.max_queued_bytes)
-            .build()
     }
 }
 
@@ -635,28 +543,7 @@ async fn position(
     Ok((last, added))
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing panics while holding these locks; recover anyway.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl Shared {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
-    }
-
-    /// Stops the reader and ends every stream; later calls fail.
-    fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        if let Some(reader) = lock(&self.reader).take() {
-            reader.abort();
-        }
-        // The thread's runtime, and the connections' tasks on it, end.
-        drop(std::mem::take(&mut *lock(&self.io_threads)));
-        self.progress.send_modify(|progress| progress.up = false);
-    }
-
-    /// Puts a new Joe in the state and returns the old one, to be shut down
     /// once no lock is held: its streams end with `end`.
     fn renew(&self, state: &mut State, end: End) -> Joe {
         // Set before the streams can see their end.
