@@ -30,7 +30,7 @@ mod tests;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
 pub use crate::codec::EventCodec;
 pub use crate::encoded::Encoded;
-pub use crate::error::ParseError;
+pub use crate::error::{EventStreamError, ParseError};
 pub use crate::event::Event;
 pub use crate::field::{Field, FieldParser};
 pub use crate::id::{EventId, EventType, InvalidEventId, InvalidEventType};
@@ -42,7 +42,7 @@ pub use crate::parser::{Item, Parser};
 pub use crate::provider::{
     Provider, ProviderError, Resume, Start, Subscribed, Subscription, Topic,
 };
-pub use crate::stream::{EventStream, EventStreamError};
+pub use crate::stream::EventStream;
 
 /// The default maximum event size, 1 MiB: the longest line, and the largest
 /// data buffer of one event, that a [`Parser`] accepts unless configured

@@ -1,9 +1,8 @@
 //! A `Stream` of events over a `Stream` of byte chunks.
 
-use crate::{Event, EventId, ParseError, Parser};
+use crate::{Event, EventId, EventStreamError, Parser};
 use bytes::Buf;
 use core::{
-    fmt,
     pin::Pin,
     task::{Context, Poll, ready},
     time::Duration,
@@ -134,41 +133,6 @@ where
 
 /// Chunks an [`EventStream`] reads in one poll before it yields.
 const YIELD_AFTER: usize = 32;
-
-/// An error from an [`EventStream`].
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum EventStreamError<E> {
-    /// The inner stream failed.
-    Transport(E),
-    /// An event was too large; it was skipped and the stream goes on.
-    Parse(ParseError),
-}
-
-impl<E> EventStreamError<E> {
-    /// Whether this is a transport error.
-    pub fn is_transport(&self) -> bool {
-        matches!(self, EventStreamError::Transport(_))
-    }
-}
-
-impl<E> fmt::Display for EventStreamError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EventStreamError::Transport(_) => f.write_str("error reading the event stream"),
-            EventStreamError::Parse(_) => f.write_str("error parsing the event stream"),
-        }
-    }
-}
-
-impl<E: core::error::Error + 'static> core::error::Error for EventStreamError<E> {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        match self {
-            EventStreamError::Transport(err) => Some(err),
-            EventStreamError::Parse(err) => Some(err),
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
