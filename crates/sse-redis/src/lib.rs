@@ -4,6 +4,7 @@ mod entry;
 mod error;
 mod reader;
 mod redis;
+mod reset;
 mod retention;
 mod script;
 mod shared;

@@ -8,14 +8,13 @@ use crate::{
     retention::{DEFAULT_RETENTION, Retention},
     script::{Failed, Scripts},
     shared::{JoeConfig, Progress, Shared, State, lock},
-    subscriber::End,
 };
 use redis::{
     Client, IntoConnectionInfo, Value,
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 use sse_codec::{Encoded, Message, Provider, Resume, Start, Subscribed, Subscription, Topic};
-use sse_joe::{Joe, Stats};
+use sse_joe::Stats;
 use std::{
     fmt,
     sync::{
@@ -127,6 +126,8 @@ const REPLAYS: usize = 8;
 /// # Ok(())
 /// # }
 /// ```
+///
+/// [`Joe`]: sse_joe::Joe
 #[derive(Clone)]
 pub struct Redis {
     handle: Arc<Handle>,
@@ -200,6 +201,8 @@ impl Redis {
 
     /// A snapshot of this process's fan-out (as [`Joe::stats`]; `published`
     /// counts the entries this process read) and of its resumes.
+    ///
+    /// [`Joe::stats`]: sse_joe::Joe::stats
     pub fn stats(&self) -> Stats {
         let shared = self.shared();
         let state = shared.lock();
@@ -293,6 +296,8 @@ impl RedisBuilder {
     /// Sets how many frames may wait for one subscriber of this process
     /// before it is ended ([`Joe`]'s log capacity).
     ///
+    /// [`Joe`]: sse_joe::Joe
+    ///
     /// # Panics
     ///
     /// Panics if `capacity` is zero.
@@ -304,6 +309,8 @@ impl RedisBuilder {
 
     /// Sets how many bytes may wait for one subscriber of this process
     /// before it is ended ([`Joe`]'s byte limit).
+    ///
+    /// [`Joe`]: sse_joe::Joe
     ///
     /// # Panics
     ///
@@ -544,77 +551,6 @@ async fn position(
 }
 
 impl Shared {
-    /// once no lock is held: its streams end with `end`.
-    fn renew(&self, state: &mut State, end: End) -> Joe {
-        // Set before the streams can see their end.
-        let _ = state.end.set(end);
-        state.end = Arc::new(OnceLock::new());
-        let ended = std::mem::replace(&mut state.joe, self.joe.build());
-        let stats = ended.stats();
-        state.carried.published += stats.published;
-        state.carried.delivered += stats.delivered;
-        state.carried.lagged += stats.lagged;
-        ended
-    }
-
-    /// The reader lost Redis: ends every live stream (their clients
-    /// reconnect and resume) and refuses subscriptions until it reads
-    /// again. Called with `order` held.
-    pub(crate) async fn fail(&self, error: redis::RedisError) {
-        let ended = {
-            let mut state = self.lock();
-            if state.down.is_some() {
-                None
-            } else {
-                state.down = Some(error.clone());
-                Some(self.renew(&mut state, End::Unavailable(error)))
-            }
-        };
-        self.progress.send_modify(|progress| progress.up = false);
-        if let Some(ended) = ended {
-            ended.shutdown().await;
-        }
-    }
-
-    /// The reader found a new instance of the stream, named `epoch`: ends
-    /// every live stream with [`Error::Reset`] (their clients reconnect,
-    /// and their resumes are lost) and reads the new instance from its
-    /// start. Called with `order` held.
-    pub(crate) async fn reset(&self, epoch: Arc<str>) {
-        let ended = {
-            let mut state = self.lock();
-            state.epoch = Arc::clone(&epoch);
-            state.last = EntryId::ZERO;
-            state.down = None;
-            self.renew(&mut state, End::Reset)
-        };
-        self.progress.send_replace(Progress {
-            last: EntryId::ZERO,
-            epoch,
-            up: true,
-        });
-        ended.shutdown().await;
-    }
-
-    /// The reader found entries trimmed before it read them: ends every
-    /// live stream with [`Error::Trimmed`] (they would miss those entries)
-    /// and goes on after `last`. Called with `order` held.
-    pub(crate) async fn trimmed(&self, last: EntryId) {
-        let ended = {
-            let mut state = self.lock();
-            state.last = last;
-            state.down = None;
-            self.renew(&mut state, End::Trimmed)
-        };
-        let epoch = Arc::clone(&self.progress.borrow().epoch);
-        self.progress.send_replace(Progress {
-            last,
-            epoch,
-            up: true,
-        });
-        ended.shutdown().await;
-    }
-
     async fn publish(&self, message: Message, topics: &[Topic]) -> Result<(), Error> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Shutdown);
