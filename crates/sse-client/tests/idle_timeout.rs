@@ -1,0 +1,79 @@
+//! The idle timeout: a connection that receives nothing for a while
+//! tries again, and bytes of any kind hold it off.
+
+mod common;
+
+use common::{End, Reply, Server, collect, fast, status, stream};
+use futures_util::StreamExt;
+use sse_client::{Client, Update};
+use std::time::Duration;
+
+#[tokio::test]
+async fn idle_timeout_reconnects() {
+    let server = Server::start(|n, _| match n {
+        // No headers at all, then a body that stalls.
+        0 => Reply::NoHeaders,
+        1 => stream(&["data: a\n\n"], End::Hang),
+        _ => status(204),
+    })
+    .await;
+    let client = fast()
+        .idle_timeout(Some(Duration::from_millis(400)))
+        .build()
+        .unwrap();
+    let updates = collect(client.get(&server.url)).await;
+    assert_eq!(
+        updates,
+        [
+            "retrying after timeout",
+            "open 200",
+            r#"event message "a" id="#,
+            "retrying after timeout",
+            "closed",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn keep_alive_comments_hold_off_the_idle_timeout() {
+    let server = Server::start(|n, _| match n {
+        0 => {
+            // Ten keep-alives 60 ms apart: 600 ms of no events, longer than
+            // the idle timeout, but never 400 ms without a byte.
+            let mut chunks = vec![(Duration::ZERO, "data: first\n\n".to_owned())];
+            chunks.extend((0..10).map(|_| (Duration::from_millis(60), ":\n".to_owned())));
+            chunks.push((Duration::from_millis(60), "data: last\n\n".to_owned()));
+            Reply::Paced(chunks)
+        }
+        _ => status(204),
+    })
+    .await;
+    let client = fast()
+        .idle_timeout(Some(Duration::from_millis(400)))
+        .build()
+        .unwrap();
+    assert_eq!(
+        collect(client.get(&server.url)).await,
+        [
+            "open 200",
+            r#"event message "first" id="#,
+            r#"event message "last" id="#,
+            "retrying after end",
+            "closed",
+        ]
+    );
+}
+
+/// With nothing configured, a server that accepts and never answers is
+/// not waited on for ever.
+#[tokio::test(start_paused = true)]
+async fn a_silent_server_times_out_by_default() {
+    let server = Server::start(|_, _| Reply::NoHeaders).await;
+    let mut connection = Client::new().get(&server.url);
+    let started = tokio::time::Instant::now();
+    let Some(Ok(Update::Retrying(retrying))) = connection.next().await else {
+        panic!("a reconnection");
+    };
+    assert!(retrying.error().unwrap().is_timeout());
+    assert_eq!(started.elapsed(), sse_client::DEFAULT_IDLE_TIMEOUT);
+}

@@ -1,0 +1,211 @@
+//! What a response does to a connection: 200 with an event stream opens
+//! it, 204 ends it, other statuses and content types fail it (retried when
+//! configured), and redirects and compressed bodies are clear errors.
+
+mod common;
+
+use common::{End, Reply, Server, collect, fast, status, stream, within};
+use futures_util::StreamExt;
+use sse_client::Update;
+
+#[tokio::test]
+async fn no_content_stops_for_good() {
+    let server = Server::start(|_, _| status(204)).await;
+    let client = fast().build().unwrap();
+    assert_eq!(collect(client.get(&server.url)).await, ["closed"]);
+    assert_eq!(server.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn server_error_fails_without_retry() {
+    let server = Server::start(|_, _| {
+        Reply::Status(
+            reqwest::StatusCode::INTERNAL_SERVER_ERROR,
+            vec![("x-request-id", "abc")],
+            "database on fire",
+        )
+    })
+    .await;
+    let client = fast().build().unwrap();
+    let mut connection = client.get(&server.url);
+    let err = within(connection.next()).await.unwrap().unwrap_err();
+    assert!(err.is_status(), "{err:?}");
+    assert_eq!(err.status().unwrap().as_u16(), 500);
+    assert_eq!(err.headers().unwrap()["x-request-id"], "abc");
+    assert_eq!(err.body().unwrap(), "database on fire");
+    assert_eq!(
+        err.to_string(),
+        "server refused the stream with 500 Internal Server Error"
+    );
+    assert!(within(connection.next()).await.is_none());
+    assert_eq!(server.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn wrong_content_type_fails_without_retry() {
+    let server = Server::start(|_, _| {
+        Reply::Status(
+            reqwest::StatusCode::OK,
+            vec![("content-type", "text/html")],
+            "<h1>login</h1>",
+        )
+    })
+    .await;
+    let client = fast().retry_server_errors(true).build().unwrap();
+    let mut connection = client.get(&server.url);
+    let err = within(connection.next()).await.unwrap().unwrap_err();
+    assert!(err.is_content_type(), "{err:?}");
+    assert_eq!(err.body().unwrap(), "<h1>login</h1>");
+    assert!(err.to_string().contains("text/html"));
+    assert!(within(connection.next()).await.is_none());
+    assert_eq!(server.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn content_type_check_can_be_turned_off() {
+    let server = Server::start(|n, _| match n {
+        0 => Reply::Status(
+            reqwest::StatusCode::OK,
+            vec![("content-type", "text/plain")],
+            "data: x\n\n",
+        ),
+        _ => status(204),
+    })
+    .await;
+    let client = fast().require_event_stream(false).build().unwrap();
+    let updates = collect(client.get(&server.url)).await;
+    assert_eq!(
+        updates,
+        [
+            "open 200",
+            r#"event message "x" id="#,
+            "retrying after end",
+            "closed"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn server_errors_retried_when_configured() {
+    let server = Server::start(|n, _| match n {
+        0 => status(503),
+        1 => status(502),
+        2 => stream(&["data: up\n\n"], End::Close),
+        _ => status(204),
+    })
+    .await;
+    let client = fast().retry_server_errors(true).build().unwrap();
+    let updates = collect(client.get(&server.url)).await;
+    assert_eq!(
+        updates,
+        [
+            "retrying after status 503",
+            "retrying after status 502",
+            "open 200",
+            r#"event message "up" id="#,
+            "retrying after end",
+            "closed",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn too_many_requests_fails_by_default() {
+    let server = Server::start(|_, _| status(429)).await;
+    let client = fast().retry_server_errors(true).build().unwrap();
+    assert_eq!(collect(client.get(&server.url)).await, ["error status 429"]);
+}
+
+#[tokio::test]
+async fn a_redirect_loop_ends_with_a_permanent_error() {
+    let server = Server::start(|_, _| {
+        Reply::Status(
+            reqwest::StatusCode::FOUND,
+            vec![("location", "/events")],
+            "",
+        )
+    })
+    .await;
+    let client = fast().build().unwrap();
+    let mut connection = client.get(&server.url);
+    let last = within(connection.next()).await.unwrap().unwrap_err();
+    assert!(last.is_redirect() && last.is_permanent(), "{last:?}");
+    assert!(within(connection.next()).await.is_none());
+    assert!(server.seen().len() <= 11, "reqwest follows ten redirects");
+}
+
+#[tokio::test]
+async fn a_compressed_body_is_a_clear_error() {
+    let server = Server::start(|_, _| {
+        Reply::Status(
+            reqwest::StatusCode::OK,
+            vec![
+                ("content-type", "text/event-stream"),
+                ("content-encoding", "gzip"),
+            ],
+            "\u{1f}\u{8b}not really gzip",
+        )
+    })
+    .await;
+    let client = fast().build().unwrap();
+    let mut connection = client.get(&server.url);
+    let err = within(connection.next()).await.unwrap().unwrap_err();
+    assert!(err.is_content_encoding() && err.is_permanent(), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "the event stream is gzip-encoded and was not decoded"
+    );
+    assert!(within(connection.next()).await.is_none());
+}
+
+/// A refusal that the connection retries is not permanent, in its
+/// `Retrying` and as the last failure when the retries run out; one it
+/// does not retry is.
+#[tokio::test]
+async fn a_retried_refusal_is_not_permanent() {
+    let server = Server::start(|n, _| match n {
+        0 => status(503),
+        1 => status(429),
+        _ => status(204),
+    })
+    .await;
+    let client = fast()
+        .retry_server_errors(true)
+        .retry_too_many_requests(true)
+        .build()
+        .unwrap();
+    let mut connection = client.get(&server.url);
+    for code in [503, 429] {
+        let update = within(connection.next()).await.unwrap().unwrap();
+        let Update::Retrying(retrying) = update else {
+            panic!("expected a retry, got {update:?}");
+        };
+        let err = retrying.error().unwrap();
+        assert_eq!(err.status().unwrap().as_u16(), code);
+        assert!(err.is_status() && !err.is_permanent(), "{err:?}");
+    }
+    assert_eq!(collect(connection).await, ["closed"]);
+
+    let server = Server::start(|_, _| status(503)).await;
+    let exhausted = fast()
+        .retry_server_errors(true)
+        .max_retries(Some(0))
+        .build()
+        .unwrap();
+    let err = within(exhausted.get(&server.url).next())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(err.is_retries_exhausted() && !err.is_permanent(), "{err:?}");
+    let last = std::error::Error::source(&err)
+        .and_then(|source| source.downcast_ref::<sse_client::Error>())
+        .unwrap();
+    assert!(last.is_status() && !last.is_permanent(), "{last:?}");
+
+    let not_retried = fast().build().unwrap();
+    let err = within(not_retried.get(&server.url).next())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(err.is_status() && err.is_permanent(), "{err:?}");
+}
