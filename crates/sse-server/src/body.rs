@@ -411,6 +411,7 @@ pin_project! {
         // What the stream gave and was not sent yet.
         chunk: Chunk,
         unsent: Option<Unsent>,
+        #[pin]
         shutdown: Option<Listener>,
         // Counts the body among its server's open streams until dropped.
         open: Option<OpenStream>,
@@ -521,7 +522,7 @@ where
         if let (None, Some(interval)) = (this.keep_alive.as_ref().as_pin_ref(), *this.interval) {
             this.keep_alive.set(Some(tokio::time::sleep(interval)));
         }
-        if let Some(shutdown) = this.shutdown {
+        if let Some(shutdown) = this.shutdown.as_mut().as_pin_mut() {
             if shutdown.poll(cx).is_ready() {
                 this.end();
                 return Poll::Ready(None);

@@ -1,43 +1,40 @@
 //! A one-shot signal that ends every open response body.
 //!
-//! Bodies check an atomic flag on each poll and register their waker once,
-//! so the hot path (a body polled for every frame it sends) takes no lock;
-//! the lock is taken when a body first waits, when its task's waker changes
-//! (rare), when it is dropped, and once when the signal fires.
+//! The wake-ups are tokio-util's [`CancellationToken`]'s: each body holds
+//! the token's [`WaitForCancellationFutureOwned`], and the token wakes the
+//! bodies that wait when it is cancelled. A body does not poll that future
+//! each time it is polled, though, because it is polled for every frame it
+//! sends, and the token's checks take locks: `is_cancelled` locks the
+//! token's mutex, and the future, until the token is cancelled, also locks
+//! the waiter list that every body of a server shares. So the signal keeps
+//! an atomic flag of its own, set before the token is cancelled, which a
+//! body checks on each poll; it polls the token's future only when it first
+//! waits and when its task's waker changes (rare), so that the token holds
+//! the waker to wake.
 
+use pin_project_lite::pin_project;
 use std::{
+    future::Future,
+    pin::Pin,
     sync::{
-        Arc, Mutex, PoisonError,
+        Arc,
         atomic::{AtomicBool, Ordering},
     },
     task::{Context, Poll, Waker},
 };
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 #[derive(Default)]
 pub(crate) struct Signal {
     fired: AtomicBool,
-    wakers: Mutex<Wakers>,
-}
-
-#[derive(Default)]
-struct Wakers {
-    slots: Vec<Option<Waker>>,
-    free: Vec<usize>,
+    token: CancellationToken,
 }
 
 impl Signal {
     pub(crate) fn fire(&self) {
+        // Set before the token wakes anyone: a woken body finds it set.
         self.fired.store(true, Ordering::Release);
-        let woken: Vec<Waker> = {
-            let mut wakers = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
-            wakers.free.clear();
-            wakers.slots.drain(..).flatten().collect()
-        };
-        // Woken outside the lock: a waker may run code that drops a body,
-        // which takes the lock.
-        for waker in woken {
-            waker.wake();
-        }
+        self.token.cancel();
     }
 
     pub(crate) fn is_fired(&self) -> bool {
@@ -45,75 +42,47 @@ impl Signal {
     }
 }
 
-/// One body's registration with a [`Signal`].
-pub(crate) struct Listener {
-    signal: Arc<Signal>,
-    slot: Option<(usize, Waker)>,
+pin_project! {
+    /// One body's wait for a [`Signal`].
+    pub(crate) struct Listener {
+        signal: Arc<Signal>,
+        #[pin]
+        cancelled: WaitForCancellationFutureOwned,
+        // The waker `cancelled` was last polled with: the one the token
+        // wakes.
+        waker: Option<Waker>,
+    }
 }
 
 impl Listener {
     pub(crate) fn new(signal: Arc<Signal>) -> Listener {
-        Listener { signal, slot: None }
+        let cancelled = signal.token.clone().cancelled_owned();
+        Listener {
+            signal,
+            cancelled,
+            waker: None,
+        }
     }
 
     /// Ready once the signal has fired; otherwise the task is woken when it
     /// fires.
-    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.signal.is_fired() {
+    pub(crate) fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        if this.signal.is_fired() {
             return Poll::Ready(());
         }
-        match &mut self.slot {
-            Some((_, waker)) if waker.will_wake(cx.waker()) => return Poll::Pending,
-            _ => {}
+        if this
+            .waker
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            return Poll::Pending;
         }
-        let mut wakers = self
-            .signal
-            .wakers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        // Checked again under the lock: `fire` sets the flag before it
-        // takes the lock, so either it sees this waker or we see the flag.
-        if self.signal.is_fired() {
-            return Poll::Ready(());
-        }
-        let waker = cx.waker().clone();
-        match &mut self.slot {
-            Some((index, old)) if wakers.slots.get(*index).is_some_and(Option::is_some) => {
-                wakers.slots[*index] = Some(waker.clone());
-                *old = waker;
-            }
-            _ => {
-                let index = match wakers.free.pop() {
-                    Some(index) => {
-                        wakers.slots[index] = Some(waker.clone());
-                        index
-                    }
-                    None => {
-                        wakers.slots.push(Some(waker.clone()));
-                        wakers.slots.len() - 1
-                    }
-                };
-                self.slot = Some((index, waker));
-            }
-        }
-        Poll::Pending
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        if let Some((index, _)) = self.slot.take() {
-            let mut wakers = self
-                .signal
-                .wakers
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            // After `fire` the slots were drained; there is nothing to free.
-            if let Some(slot @ Some(_)) = wakers.slots.get_mut(index) {
-                *slot = None;
-                wakers.free.push(index);
-            }
-        }
+        // The token is checked again before the waker is stored: `fire`
+        // cancels it after setting the flag, so either the token wakes
+        // this waker or the future sees it cancelled.
+        *this.waker = Some(cx.waker().clone());
+        this.cancelled.poll(cx)
     }
 }
 
@@ -131,31 +100,48 @@ mod tests {
     }
 
     #[test]
-    fn fire_wakes_registered_listeners_once_and_frees_slots_on_drop() {
+    fn fire_wakes_registered_listeners_once_and_not_dropped_ones() {
         let signal = Arc::new(Signal::default());
         let count = Arc::new(Count(Default::default()));
         let waker = Waker::from(count.clone());
         let mut cx = Context::from_waker(&waker);
-        let mut a = Listener::new(signal.clone());
-        let mut b = Listener::new(signal.clone());
+        let mut a = Box::pin(Listener::new(signal.clone()));
+        let mut b = Box::pin(Listener::new(signal.clone()));
         let c = {
-            let mut c = Listener::new(signal.clone());
-            assert!(c.poll(&mut cx).is_pending());
+            let mut c = Box::pin(Listener::new(signal.clone()));
+            assert!(c.as_mut().poll(&mut cx).is_pending());
             c
         };
-        assert!(a.poll(&mut cx).is_pending());
-        assert!(b.poll(&mut cx).is_pending());
-        assert!(a.poll(&mut cx).is_pending());
+        assert!(a.as_mut().poll(&mut cx).is_pending());
+        assert!(b.as_mut().poll(&mut cx).is_pending());
+        assert!(a.as_mut().poll(&mut cx).is_pending());
         drop(c);
-        assert_eq!(signal.wakers.lock().unwrap().free, [0]);
-        let mut d = Listener::new(signal.clone());
-        assert!(d.poll(&mut cx).is_pending());
-        assert!(signal.wakers.lock().unwrap().free.is_empty());
+        let mut d = Box::pin(Listener::new(signal.clone()));
+        assert!(d.as_mut().poll(&mut cx).is_pending());
         signal.fire();
         assert_eq!(count.0.load(Ordering::SeqCst), 3);
-        assert!(a.poll(&mut cx).is_ready());
-        assert!(b.poll(&mut cx).is_ready());
+        assert!(a.as_mut().poll(&mut cx).is_ready());
+        assert!(b.as_mut().poll(&mut cx).is_ready());
         drop(d);
-        assert!(signal.wakers.lock().unwrap().slots.is_empty());
+    }
+
+    #[test]
+    fn a_listener_polled_with_a_new_waker_is_woken_through_it() {
+        let signal = Arc::new(Signal::default());
+        let first = Arc::new(Count(Default::default()));
+        let second = Arc::new(Count(Default::default()));
+        let mut listener = Box::pin(Listener::new(signal.clone()));
+        for count in [&first, &second] {
+            let waker = Waker::from(count.clone());
+            assert!(
+                listener
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending()
+            );
+        }
+        signal.fire();
+        assert_eq!(first.0.load(Ordering::SeqCst), 0);
+        assert_eq!(second.0.load(Ordering::SeqCst), 1);
     }
 }
