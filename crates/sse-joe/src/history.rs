@@ -1,18 +1,13 @@
 //! The bookkeeping the built-in replayers share.
 
-use crate::{Cut, Error, replayer::intersects};
+use crate::{Cut, Error, chunked::Chunked, replayer::intersects};
 use sse_codec::{Encoded, EventId, Message, Resume, Topic};
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::HashMap,
     fmt,
     sync::Arc,
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
-
-/// Entries per chunk of a [`History`]. A cut shares the chunks it covers
-/// (one reference count each), so taking it costs the history's length
-/// over this; a store after a cut copies at most the last chunk.
-const CHUNK: usize = 64;
 
 /// Where automatic IDs start by default: the wall clock in microseconds.
 /// A restarted process then numbers above every ID its previous run handed
@@ -117,14 +112,11 @@ macro_rules! history_replayer {
 }
 pub(crate) use history_replayer;
 
-/// Stored messages in publish order, indexed by ID, in shared chunks of
-/// [`CHUNK`] entries: every chunk but the last is full.
+/// Stored messages in publish order, indexed by ID. A cut shares the
+/// entries (a reference count); the store after it copies the list of
+/// chunks and at most the last chunk (see [`Chunked`]).
 pub(crate) struct History {
-    chunks: VecDeque<Arc<Vec<Entry>>>,
-    /// Entries at the start of `chunks[0]` that were evicted.
-    skip: usize,
-    /// Entries held.
-    len: usize,
+    entries: Chunked<Entry>,
     /// Event ID to the sequence number of the newest entry with that ID, so
     /// that finding where to resume is O(1) whatever the history's length.
     index: HashMap<EventId, u64>,
@@ -135,7 +127,7 @@ pub(crate) struct History {
     next_auto_id: Option<u64>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct Entry {
     id: Option<EventId>,
     frame: Encoded,
@@ -147,7 +139,7 @@ struct Entry {
 impl fmt::Debug for History {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("History")
-            .field("len", &self.len)
+            .field("len", &self.entries.len())
             .field("next_auto_id", &self.next_auto_id)
             .finish_non_exhaustive()
     }
@@ -156,9 +148,7 @@ impl fmt::Debug for History {
 impl History {
     pub(crate) fn new(auto_ids: bool) -> History {
         History {
-            chunks: VecDeque::new(),
-            skip: 0,
-            len: 0,
+            entries: Chunked::default(),
             index: HashMap::new(),
             first_seq: 0,
             next_auto_id: auto_ids.then(clock_start),
@@ -174,13 +164,7 @@ impl History {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
-    /// The entry `position` places from the oldest held.
-    fn entry(&self, position: usize) -> &Entry {
-        let at = position + self.skip;
-        &self.chunks[at / CHUNK][at % CHUNK]
+        self.entries.len()
     }
 
     pub(crate) fn prepare(&mut self, message: &mut Message) -> Result<(), Error> {
@@ -207,65 +191,41 @@ impl History {
         topics: &[Topic],
         at: Option<Instant>,
     ) {
-        let seq = self.first_seq + self.len as u64;
+        let seq = self.first_seq + self.entries.len() as u64;
         // An empty ID resets a client's last event ID, so no client resumes
         // from it.
         let id = message.get_id().filter(|id| !id.is_empty()).cloned();
         if let Some(id) = &id {
             self.index.insert(id.clone(), seq);
         }
-        let entry = Entry {
+        self.entries.push(Entry {
             id,
             frame: frame.clone(),
             topics: topics.into(),
             at,
-        };
-        let last = match self.chunks.back_mut() {
-            Some(last) if last.len() < CHUNK => last,
-            _ => {
-                self.chunks.push_back(Arc::new(Vec::with_capacity(CHUNK)));
-                self.chunks.back_mut().expect("just pushed")
-            }
-        };
-        // A cut holding the last chunk keeps it as it was: this copies it.
-        let last = Arc::make_mut(last);
-        last.reserve_exact(CHUNK - last.len());
-        last.push(entry);
-        self.len += 1;
+        });
     }
 
     /// Drops the oldest entry.
     pub(crate) fn pop_oldest(&mut self) {
-        if self.len == 0 {
+        if self.entries.len() == 0 {
             return;
         }
-        let id = self.entry(0).id.clone();
-        if let Some(id) = id {
+        if let Some(id) = &self.entries.get(0).id {
             // A later message may have reused the ID; keep its index.
-            if self.index.get(&id) == Some(&self.first_seq) {
-                self.index.remove(&id);
+            if self.index.get(id) == Some(&self.first_seq) {
+                self.index.remove(id);
             }
         }
-        let skip = self.skip;
-        let front = &mut self.chunks[0];
-        // Free the frame now unless a cut still shares the chunk.
-        if let Some(chunk) = Arc::get_mut(front) {
-            chunk[skip].frame = Encoded::default();
-        }
-        let front_len = front.len();
-        self.skip += 1;
-        self.len -= 1;
+        // Freed now unless a cut still shares it.
+        self.entries.pop_front();
         self.first_seq += 1;
-        if self.skip == front_len && (front_len == CHUNK || self.len == 0) {
-            self.chunks.pop_front();
-            self.skip = 0;
-        }
     }
 
     /// Drops entries stored at or before `deadline`.
     pub(crate) fn evict_until(&mut self, deadline: Instant) {
-        while self.len > 0 {
-            match self.entry(0).at {
+        while self.entries.len() > 0 {
+            match self.entries.get(0).at {
                 Some(at) if at <= deadline => self.pop_oldest(),
                 _ => break,
             }
@@ -288,13 +248,13 @@ impl History {
         let Some(start) = self.after(last_event_id) else {
             return Resume::Lost;
         };
-        self.shared_from(start).walk(topics, out);
+        walk(self.entries.iter_from(start), topics, out);
         Resume::Exact
     }
 
     /// Every stored frame for `topics`.
     pub(crate) fn replay_all(&self, topics: &[Topic], out: &mut dyn FnMut(Encoded)) -> Resume {
-        self.shared_from(0).walk(topics, out);
+        walk(self.entries.iter(), topics, out);
         Resume::Earliest
     }
 
@@ -308,42 +268,27 @@ impl History {
             },
             None => (0, Resume::Earliest),
         };
-        let chunks = self.shared_from(start);
+        if start >= self.entries.len() {
+            // Nothing to replay: no clone for the next store to copy from.
+            return Cut::new(resume, |_| {});
+        }
+        let entries = self.entries.clone();
         let topics: Box<[Topic]> = topics.into();
-        Cut::new(resume, move |out| chunks.walk(&topics, out))
-    }
-
-    /// The entries from `start` (from the oldest), as shared chunks.
-    fn shared_from(&self, start: usize) -> Chunks {
-        if start >= self.len {
-            return Chunks::default();
-        }
-        let at = start + self.skip;
-        Chunks {
-            chunks: self.chunks.range(at / CHUNK..).cloned().collect(),
-            offset: at % CHUNK,
-        }
+        Cut::new(resume, move |out| {
+            walk(entries.iter_from(start), &topics, out);
+        })
     }
 }
 
-/// Entries shared with a [`History`] as it was: the chunks from the one
-/// holding the first entry, and that entry's offset in it.
-#[derive(Default)]
-struct Chunks {
-    chunks: Vec<Arc<Vec<Entry>>>,
-    offset: usize,
-}
-
-impl Chunks {
-    fn walk(&self, topics: &[Topic], out: &mut dyn FnMut(Encoded)) {
-        let mut offset = self.offset;
-        for chunk in &self.chunks {
-            for entry in &chunk[offset..] {
-                if intersects(&entry.topics, topics) {
-                    out(entry.frame.clone());
-                }
-            }
-            offset = 0;
+/// Hands to `out` the frames of `entries` published to any of `topics`.
+fn walk<'a>(
+    entries: impl Iterator<Item = &'a Entry>,
+    topics: &[Topic],
+    out: &mut dyn FnMut(Encoded),
+) {
+    for entry in entries {
+        if intersects(&entry.topics, topics) {
+            out(entry.frame.clone());
         }
     }
 }

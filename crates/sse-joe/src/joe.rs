@@ -2,21 +2,20 @@
 
 use crate::{
     Error, Replayer, Stats,
-    log::{Cursor, Log, Owner, Waiter, Waiters},
+    log::{Log, Owner, Waiter, Waiters, unread},
     metrics::Metrics,
-    subscriber::{Shared, Subscriber, unread},
+    registry::{Inner, State},
+    shared::Shared,
+    subscriber::Subscriber,
 };
-use sse_codec::{Encoded, Message, Provider, Resume, Start, Subscribed, Subscription, Topic};
+use sse_codec::{Message, Provider, Resume, Start, Subscribed, Subscription, Topic};
 use std::{
     any::Any,
     cell::Cell,
     collections::{HashMap, VecDeque},
     fmt,
     panic::{AssertUnwindSafe, catch_unwind},
-    sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex, atomic::AtomicU64},
 };
 
 /// The default capacity of a topic's log: how many published frames a
@@ -52,7 +51,8 @@ pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
 /// is dropped, Joe shuts down: with no one left to publish, every
 /// subscriber's stream ends after its queued frames.
 ///
-/// A publish encodes the message once and appends the [`Encoded`] (a
+/// A publish encodes the message once and appends the
+/// [`Encoded`](sse_codec::Encoded) (a
 /// reference-counted clone) to the log of each of its topics: its cost
 /// does not grow with the number of subscribers. Each subscriber reads the
 /// logs of its topics with its own cursor and without a lock: a subscriber
@@ -106,59 +106,6 @@ pub struct JoeBuilder {
     capacity: usize,
     max_queued_bytes: usize,
     replayer: Option<Box<dyn Replayer>>,
-}
-
-pub(crate) struct Inner {
-    state: Mutex<State>,
-    capacity: usize,
-    max_queued_bytes: usize,
-    /// Whether a replayer was configured. Without one, a message can be
-    /// encoded before taking the lock, shortening the critical section.
-    has_replayer: bool,
-    /// The log of subscribers without topics: never appended to, closed at
-    /// shutdown, so that their streams end then.
-    idle: Arc<Log>,
-    /// The sequence number of the last publish whose entries are in every
-    /// log: a subscriber of several topics reads up to it.
-    finished: AtomicU64,
-    pub(crate) metrics: Metrics,
-}
-
-pub(crate) struct State {
-    closed: bool,
-    replayer: Option<Box<dyn Replayer>>,
-    /// Subscribers by slot; `None` slots are listed in `free`.
-    slots: Vec<Option<Entry>>,
-    free: Vec<usize>,
-    /// The log of each topic that has subscribers. A publish appends to
-    /// the logs of its topics, once each.
-    by_topic: HashMap<Topic, Arc<Log>>,
-    next_id: u64,
-    /// Numbers publishes, which orders the entries of different logs for a
-    /// subscriber of several topics.
-    publish_seq: u64,
-    /// Subscriber streams not yet dropped, registered or not.
-    streams: usize,
-    /// Subscribers registered for live messages.
-    receiving: usize,
-    /// The counters of [`Stats`].
-    published: u64,
-    /// Frames read by subscribers that are gone.
-    delivered_gone: u64,
-    lagged_total: u64,
-    replays_exact: u64,
-    replays_lost: u64,
-}
-
-struct Entry {
-    id: u64,
-    shared: Arc<Shared>,
-    waiter: Arc<Waiter>,
-    /// Each topic's log (no topic: the idle log) and this subscriber's
-    /// reader in it.
-    logs: Vec<(Option<Topic>, Arc<Log>, usize)>,
-    /// Registered for live messages: not ended for lagging.
-    receiving: bool,
 }
 
 /// A publish's working buffers, kept per thread so that a steady publish
@@ -329,7 +276,7 @@ impl Joe {
             let waiters = log.append(seq, &frame, bounds, &mut scratch.lagged, &mut scratch.ended);
             scratch.woken.extend(waiters);
         }
-        self.inner().finished.store(seq, Ordering::SeqCst);
+        self.inner().finish(seq);
         let mut freed = Vec::new();
         let mut dropped = Vec::new();
         for owner in scratch.lagged.drain(..) {
@@ -618,184 +565,6 @@ impl fmt::Debug for JoeBuilder {
             .field("max_queued_bytes", &self.max_queued_bytes)
             .field("replayer", &self.replayer.is_some())
             .finish()
-    }
-}
-
-impl Inner {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        // Replayer panics are caught inside the lock, so it is not poisoned
-        // by them; recover from anything else rather than fail every call.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The sequence number of the last publish whose entries are in every
-    /// log.
-    pub(crate) fn finished(&self) -> u64 {
-        self.finished.load(Ordering::SeqCst)
-    }
-
-    /// The bounds of a topic's log: frames and bytes.
-    pub(crate) fn bounds(&self) -> (usize, usize) {
-        (self.capacity, self.max_queued_bytes)
-    }
-
-    fn shutdown(&self) {
-        let mut guard = self.lock();
-        let state = &mut *guard;
-        if state.closed {
-            return;
-        }
-        state.closed = true;
-        let ended = state.receiving;
-        state.receiving = 0;
-        let mut waiters: Vec<Waiters> = Vec::new();
-        for entry in state.slots.drain(..).flatten() {
-            entry.shared.close();
-            state.delivered_gone += entry.waiter.delivered();
-        }
-        state.free.clear();
-        let logs: Vec<Arc<Log>> = state.by_topic.drain().map(|(_, log)| log).collect();
-        for log in logs.iter().chain([&self.idle]) {
-            waiters.push(log.close());
-        }
-        // No publish or replay can follow: free the history now rather
-        // than when the last stream is dropped.
-        let replayer = state.replayer.take();
-        drop(guard);
-        drop(replayer);
-        drop(logs);
-        for waiter in waiters.iter().flat_map(|list| list.iter()) {
-            waiter.wake(false);
-        }
-        self.metrics.shut_down(ended);
-        tracing::debug!(subscribers = ended, "shut down");
-    }
-
-    /// Removes a subscriber whose stream was dropped.
-    pub(crate) fn unsubscribe(&self, slot: usize, id: u64) {
-        let mut state = self.lock();
-        state.streams -= 1;
-        let mut dispose = Vec::new();
-        let mut unread = Vec::new();
-        let removed = state.remove(slot, id, &mut dispose, &mut unread);
-        drop(state);
-        drop(dispose);
-        drop(unread);
-        // After shutdown the registry is empty: the stream was no longer
-        // receiving.
-        self.metrics.unsubscribed(removed == Some(true));
-        if removed.is_some() {
-            tracing::debug!(subscriber = id, "unsubscribed");
-        }
-    }
-}
-
-impl State {
-    /// Registers a subscriber: a reader at the end of each topic's log
-    /// (the idle log, for none). Returns its slot and its logs.
-    fn insert(
-        &mut self,
-        id: u64,
-        (shared, waiter): (&Arc<Shared>, &Arc<Waiter>),
-        topics: &[Topic],
-        idle: &Arc<Log>,
-        capacity: usize,
-    ) -> (usize, Vec<Cursor>) {
-        let slot = match self.free.pop() {
-            Some(slot) => slot,
-            None => {
-                self.slots.push(None);
-                self.slots.len() - 1
-            }
-        };
-        let mut logs = Vec::with_capacity(topics.len().max(1));
-        let mut cursors = Vec::with_capacity(topics.len().max(1));
-        if topics.is_empty() {
-            let place = idle.lock().add_reader((slot, id), waiter, 0);
-            logs.push((None, Arc::clone(idle), place.0));
-            cursors.push(idle.cursor(place));
-        }
-        for (which, topic) in topics.iter().enumerate() {
-            let log = self
-                .by_topic
-                .entry(topic.clone())
-                .or_insert_with(|| Arc::new(Log::new(capacity)));
-            let place = log.lock().add_reader((slot, id), waiter, which);
-            logs.push((Some(topic.clone()), Arc::clone(log), place.0));
-            cursors.push(log.cursor(place));
-        }
-        self.slots[slot] = Some(Entry {
-            id,
-            shared: Arc::clone(shared),
-            waiter: Arc::clone(waiter),
-            logs,
-            receiving: true,
-        });
-        self.receiving += 1;
-        (slot, cursors)
-    }
-
-    /// Removes the subscriber `id` from `slot`, if it is still there: its
-    /// readers leave their logs, and a log left without readers goes. What
-    /// must be dropped without the lock goes to `dispose` and `unread`.
-    /// Returns whether it was there, and then whether it was receiving.
-    fn remove(
-        &mut self,
-        slot: usize,
-        id: u64,
-        dispose: &mut Vec<Arc<Waiter>>,
-        unread: &mut Vec<Arc<Log>>,
-    ) -> Option<bool> {
-        let here = self.slots.get(slot).and_then(Option::as_ref);
-        if here.is_none_or(|entry| entry.id != id) {
-            return None;
-        }
-        let entry = self.slots[slot].take()?;
-        self.free.push(slot);
-        if entry.receiving {
-            self.receiving -= 1;
-        }
-        self.delivered_gone += entry.waiter.delivered();
-        for (topic, log, reader) in entry.logs {
-            let mut state = log.lock();
-            state.remove_reader(reader, dispose);
-            let gone = state.is_unread();
-            drop(state);
-            if let (true, Some(topic)) = (gone, topic) {
-                if self
-                    .by_topic
-                    .get(&topic)
-                    .is_some_and(|held| Arc::ptr_eq(held, &log))
-                {
-                    unread.extend(self.by_topic.remove(&topic));
-                }
-            }
-        }
-        Some(entry.receiving)
-    }
-
-    /// Ends a subscriber that fell behind in one of its logs: in all of
-    /// them, with its replay freed (into `freed`), once.
-    fn end_lagged(
-        &mut self,
-        (slot, id): Owner,
-        ended: &mut Vec<Arc<Waiter>>,
-        freed: &mut Vec<VecDeque<Encoded>>,
-        dropped: &mut Vec<u64>,
-    ) {
-        let Some(entry) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
-            return;
-        };
-        if entry.id != id || !std::mem::take(&mut entry.receiving) {
-            return;
-        }
-        for (_, log, reader) in &entry.logs {
-            log.lock().end(*reader, ended);
-        }
-        freed.push(entry.shared.end());
-        self.receiving -= 1;
-        self.lagged_total += 1;
-        dropped.push(id);
     }
 }
 

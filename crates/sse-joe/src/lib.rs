@@ -1,12 +1,15 @@
 #![doc = include_str!("../README.md")]
 
+mod chunked;
 mod error;
 mod finite;
 mod history;
 mod joe;
 mod log;
 mod metrics;
+mod registry;
 mod replayer;
+mod shared;
 mod stats;
 mod subscriber;
 mod valid;

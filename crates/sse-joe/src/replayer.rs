@@ -113,8 +113,10 @@ pub trait Replayer: Send + 'static {
     /// meantime. Joe takes the cut under its lock and walks it after.
     ///
     /// The default returns `None`, and Joe calls `replay` or `replay_all`
-    /// under its lock instead. The built-in replayers share their history
-    /// in chunks, so that a cut costs a reference count per 64 messages.
+    /// under its lock instead. The built-in replayers share their history,
+    /// copied on write in chunks of 64 messages: a cut costs a reference
+    /// count, and the first store while one is held copies a pointer per
+    /// 64 messages and the last chunk.
     fn cut(&mut self, last_event_id: Option<&EventId>, topics: &[Topic]) -> Option<Cut> {
         let _ = (last_event_id, topics);
         None

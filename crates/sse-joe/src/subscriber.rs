@@ -3,8 +3,9 @@
 
 use crate::{
     Error,
-    joe::Inner,
-    log::{Cursor, Held, Lagged, Log, Waiter, WakerId},
+    log::{Cursor, Lagged, Waiter, WakerId, unread},
+    registry::Inner,
+    shared::Shared,
 };
 use futures_core::{Stream, stream::FusedStream};
 use sse_codec::Encoded;
@@ -12,120 +13,14 @@ use std::{
     collections::VecDeque,
     fmt,
     pin::Pin,
-    sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::Arc,
     task::{Context, Poll},
 };
-
-/// What Joe's registry shares with a subscriber's stream: the replay, which
-/// Joe frees at once when the subscriber lags, and whether Joe ended it.
-#[derive(Default)]
-pub(crate) struct Shared {
-    replay: Mutex<Replay>,
-    /// Whether `replay` may hold frames: once it is drained, reads skip
-    /// its lock.
-    has_replay: AtomicBool,
-    /// Ended by Joe: lagged, or shut down.
-    ended: AtomicBool,
-}
-
-#[derive(Default)]
-struct Replay {
-    frames: VecDeque<Encoded>,
-    bytes: usize,
-}
-
-impl Shared {
-    pub(crate) fn new(replay: VecDeque<Encoded>) -> Shared {
-        let shared = Shared::default();
-        shared.prepend(replay);
-        shared
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Replay> {
-        // Nothing panics while holding this lock; recover anyway.
-        self.replay.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn prepend(&self, frames: VecDeque<Encoded>) {
-        if frames.is_empty() {
-            return;
-        }
-        let mut replay = self.lock();
-        replay.bytes += frames.iter().map(Encoded::len).sum::<usize>();
-        let mut frames = frames;
-        frames.append(&mut replay.frames);
-        replay.frames = frames;
-        self.has_replay.store(true, Ordering::Release);
-    }
-
-    /// Marks the subscriber ended at shutdown: it still reads what is
-    /// queued, but takes no more prepended frames.
-    pub(crate) fn close(&self) {
-        self.ended.store(true, Ordering::Release);
-    }
-
-    /// Marks the subscriber ended for lagging and takes its replay, to be
-    /// dropped once no lock is held.
-    pub(crate) fn end(&self) -> VecDeque<Encoded> {
-        self.ended.store(true, Ordering::Release);
-        let mut replay = self.lock();
-        replay.bytes = 0;
-        std::mem::take(&mut replay.frames)
-    }
-
-    /// The replay's frames and bytes.
-    pub(crate) fn replay_usage(&self) -> (usize, usize) {
-        if !self.has_replay.load(Ordering::Acquire) {
-            return (0, 0);
-        }
-        let replay = self.lock();
-        (replay.frames.len(), replay.bytes)
-    }
-
-    fn pop_replay(&self) -> Option<Encoded> {
-        if !self.has_replay.load(Ordering::Acquire) {
-            return None;
-        }
-        let mut replay = self.lock();
-        let frame = replay.frames.pop_front();
-        match &frame {
-            Some(frame) => replay.bytes -= frame.len(),
-            None => self.has_replay.store(false, Ordering::Release),
-        }
-        frame
-    }
-}
 
 /// What a subscriber of several topics takes at most in one read: 64
 /// frames and, past the first, 64 KiB.
 const BATCH_FRAMES: usize = 64;
 const BATCH_BYTES: usize = 64 * 1024;
-
-/// What a subscriber's readers in `logs` have not read: a message in
-/// several of them counts once. The logs are read one after the other, not
-/// as one cut: a figure for diagnostics.
-pub(crate) fn unread<'a>(logs: impl IntoIterator<Item = (&'a Arc<Log>, usize)>) -> Held {
-    let mut logs = logs.into_iter();
-    let Some((first, reader)) = logs.next() else {
-        return Held::default();
-    };
-    let Some((second, other)) = logs.next() else {
-        return first.lock().unread(reader);
-    };
-    let mut entries = Vec::new();
-    for (log, reader) in [(first, reader), (second, other)].into_iter().chain(logs) {
-        log.lock().unread_entries(reader, usize::MAX, &mut entries);
-    }
-    entries.sort_unstable();
-    entries.dedup_by_key(|(seq, _)| *seq);
-    Held {
-        frames: entries.len(),
-        bytes: entries.iter().map(|(_, bytes)| bytes).sum(),
-    }
-}
 
 /// One subscriber's stream of frames, returned by
 /// [`Joe::subscribe`](sse_codec::Provider::subscribe): the replay, then live
@@ -253,7 +148,7 @@ impl Subscriber {
     /// Returns `false`, queuing nothing, if the stream has already ended
     /// (it lagged, or Joe shut down): its client must reconnect anyway.
     pub fn prepend(&mut self, frames: impl IntoIterator<Item = Encoded>) -> bool {
-        if self.end == End::Done || self.shared.ended.load(Ordering::Acquire) {
+        if self.end == End::Done || self.shared.is_ended() {
             return false;
         }
         let mut frames: VecDeque<Encoded> = frames.into_iter().collect();

@@ -1,0 +1,201 @@
+//! The log alone: reading, lagging, waking, bookkeeping.
+
+use super::*;
+use std::task::Waker;
+
+const BOUNDS: (usize, usize) = (8, usize::MAX);
+
+fn frame(text: &str) -> Encoded {
+    Encoded::from(&sse_codec::Message::new().data(text))
+}
+
+struct Reading {
+    waiter: Arc<Waiter>,
+    cursor: Cursor,
+}
+
+impl Reading {
+    fn new(log: &Arc<Log>, owner: Owner) -> Reading {
+        let waiter = Arc::new(Waiter::new(1));
+        let parts = log.lock().add_reader(owner, &waiter, 0);
+        Reading {
+            waiter,
+            cursor: log.cursor(parts),
+        }
+    }
+
+    /// Reads everything below the tail: the sequence numbers, or the
+    /// lag.
+    fn read(&mut self) -> Result<Vec<u64>, Lagged> {
+        let mut got = Vec::new();
+        if self.waiter.is_lagged() {
+            return Err(Lagged);
+        }
+        while let Some(slot) = self.cursor.peek()? {
+            got.push(slot.seq);
+            self.cursor.advance(&self.waiter);
+        }
+        Ok(got)
+    }
+}
+
+fn append(log: &Log, seq: u64, frame: &Encoded, bounds: (usize, usize)) -> Vec<Owner> {
+    let (mut lagged, mut ended) = (Vec::new(), Vec::new());
+    log.append(seq, frame, bounds, &mut lagged, &mut ended);
+    lagged
+}
+
+#[test]
+fn readers_get_every_entry_once_across_segments_and_read_segments_go() {
+    let log = Arc::new(Log::new(1000));
+    let (mut a, mut b) = (Reading::new(&log, (0, 0)), Reading::new(&log, (1, 1)));
+    for seq in 1..=100 {
+        assert!(append(&log, seq, &frame("x"), (1000, usize::MAX)).is_empty());
+    }
+    assert_eq!(a.read().unwrap(), (1..=100).collect::<Vec<_>>());
+    assert_eq!(log.lock().held().frames, 100, "b has not read them");
+    assert_eq!(b.read().unwrap(), (1..=100).collect::<Vec<_>>());
+    let state = log.lock();
+    assert_eq!(state.held().frames, 0);
+    assert_eq!(state.parts.len(), 1, "only the segment both are in is left");
+    drop(state);
+    assert!(a.read().unwrap().is_empty());
+}
+
+#[test]
+fn a_reader_a_whole_log_behind_is_ended_and_the_rest_goes() {
+    let log = Arc::new(Log::new(8));
+    let (mut fast, mut slow) = (Reading::new(&log, (0, 0)), Reading::new(&log, (1, 1)));
+    for seq in 1..=8 {
+        assert!(append(&log, seq, &frame("x"), BOUNDS).is_empty());
+        assert_eq!(fast.read().unwrap(), [seq]);
+    }
+    // Slow reads one, then stalls.
+    assert_eq!(slow.cursor.peek().unwrap().map(|slot| slot.seq), Some(1));
+    slow.cursor.advance(&slow.waiter);
+    assert_eq!(append(&log, 9, &frame("x"), BOUNDS), []);
+    assert_eq!(append(&log, 10, &frame("x"), BOUNDS), [(1, 1)]);
+    assert!(slow.read().is_err());
+    assert_eq!(fast.read().unwrap(), [9, 10]);
+    let state = log.lock();
+    assert_eq!(state.held().frames, 0, "nothing waits for the ended one");
+    assert!(
+        state.parts.len() <= 2,
+        "the segments the slow one held are gone"
+    );
+}
+
+#[test]
+fn a_waiting_reader_is_woken_once_and_removal_keeps_the_waiters() {
+    let log = Arc::new(Log::new(8));
+    let readers: Vec<_> = (0..3).map(|i| Reading::new(&log, (i, i as u64))).collect();
+    let mut registered = None;
+    let waker = Waker::noop();
+    assert!(readers[1].waiter.arm(waker, &mut registered));
+    assert!(!readers[1].waiter.arm(waker, &mut registered), "armed once");
+    let mut dispose = Vec::new();
+    log.lock()
+        .remove_reader(readers[0].cursor.reader, &mut dispose);
+    let woken = log
+        .append(1, &frame("x"), BOUNDS, &mut Vec::new(), &mut Vec::new())
+        .unwrap();
+    assert_eq!(woken.len(), 2);
+    let waiting: Vec<bool> = woken
+        .iter()
+        .map(|w| w.waiting.load(Ordering::SeqCst))
+        .collect();
+    assert_eq!(waiting.iter().filter(|&&w| w).count(), 1);
+    for waiter in woken.iter() {
+        waiter.wake(false);
+    }
+    assert!(!readers[1].waiter.waiting.load(Ordering::SeqCst));
+}
+
+#[test]
+fn waiters_are_removed_from_any_chunk_while_a_publisher_holds_them() {
+    let log = Arc::new(Log::new(8));
+    let readers: Vec<_> = (0..200)
+        .map(|i| Reading::new(&log, (i, i as u64)))
+        .collect();
+    let held = log.lock().waiters.clone();
+    let mut dispose = Vec::new();
+    let mut left: Vec<usize> = (0..200).collect();
+    for i in [0, 70, 199, 130, 64, 5] {
+        log.lock()
+            .remove_reader(readers[i].cursor.reader, &mut dispose);
+        left.retain(|&r| r != i);
+    }
+    assert_eq!(held.len(), 200, "the publisher's list is unchanged");
+    let state = log.lock();
+    assert_eq!(state.waiters.len(), 194);
+    let mut got: Vec<usize> = state
+        .waiters
+        .iter()
+        .map(|w| {
+            readers
+                .iter()
+                .position(|r| Arc::ptr_eq(&r.waiter, w))
+                .unwrap()
+        })
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, left);
+    for (at, &owner) in state.waiter_owners.iter().enumerate() {
+        assert_eq!(state.readers[owner].as_ref().unwrap().waiter_at, at);
+    }
+}
+
+#[test]
+fn unread_is_counted_in_frames_and_bytes() {
+    let log = Arc::new(Log::new(10));
+    let mut r = Reading::new(&log, (0, 0));
+    for (seq, len) in (1..=6).zip([10, 20, 30, 40, 50, 60]) {
+        append(&log, seq, &frame(&"x".repeat(len)), (10, usize::MAX));
+    }
+    let size = |len: usize| frame(&"x".repeat(len)).len();
+    let unread = log.lock().unread(r.cursor.reader);
+    assert_eq!(unread.frames, 6);
+    assert_eq!(
+        unread.bytes,
+        [10, 20, 30, 40, 50, 60].map(size).iter().sum::<usize>()
+    );
+    for _ in 0..5 {
+        assert!(r.cursor.peek().unwrap().is_some());
+        r.cursor.advance(&r.waiter);
+    }
+    assert_eq!(log.lock().unread(r.cursor.reader).bytes, size(60));
+    let mut ahead = Vec::new();
+    r.cursor.look_ahead(10, u64::MAX, &mut ahead);
+    assert_eq!(ahead, [(6, size(60))]);
+    assert_eq!(r.read().unwrap(), [6]);
+    assert_eq!(log.lock().unread(r.cursor.reader).frames, 0);
+}
+
+#[test]
+fn the_byte_bound_evicts_but_one_entry_always_fits() {
+    let log = Arc::new(Log::new(10));
+    let mut r = Reading::new(&log, (0, 0));
+    let big = frame(&"x".repeat(100));
+    assert!(append(&log, 1, &big, (10, 50)).is_empty());
+    assert_eq!(r.read().unwrap(), [1]);
+    assert!(append(&log, 2, &big, (10, 50)).is_empty());
+    assert_eq!(append(&log, 3, &big, (10, 50)), [(0, 0)]);
+}
+
+#[test]
+fn a_segment_holds_at_most_64_kib_past_its_first_entry() {
+    let log = Arc::new(Log::new(1000));
+    let _r = Reading::new(&log, (0, 0));
+    let chunk = frame(&"x".repeat(20 * 1024));
+    for seq in 1..=8 {
+        append(&log, seq, &chunk, (1000, usize::MAX));
+    }
+    let state = log.lock();
+    assert!(
+        state
+            .parts
+            .iter()
+            .all(|part| part.len == 1 || part.bytes <= SEGMENT_BYTES)
+    );
+    assert_eq!(state.held().frames, 8);
+}

@@ -1,0 +1,43 @@
+//! What [`Joe::stats`](crate::Joe::stats) counts.
+
+use super::{drain_ready, subscribe, topic};
+use crate::{FiniteReplayer, Joe, Provider};
+use sse_codec::{EventId, Message, Subscription};
+
+#[tokio::test]
+async fn stats_count_publishes_deliveries_and_replays() {
+    let joe = Joe::builder()
+        .replayer(FiniteReplayer::new(10).auto_ids_from(1))
+        .build();
+    let a = subscribe(&joe, &["a"]).await;
+    let ab = subscribe(&joe, &["a", "b"]).await;
+    joe.publish(Message::new().data("x"), &[topic("a"), topic("b")])
+        .await
+        .unwrap();
+    joe.publish(Message::new().data("y"), &[topic("b")])
+        .await
+        .unwrap();
+    let lost = joe
+        .subscribe(Subscription::new([topic("a")]).last_event_id(Some(EventId::from_static("9"))))
+        .await
+        .unwrap();
+    let stats = joe.stats();
+    assert_eq!(stats.subscribers, 3);
+    assert_eq!(stats.receiving, 3);
+    assert_eq!(stats.published, 2);
+    assert_eq!(stats.delivered, 0, "nothing was read yet");
+    assert_eq!((stats.replays_exact, stats.replays_lost), (0, 1));
+    // Topic a's log holds x, topic b's log x and y, each frame 15 bytes
+    // ("id: 1\ndata: x\n\n"); ab has two messages to read, x once.
+    assert_eq!((stats.queued_frames, stats.queued_bytes), (3, 45));
+    assert_eq!(stats.deepest_queue, 2);
+    assert_eq!((ab.queued(), ab.queued_bytes()), (2, 30));
+    let (mut a, mut ab) = (a, ab);
+    assert_eq!(drain_ready(&mut a).len(), 1);
+    assert_eq!(drain_ready(&mut ab).len(), 2);
+    let stats = joe.stats();
+    assert_eq!(stats.delivered, 3);
+    assert_eq!((stats.queued_frames, stats.queued_bytes), (0, 0));
+    drop((a, ab, lost));
+    assert_eq!(joe.stats().subscribers, 0);
+}
