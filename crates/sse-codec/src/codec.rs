@@ -1,7 +1,7 @@
 //! tokio-util's codec traits: read events with `FramedRead` from any
 //! `AsyncRead`, write messages with `FramedWrite` to any `AsyncWrite`.
 
-use crate::{Encoded, Event, EventStreamError, Message, Parser};
+use crate::{Encoded, Event, Message, Parser, ReadError};
 use bytes::BytesMut;
 use std::io;
 use tokio_util::codec::{Decoder, Encoder};
@@ -20,11 +20,11 @@ use tokio_util::codec::{Decoder, Encoder};
 /// cut off inside an event.
 ///
 /// An event larger than the maximum is skipped by the parser and reported
-/// as an [`EventStreamError::Parse`] error. tokio-util ends a framed stream
+/// as a [`ReadError::Parse`] error. tokio-util ends a framed stream
 /// after a decoder error (it yields the error, then `None`); the parser
 /// has already moved past the event, so polling the same `FramedRead` again
 /// goes on with the next one. An I/O error of the reader is an
-/// [`EventStreamError::Transport`].
+/// [`ReadError::Transport`].
 ///
 /// # Examples
 ///
@@ -107,20 +107,20 @@ impl EventCodec {
 
 impl Decoder for EventCodec {
     type Item = Event;
-    type Error = EventStreamError<io::Error>;
+    type Error = ReadError<io::Error>;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Event>, Self::Error> {
         self.feed(src);
-        self.parser.next_event().map_err(EventStreamError::Parse)
+        self.parser.next_event().map_err(ReadError::Parse)
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Event>, Self::Error> {
         self.feed(src);
-        if let Some(event) = self.parser.next_event().map_err(EventStreamError::Parse)? {
+        if let Some(event) = self.parser.next_event().map_err(ReadError::Parse)? {
             return Ok(Some(event));
         }
         self.parser.finish();
-        self.parser.next_event().map_err(EventStreamError::Parse)
+        self.parser.next_event().map_err(ReadError::Parse)
     }
 }
 
@@ -151,8 +151,8 @@ impl Encoder<Encoded> for EventCodec {
     }
 }
 
-impl From<io::Error> for EventStreamError<io::Error> {
+impl From<io::Error> for ReadError<io::Error> {
     fn from(error: io::Error) -> Self {
-        EventStreamError::Transport(error)
+        ReadError::Transport(error)
     }
 }

@@ -31,37 +31,69 @@ impl fmt::Display for ParseError {
 
 impl core::error::Error for ParseError {}
 
-/// An error from an [`EventStream`](crate::EventStream).
+/// An error from reading events off a source of bytes: the error of
+/// [`EventStream`](crate::EventStream) (over a `Stream` of chunks),
+/// `EventReader` (over a `std::io::Read`) and `EventCodec` (tokio-util's
+/// `Decoder`).
+///
+/// `E` is the source's error: the inner stream's, or `std::io::Error`. A
+/// [`Transport`](ReadError::Transport) error is the last: the source
+/// failed. A [`Parse`](ReadError::Parse) error is not: the
+/// [`Parser`](crate::Parser) skipped the oversize event, and reading can go
+/// on with the next one (each reader says how).
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum EventStreamError<E> {
-    /// The inner stream failed.
+pub enum ReadError<E> {
+    /// The source of the bytes failed.
     Transport(E),
     /// An event was too large; it was skipped and the stream goes on.
     Parse(ParseError),
 }
 
-impl<E> EventStreamError<E> {
+/// The former name of [`ReadError`], from when only
+/// [`EventStream`](crate::EventStream) returned it.
+#[deprecated(
+    note = "renamed to `ReadError`, the error of every reader (`EventStream`, `EventReader`, `EventCodec`)"
+)]
+pub type EventStreamError<E> = ReadError<E>;
+
+impl<E> ReadError<E> {
     /// Whether this is a transport error.
     pub fn is_transport(&self) -> bool {
-        matches!(self, EventStreamError::Transport(_))
+        matches!(self, ReadError::Transport(_))
     }
 }
 
-impl<E> fmt::Display for EventStreamError<E> {
+impl<E> fmt::Display for ReadError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EventStreamError::Transport(_) => f.write_str("error reading the event stream"),
-            EventStreamError::Parse(_) => f.write_str("error parsing the event stream"),
+            ReadError::Transport(_) => f.write_str("error reading the event stream"),
+            ReadError::Parse(_) => f.write_str("error parsing the event stream"),
         }
     }
 }
 
-impl<E: core::error::Error + 'static> core::error::Error for EventStreamError<E> {
+impl<E: core::error::Error + 'static> core::error::Error for ReadError<E> {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
-            EventStreamError::Transport(err) => Some(err),
-            EventStreamError::Parse(err) => Some(err),
+            ReadError::Transport(err) => Some(err),
+            ReadError::Parse(err) => Some(err),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Code written against the former name still compiles: the type, and
+    /// its variants as constructors and in patterns.
+    #[test]
+    #[allow(deprecated)]
+    fn the_former_name_still_names_the_error() {
+        let error: crate::EventStreamError<&str> = crate::EventStreamError::Transport("cut");
+        assert!(matches!(error, ReadError::Transport("cut")));
+        let error = ReadError::<()>::Parse(ParseError::EventTooLarge { limit: 1 });
+        assert!(matches!(error, crate::EventStreamError::Parse(_)));
     }
 }

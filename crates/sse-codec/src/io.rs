@@ -1,6 +1,6 @@
 //! Events from any `std::io::Read`, as a blocking `Iterator`.
 
-use crate::{Event, EventId, EventStreamError, Item, Parser};
+use crate::{Event, EventId, Item, Parser, ReadError};
 use bytes::BytesMut;
 use core::{fmt, time::Duration};
 use std::io::{self, Read};
@@ -20,10 +20,10 @@ pub const DEFAULT_READ_CHUNK: usize = 8 * 1024;
 /// it is not dispatched (as the spec says), and
 /// [`is_truncated`](EventReader::is_truncated) tells that it happened. A
 /// read that fails ends the iteration with
-/// [`EventStreamError::Transport`] as its last item (a read interrupted by
+/// [`ReadError::Transport`] as its last item (a read interrupted by
 /// a signal is retried). An event larger than the maximum event size is
 /// skipped, and reported by a
-/// [`EventStreamError::Parse`] item: that one is not the last, the
+/// [`ReadError::Parse`] item: that one is not the last, the
 /// iteration goes on with the next event.
 ///
 /// # Examples
@@ -41,7 +41,7 @@ pub const DEFAULT_READ_CHUNK: usize = 8 * 1024;
 /// assert_eq!(events.last_event_id().as_str(), "2");
 /// assert_eq!(events.retry(), Some(std::time::Duration::from_secs(1)));
 /// assert!(!events.is_truncated());
-/// # Ok::<(), sse_codec::EventStreamError<std::io::Error>>(())
+/// # Ok::<(), sse_codec::ReadError<std::io::Error>>(())
 /// ```
 #[must_use = "iterators do nothing unless iterated"]
 pub struct EventReader<R> {
@@ -86,11 +86,11 @@ impl<R: Read> EventReader<R> {
     /// The next event, comment or `retry` field: all the parser reports,
     /// for a proxy or a tool; [`next`](Iterator::next) gives the events
     /// only. `None` at the end of the input.
-    pub fn next_item(&mut self) -> Option<Result<Item, EventStreamError<io::Error>>> {
+    pub fn next_item(&mut self) -> Option<Result<Item, ReadError<io::Error>>> {
         loop {
             match self.parser.next_item() {
                 Ok(Some(item)) => return Some(Ok(item)),
-                Err(err) => return Some(Err(EventStreamError::Parse(err))),
+                Err(err) => return Some(Err(ReadError::Parse(err))),
                 Ok(None) => {}
             }
             if self.done {
@@ -98,7 +98,7 @@ impl<R: Read> EventReader<R> {
             }
             if let Err(err) = self.fill() {
                 self.done = true;
-                return Some(Err(EventStreamError::Transport(err)));
+                return Some(Err(ReadError::Transport(err)));
             }
         }
     }
@@ -160,7 +160,7 @@ impl<R: Read> EventReader<R> {
 }
 
 impl<R: Read> Iterator for EventReader<R> {
-    type Item = Result<Event, EventStreamError<io::Error>>;
+    type Item = Result<Event, ReadError<io::Error>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -199,7 +199,7 @@ impl<R: Read> Items<R> {
 }
 
 impl<R: Read> Iterator for Items<R> {
-    type Item = Result<Item, EventStreamError<io::Error>>;
+    type Item = Result<Item, ReadError<io::Error>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.reader.next_item()
@@ -267,7 +267,7 @@ mod tests {
                     event.data(),
                     event.last_event_id().as_str()
                 ),
-                Err(EventStreamError::Transport(err)) => alloc::format!("failed: {err}"),
+                Err(ReadError::Transport(err)) => alloc::format!("failed: {err}"),
                 Err(err) => alloc::format!("error {err}"),
             })
             .collect()

@@ -30,7 +30,10 @@ mod tests;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
 pub use crate::codec::EventCodec;
 pub use crate::encoded::Encoded;
-pub use crate::error::{EventStreamError, ParseError};
+// The former name of `ReadError`, so that code using it still compiles.
+#[allow(deprecated)]
+pub use crate::error::EventStreamError;
+pub use crate::error::{ParseError, ReadError};
 pub use crate::event::Event;
 pub use crate::field::{Field, FieldParser};
 pub use crate::id::{EventId, EventType, InvalidEventId, InvalidEventType};

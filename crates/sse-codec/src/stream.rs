@@ -1,6 +1,6 @@
 //! A `Stream` of events over a `Stream` of byte chunks.
 
-use crate::{Event, EventId, EventStreamError, Parser};
+use crate::{Event, EventId, Parser, ReadError};
 use bytes::Buf;
 use core::{
     pin::Pin,
@@ -18,9 +18,9 @@ pin_project_lite::pin_project! {
     /// inner stream is the end of the event stream (the spec's end of file:
     /// an unterminated final event is discarded, unless the parser given to
     /// [`with_parser`](EventStream::with_parser) dispatches it); a
-    /// transport error is passed on as [`EventStreamError::Transport`], and
+    /// transport error is passed on as [`ReadError::Transport`], and
     /// is the last item. An event larger than the parser's maximum event
-    /// size is skipped and reported by an [`EventStreamError::Parse`] item
+    /// size is skipped and reported by a [`ReadError::Parse`] item
     /// that is *not* the last: the stream goes on with the next event (so
     /// `?` on every item stops at the first oversize event; match on the
     /// error to go on). [`EventReader`](crate::EventReader) does the same
@@ -107,20 +107,20 @@ where
     S: Stream<Item = Result<B, E>>,
     B: Buf,
 {
-    type Item = Result<Event, EventStreamError<E>>;
+    type Item = Result<Event, ReadError<E>>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
         for _ in 0..YIELD_AFTER {
             match this.parser.next_event() {
                 Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
-                Err(err) => return Poll::Ready(Some(Err(EventStreamError::Parse(err)))),
+                Err(err) => return Poll::Ready(Some(Err(ReadError::Parse(err)))),
                 Ok(None) if this.parser.is_finished() => return Poll::Ready(None),
                 Ok(None) => {}
             }
             match ready!(this.inner.as_mut().poll_next(cx)) {
                 Some(Ok(chunk)) => this.parser.feed(chunk),
-                Some(Err(err)) => return Poll::Ready(Some(Err(EventStreamError::Transport(err)))),
+                Some(Err(err)) => return Poll::Ready(Some(Err(ReadError::Transport(err)))),
                 None => this.parser.finish(),
             }
         }
@@ -190,7 +190,7 @@ mod tests {
         assert!(matches!(next(), Poll::Ready(Some(Ok(e))) if e.data() == "b"));
         assert!(matches!(
             next(),
-            Poll::Ready(Some(Err(EventStreamError::Transport("cut"))))
+            Poll::Ready(Some(Err(ReadError::Transport("cut"))))
         ));
     }
 }

@@ -3,7 +3,7 @@
 #![cfg(feature = "tokio-util")]
 
 use futures_util::{SinkExt, StreamExt};
-use sse_codec::{EventCodec, EventId, EventStreamError, Message, ParseError, Parser};
+use sse_codec::{EventCodec, EventId, Message, ParseError, Parser, ReadError};
 use std::{
     io,
     pin::Pin,
@@ -79,7 +79,7 @@ async fn an_oversize_event_is_an_error_and_polling_again_goes_on() {
     );
     assert_eq!(events.next().await.unwrap().unwrap().data(), "a");
     match events.next().await {
-        Some(Err(EventStreamError::Parse(ParseError::EventTooLarge { limit: 32 }))) => {}
+        Some(Err(ReadError::Parse(ParseError::EventTooLarge { limit: 32 }))) => {}
         other => panic!("expected the oversize error, got {other:?}"),
     }
     // tokio-util ends the stream after a decoder error...
@@ -136,7 +136,7 @@ async fn a_read_error_is_a_transport_error_after_the_events_before_it() {
     let mut events = FramedRead::new(FailsAfter(b"data: kept\n\ndata: lost"), EventCodec::new());
     assert_eq!(events.next().await.unwrap().unwrap().data(), "kept");
     match events.next().await {
-        Some(Err(EventStreamError::Transport(error))) => {
+        Some(Err(ReadError::Transport(error))) => {
             assert_eq!(error.kind(), io::ErrorKind::ConnectionReset);
         }
         other => panic!("expected the read error, got {other:?}"),

@@ -20,10 +20,13 @@
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
 pub use sse_codec::EventCodec;
 pub use sse_codec::{
-    DEFAULT_MAX_EVENT_SIZE, Encoded, Event, EventId, EventReader, EventStream, EventStreamError,
-    EventType, Field, FieldParser, InvalidEventId, InvalidEventType, Item, Message, ParseError,
-    Parser, Provider, ProviderError, Resume, Start, Subscribed, Subscription, Topic,
+    DEFAULT_MAX_EVENT_SIZE, Encoded, Event, EventId, EventReader, EventStream, EventType, Field,
+    FieldParser, InvalidEventId, InvalidEventType, Item, Message, ParseError, Parser, Provider,
+    ProviderError, ReadError, Resume, Start, Subscribed, Subscription, Topic,
 };
+// The former name of `ReadError`, so that code using it still compiles.
+#[allow(deprecated)]
+pub use sse_codec::EventStreamError;
 
 /// The wire format alone: parser, encoder and the provider contract
 /// (the `sse-codec` crate).
@@ -111,7 +114,7 @@ pub use sse_client::{Client, ClientBuilder, Connection, read, read_stream};
 ///     text.push_str(event?.data());
 /// }
 /// assert_eq!(text, "Hello");
-/// # Ok::<(), sse::EventStreamError<std::io::Error>>(())
+/// # Ok::<(), sse::ReadError<std::io::Error>>(())
 /// ```
 pub fn read_blocking<R: std::io::Read>(reader: R) -> sse_codec::EventReader<R> {
     sse_codec::EventReader::new(reader)
