@@ -215,11 +215,22 @@ impl Log {
 }
 
 impl LogState {
-    /// `at`.
+    /// The position in `parts` of the segment holding the written entry
+    /// `at`: a binary search, as the segments are in order and each starts
+    /// where the one before ends.
     fn part_of(&self, at: u64) -> Option<usize> {
-        self.parts
-            .iter()
-            .position(|part| part.segment.start <= at && at < part.end())
+        let after = self.parts.partition_point(|part| part.segment.start <= at);
+        let i = after.checked_sub(1)?;
+        (at < self.parts[i].end()).then_some(i)
+    }
+
+    /// The written entries from `at` to the tail, in order.
+    fn slots_from(&self, at: u64) -> impl Iterator<Item = &Slot> {
+        let at = at.max(self.parts[0].segment.start);
+        let from = self.part_of(at).unwrap_or(self.parts.len());
+        self.parts.range(from..).flat_map(move |part| {
+            (at.max(part.segment.start)..part.end()).filter_map(|at| part.segment.get(at))
+        })
     }
 
     fn slot(&self, at: u64) -> Option<&Slot> {

@@ -90,9 +90,13 @@ impl LogState {
     /// Takes the reader at `at` out of the readers of the part starting at
     /// `start`.
     pub(super) fn leave(&mut self, start: u64, at: usize) {
-        let Some(part) = self.parts.iter_mut().find(|p| p.segment.start == start) else {
+        let Ok(i) = self
+            .parts
+            .binary_search_by_key(&start, |part| part.segment.start)
+        else {
             return;
         };
+        let part = &mut self.parts[i];
         part.readers.swap_remove(at);
         if let Some(&moved) = part.readers.get(at) {
             if let Some(moved) = self.readers[moved].as_mut() {
@@ -141,7 +145,6 @@ impl LogState {
         Some(Arc::clone(&self.parts[i].segment))
     }
 
-    /// The position in `parts` of the segment holding the written entry
     /// The position of an active reader.
     pub(super) fn position(&self, index: usize) -> Option<u64> {
         match self.readers.get(index).and_then(Option::as_ref) {
@@ -153,7 +156,7 @@ impl LogState {
     }
 
     /// How many entries the reader has not read yet, and their bytes, in
-    /// O(segments).
+    /// O(log segments).
     pub(crate) fn unread(&self, index: usize) -> Held {
         match self.position(index) {
             Some(next) if next < self.tail => Held {
@@ -169,9 +172,8 @@ impl LogState {
     pub(crate) fn unread_entries(&self, index: usize, max: usize, out: &mut Vec<(u64, usize)>) {
         if let Some(next) = self.position(index) {
             out.extend(
-                (next..self.tail)
+                self.slots_from(next)
                     .take(max)
-                    .filter_map(|at| self.slot(at))
                     .map(|slot| (slot.seq, slot.frame.len())),
             );
         }

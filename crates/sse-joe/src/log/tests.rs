@@ -199,3 +199,40 @@ fn a_segment_holds_at_most_64_kib_past_its_first_entry() {
     );
     assert_eq!(state.held().frames, 8);
 }
+
+#[test]
+fn an_entry_is_found_in_segments_of_every_size() {
+    let log = Arc::new(Log::new(1000));
+    let mut r = Reading::new(&log, (0, 0));
+    // Small frames fill segments of 4, 8, ... 64 entries; large ones close
+    // them early on bytes.
+    for seq in 1..=300 {
+        let len = if seq % 7 == 0 { 30 * 1024 } else { 10 };
+        append(&log, seq, &frame(&"x".repeat(len)), (1000, usize::MAX));
+    }
+    for _ in 0..100 {
+        assert!(r.cursor.peek().unwrap().is_some());
+        r.cursor.advance(&r.waiter);
+    }
+    let state = log.lock();
+    let first = state.parts[0].segment.start;
+    assert!(first > 0, "the segments read before are gone");
+    assert!(state.parts.len() > 10);
+    for at in 0..=state.tail {
+        let linear = state
+            .parts
+            .iter()
+            .position(|part| part.segment.start <= at && at < part.end());
+        assert_eq!(state.part_of(at), linear, "entry {at}");
+        let seq = state.slot(at).map(|slot| slot.seq);
+        assert_eq!(seq, (first..state.tail).contains(&at).then_some(at + 1));
+    }
+    let mut unread = Vec::new();
+    state.unread_entries(r.cursor.reader, 70, &mut unread);
+    let seqs: Vec<u64> = unread.iter().map(|&(seq, _)| seq).collect();
+    assert_eq!(seqs, (101..=170).collect::<Vec<_>>());
+    let big = frame(&"x".repeat(30 * 1024)).len();
+    let bytes: usize = unread.iter().map(|&(_, len)| len).sum();
+    assert_eq!(bytes, 10 * big + 60 * frame(&"x".repeat(10)).len());
+    assert_eq!(state.unread(r.cursor.reader).frames, 200);
+}
