@@ -2,6 +2,7 @@
 
 mod entry;
 mod error;
+mod publish;
 mod reader;
 mod redis;
 mod reset;

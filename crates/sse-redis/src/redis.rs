@@ -3,10 +3,10 @@
 
 use crate::{
     Error, Subscriber,
-    entry::{self, Entry, EntryId},
+    entry::{Entry, EntryId},
     reader::{self, Position, Reader},
     retention::{DEFAULT_RETENTION, Retention},
-    script::{Failed, Scripts},
+    script::Scripts,
     shared::{JoeConfig, Progress, Shared, State, lock},
 };
 use redis::{
@@ -21,7 +21,7 @@ use std::{
         Arc, Mutex, OnceLock,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 use tokio::{
     runtime,
@@ -551,49 +551,6 @@ async fn position(
 }
 
 impl Shared {
-    async fn publish(&self, message: Message, topics: &[Topic]) -> Result<(), Error> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::Shutdown);
-        }
-        if message.get_id().is_some() {
-            return Err(Error::ExplicitId);
-        }
-        let script = &self.scripts.publish;
-        let mut cmd = script.call(&self.key, &self.epoch_key);
-        cmd.arg(crate::script::new_epoch());
-        match self.retention {
-            Retention::Last(n) => {
-                cmd.arg("MAXLEN").arg(n);
-            }
-            Retention::Younger(age) => {
-                let now = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default();
-                let oldest = now.saturating_sub(age).as_millis();
-                cmd.arg("MINID").arg(oldest.to_string());
-            }
-            Retention::All => {
-                cmd.arg("").arg("");
-            }
-        }
-        for (name, value) in entry::fields(&message, topics) {
-            cmd.arg(name).arg(&value[..]);
-        }
-        let added = match script.run(&cmd, &mut self.publisher.clone()).await {
-            Ok(added) => added,
-            Err(Failed::NotRun(error)) => return Err(Error::Redis(error)),
-            Err(Failed::Call(error)) => return Err(Error::from_publish(error)),
-        };
-        if EntryId::from_value(&added).is_none() {
-            // It answered, so it ran: what it did is unknown.
-            return Err(Error::Unconfirmed(redis::RedisError::from((
-                redis::ErrorKind::UnexpectedReturnType,
-                "the publish script did not answer with an entry ID",
-            ))));
-        }
-        Ok(())
-    }
-
     async fn subscribe(&self, subscription: Subscription) -> Result<Subscribed<Subscriber>, Error> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Shutdown);
