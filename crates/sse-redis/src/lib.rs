@@ -5,6 +5,7 @@ mod error;
 mod publish;
 mod reader;
 mod redis;
+mod replay;
 mod reset;
 mod retention;
 mod script;
