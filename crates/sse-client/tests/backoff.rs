@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::{End, Reply, Server, collect, describe, fast, status, stream, within};
+use common::{
+    End, Reply, Server, collect, describe, exact_backoff, expect_retrying, fast, reply, status,
+    stream, updates_and_error, within,
+};
 use futures_util::StreamExt;
 use sse_client::{Client, Update};
 use std::time::Duration;
@@ -25,19 +28,15 @@ async fn retry_delays(connection: &mut sse_client::Connection) -> Vec<Duration> 
 
 #[tokio::test]
 async fn retry_field_sets_the_delay() {
-    let server = Server::start(|n, _| match n {
-        0 => stream(&["retry: 300\ndata: a\n\n"], End::Close),
+    let server = Server::replies([
+        stream(&["retry: 300\ndata: a\n\n"], End::Close),
         // A failure right after: the delay is at least the server's.
-        1 => status(503),
-        2 => stream(&["retry: 20\n"], End::Close),
-        _ => status(204),
-    })
+        status(503),
+        stream(&["retry: 20\n"], End::Close),
+    ])
     .await;
     // A backoff far longer than the server's times: they must win.
-    let client = Client::builder()
-        .initial_interval(Duration::from_millis(10))
-        .multiplier(1.0)
-        .jitter(0.0)
+    let client = exact_backoff(Duration::from_millis(10), 1.0)
         .retry_server_errors(true)
         .build()
         .unwrap();
@@ -58,11 +57,7 @@ async fn retry_field_sets_the_delay() {
 
 #[tokio::test]
 async fn retry_field_shortens_a_long_backoff() {
-    let server = Server::start(|n, _| match n {
-        0 => stream(&["retry: 10\ndata: a\n\n"], End::Close),
-        _ => status(204),
-    })
-    .await;
+    let server = Server::replies([stream(&["retry: 10\ndata: a\n\n"], End::Close)]).await;
     let client = Client::builder()
         .initial_interval(Duration::from_secs(3600))
         .build()
@@ -74,21 +69,10 @@ async fn retry_field_shortens_a_long_backoff() {
 
 #[tokio::test]
 async fn too_many_requests_waits_retry_after() {
-    let server = Server::start(|n, _| match n {
-        0 => Reply::Status(
-            reqwest::StatusCode::TOO_MANY_REQUESTS,
-            vec![("retry-after", "1")],
-            "slow down",
-        ),
-        _ => status(204),
-    })
-    .await;
+    let server = Server::replies([reply(429, &[("retry-after", "1")], "slow down")]).await;
     let client = fast().retry_too_many_requests(true).build().unwrap();
     let mut connection = client.get(&server.url);
-    let first = within(connection.next()).await.unwrap().unwrap();
-    let Update::Retrying(retrying) = first else {
-        panic!("expected a retry, got {first:?}");
-    };
+    let retrying = expect_retrying(within(connection.next()).await);
     assert_eq!(retrying.delay(), Duration::from_secs(1));
     assert_eq!(retrying.attempt(), 1);
     assert_eq!(retrying.error().unwrap().body().unwrap(), "slow down");
@@ -106,17 +90,7 @@ async fn max_retries_ends_with_an_error() {
         .build()
         .unwrap();
     let mut connection = client.get(&server.url);
-    let mut updates = Vec::new();
-    let mut last = None;
-    within(async {
-        while let Some(update) = connection.next().await {
-            match update {
-                Err(err) => last = Some(err),
-                ok => updates.push(describe(ok)),
-            }
-        }
-    })
-    .await;
+    let (updates, last) = updates_and_error(&mut connection).await;
     assert_eq!(
         updates,
         ["retrying after status 503", "retrying after status 503"]
@@ -136,10 +110,7 @@ async fn a_stream_that_ends_at_once_is_a_failed_attempt() {
     // backoff grows and the retry limit holds, instead of reconnecting at
     // the server's time for ever.
     let server = Server::start(|_, _| stream(&["retry: 5\ndata: x\n\n"], End::Close)).await;
-    let client = Client::builder()
-        .initial_interval(Duration::from_millis(10))
-        .multiplier(2.0)
-        .jitter(0.0)
+    let client = exact_backoff(Duration::from_millis(10), 2.0)
         .max_retries(Some(4))
         .build()
         .unwrap();
@@ -161,10 +132,7 @@ async fn a_stream_that_stays_up_starts_the_retries_over() {
         _ => status(204),
     })
     .await;
-    let client = Client::builder()
-        .initial_interval(Duration::from_millis(10))
-        .multiplier(2.0)
-        .jitter(0.0)
+    let client = exact_backoff(Duration::from_millis(10), 2.0)
         .stable_after(Duration::from_millis(100))
         .build()
         .unwrap();
@@ -176,11 +144,11 @@ async fn a_stream_that_stays_up_starts_the_retries_over() {
 
 #[tokio::test]
 async fn max_retries_counts_from_the_last_open() {
-    let server = Server::start(|n, _| match n {
-        0 | 2 => status(503),
-        1 => stream(&["data: a\n\n"], End::Close),
-        _ => status(204),
-    })
+    let server = Server::replies([
+        status(503),
+        stream(&["data: a\n\n"], End::Close),
+        status(503),
+    ])
     .await;
     let client = fast()
         .retry_server_errors(true)
@@ -203,10 +171,7 @@ async fn max_retries_counts_from_the_last_open() {
 #[tokio::test]
 async fn max_elapsed_time_ends_with_an_error() {
     let server = Server::start(|_, _| status(503)).await;
-    let client = Client::builder()
-        .initial_interval(Duration::from_millis(20))
-        .multiplier(1.0)
-        .jitter(0.0)
+    let client = exact_backoff(Duration::from_millis(20), 1.0)
         .retry_server_errors(true)
         .max_elapsed_time(Some(Duration::from_millis(500)))
         .build()
@@ -245,11 +210,7 @@ async fn custom_backoff_policy() {
         }
         fn reset(&mut self) {}
     }
-    let server = Server::start(|n, _| match n {
-        0..=2 => status(503),
-        _ => status(204),
-    })
-    .await;
+    let server = Server::replies([status(503), status(503), status(503)]).await;
     let client = Client::builder()
         .backoff(|| Constant(Duration::from_millis(5)))
         .retry_server_errors(true)
@@ -295,19 +256,10 @@ async fn follow_paused(connection: &mut sse_client::Connection) -> (Vec<String>,
 /// the year 9999, is tried again after the default ceiling.
 #[tokio::test(start_paused = true)]
 async fn an_absurd_retry_after_waits_the_default_ceiling() {
-    let server = Server::start(|n, _| match n {
-        0 => Reply::Status(
-            reqwest::StatusCode::SERVICE_UNAVAILABLE,
-            vec![("retry-after", "99999999999")],
-            "",
-        ),
-        1 => Reply::Status(
-            reqwest::StatusCode::TOO_MANY_REQUESTS,
-            vec![("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")],
-            "",
-        ),
-        _ => status(204),
-    })
+    let server = Server::replies([
+        reply(503, &[("retry-after", "99999999999")], ""),
+        reply(429, &[("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")], ""),
+    ])
     .await;
     let client = fast()
         .retry_server_errors(true)
@@ -339,14 +291,9 @@ async fn an_absurd_retry_after_waits_the_default_ceiling() {
 /// still ends the retries.
 #[tokio::test(start_paused = true)]
 async fn a_configured_ceiling_caps_retry_after_within_the_time_budget() {
-    let server = Server::start(|_, _| {
-        Reply::Status(
-            reqwest::StatusCode::TOO_MANY_REQUESTS,
-            vec![("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")],
-            "",
-        )
-    })
-    .await;
+    let server =
+        Server::start(|_, _| reply(429, &[("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")], ""))
+            .await;
     let client = fast()
         .retry_too_many_requests(true)
         .max_retry_after(Duration::from_secs(2))

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{End, Server, collect, describe, fast, status, stream, within};
+use common::{End, Server, collect, describe, fast, next, status, stream, within};
 use futures_util::StreamExt;
 use sse_client::Client;
 use std::time::Duration;
@@ -44,7 +44,7 @@ async fn close_while_waiting_to_reconnect() {
         .build()
         .unwrap();
     let mut connection = client.get(&server.url);
-    let first = describe(within(connection.next()).await.unwrap());
+    let first = next(&mut connection).await;
     assert_eq!(first, "retrying after status 503");
     let handle = connection.close_handle();
     tokio::spawn(async move { handle.close() });

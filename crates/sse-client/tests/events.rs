@@ -3,16 +3,12 @@
 
 mod common;
 
-use common::{End, Reply, Server, collect, fast, status, stream, within};
+use common::{End, Reply, Server, collect, fast, stream, within};
 use futures_util::StreamExt;
 
 #[tokio::test]
 async fn comments_when_asked() {
-    let server = Server::start(|n, _| match n {
-        0 => stream(&[": hello\n", "data: a\n\n"], End::Close),
-        _ => status(204),
-    })
-    .await;
+    let server = Server::replies([stream(&[": hello\n", "data: a\n\n"], End::Close)]).await;
     let client = fast().comments(true).build().unwrap();
     let updates = collect(client.get(&server.url)).await;
     assert_eq!(
@@ -30,10 +26,10 @@ async fn comments_when_asked() {
 #[tokio::test]
 async fn oversize_event_is_skipped_and_reported() {
     let big = format!("data: {}\n\n", "x".repeat(100));
-    let server = Server::start(move |n, _| match n {
-        0 => Reply::Stream(vec![big.clone(), "data: small\n\n".to_owned()], End::Close),
-        _ => status(204),
-    })
+    let server = Server::replies([Reply::Stream(
+        vec![big, "data: small\n\n".to_owned()],
+        End::Close,
+    )])
     .await;
     let client = fast().max_event_size(64).build().unwrap();
     assert_eq!(
@@ -50,13 +46,10 @@ async fn oversize_event_is_skipped_and_reported() {
 
 #[tokio::test]
 async fn filters_by_event_type() {
-    let server = Server::start(|n, _| match n {
-        0 => stream(
-            &["event: price\ndata: 1\n\ndata: hi\n\nevent: price\ndata: 2\n\n"],
-            End::Close,
-        ),
-        _ => status(204),
-    })
+    let server = Server::replies([stream(
+        &["event: price\ndata: 1\n\ndata: hi\n\nevent: price\ndata: 2\n\n"],
+        End::Close,
+    )])
     .await;
     let client = fast().build().unwrap();
     let prices: Vec<_> = within(

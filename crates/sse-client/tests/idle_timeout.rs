@@ -3,19 +3,18 @@
 
 mod common;
 
-use common::{End, Reply, Server, collect, fast, status, stream};
+use common::{End, Reply, Server, collect, expect_retrying, fast, stream};
 use futures_util::StreamExt;
-use sse_client::{Client, Update};
+use sse_client::Client;
 use std::time::Duration;
 
 #[tokio::test]
 async fn idle_timeout_reconnects() {
-    let server = Server::start(|n, _| match n {
+    let server = Server::replies([
         // No headers at all, then a body that stalls.
-        0 => Reply::NoHeaders,
-        1 => stream(&["data: a\n\n"], End::Hang),
-        _ => status(204),
-    })
+        Reply::NoHeaders,
+        stream(&["data: a\n\n"], End::Hang),
+    ])
     .await;
     let client = fast()
         .idle_timeout(Some(Duration::from_millis(400)))
@@ -36,18 +35,12 @@ async fn idle_timeout_reconnects() {
 
 #[tokio::test]
 async fn keep_alive_comments_hold_off_the_idle_timeout() {
-    let server = Server::start(|n, _| match n {
-        0 => {
-            // Ten keep-alives 60 ms apart: 600 ms of no events, longer than
-            // the idle timeout, but never 400 ms without a byte.
-            let mut chunks = vec![(Duration::ZERO, "data: first\n\n".to_owned())];
-            chunks.extend((0..10).map(|_| (Duration::from_millis(60), ":\n".to_owned())));
-            chunks.push((Duration::from_millis(60), "data: last\n\n".to_owned()));
-            Reply::Paced(chunks)
-        }
-        _ => status(204),
-    })
-    .await;
+    // Ten keep-alives 60 ms apart: 600 ms of no events, longer than the
+    // idle timeout, but never 400 ms without a byte.
+    let mut chunks = vec![(Duration::ZERO, "data: first\n\n".to_owned())];
+    chunks.extend((0..10).map(|_| (Duration::from_millis(60), ":\n".to_owned())));
+    chunks.push((Duration::from_millis(60), "data: last\n\n".to_owned()));
+    let server = Server::replies([Reply::Paced(chunks)]).await;
     let client = fast()
         .idle_timeout(Some(Duration::from_millis(400)))
         .build()
@@ -71,9 +64,7 @@ async fn a_silent_server_times_out_by_default() {
     let server = Server::start(|_, _| Reply::NoHeaders).await;
     let mut connection = Client::new().get(&server.url);
     let started = tokio::time::Instant::now();
-    let Some(Ok(Update::Retrying(retrying))) = connection.next().await else {
-        panic!("a reconnection");
-    };
+    let retrying = expect_retrying(connection.next().await);
     assert!(retrying.error().unwrap().is_timeout());
     assert_eq!(started.elapsed(), sse_client::DEFAULT_IDLE_TIMEOUT);
 }

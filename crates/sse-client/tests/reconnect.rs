@@ -3,21 +3,22 @@
 
 mod common;
 
-use common::{End, Server, collect, describe, fast, status, stream, within};
+use common::{
+    End, Server, collect, exact_backoff, expect_retrying, fast, next, status, stream,
+    updates_and_error, within,
+};
 use futures_util::StreamExt;
-use sse_client::{Client, Update};
 use std::time::Duration;
 
 #[tokio::test]
 async fn reconnects_after_drop_mid_event_with_last_event_id() {
-    let server = Server::start(|n, _| match n {
-        0 => stream(
+    let server = Server::replies([
+        stream(
             &["id: 1\ndata: one\n\nid: 2\ndata: par", "tial"],
             End::Abort,
         ),
-        1 => stream(&["data: two\n\n"], End::Close),
-        _ => status(204),
-    })
+        stream(&["data: two\n\n"], End::Close),
+    ])
     .await;
     let client = fast().build().unwrap();
     let updates = collect(client.get(&server.url)).await;
@@ -43,38 +44,25 @@ async fn reconnects_after_drop_mid_event_with_last_event_id() {
 
 #[tokio::test]
 async fn empty_id_clears_last_event_id() {
-    let server = Server::start(|n, _| match n {
-        0 => stream(&["id: 5\ndata: a\n\n"], End::Close),
-        1 => stream(&["id\ndata: b\n\n"], End::Close),
-        _ => status(204),
-    })
+    let server = Server::replies([
+        stream(&["id: 5\ndata: a\n\n"], End::Close),
+        stream(&["id\ndata: b\n\n"], End::Close),
+    ])
     .await;
     let client = fast().build().unwrap();
     let events = within(client.get(&server.url).events().collect::<Vec<_>>()).await;
     assert_eq!(events.len(), 2);
-    let ids: Vec<_> = server
-        .seen()
-        .iter()
-        .map(|s| s.last_event_id().map(str::to_owned))
-        .collect();
+    let ids = server.last_event_ids();
     assert_eq!(ids, [None, Some("5".to_owned()), None]);
 }
 
 #[tokio::test]
 async fn last_event_id_header_of_the_request_resumes() {
-    let server = Server::start(|n, _| match n {
-        0 => stream(&["data: a\n\n"], End::Close),
-        _ => status(204),
-    })
-    .await;
+    let server = Server::replies([stream(&["data: a\n\n"], End::Close)]).await;
     let client = fast().build().unwrap();
     let request = client.http().get(&server.url).header("Last-Event-ID", "41");
     collect(client.connect(request)).await;
-    let ids: Vec<_> = server
-        .seen()
-        .iter()
-        .map(|s| s.last_event_id().map(str::to_owned))
-        .collect();
+    let ids = server.last_event_ids();
     assert_eq!(ids, [Some("41".to_owned()), Some("41".to_owned())]);
 }
 
@@ -82,27 +70,14 @@ async fn last_event_id_header_of_the_request_resumes() {
 async fn utf8_last_event_id_header_of_the_request_resumes() {
     // IDs are UTF-8; `to_str` would have refused this one and resumed from
     // nothing.
-    let server = Server::start(|n, _| match n {
-        0 => stream(&["data: a\n\n"], End::Close),
-        _ => status(204),
-    })
-    .await;
+    let server = Server::replies([stream(&["data: a\n\n"], End::Close)]).await;
     let client = fast().build().unwrap();
     let id = http::HeaderValue::from_bytes("caf\u{e9}-41".as_bytes()).unwrap();
     let request = client.http().get(&server.url).header("Last-Event-ID", id);
     collect(client.connect(request)).await;
-    let ids: Vec<_> = server
-        .seen()
-        .iter()
-        .map(|s| s.last_event_id().map(str::to_owned))
-        .collect();
+    let ids = server.last_event_ids();
     let id = Some("caf\u{e9}-41".to_owned());
     assert_eq!(ids, [id.clone(), id]);
-}
-
-/// The next update, described.
-async fn next(connection: &mut sse_client::Connection) -> String {
-    describe(within(connection.next()).await.unwrap())
 }
 
 /// `reconnect` ends the stream under way and connects again after the
@@ -110,17 +85,13 @@ async fn next(connection: &mut sse_client::Connection) -> String {
 /// and the backoff carry on.
 #[tokio::test]
 async fn reconnect_on_demand_keeps_the_id_the_retry_time_and_the_backoff() {
-    let server = Server::start(|n, _| match n {
-        0 => stream(&["retry: 5\nid: 7\ndata: a\n\n"], End::Hang),
-        1 => stream(&["data: b\n\n"], End::Hang),
-        2 => stream(&["data: c\n\n"], End::Hang),
-        _ => status(204),
-    })
+    let server = Server::replies([
+        stream(&["retry: 5\nid: 7\ndata: a\n\n"], End::Hang),
+        stream(&["data: b\n\n"], End::Hang),
+        stream(&["data: c\n\n"], End::Hang),
+    ])
     .await;
-    let client = Client::builder()
-        .initial_interval(Duration::from_millis(100))
-        .multiplier(2.0)
-        .jitter(0.0)
+    let client = exact_backoff(Duration::from_millis(100), 2.0)
         .stable_after(Duration::from_secs(3600))
         .build()
         .unwrap();
@@ -128,9 +99,7 @@ async fn reconnect_on_demand_keeps_the_id_the_retry_time_and_the_backoff() {
     assert_eq!(next(&mut connection).await, "open 200");
     assert_eq!(next(&mut connection).await, r#"event message "a" id=7"#);
     connection.reconnect();
-    let Some(Ok(Update::Retrying(retrying))) = within(connection.next()).await else {
-        panic!("a reconnection");
-    };
+    let retrying = expect_retrying(within(connection.next()).await);
     assert!(retrying.error().is_none());
     assert_eq!(
         retrying.delay(),
@@ -141,16 +110,11 @@ async fn reconnect_on_demand_keeps_the_id_the_retry_time_and_the_backoff() {
     assert_eq!(next(&mut connection).await, "open 200");
     assert_eq!(next(&mut connection).await, r#"event message "b" id=7"#);
     connection.reconnect();
-    let Some(Ok(Update::Retrying(retrying))) = within(connection.next()).await else {
-        panic!("a reconnection");
-    };
+    let retrying = expect_retrying(within(connection.next()).await);
     // The second failure in a row: the backoff went on from its first
     // 100 ms, it did not start over.
     assert_eq!(retrying.delay(), Duration::from_millis(200));
-    assert_eq!(
-        describe(within(connection.next()).await.unwrap()),
-        "open 200"
-    );
+    assert_eq!(next(&mut connection).await, "open 200");
     let seen = server.seen();
     assert_eq!(seen.len(), 3);
     assert_eq!(seen[1].last_event_id(), Some("7"));
@@ -166,17 +130,11 @@ async fn reconnect_after_the_end_starts_over() {
     })
     .await;
     let mut connection = fast().build().unwrap().get(&server.url);
-    assert_eq!(describe(within(connection.next()).await.unwrap()), "closed");
+    assert_eq!(next(&mut connection).await, "closed");
     assert!(within(connection.next()).await.is_none());
     connection.reconnect();
-    assert_eq!(
-        describe(within(connection.next()).await.unwrap()),
-        "open 200"
-    );
-    assert_eq!(
-        describe(within(connection.next()).await.unwrap()),
-        r#"event message "again" id="#
-    );
+    assert_eq!(next(&mut connection).await, "open 200");
+    assert_eq!(next(&mut connection).await, r#"event message "again" id="#);
 }
 
 #[tokio::test]
@@ -204,14 +162,7 @@ async fn an_id_a_header_cannot_carry_ends_the_connection() {
     let server = Server::start(|_, _| stream(&["id: a\u{1}b\ndata: x\n\n"], End::Close)).await;
     let client = fast().build().unwrap();
     let mut connection = client.get(&server.url);
-    let mut updates = Vec::new();
-    let mut last = None;
-    while let Some(update) = within(connection.next()).await {
-        match update {
-            Ok(update) => updates.push(describe(Ok(update))),
-            Err(err) => last = Some(err),
-        }
-    }
+    let (updates, last) = updates_and_error(&mut connection).await;
     assert_eq!(
         updates,
         [

@@ -4,9 +4,15 @@
 
 mod common;
 
-use common::{End, Reply, Server, collect, fast, status, stream, within};
+use common::{End, Server, collect, expect_retrying, fast, reply, status, stream, within};
 use futures_util::StreamExt;
-use sse_client::Update;
+
+/// The first item of `connection`, an error, checked to be its last.
+async fn only_error(mut connection: sse_client::Connection) -> sse_client::Error {
+    let err = within(connection.next()).await.unwrap().unwrap_err();
+    assert!(within(connection.next()).await.is_none());
+    err
+}
 
 #[tokio::test]
 async fn no_content_stops_for_good() {
@@ -18,17 +24,10 @@ async fn no_content_stops_for_good() {
 
 #[tokio::test]
 async fn server_error_fails_without_retry() {
-    let server = Server::start(|_, _| {
-        Reply::Status(
-            reqwest::StatusCode::INTERNAL_SERVER_ERROR,
-            vec![("x-request-id", "abc")],
-            "database on fire",
-        )
-    })
-    .await;
+    let server =
+        Server::start(|_, _| reply(500, &[("x-request-id", "abc")], "database on fire")).await;
     let client = fast().build().unwrap();
-    let mut connection = client.get(&server.url);
-    let err = within(connection.next()).await.unwrap().unwrap_err();
+    let err = only_error(client.get(&server.url)).await;
     assert!(err.is_status(), "{err:?}");
     assert_eq!(err.status().unwrap().as_u16(), 500);
     assert_eq!(err.headers().unwrap()["x-request-id"], "abc");
@@ -37,41 +36,25 @@ async fn server_error_fails_without_retry() {
         err.to_string(),
         "server refused the stream with 500 Internal Server Error"
     );
-    assert!(within(connection.next()).await.is_none());
     assert_eq!(server.seen().len(), 1);
 }
 
 #[tokio::test]
 async fn wrong_content_type_fails_without_retry() {
-    let server = Server::start(|_, _| {
-        Reply::Status(
-            reqwest::StatusCode::OK,
-            vec![("content-type", "text/html")],
-            "<h1>login</h1>",
-        )
-    })
-    .await;
+    let server =
+        Server::start(|_, _| reply(200, &[("content-type", "text/html")], "<h1>login</h1>")).await;
     let client = fast().retry_server_errors(true).build().unwrap();
-    let mut connection = client.get(&server.url);
-    let err = within(connection.next()).await.unwrap().unwrap_err();
+    let err = only_error(client.get(&server.url)).await;
     assert!(err.is_content_type(), "{err:?}");
     assert_eq!(err.body().unwrap(), "<h1>login</h1>");
     assert!(err.to_string().contains("text/html"));
-    assert!(within(connection.next()).await.is_none());
     assert_eq!(server.seen().len(), 1);
 }
 
 #[tokio::test]
 async fn content_type_check_can_be_turned_off() {
-    let server = Server::start(|n, _| match n {
-        0 => Reply::Status(
-            reqwest::StatusCode::OK,
-            vec![("content-type", "text/plain")],
-            "data: x\n\n",
-        ),
-        _ => status(204),
-    })
-    .await;
+    let server =
+        Server::replies([reply(200, &[("content-type", "text/plain")], "data: x\n\n")]).await;
     let client = fast().require_event_stream(false).build().unwrap();
     let updates = collect(client.get(&server.url)).await;
     assert_eq!(
@@ -87,12 +70,11 @@ async fn content_type_check_can_be_turned_off() {
 
 #[tokio::test]
 async fn server_errors_retried_when_configured() {
-    let server = Server::start(|n, _| match n {
-        0 => status(503),
-        1 => status(502),
-        2 => stream(&["data: up\n\n"], End::Close),
-        _ => status(204),
-    })
+    let server = Server::replies([
+        status(503),
+        status(502),
+        stream(&["data: up\n\n"], End::Close),
+    ])
     .await;
     let client = fast().retry_server_errors(true).build().unwrap();
     let updates = collect(client.get(&server.url)).await;
@@ -118,28 +100,19 @@ async fn too_many_requests_fails_by_default() {
 
 #[tokio::test]
 async fn a_redirect_loop_ends_with_a_permanent_error() {
-    let server = Server::start(|_, _| {
-        Reply::Status(
-            reqwest::StatusCode::FOUND,
-            vec![("location", "/events")],
-            "",
-        )
-    })
-    .await;
+    let server = Server::start(|_, _| reply(302, &[("location", "/events")], "")).await;
     let client = fast().build().unwrap();
-    let mut connection = client.get(&server.url);
-    let last = within(connection.next()).await.unwrap().unwrap_err();
+    let last = only_error(client.get(&server.url)).await;
     assert!(last.is_redirect() && last.is_permanent(), "{last:?}");
-    assert!(within(connection.next()).await.is_none());
     assert!(server.seen().len() <= 11, "reqwest follows ten redirects");
 }
 
 #[tokio::test]
 async fn a_compressed_body_is_a_clear_error() {
     let server = Server::start(|_, _| {
-        Reply::Status(
-            reqwest::StatusCode::OK,
-            vec![
+        reply(
+            200,
+            &[
                 ("content-type", "text/event-stream"),
                 ("content-encoding", "gzip"),
             ],
@@ -148,14 +121,12 @@ async fn a_compressed_body_is_a_clear_error() {
     })
     .await;
     let client = fast().build().unwrap();
-    let mut connection = client.get(&server.url);
-    let err = within(connection.next()).await.unwrap().unwrap_err();
+    let err = only_error(client.get(&server.url)).await;
     assert!(err.is_content_encoding() && err.is_permanent(), "{err:?}");
     assert_eq!(
         err.to_string(),
         "the event stream is gzip-encoded and was not decoded"
     );
-    assert!(within(connection.next()).await.is_none());
 }
 
 /// A refusal that the connection retries is not permanent, in its
@@ -163,12 +134,7 @@ async fn a_compressed_body_is_a_clear_error() {
 /// does not retry is.
 #[tokio::test]
 async fn a_retried_refusal_is_not_permanent() {
-    let server = Server::start(|n, _| match n {
-        0 => status(503),
-        1 => status(429),
-        _ => status(204),
-    })
-    .await;
+    let server = Server::replies([status(503), status(429)]).await;
     let client = fast()
         .retry_server_errors(true)
         .retry_too_many_requests(true)
@@ -176,10 +142,7 @@ async fn a_retried_refusal_is_not_permanent() {
         .unwrap();
     let mut connection = client.get(&server.url);
     for code in [503, 429] {
-        let update = within(connection.next()).await.unwrap().unwrap();
-        let Update::Retrying(retrying) = update else {
-            panic!("expected a retry, got {update:?}");
-        };
+        let retrying = expect_retrying(within(connection.next()).await);
         let err = retrying.error().unwrap();
         assert_eq!(err.status().unwrap().as_u16(), code);
         assert!(err.is_status() && !err.is_permanent(), "{err:?}");

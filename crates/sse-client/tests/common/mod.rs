@@ -46,6 +46,7 @@ pub enum End {
 }
 
 /// One scripted answer.
+#[derive(Clone)]
 pub enum Reply {
     /// 200 `text/event-stream` with these chunks, then `End`.
     Stream(Vec<String>, End),
@@ -63,7 +64,12 @@ pub fn stream(chunks: &[&str], end: End) -> Reply {
 }
 
 pub fn status(code: u16) -> Reply {
-    Reply::Status(StatusCode::from_u16(code).unwrap(), Vec::new(), "")
+    reply(code, &[], "")
+}
+
+/// Any status, with these headers and body.
+pub fn reply(code: u16, headers: &[(&'static str, &'static str)], body: &'static str) -> Reply {
+    Reply::Status(StatusCode::from_u16(code).unwrap(), headers.to_vec(), body)
 }
 
 type Script = dyn Fn(usize, &Seen) -> Reply + Send + Sync;
@@ -100,8 +106,23 @@ impl Server {
         }
     }
 
+    /// Starts a server that answers the `n`th request (from 0) with
+    /// `replies[n]`, and the ones after with 204 No Content, which ends a
+    /// connection for good.
+    pub async fn replies<const N: usize>(replies: [Reply; N]) -> Server {
+        Server::start(move |n, _| replies.get(n).cloned().unwrap_or_else(|| status(204))).await
+    }
+
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
+    }
+
+    /// The `Last-Event-ID` of each request so far.
+    pub fn last_event_ids(&self) -> Vec<Option<String>> {
+        self.seen()
+            .iter()
+            .map(|s| s.last_event_id().map(str::to_owned))
+            .collect()
     }
 }
 
@@ -232,6 +253,40 @@ pub fn kind(err: &sse_client::Error) -> String {
     }
 }
 
+/// The next update of a connection, described.
+pub async fn next(connection: &mut sse_client::Connection) -> String {
+    describe(within(connection.next()).await.unwrap())
+}
+
+/// The reconnection an update announces; panics on any other.
+pub fn expect_retrying(
+    update: Option<Result<sse_client::Update, sse_client::Error>>,
+) -> sse_client::Retrying {
+    match update {
+        Some(Ok(sse_client::Update::Retrying(retrying))) => retrying,
+        other => panic!("expected a retry, got {other:?}"),
+    }
+}
+
+/// Every update of a connection to its end, described, but the error that
+/// ended it, which comes apart.
+pub async fn updates_and_error(
+    connection: &mut sse_client::Connection,
+) -> (Vec<String>, Option<sse_client::Error>) {
+    within(async {
+        let mut updates = Vec::new();
+        let mut last = None;
+        while let Some(update) = connection.next().await {
+            match update {
+                Err(err) => last = Some(err),
+                ok => updates.push(describe(ok)),
+            }
+        }
+        (updates, last)
+    })
+    .await
+}
+
 /// Every update of a stream, described, to its end.
 pub async fn collect<S>(mut updates: S) -> Vec<String>
 where
@@ -254,4 +309,14 @@ pub fn fast() -> sse_client::ClientBuilder {
         .initial_interval(Duration::from_millis(10))
         .jitter(0.0)
         .stable_after(Duration::ZERO)
+}
+
+/// A client whose reconnection delay starts at `initial` and grows by
+/// `multiplier` on each failure, without jitter, so that delays can be
+/// checked to the millisecond.
+pub fn exact_backoff(initial: Duration, multiplier: f64) -> sse_client::ClientBuilder {
+    sse_client::Client::builder()
+        .initial_interval(initial)
+        .multiplier(multiplier)
+        .jitter(0.0)
 }
