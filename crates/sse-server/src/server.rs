@@ -1,6 +1,6 @@
 //! The SSE endpoint: request -> session -> subscription -> streaming body.
 
-use crate::{Body, Refusal, body::Config, shutdown::Signal};
+use crate::{Body, Refusal, events::Config, shutdown::Signal};
 use http::{Request, Response, request::Parts};
 use sse_codec::{Encoded, Message, Provider, Topic};
 use std::{
@@ -15,10 +15,6 @@ use std::{
     task::{Context, Poll},
     time::Duration,
 };
-
-/// The keep-alive interval unless configured: short enough for common proxy
-/// idle timeouts (often 30-60 s), long enough to cost nothing.
-pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// The most bytes of a response that wait in the HTTP layer unwritten,
 /// unless configured: [`Builder::max_unsent`]. 32 KiB: a few writes' worth
@@ -178,7 +174,7 @@ impl<P: Provider + Default> Default for Server<P> {
 
 impl<P: Provider> Server<P> {
     /// A server with the default configuration: every session subscribes to
-    /// [`Topic::DEFAULT`], keep-alive every [`DEFAULT_KEEP_ALIVE`], no
+    /// [`Topic::DEFAULT`], keep-alive every [`DEFAULT_KEEP_ALIVE`](crate::DEFAULT_KEEP_ALIVE), no
     /// initial `retry:`.
     pub fn new(provider: P) -> Server<P> {
         Server::builder(provider).build()
@@ -398,7 +394,7 @@ impl<P: Provider> Builder<P> {
     /// Sets the keep-alive interval: a `: keep-alive` comment is sent when no
     /// data was sent for this long, so that proxies and clients do not time
     /// out an idle stream. `None` disables it. Defaults to
-    /// [`DEFAULT_KEEP_ALIVE`].
+    /// [`DEFAULT_KEEP_ALIVE`](crate::DEFAULT_KEEP_ALIVE).
     ///
     /// The first comment comes one interval after the response starts
     /// (the initial `retry:` does not count), and then each one interval

@@ -3,7 +3,8 @@
 
 use crate::{
     Body,
-    body::{Chunk, EventBody, Step, sealed::Item},
+    chunk::{Chunk, Item, Step},
+    events::EventBody,
     headers::{self, EARLIEST},
     query,
     server::Inner,

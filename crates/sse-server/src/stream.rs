@@ -2,7 +2,7 @@
 
 use crate::{
     Body, StreamItem,
-    body::{Config, EventBody},
+    events::{Config, EventBody},
     headers,
 };
 use futures_core::Stream;

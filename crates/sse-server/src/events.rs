@@ -1,0 +1,416 @@
+//! Turning a stream of items into body chunks: the keep-alive comment on
+//! an idle stream, the limit on what waits unwritten, the end on the
+//! stream's end, its failure or the shutdown signal.
+
+use crate::{
+    Error,
+    body::Chunks,
+    chunk::{Chunk, Item, Step},
+    shutdown::Listener,
+    unsent::Unsent,
+};
+use bytes::Bytes;
+use futures_core::Stream;
+use pin_project_lite::pin_project;
+use sse_codec::Message;
+use std::{
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
+use tokio::time::{Instant, Sleep};
+
+/// The keep-alive interval unless configured: short enough for common proxy
+/// idle timeouts (often 30-60 s), long enough to cost nothing.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The comment sent when a stream has been idle for the keep-alive
+/// interval.
+const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
+
+/// The longest keep-alive interval; a longer one counts as this long (a
+/// year: in practice, never).
+const LONGEST_KEEP_ALIVE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// Keep-alive, first-chunk and backpressure settings of an event body.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Config {
+    pub(crate) keep_alive: Option<Duration>,
+    pub(crate) retry: Option<Duration>,
+    /// The most bytes handed to the HTTP layer and not yet written before
+    /// the body stops producing; `None` leaves it to the HTTP layer.
+    pub(crate) max_unsent: Option<usize>,
+}
+
+impl Default for Config {
+    /// Keep-alive every [`DEFAULT_KEEP_ALIVE`],
+    /// no `retry:`, no limit of its own on what waits unwritten.
+    fn default() -> Config {
+        Config {
+            keep_alive: Some(DEFAULT_KEEP_ALIVE),
+            retry: None,
+            max_unsent: None,
+        }
+    }
+}
+
+impl Config {
+    /// Sets the keep-alive interval, `None` for none.
+    ///
+    /// # Panics
+    ///
+    /// If the interval is zero.
+    pub(crate) fn set_keep_alive(&mut self, interval: Option<Duration>) {
+        assert!(
+            interval != Some(Duration::ZERO),
+            "keep-alive interval must not be zero"
+        );
+        // Capped so that `Instant + interval` cannot overflow.
+        self.keep_alive = interval.map(|interval| interval.min(LONGEST_KEEP_ALIVE));
+    }
+
+    /// Sets the most bytes that may wait unwritten, `None` for no limit of
+    /// the body's own.
+    ///
+    /// # Panics
+    ///
+    /// If the limit is zero.
+    pub(crate) fn set_max_unsent(&mut self, bytes: Option<usize>) {
+        assert!(bytes != Some(0), "the unsent limit must not be zero");
+        self.max_unsent = bytes;
+    }
+}
+
+pin_project! {
+    /// Turns a stream of items into body chunks: passes frames through,
+    /// joins ready messages, sends a keep-alive comment after an idle
+    /// interval, stops producing while too much waits unwritten, and ends
+    /// on the stream's end, its failure, or the shutdown signal.
+    #[project = EventProjection]
+    pub(crate) struct EventBody<S> {
+        // `None` once the body ended (that is how it knows), so the
+        // subscription is dropped then.
+        #[pin]
+        stream: Option<S>,
+        #[pin]
+        keep_alive: Option<Sleep>,
+        // The keep-alive interval; `None` disables keep-alive. The timer
+        // is made on the first poll, so that building a response needs no
+        // runtime.
+        interval: Option<Duration>,
+        // When events or comments were last sent. The timer is not reset
+        // for every chunk (that would put the timer wheel on the per-event
+        // path); when it fires, it is moved to one interval after this if
+        // something was sent since.
+        sent_at: Option<Instant>,
+        first: Option<Bytes>,
+        // What the stream gave and was not sent yet.
+        chunk: Chunk,
+        unsent: Option<Unsent>,
+        #[pin]
+        shutdown: Option<Listener>,
+        // Counts the body among its server's open streams until dropped.
+        open: Option<OpenStream>,
+        // The error that ends the body, after what was gathered before it.
+        failed: Option<Error>,
+        // Whether the body yielded `Pending` once before its error.
+        yielded: bool,
+    }
+}
+
+impl<S> EventProjection<'_, S> {
+    /// Ends the body: drops the subscription and the keep-alive timer.
+    fn end(&mut self) {
+        self.stream.set(None);
+        self.keep_alive.set(None);
+    }
+
+    /// Hands `bytes` to the HTTP layer, counted (and marked) when what
+    /// waits unwritten is limited.
+    fn send(&mut self, bytes: Bytes) -> Poll<Option<Result<Bytes, Error>>> {
+        let bytes = match self.unsent {
+            Some(unsent) => unsent.send(bytes),
+            None => bytes,
+        };
+        Poll::Ready(Some(Ok(bytes)))
+    }
+
+    /// Ends the body after what was gathered: with its error if it failed,
+    /// after yielding once.
+    ///
+    /// An error aborts the connection, and hyper drops what it has not
+    /// written yet, the response head included. Yielding first lets it
+    /// flush (it flushes whenever the body is not ready), so the client
+    /// normally gets the status and every event before the failure, then
+    /// the abort; what a full socket has not taken by then is lost.
+    fn finish(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Error>>> {
+        if let Some(bytes) = self.chunk.take() {
+            return self.send(bytes);
+        }
+        if self.failed.is_none() {
+            return Poll::Ready(None);
+        }
+        if !std::mem::replace(self.yielded, true) {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        Poll::Ready(self.failed.take().map(Err))
+    }
+}
+
+impl<S> EventBody<S> {
+    pub(crate) fn new(stream: S, config: Config, shutdown: Option<Listener>) -> EventBody<S> {
+        let first = config
+            .retry
+            .map(|retry| Message::new().retry(retry).to_bytes());
+        EventBody {
+            stream: Some(stream),
+            keep_alive: None,
+            interval: config.keep_alive,
+            sent_at: None,
+            first,
+            chunk: Chunk::default(),
+            unsent: config.max_unsent.map(Unsent::new),
+            shutdown,
+            open: None,
+            failed: None,
+            yielded: false,
+        }
+    }
+}
+
+impl<S> EventBody<S> {
+    /// Counts the body in `open` until it is dropped.
+    pub(crate) fn counted(mut self, open: &Arc<AtomicUsize>) -> EventBody<S> {
+        self.open = Some(OpenStream::new(open));
+        self
+    }
+
+    /// Sends `bytes` (complete events) at the start of the body, after the
+    /// initial `retry:`.
+    pub(crate) fn lead_with(mut self, bytes: Bytes) -> EventBody<S> {
+        self.first = Some(match self.first.take() {
+            None => bytes,
+            Some(first) => {
+                let mut joined = Vec::with_capacity(first.len() + bytes.len());
+                joined.extend_from_slice(&first);
+                joined.extend_from_slice(&bytes);
+                Bytes::from(joined)
+            }
+        });
+        self
+    }
+}
+
+impl<S> Chunks for EventBody<S>
+where
+    S: Stream + Send,
+    S::Item: Item,
+{
+    fn poll_chunk(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Error>>> {
+        let mut this = self.project();
+        if this.stream.is_none() {
+            return this.finish(cx);
+        }
+        if let (None, Some(interval)) = (this.keep_alive.as_ref().as_pin_ref(), *this.interval) {
+            this.keep_alive.set(Some(tokio::time::sleep(interval)));
+        }
+        if let Some(shutdown) = this.shutdown.as_mut().as_pin_mut() {
+            if shutdown.poll(cx).is_ready() {
+                this.end();
+                return Poll::Ready(None);
+            }
+        }
+        // A client that stopped reading: take nothing more from the
+        // stream until the connection has taken what it was given. The
+        // provider bounds what waits for it there (Joe ends a subscriber
+        // that falls a whole log behind). A chunk joins no more than there
+        // is room for.
+        let room = match this.unsent {
+            Some(unsent) => match unsent.poll_room(cx) {
+                Poll::Ready(room) => room,
+                Poll::Pending => return Poll::Pending,
+            },
+            None => usize::MAX,
+        };
+        if let Some(first) = this.first.take() {
+            // The `retry` field (and any lost-history event) at the start
+            // does not count as traffic: the first keep-alive comes one
+            // interval after the response starts.
+            return this.send(first);
+        }
+        let mut end = None;
+        while let Some(stream) = this.stream.as_mut().as_pin_mut() {
+            if this.chunk.is_full() || this.chunk.len() >= room {
+                break;
+            }
+            match stream.poll_next(cx) {
+                Poll::Ready(Some(item)) => match item.add_to(this.chunk) {
+                    Step::Continue => {}
+                    Step::End => {
+                        end = Some(None);
+                        break;
+                    }
+                    Step::Fail(error) => {
+                        end = Some(Some(error));
+                        break;
+                    }
+                },
+                Poll::Ready(None) => {
+                    end = Some(None);
+                    break;
+                }
+                Poll::Pending => break,
+            }
+        }
+        if let Some(end) = end {
+            // Unsubscribe now rather than when the body is dropped. What
+            // was gathered before a failure goes out first, so the client
+            // gets every item the stream produced before its error.
+            this.end();
+            *this.failed = end;
+            return this.finish(cx);
+        }
+        if let Some(bytes) = this.chunk.take() {
+            if this.interval.is_some() {
+                *this.sent_at = Some(Instant::now());
+            }
+            return this.send(bytes);
+        }
+        // Idle: nothing ready. Send a keep-alive once a whole interval
+        // passed since the last thing the client could see.
+        if let (Some(mut sleep), Some(interval)) =
+            (this.keep_alive.as_mut().as_pin_mut(), *this.interval)
+        {
+            while sleep.as_mut().poll(cx).is_ready() {
+                let due = this.sent_at.map(|sent| sent + interval);
+                match due {
+                    Some(due) if due > Instant::now() => sleep.as_mut().reset(due),
+                    _ => {
+                        sleep.as_mut().reset(Instant::now() + interval);
+                        *this.sent_at = Some(Instant::now());
+                        return this.send(Bytes::from_static(KEEP_ALIVE));
+                    }
+                }
+            }
+        }
+        Poll::Pending
+    }
+
+    fn is_done(&self) -> bool {
+        self.stream.is_none() && self.failed.is_none() && self.chunk.is_empty()
+    }
+}
+
+/// One open event stream, counted in its server's total until dropped.
+struct OpenStream(Arc<AtomicUsize>);
+
+impl OpenStream {
+    fn new(open: &Arc<AtomicUsize>) -> OpenStream {
+        open.fetch_add(1, Ordering::Relaxed);
+        OpenStream(Arc::clone(open))
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sse_codec::Encoded;
+
+    /// Polls `body` once with a waker that counts its wakes.
+    fn poll<S>(
+        body: &mut Pin<&mut EventBody<S>>,
+        waker: &std::task::Waker,
+    ) -> Poll<Option<Result<Bytes, Error>>>
+    where
+        S: Stream + Send,
+        S::Item: Item,
+    {
+        body.as_mut().poll_chunk(&mut Context::from_waker(waker))
+    }
+
+    #[derive(Default)]
+    struct Wakes(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Wakes {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_stops_taking_frames_while_its_limit_waits_unwritten() {
+        let frames = (0..100).map(|i| Encoded::from(Message::new().data(format!("{i:0>90}"))));
+        let mut config = Config::default();
+        config.set_max_unsent(Some(1000));
+        let mut body = std::pin::pin!(EventBody::new(
+            futures_util::stream::iter(frames),
+            config,
+            None
+        ));
+        let wakes = std::sync::Arc::new(Wakes::default());
+        let waker = std::task::Waker::from(wakes.clone());
+        // An HTTP layer that writes nothing: it holds every chunk.
+        let mut held = std::collections::VecDeque::new();
+        while let Poll::Ready(Some(Ok(chunk))) = poll(&mut body, &waker) {
+            held.push_back(chunk);
+        }
+        let unsent: usize = held.iter().map(Bytes::len).sum();
+        assert!((1000..1100).contains(&unsent), "{unsent} bytes handed out");
+        // Writing the first chunks makes room, and wakes the body once the
+        // one marked at half the limit is written.
+        let mut text = Vec::new();
+        while wakes.0.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            let written = held.pop_front().expect("a marked chunk within the limit");
+            text.extend_from_slice(&written);
+        }
+        // Written as they come, every frame goes out, in order.
+        text.extend(held.drain(..).flat_map(|chunk| chunk.to_vec()));
+        loop {
+            match poll(&mut body, &waker) {
+                Poll::Ready(Some(Ok(chunk))) => text.extend_from_slice(&chunk),
+                Poll::Ready(None) => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        let expected: Vec<u8> = (0..100)
+            .flat_map(|i| format!("data: {i:0>90}\n\n").into_bytes())
+            .collect();
+        assert!(
+            text == expected,
+            "{} bytes of {}",
+            text.len(),
+            expected.len()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_keep_alive_interval_of_any_length_is_accepted() {
+        let mut config = Config::default();
+        config.set_keep_alive(Some(Duration::MAX));
+        let stream = futures_util::stream::pending::<Message>();
+        let mut body = std::pin::pin!(EventBody::new(stream, config, None));
+        let pending = |body: &mut Pin<&mut EventBody<_>>| {
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            body.as_mut().poll_chunk(&mut cx).is_pending()
+        };
+        assert!(pending(&mut body));
+        // Ten years on, the year-long interval sent a comment; nothing
+        // overflowed on the way.
+        tokio::time::advance(Duration::from_secs(10 * 365 * 24 * 60 * 60)).await;
+        assert!(!pending(&mut body));
+    }
+}
