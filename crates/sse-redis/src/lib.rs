@@ -10,6 +10,7 @@ mod reset;
 mod retention;
 mod script;
 mod shared;
+mod subscribe;
 mod subscriber;
 
 pub use crate::error::Error;

@@ -14,7 +14,7 @@ use redis::{
     Client, IntoConnectionInfo, Value,
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
-use sse_codec::{Message, Provider, Resume, Start, Subscribed, Subscription, Topic};
+use sse_codec::{Message, Provider, Subscribed, Subscription, Topic};
 use sse_joe::Stats;
 use std::{
     fmt,
@@ -39,14 +39,6 @@ pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most entries one replay reads unless configured:
 /// [`RedisBuilder::max_replay`].
 pub const DEFAULT_MAX_REPLAY: usize = 10_000;
-
-/// How long a resume waits for this process's reader to reach an entry that
-/// a client saw through another process, before it reports the history
-/// lost. Longer than the reader takes to notice a reset
-/// ([`reader::BLOCK`]), so that a resume from the new stream's first
-/// entries, seen through a process that noticed it first, waits for this
-/// one to notice it too.
-const CATCH_UP: Duration = Duration::from_secs(5);
 
 /// A [`Provider`] on a Redis stream: several server processes share one
 /// ordered history, and a client resumes on any of them.
@@ -120,6 +112,7 @@ const CATCH_UP: Duration = Duration::from_secs(5);
 /// ```
 ///
 /// [`Joe`]: sse_joe::Joe
+/// [`Resume::Lost`]: sse_codec::Resume::Lost
 #[derive(Clone)]
 pub struct Redis {
     handle: Arc<Handle>,
@@ -279,6 +272,8 @@ impl RedisBuilder {
     /// # Panics
     ///
     /// Panics if `entries` is zero.
+    ///
+    /// [`Resume::Lost`]: sse_codec::Resume::Lost
     pub fn max_replay(mut self, entries: usize) -> RedisBuilder {
         assert!(entries > 0, "a replay must be able to hold an entry");
         self.max_replay = entries;
@@ -540,116 +535,6 @@ async fn position(
         }
     });
     Ok((last, added))
-}
-
-impl Shared {
-    async fn subscribe(&self, subscription: Subscription) -> Result<Subscribed<Subscriber>, Error> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::Shutdown);
-        }
-        let (mut topics, start) = subscription.into_parts();
-        topics.sort_unstable();
-        topics.dedup();
-        let from = match &start {
-            Start::After(id) => Some(EntryId::from_event_id(id)),
-            _ => None,
-        };
-        if let Some(Some((id, epoch))) = from {
-            self.catch_up(id, epoch).await?;
-        }
-        let _replaying = match (&from, &start) {
-            (Some(Some(_)), _) | (None, Start::Earliest) => {
-                Some(self.replays.acquire().await.map_err(|_| Error::Shutdown)?)
-            }
-            _ => None,
-        };
-        let (mut stream, end, upto, epoch) = {
-            let _order = self.order.lock().await;
-            let (joe, end, upto, epoch) = {
-                let state = self.lock();
-                if let Some(error) = &state.down {
-                    return Err(Error::Unavailable(Some(error.clone())));
-                }
-                (
-                    state.joe.clone(),
-                    Arc::clone(&state.end),
-                    state.last,
-                    Arc::clone(&state.epoch),
-                )
-            };
-            let subscribed = joe
-                .subscribe(Subscription::new(topics.iter().cloned()))
-                .await
-                .map_err(Error::from_joe)?;
-            (subscribed.stream, end, upto, epoch)
-        };
-        let replay = match (from, &start) {
-            (Some(Some((id, from_epoch))), _) if from_epoch == &*epoch => {
-                Some((self.replay(id, &epoch, upto, &topics).await?, Resume::Exact))
-            }
-            // Not an ID of this instance of the stream: an ID of an
-            // instance that was reset, or of no stream this process reads.
-            (Some(_), _) => None,
-            (None, Start::Earliest) => Some((
-                self.replay_all(&epoch, upto, &topics).await?,
-                Resume::Earliest,
-            )),
-            (None, _) => Some((Some(Vec::new()), Resume::Fresh)),
-        };
-        let resume = match replay {
-            Some((Some(frames), resume)) => {
-                if !stream.prepend(frames) {
-                    // It ended while the replay was read (this process lost
-                    // Redis, found the stream reset, or the subscriber fell
-                    // behind): the live frames queued for it would come
-                    // without the replay before them, a gap its client
-                    // would never learn of. Its client subscribes again.
-                    return Err(match end.get() {
-                        Some(end) => end.error(),
-                        None if self.closed.load(Ordering::Acquire) => Error::Shutdown,
-                        None => Error::Lagged {
-                            capacity: self.joe.capacity,
-                            max_bytes: self.joe.max_queued_bytes,
-                        },
-                    });
-                }
-                resume
-            }
-            _ => Resume::Lost,
-        };
-        match resume {
-            Resume::Exact | Resume::Earliest => self.replays_exact.fetch_add(1, Ordering::Relaxed),
-            Resume::Lost => self.replays_lost.fetch_add(1, Ordering::Relaxed),
-            _ => 0,
-        };
-        Ok(Subscribed::new(
-            Subscriber::new(stream, end, Arc::clone(&self.closed)),
-            resume,
-        ))
-    }
-
-    /// If a client resumes from an entry this process has not read yet (it
-    /// read it through a process whose reader is ahead, or that noticed a
-    /// reset first), waits, boundedly, for the reader to get there, when
-    /// the entry exists in the stream's current instance.
-    async fn catch_up(&self, id: EntryId, epoch: &str) -> Result<(), Error> {
-        let reached = |progress: &Progress| {
-            (&*progress.epoch == epoch && progress.last >= id) || !progress.up
-        };
-        if reached(&self.progress.borrow()) {
-            return Ok(());
-        }
-        let Some(entries) = self.page(epoch, "XRANGE", id, &id.to_string(), 1).await? else {
-            return Ok(());
-        };
-        if !matches!(entries.first(), Some(entry) if entry.id == id && entry.epoch(epoch) == epoch)
-        {
-            return Ok(());
-        }
-        let mut progress = self.progress.subscribe();
-        let _ = tokio::time::timeout(CATCH_UP, progress.wait_for(reached)).await;
-        Ok(())
-    }
 }
 
 impl Provider for Redis {
