@@ -1,6 +1,11 @@
 //! The client and its configuration.
 
-use crate::{Backoff, Connection, Error, backoff::Exponential, retry::Limits};
+use crate::{
+    Backoff, Connection, Error,
+    backoff::Exponential,
+    config::{Config, MakeBackoff, Settings},
+    retry::Limits,
+};
 use std::{fmt, sync::Arc, time::Duration};
 
 /// A Server-Sent Events client: a `reqwest::Client` and the configuration
@@ -47,27 +52,6 @@ pub struct ClientBuilder {
     retry_server_errors: bool,
     retry_too_many_requests: bool,
     require_event_stream: bool,
-}
-
-/// Makes the backoff policy of each new connection.
-type MakeBackoff = Arc<dyn Fn() -> Box<dyn Backoff> + Send + Sync>;
-
-pub(crate) struct Config {
-    pub(crate) http: reqwest::Client,
-    pub(crate) backoff: MakeBackoff,
-    pub(crate) limits: Limits,
-    pub(crate) settings: Settings,
-    pub(crate) retry_server_errors: bool,
-    pub(crate) retry_too_many_requests: bool,
-    pub(crate) require_event_stream: bool,
-}
-
-/// What a connection may set for itself: the client's are the defaults.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Settings {
-    pub(crate) idle_timeout: Option<Duration>,
-    pub(crate) max_event_size: usize,
-    pub(crate) comments: bool,
 }
 
 /// The default initial reconnection delay, 500 ms, used until the server
@@ -476,7 +460,10 @@ impl Client {
     /// # }
     /// ```
     pub fn connect<R: IntoRequest>(&self, request: R) -> Connection {
-        Connection::new(self.clone(), request.into_request().map_err(Error::reqwest))
+        Connection::new(
+            self.config.clone(),
+            request.into_request().map_err(Error::reqwest),
+        )
     }
 
     /// Reads `response`'s body as an event stream with no reconnection,

@@ -4,6 +4,7 @@
 mod backoff;
 mod client;
 mod close;
+mod config;
 mod connection;
 mod decode;
 mod error;

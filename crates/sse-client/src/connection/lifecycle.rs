@@ -47,9 +47,9 @@ impl Connection {
                     return;
                 }
                 self.pending = None;
-                let limits = self.client.config.limits;
+                let limits = self.config.limits;
                 let retry = self.reconnect.retry();
-                self.reconnect = Reconnect::new((self.client.config.backoff)(), limits);
+                self.reconnect = Reconnect::new((self.config.backoff)(), limits);
                 if let Some(retry) = retry {
                     self.reconnect.set_retry(retry);
                 }

@@ -17,17 +17,23 @@ use self::{
     request::{header_value, take_last_event_id},
     state::State,
 };
-use crate::{Client, Error, Events, Update, client::Settings, idle::Idle, retry::Reconnect};
+use crate::{
+    Error, Events, Update,
+    config::{Config, Settings},
+    idle::Idle,
+    retry::Reconnect,
+};
 use reqwest::Request;
 use sse_codec::EventId;
-use std::{fmt, pin::Pin, time::Duration};
+use std::{fmt, pin::Pin, sync::Arc, time::Duration};
 use tokio::time::Sleep;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// A reconnecting event stream: the HTML standard's `EventSource`, as a
 /// [`Stream`](futures_core::Stream) of [`Update`]s.
 ///
-/// Made by [`Client::get`] or [`Client::connect`]; nothing is sent until it
+/// Made by [`Client::get`](crate::Client::get) or
+/// [`Client::connect`](crate::Client::connect); nothing is sent until it
 /// is polled. It follows the spec's processing model:
 ///
 /// - 200 OK with `text/event-stream` opens the connection
@@ -88,7 +94,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 /// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct Connection {
-    client: Client,
+    config: Arc<Config>,
     /// The request to send again on each attempt; `None` once a request
     /// whose body cannot be cloned has been sent.
     request: Option<Request>,
@@ -114,8 +120,7 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub(crate) fn new(client: Client, request: Result<Request, Error>) -> Connection {
-        let config = &client.config;
+    pub(crate) fn new(config: Arc<Config>, request: Result<Request, Error>) -> Connection {
         let reconnect = Reconnect::new((config.backoff)(), config.limits);
         let settings = config.settings;
         let (request, pending) = match request {
@@ -123,7 +128,7 @@ impl Connection {
             Err(err) => (None, Some(Err(err))),
         };
         let mut connection = Connection {
-            client,
+            config,
             request,
             pending,
             state: State::Start,
@@ -192,7 +197,7 @@ impl Connection {
         match &self.state {
             State::Streaming { decoder, .. } => decoder
                 .retry()
-                .map(|retry| retry.min(self.client.config.limits.max_retry))
+                .map(|retry| retry.min(self.config.limits.max_retry))
                 .or(self.reconnect.retry()),
             _ => self.reconnect.retry(),
         }
@@ -247,7 +252,7 @@ impl fmt::Debug for Connection {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::Client;
 
     #[test]
     fn connection_can_be_made_outside_a_runtime() {

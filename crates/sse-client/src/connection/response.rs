@@ -23,7 +23,7 @@ impl Connection {
     /// response" of the spec's "reestablish the connection").
     pub(super) fn on_response(&mut self, response: Response) -> Option<Result<Update, Error>> {
         let status = response.status();
-        let config = &self.client.config;
+        let config = &self.config;
         if status == StatusCode::OK
             && (!config.require_event_stream || is_event_stream(response.headers()))
         {
@@ -84,7 +84,7 @@ impl Connection {
         headers: HeaderMap,
         body: Bytes,
     ) -> Option<Result<Update, Error>> {
-        let config = &self.client.config;
+        let config = &self.config;
         let retry = (status.is_server_error() && config.retry_server_errors)
             || (status == StatusCode::TOO_MANY_REQUESTS && config.retry_too_many_requests);
         let retry_after = headers

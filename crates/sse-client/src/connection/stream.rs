@@ -30,7 +30,7 @@ impl Connection {
                             return Poll::Ready(Some(Err(err)));
                         }
                     };
-                    let response = self.client.config.http.execute(request);
+                    let response = self.config.http.execute(request);
                     self.state = State::Connecting(Box::pin(response));
                     self.start_idle();
                 }
