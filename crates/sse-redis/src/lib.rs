@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod builder;
 mod entry;
 mod error;
 mod publish;
@@ -13,10 +14,9 @@ mod shared;
 mod subscribe;
 mod subscriber;
 
+pub use crate::builder::{DEFAULT_KEY, DEFAULT_MAX_REPLAY, DEFAULT_RESPONSE_TIMEOUT, RedisBuilder};
 pub use crate::error::Error;
-pub use crate::redis::{
-    DEFAULT_KEY, DEFAULT_MAX_REPLAY, DEFAULT_RESPONSE_TIMEOUT, Redis, RedisBuilder,
-};
+pub use crate::redis::Redis;
 pub use crate::retention::{DEFAULT_RETENTION, Retention};
 pub use crate::subscriber::Subscriber;
 
