@@ -1,11 +1,8 @@
-//! The configuration: which limits, and how long.
+//! The configuration: which limits, and how long. Applying them is
+//! `io.rs`'s ([`ConnectionLimits::wrap`], [`ConnectionLimits::tcp`]) and
+//! `listener.rs`'s ([`ConnectionLimits::listen`]).
 
-use super::{LimitedIo, LimitedListener};
 use std::time::Duration;
-use tokio::{
-    io::{AsyncRead, AsyncWrite},
-    net::{TcpListener, TcpStream},
-};
 
 /// How long a connection may refuse every byte before it is closed, unless
 /// configured: [`ConnectionLimits::write_timeout`].
@@ -53,14 +50,14 @@ pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 /// next request that never comes. These limits end all three.
 /// Wrap each accepted connection with [`wrap`](ConnectionLimits::wrap)
 /// (any I/O object) or [`tcp`](ConnectionLimits::tcp) (a TCP stream, which
-/// also gets its socket options), or accept through a [`LimitedListener`],
+/// also gets its socket options), or accept through a [`LimitedListener`](super::LimitedListener),
 /// which `axum::serve` takes as it is (with this crate's `axum` feature).
 ///
 /// - **Write timeout** ([`DEFAULT_WRITE_TIMEOUT`], 30 s): a connection whose
 ///   socket has accepted no byte for this long while the server had data
 ///   to send fails with [`TimedOut`](std::io::ErrorKind::TimedOut), so the
 ///   server closes it and frees what it held. With [`tcp`] (and so through
-///   a [`LimitedListener`]) the close is a reset (`SO_LINGER` set to zero
+///   a [`LimitedListener`](super::LimitedListener)) the close is a reset (`SO_LINGER` set to zero
 ///   when the timeout fires): a graceful close would leave the unsent data
 ///   in the kernel, up to the send buffer, for as long as the peer keeps
 ///   its window shut. An idle stream is not affected: it has nothing to
@@ -297,51 +294,4 @@ impl ConnectionLimits {
         self.send_buffer = bytes;
         self
     }
-
-    /// Applies the timeouts to any connection. A connection the write
-    /// timeout ends is closed as the I/O object closes when dropped (see
-    /// [`tcp`](ConnectionLimits::tcp) for a reset instead).
-    ///
-    /// # Panics
-    ///
-    /// If called outside a Tokio runtime with its time driver enabled.
-    pub fn wrap<T: AsyncRead + AsyncWrite>(&self, io: T) -> LimitedIo<T> {
-        LimitedIo::new(io, self, None)
-    }
-
-    /// Applies the timeouts to a TCP connection, after setting its send
-    /// buffer and turning Nagle's algorithm off (`TCP_NODELAY`). When the
-    /// write timeout fires, the socket's `SO_LINGER` is set to zero, so
-    /// that its close is a reset which frees its unsent data at once. A
-    /// socket option the platform refuses is left as it was.
-    ///
-    /// # Panics
-    ///
-    /// If called outside a Tokio runtime with its time driver enabled.
-    pub fn tcp(&self, stream: TcpStream) -> LimitedIo<TcpStream> {
-        // Both options only tune the connection: serving it without them
-        // is better than refusing it.
-        let _ = stream.set_nodelay(true);
-        if let Some(bytes) = self.send_buffer {
-            let _ = socket2::SockRef::from(&stream).set_send_buffer_size(bytes);
-        }
-        LimitedIo::new(stream, self, Some(reset_on_close))
-    }
-
-    /// A listener whose connections get these limits.
-    pub fn listen(self, listener: TcpListener) -> LimitedListener {
-        LimitedListener {
-            listener,
-            limits: self,
-        }
-    }
-}
-
-/// Makes the close of a TCP socket a reset, which drops its unsent data:
-/// a graceful close keeps the data, and the socket, until the peer takes
-/// it or the kernel gives up, which a peer that keeps its window shut
-/// delays for as long as it likes.
-fn reset_on_close(stream: &TcpStream) {
-    // Where the platform refuses, the close stays graceful: still a close.
-    let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
 }

@@ -25,8 +25,8 @@ use tokio::net::{TcpListener, TcpStream};
 /// ```
 #[derive(Debug)]
 pub struct LimitedListener {
-    pub(super) listener: TcpListener,
-    pub(super) limits: ConnectionLimits,
+    listener: TcpListener,
+    limits: ConnectionLimits,
 }
 
 impl LimitedListener {
@@ -63,6 +63,16 @@ impl LimitedListener {
     /// The TCP listener.
     pub fn into_inner(self) -> TcpListener {
         self.listener
+    }
+}
+
+impl ConnectionLimits {
+    /// A listener whose connections get these limits.
+    pub fn listen(self, listener: TcpListener) -> LimitedListener {
+        LimitedListener {
+            listener,
+            limits: self,
+        }
     }
 }
 

@@ -15,3 +15,6 @@ pub use self::limits::{
     DEFAULT_SEND_BUFFER, DEFAULT_WRITE_TIMEOUT,
 };
 pub use self::listener::LimitedListener;
+
+#[cfg(test)]
+mod tests;
