@@ -1,4 +1,42 @@
 //! The publish/subscribe contract between a server and a message broker.
+//!
+//! # Examples
+//!
+//! A server subscribes a client that reconnected with a `Last-Event-ID`,
+//! over any provider, and learns whether the client missed events that
+//! cannot be replayed:
+//!
+//! ```
+//! use sse_codec::EventId;
+//! use sse_codec::provider::{Provider, Resume, Subscription, Topic};
+//!
+//! async fn resume<P: Provider>(
+//!     provider: &P,
+//!     last_event_id: &str,
+//! ) -> Result<(P::Stream, bool), P::Error> {
+//!     let subscription = Subscription::new([Topic::from("news")])
+//!         .last_event_id(EventId::try_from(last_event_id).ok());
+//!     let subscribed = provider.subscribe(subscription).await?;
+//!     Ok((subscribed.stream, subscribed.resume == Resume::Lost))
+//! }
+//! ```
+//!
+//! # Overview
+//!
+//! - What a server asks for: a [`Subscription`] to [`Topic`]s, starting
+//!   [`Start::Now`], after a last event ID or at the earliest retained
+//!   message.
+//! - What it gets: [`Subscribed`], a stream of [`Encoded`] events (the
+//!   replay, then live ones) and how the [`Resume`] went.
+//! - What a broker implements: [`Provider`] (subscribe, publish,
+//!   shutdown), with an error that is a [`ProviderError`]. Its contract
+//!   (no gap and no duplicate between replay and live, bounded memory,
+//!   what shutdown ends) is written on the trait.
+//!
+//! Servers depend on this contract alone, and brokers implement it without
+//! knowing the server: `sse-server` on one side, `sse-joe` (in memory) and
+//! `sse-redis` (Redis Streams) on the other. Every item here is also at the
+//! crate root, `sse_codec::Provider` being `sse_codec::provider::Provider`.
 
 use crate::{Encoded, EventId, Message, text::Text};
 use alloc::vec::Vec;
