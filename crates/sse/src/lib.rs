@@ -16,20 +16,33 @@
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The codec at the root: the parser's entry points (push and pull, raw
+// fields, over a `Stream`, over a `std::io::Read`, tokio-util's codec),
+// their errors, and the encoder.
 #[cfg(feature = "tokio-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
 pub use sse_codec::EventCodec;
 pub use sse_codec::{
     DEFAULT_MAX_EVENT_SIZE, Encoded, Event, EventId, EventReader, EventStream, EventType, Field,
-    FieldParser, InvalidEventId, InvalidEventType, Item, Message, ParseError, Parser, Provider,
-    ProviderError, ReadError, Resume, Start, Subscribed, Subscription, Topic,
+    FieldParser, InvalidEventId, InvalidEventType, Item, Message, ParseError, Parser, ReadError,
 };
 // The former name of `ReadError`, so that code using it still compiles.
 #[allow(deprecated)]
 pub use sse_codec::EventStreamError;
 
+// The provider contract: servers and providers name it from here; its
+// module in the codec, `codec::provider`, is where it is explained.
+pub use sse_codec::{Provider, ProviderError, Resume, Start, Subscribed, Subscription, Topic};
+
 /// The wire format alone: parser, encoder and the provider contract
 /// (the `sse-codec` crate).
+///
+/// Which parser: [`Parser`] when you push the bytes in yourself (sans-IO),
+/// [`FieldParser`] for the raw fields (proxies, tools), [`EventStream`]
+/// over a `Stream` of byte chunks, [`EventReader`] over a blocking
+/// `std::io::Read` (as [`read_blocking`] does), and `EventCodec` (feature
+/// `tokio-util`) for tokio-util's `FramedRead`. The provider contract is
+/// explained in [`codec::provider`].
 pub mod codec {
     pub use sse_codec::*;
 }
