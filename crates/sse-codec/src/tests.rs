@@ -1,11 +1,16 @@
-//! Spec-rule tests and properties across the parser and the encoder.
+//! Cross-module tests of the parser. Here, the spec's rules, each run
+//! whole, byte by byte and at every cut point, and the helpers that the
+//! submodules share: `limits` (the maximum event size) and `properties`
+//! (any chunking gives the same events; any message survives
+//! `parse(encode(m))`).
 
-use crate::{Event, EventId, EventType, Item, Message, ParseError, Parser};
-use alloc::vec;
+use crate::{Event, EventId, Item, ParseError, Parser};
 use alloc::{string::String, vec::Vec};
 use bytes::Bytes;
 use core::time::Duration;
-use proptest::prelude::*;
+
+mod limits;
+mod properties;
 
 /// What a parse produces, comparable across chunkings.
 #[derive(Debug, PartialEq, Eq)]
@@ -118,30 +123,6 @@ fn data_and_blank_lines_at_chunk_edges() {
         parse_every_cut("event: e\ndata: 1\r\ndata: 2\r\n\r\ndata: 3\n\n"),
         [ev("e", "1\n2", ""), msg("3")]
     );
-}
-
-#[test]
-fn size_limits_are_exact_whatever_the_path() {
-    // A line may be as long as the limit (32 here), and the data buffer
-    // (each value plus its LF) may fill it, but neither may pass it.
-    let line_fits = "data: 0123456789abcdefghijklmnop\n\n";
-    let line_over = "data: 0123456789abcdefghijklmnopq\n\n";
-    let data_fits = "data: 0123456789abcde\ndata: 0123456789abcde\n\n";
-    let data_over = "data: 0123456789abcde\ndata: 0123456789abcdef\n\n";
-    let err = || Out::Error(ParseError::EventTooLarge { limit: 32 });
-    for (input, expected) in [
-        (line_fits, vec![msg("0123456789abcdefghijklmnop")]),
-        (line_over, vec![err()]),
-        (data_fits, vec![msg("0123456789abcde\n0123456789abcde")]),
-        (data_over, vec![err()]),
-    ] {
-        let bytes = input.as_bytes();
-        for at in 0..=bytes.len() {
-            let parser = Parser::with_max_event_size(32);
-            let (outs, _) = parse_chunks_with(parser, &[&bytes[..at], &bytes[at..]]);
-            assert_eq!(outs, expected, "{input:?} cut at {at}");
-        }
-    }
 }
 
 #[test]
@@ -358,65 +339,6 @@ fn unterminated_event_dispatched_on_request() {
 }
 
 #[test]
-fn oversize_line_is_an_error_and_the_stream_goes_on() {
-    let big = "x".repeat(100);
-    let input = alloc::format!("data: a\n\ndata: {big}\ndata: more\n\ndata: b\n\n");
-    let parser = Parser::with_max_event_size(64);
-    let (outs, _) = parse_chunks_with(parser, &[input.as_bytes()]);
-    let err = Out::Error(ParseError::EventTooLarge { limit: 64 });
-    assert_eq!(outs, [msg("a"), err, msg("b")]);
-}
-
-#[test]
-fn oversize_data_buffer_is_an_error() {
-    let line = "data: 0123456789\n".repeat(10);
-    let input = alloc::format!("{line}\ndata: ok\n\n");
-    let parser = Parser::with_max_event_size(64);
-    let (outs, _) = parse_chunks_with(parser, &[input.as_bytes()]);
-    let err = Out::Error(ParseError::EventTooLarge { limit: 64 });
-    assert_eq!(outs, [err, msg("ok")]);
-}
-
-#[test]
-fn one_error_per_oversize_event_and_its_id_still_counts() {
-    let long = "x".repeat(40);
-    let input = alloc::format!(
-        "id: 1\ndata: a\n\nid: 2\ndata: {long}\ndata: {long}\nretry: 7\n\ndata: b\n\n"
-    );
-    let parser = Parser::with_max_event_size(32);
-    let (outs, parser) = parse_chunks_with(parser, &[input.as_bytes()]);
-    let err = Out::Error(ParseError::EventTooLarge { limit: 32 });
-    assert_eq!(
-        outs,
-        [ev("message", "a", "1"), err, ev("message", "b", "2")]
-    );
-    assert_eq!(parser.retry(), Some(Duration::from_millis(7)));
-
-    // Resuming after a dropped oversize event starts after it.
-    let input = alloc::format!("id: 3\ndata: {long}\n\n");
-    let (_, parser) = parse_chunks_with(Parser::with_max_event_size(32), &[input.as_bytes()]);
-    assert_eq!(parser.last_event_id(), "3");
-}
-
-#[test]
-fn endless_line_is_bounded() {
-    let mut parser = Parser::with_max_event_size(1024);
-    let chunk = Bytes::from(alloc::vec![b'x'; 4096]);
-    let mut errors = 0;
-    for _ in 0..1000 {
-        parser.feed(chunk.clone());
-        while let Err(err) = parser.next_event() {
-            assert_eq!(err, ParseError::EventTooLarge { limit: 1024 });
-            errors += 1;
-        }
-    }
-    assert_eq!(
-        errors, 1,
-        "one error per event, then skipped without buffering"
-    );
-}
-
-#[test]
 fn single_line_data_shares_the_input_chunk() {
     let chunk = Bytes::from_static(b"data: zero-copy\n\n");
     let mut parser = Parser::new();
@@ -481,130 +403,4 @@ fn parse_one(input: &'static [u8]) -> Event {
     let mut parser = Parser::new();
     parser.feed(input);
     parser.next_event().unwrap().unwrap()
-}
-
-/// Splits `input` at the given cut points.
-fn split_at<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
-    cuts.sort_unstable();
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    for cut in cuts {
-        chunks.push(&input[start..cut]);
-        start = cut;
-    }
-    chunks.push(&input[start..]);
-    chunks
-}
-
-/// Bytes rich in what the parser branches on.
-fn sse_bytes() -> impl Strategy<Value = Vec<u8>> {
-    let token = prop_oneof![
-        Just(&b"data"[..]),
-        Just(&b"event"[..]),
-        Just(&b"id"[..]),
-        Just(&b"retry"[..]),
-        Just(&b":"[..]),
-        Just(&b": "[..]),
-        Just(&b"\n"[..]),
-        Just(&b"\r"[..]),
-        Just(&b"\r\n"[..]),
-        Just(&b"\xEF\xBB\xBF"[..]),
-        Just(&b"\0"[..]),
-        Just(&b"\xFF"[..]),
-        Just(&b"\xE2\x82"[..]),
-        Just(&b"12"[..]),
-        Just(&b"x"[..]),
-        Just(&b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"[..]),
-    ];
-    prop::collection::vec(token, 0..64).prop_map(|tokens| tokens.concat())
-}
-
-fn text() -> impl Strategy<Value = String> {
-    "[a-z \u{e9}\u{20AC}:\r\n]{0,40}"
-}
-
-fn id_text() -> impl Strategy<Value = String> {
-    "[a-z0-9 :\u{e9}]{0,12}"
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
-
-    #[test]
-    fn any_chunking_gives_the_same_events(
-        input in sse_bytes(),
-        cuts in prop::collection::vec(any::<usize>(), 0..8),
-        max in prop::sample::select(&[16usize, 48, 1 << 20][..]),
-        unterminated in any::<bool>(),
-    ) {
-        let parser = || Parser::with_max_event_size(max).dispatch_unterminated(unterminated);
-        let (whole, a) = parse_chunks_with(parser(), &[&input]);
-        let (split, b) = parse_chunks_with(parser(), &split_at(&input, &cuts));
-        prop_assert_eq!(&split, &whole);
-        let bytes: Vec<&[u8]> = input.chunks(1).collect();
-        let (bytewise, c) = parse_chunks_with(parser(), &bytes);
-        prop_assert_eq!(&bytewise, &whole);
-        for p in [&b, &c] {
-            prop_assert_eq!(p.retry(), a.retry());
-            prop_assert_eq!(p.last_event_id(), a.last_event_id());
-            prop_assert_eq!(p.is_partial(), a.is_partial());
-        }
-        for out in &whole {
-            if let Out::Event { data, .. } = out {
-                prop_assert!(data.len() <= max);
-            }
-        }
-        if !unterminated {
-            // Items: the same events, and the same sequence in any chunking.
-            let all = items(&[&input], max);
-            let events: Vec<Out> = all
-                .iter()
-                .filter_map(|item| match item {
-                    Ok(Item::Event(event)) => Some(out(event)),
-                    Err(err) => Some(Out::Error(err.clone())),
-                    Ok(_) => None,
-                })
-                .collect();
-            prop_assert_eq!(&events, &whole);
-            prop_assert_eq!(items(&split_at(&input, &cuts), max), all);
-        }
-    }
-
-    #[test]
-    fn any_message_round_trips(
-        id in prop::option::of(id_text()),
-        event in prop::option::of(id_text()),
-        retry in prop::option::of(0u64..1 << 40),
-        data in text(),
-        comments in prop::collection::vec(text(), 0..3),
-    ) {
-        let mut message = Message::new().data(data.clone());
-        if let Some(id) = &id {
-            message = message.id(EventId::try_from(id.as_str()).unwrap());
-        }
-        if let Some(event) = &event {
-            message = message.event(EventType::try_from(event.as_str()).unwrap());
-        }
-        if let Some(retry) = retry {
-            message = message.retry(Duration::from_millis(retry));
-        }
-        for comment in comments {
-            message = message.comment(comment);
-        }
-        let mut parser = Parser::new();
-        parser.feed(message.to_encoded().into_bytes());
-        let parsed = parser.next_event().unwrap().unwrap();
-        prop_assert!(parser.next_event().unwrap().is_none());
-        prop_assert!(!parser.is_partial());
-        let normalized = data.replace("\r\n", "\n").replace('\r', "\n");
-        prop_assert_eq!(parsed.data(), normalized.as_str());
-        let expected_type = match event.as_deref() {
-            None | Some("") => "message",
-            Some(t) => t,
-        };
-        prop_assert_eq!(parsed.event_type(), expected_type);
-        prop_assert_eq!(parsed.last_event_id().as_str(), id.as_deref().unwrap_or(""));
-        prop_assert_eq!(parser.retry(), retry.map(Duration::from_millis));
-    }
 }
