@@ -3,9 +3,19 @@
 
 use super::{Out, ev, msg, parse_chunks_with};
 use crate::{ParseError, Parser};
-use alloc::vec;
+use alloc::{vec, vec::Vec};
 use bytes::Bytes;
 use core::time::Duration;
+
+/// Parses `input` in one chunk with a maximum event size of `max`.
+fn parse_with_max(input: &str, max: usize) -> (Vec<Out>, Parser) {
+    parse_chunks_with(Parser::with_max_event_size(max), &[input.as_bytes()])
+}
+
+/// What an event over `limit` bytes gives.
+fn too_large(limit: usize) -> Out {
+    Out::Error(ParseError::EventTooLarge { limit })
+}
 
 #[test]
 fn size_limits_are_exact_whatever_the_path() {
@@ -15,12 +25,11 @@ fn size_limits_are_exact_whatever_the_path() {
     let line_over = "data: 0123456789abcdefghijklmnopq\n\n";
     let data_fits = "data: 0123456789abcde\ndata: 0123456789abcde\n\n";
     let data_over = "data: 0123456789abcde\ndata: 0123456789abcdef\n\n";
-    let err = || Out::Error(ParseError::EventTooLarge { limit: 32 });
     for (input, expected) in [
         (line_fits, vec![msg("0123456789abcdefghijklmnop")]),
-        (line_over, vec![err()]),
+        (line_over, vec![too_large(32)]),
         (data_fits, vec![msg("0123456789abcde\n0123456789abcde")]),
-        (data_over, vec![err()]),
+        (data_over, vec![too_large(32)]),
     ] {
         let bytes = input.as_bytes();
         for at in 0..=bytes.len() {
@@ -35,20 +44,16 @@ fn size_limits_are_exact_whatever_the_path() {
 fn oversize_line_is_an_error_and_the_stream_goes_on() {
     let big = "x".repeat(100);
     let input = alloc::format!("data: a\n\ndata: {big}\ndata: more\n\ndata: b\n\n");
-    let parser = Parser::with_max_event_size(64);
-    let (outs, _) = parse_chunks_with(parser, &[input.as_bytes()]);
-    let err = Out::Error(ParseError::EventTooLarge { limit: 64 });
-    assert_eq!(outs, [msg("a"), err, msg("b")]);
+    let (outs, _) = parse_with_max(&input, 64);
+    assert_eq!(outs, [msg("a"), too_large(64), msg("b")]);
 }
 
 #[test]
 fn oversize_data_buffer_is_an_error() {
     let line = "data: 0123456789\n".repeat(10);
     let input = alloc::format!("{line}\ndata: ok\n\n");
-    let parser = Parser::with_max_event_size(64);
-    let (outs, _) = parse_chunks_with(parser, &[input.as_bytes()]);
-    let err = Out::Error(ParseError::EventTooLarge { limit: 64 });
-    assert_eq!(outs, [err, msg("ok")]);
+    let (outs, _) = parse_with_max(&input, 64);
+    assert_eq!(outs, [too_large(64), msg("ok")]);
 }
 
 #[test]
@@ -57,18 +62,20 @@ fn one_error_per_oversize_event_and_its_id_still_counts() {
     let input = alloc::format!(
         "id: 1\ndata: a\n\nid: 2\ndata: {long}\ndata: {long}\nretry: 7\n\ndata: b\n\n"
     );
-    let parser = Parser::with_max_event_size(32);
-    let (outs, parser) = parse_chunks_with(parser, &[input.as_bytes()]);
-    let err = Out::Error(ParseError::EventTooLarge { limit: 32 });
+    let (outs, parser) = parse_with_max(&input, 32);
     assert_eq!(
         outs,
-        [ev("message", "a", "1"), err, ev("message", "b", "2")]
+        [
+            ev("message", "a", "1"),
+            too_large(32),
+            ev("message", "b", "2")
+        ]
     );
     assert_eq!(parser.retry(), Some(Duration::from_millis(7)));
 
     // Resuming after a dropped oversize event starts after it.
     let input = alloc::format!("id: 3\ndata: {long}\n\n");
-    let (_, parser) = parse_chunks_with(Parser::with_max_event_size(32), &[input.as_bytes()]);
+    let (_, parser) = parse_with_max(&input, 32);
     assert_eq!(parser.last_event_id(), "3");
 }
 
