@@ -13,6 +13,7 @@ use std::{
 use tokio::{
     io::{AsyncRead, AsyncWriteExt, ReadBuf},
     net::{TcpListener, TcpStream},
+    task::JoinHandle,
 };
 use tokio_util::codec::{FramedRead, FramedWrite};
 
@@ -37,13 +38,23 @@ async fn trickle(mut socket: TcpStream, bytes: &'static [u8], size: usize) {
     socket.shutdown().await.unwrap();
 }
 
+/// Reads with `codec` from a socket whose peer trickles `bytes` in pieces
+/// of `size`; also returns the writing task.
+async fn framed(
+    bytes: &'static [u8],
+    size: usize,
+    codec: EventCodec,
+) -> (FramedRead<TcpStream, EventCodec>, JoinHandle<()>) {
+    let (writer, reader) = pair().await;
+    let writing = tokio::spawn(trickle(writer, bytes, size));
+    (FramedRead::new(reader, codec), writing)
+}
+
 #[tokio::test]
 async fn events_arrive_from_a_socket_written_in_small_pieces() {
-    let (writer, reader) = pair().await;
     let stream: &'static [u8] =
         b"retry: 1500\nid: 7\r\nevent: add\ndata: one\r\ndata: two\r\n\r\n: note\ndata: \xFF\n\n";
-    let writing = tokio::spawn(trickle(writer, stream, 3));
-    let mut events = FramedRead::new(reader, EventCodec::new());
+    let (mut events, writing) = framed(stream, 3, EventCodec::new()).await;
     let first = events.next().await.unwrap().unwrap();
     assert_eq!(
         (
@@ -69,14 +80,10 @@ async fn events_arrive_from_a_socket_written_in_small_pieces() {
 
 #[tokio::test]
 async fn an_oversize_event_is_an_error_and_polling_again_goes_on() {
-    let (writer, reader) = pair().await;
     let stream: &'static [u8] =
         b"data: a\n\ndata: this line is longer than thirty-two bytes\n\ndata: b\n\n";
-    let writing = tokio::spawn(trickle(writer, stream, 7));
-    let mut events = FramedRead::new(
-        reader,
-        EventCodec::with_parser(Parser::with_max_event_size(32)),
-    );
+    let codec = EventCodec::with_parser(Parser::with_max_event_size(32));
+    let (mut events, writing) = framed(stream, 7, codec).await;
     assert_eq!(events.next().await.unwrap().unwrap().data(), "a");
     match events.next().await {
         Some(Err(ReadError::Parse(ParseError::EventTooLarge { limit: 32 }))) => {}
@@ -92,19 +99,15 @@ async fn an_oversize_event_is_an_error_and_polling_again_goes_on() {
 
 #[tokio::test]
 async fn a_stream_cut_off_inside_an_event_ends_cleanly_and_says_so() {
-    let (writer, reader) = pair().await;
-    let writing = tokio::spawn(trickle(writer, b"data: whole\n\ndata: cut", 4));
-    let mut events = FramedRead::new(reader, EventCodec::new());
+    let (mut events, writing) = framed(b"data: whole\n\ndata: cut", 4, EventCodec::new()).await;
     assert_eq!(events.next().await.unwrap().unwrap().data(), "whole");
     assert!(events.next().await.is_none());
     assert!(events.decoder().is_truncated());
     writing.await.unwrap();
 
     // With `dispatch_unterminated`, the cut-off event is yielded instead.
-    let (writer, reader) = pair().await;
-    let writing = tokio::spawn(trickle(writer, b"data: whole\n\ndata: cut", 4));
-    let parser = Parser::new().dispatch_unterminated(true);
-    let mut events = FramedRead::new(reader, EventCodec::with_parser(parser));
+    let codec = EventCodec::with_parser(Parser::new().dispatch_unterminated(true));
+    let (mut events, writing) = framed(b"data: whole\n\ndata: cut", 4, codec).await;
     assert_eq!(events.next().await.unwrap().unwrap().data(), "whole");
     assert_eq!(events.next().await.unwrap().unwrap().data(), "cut");
     assert!(events.next().await.is_none());
