@@ -2,59 +2,15 @@
 //! command per publish, one reader per process, the ID format, entries
 //! from other programs, IDs from elsewhere, and losing Redis.
 
+mod common;
+
+use common::{admin, command_calls, next_event, provider, reset_command_calls, subscribe, topics};
 use futures_util::StreamExt;
 use redis::AsyncCommands;
-use sse_codec::{Event, EventId, Message, Parser, Provider, Resume, Subscription, Topic};
+use sse_codec::{EventId, Message, Provider, Resume, Subscription};
 use sse_redis::{Error, Redis, Retention};
 use sse_testkit::{Proxy, RedisServer, bounded, wait_until};
-use std::{collections::HashMap, time::Duration};
-
-async fn provider(url: &str, key: &str) -> Redis {
-    Redis::builder(url).key(key).build().await.unwrap()
-}
-
-async fn admin(server: &RedisServer) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(server.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
-}
-
-/// Calls of each command since the last `CONFIG RESETSTAT`.
-async fn command_calls(conn: &mut redis::aio::MultiplexedConnection) -> HashMap<String, u64> {
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(conn)
-        .await
-        .unwrap();
-    info.lines()
-        .filter_map(|line| {
-            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest
-                .strip_prefix("calls=")?
-                .split(',')
-                .next()?
-                .parse()
-                .ok()?;
-            Some((name.to_owned(), calls))
-        })
-        .collect()
-}
-
-async fn next_event(stream: &mut sse_redis::Subscriber) -> Event {
-    let frame = bounded("an event", stream.next())
-        .await
-        .expect("the stream ended")
-        .expect("an event, not an error");
-    let mut parser = Parser::new();
-    parser.feed(frame.into_bytes());
-    parser.next_event().unwrap().unwrap()
-}
-
-fn topics(names: &[&str]) -> Vec<Topic> {
-    names.iter().map(|t| Topic::from(*t)).collect()
-}
+use std::time::Duration;
 
 /// A publish is one command (one script that runs one `XADD`) however many
 /// subscribers and processes there are; each process reads with one
@@ -70,19 +26,11 @@ async fn one_command_per_publish_and_one_reader_per_process() {
     let mut subs = Vec::new();
     for node in &nodes {
         for _ in 0..25 {
-            let sub = node
-                .subscribe(Subscription::new(topics(&["t"])))
-                .await
-                .unwrap();
-            subs.push(sub.stream);
+            subs.push(subscribe(node, &["t"]).await);
         }
     }
     let mut admin = admin(&server).await;
-    let () = redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .query_async(&mut admin)
-        .await
-        .unwrap();
+    reset_command_calls(&mut admin).await;
     let publishes = (0..PUBLISHES).map(|i| {
         let node = nodes[(i % 2) as usize].clone();
         async move {
@@ -125,11 +73,7 @@ async fn one_command_per_publish_and_one_reader_per_process() {
 async fn the_event_id_names_the_entry_and_the_epoch() {
     let server = RedisServer::start();
     let node = provider(&server.url(), "ids").await;
-    let mut sub = node
-        .subscribe(Subscription::new(topics(&["a", "b"])))
-        .await
-        .unwrap()
-        .stream;
+    let mut sub = subscribe(&node, &["a", "b"]).await;
     node.publish(
         Message::new()
             .event(sse_codec::EventType::from_static("chat"))
@@ -180,11 +124,7 @@ async fn the_event_id_names_the_entry_and_the_epoch() {
 async fn entries_written_by_another_program_are_served() {
     let server = RedisServer::start();
     let node = provider(&server.url(), "foreign").await;
-    let mut sub = node
-        .subscribe(Subscription::new(topics(&["news"])))
-        .await
-        .unwrap()
-        .stream;
+    let mut sub = subscribe(&node, &["news"]).await;
     let mut admin = admin(&server).await;
     let first: String = admin
         .xadd(
@@ -228,11 +168,7 @@ async fn ids_from_elsewhere_or_before_a_flush_are_lost() {
     let other = RedisServer::start();
     let here = provider(&server.url(), "s").await;
     let there = provider(&other.url(), "s").await;
-    let mut sub = there
-        .subscribe(Subscription::new(topics(&["t"])))
-        .await
-        .unwrap()
-        .stream;
+    let mut sub = subscribe(&there, &["t"]).await;
     there
         .publish(Message::new().data("elsewhere"), &topics(&["t"]))
         .await
@@ -285,11 +221,7 @@ async fn losing_redis_ends_streams_and_coming_back_loses_nothing() {
     // Another process, whose network stays up.
     let other = provider(&server.url(), "outage").await;
 
-    let mut live = node
-        .subscribe(Subscription::new(topics(&["t"])))
-        .await
-        .unwrap()
-        .stream;
+    let mut live = subscribe(&node, &["t"]).await;
     other
         .publish(Message::new().data("before"), &topics(&["t"]))
         .await
@@ -389,11 +321,7 @@ async fn a_publish_without_an_answer_is_unconfirmed_and_may_be_stored() {
         .build()
         .await
         .unwrap();
-    let mut sub = node
-        .subscribe(Subscription::new(topics(&["t"])))
-        .await
-        .unwrap()
-        .stream;
+    let mut sub = subscribe(&node, &["t"]).await;
     let mut admin = admin(&server).await;
     // Write commands (scripts included) wait until the pause ends; reads
     // go on.
@@ -472,11 +400,7 @@ async fn a_publish_to_a_stopped_redis_is_refused_and_stores_nothing() {
 /// Publishes `n` numbered messages, alternately to topics `a` and `b`, and
 /// returns the event IDs, read back by a subscriber of both.
 async fn numbered(node: &Redis, n: usize) -> Vec<EventId> {
-    let mut sub = node
-        .subscribe(Subscription::new(topics(&["a", "b"])))
-        .await
-        .unwrap()
-        .stream;
+    let mut sub = subscribe(node, &["a", "b"]).await;
     for i in 0..n {
         let topic = if i % 2 == 0 { "a" } else { "b" };
         node.publish(Message::new().data(i.to_string()), &topics(&[topic]))
@@ -518,11 +442,7 @@ async fn a_long_replay_is_read_in_pages_without_gap_or_duplicate() {
         .unwrap();
     let ids = numbered(&node, N).await;
     let mut admin = admin(&server).await;
-    let () = redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .query_async(&mut admin)
-        .await
-        .unwrap();
+    reset_command_calls(&mut admin).await;
 
     let from = 9;
     let resumed = node
@@ -609,11 +529,7 @@ async fn a_replay_holds_at_most_max_replay_entries() {
 async fn scripts_that_redis_lost_are_loaded_again() {
     let server = RedisServer::start();
     let node = provider(&server.url(), "flushed").await;
-    let mut sub = node
-        .subscribe(Subscription::new(topics(&["t"])))
-        .await
-        .unwrap()
-        .stream;
+    let mut sub = subscribe(&node, &["t"]).await;
     let mut admin = admin(&server).await;
     for i in 0..3 {
         let () = redis::cmd("SCRIPT")

@@ -9,6 +9,9 @@
 //! under that ID, compared with the stream as read directly. A restart of
 //! Redis with persistence, or the epoch key deleted alone, is no reset.
 
+mod common;
+
+use common::{admin, provider, subscribe};
 use futures_util::StreamExt;
 use redis::AsyncCommands;
 use sse_codec::{Message, Parser, Provider, Resume, Subscription, Topic};
@@ -49,14 +52,6 @@ enum Reset {
     ClockBehind,
     /// redis-server killed and started again with its data: no reset.
     RestartKeepingData,
-}
-
-async fn admin(url: &str) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
 }
 
 /// What the stream held under each event ID (`<entry>:<epoch>`), read
@@ -130,7 +125,7 @@ async fn reset(
         Reset::Flush | Reset::Delete => n,
         Reset::Restart | Reset::RestartKeepingData => {
             tokio::task::block_in_place(|| server.restart());
-            *conn = admin(&server.url()).await;
+            *conn = admin(server).await;
             n
         }
         Reset::ClockBehind => {
@@ -255,16 +250,12 @@ async fn reset_while_publishing(kind: Reset) {
     let mut subscribers = Vec::new();
     for i in 0..SUBSCRIBERS {
         let node = nodes[i % 2].clone();
-        let stream = node
-            .subscribe(Subscription::new([Topic::from("t")]))
-            .await
-            .unwrap()
-            .stream;
+        let stream = subscribe(&node, &["t"]).await;
         subscribers.push(tokio::spawn(subscriber(node, stream, Arc::clone(&done))));
     }
 
     let mut truth = Truth::default();
-    let mut conn = admin(&server.url()).await;
+    let mut conn = admin(&server).await;
     let started = Instant::now();
     let mut n = 0;
     while n <= TOTAL || done.load(Ordering::Acquire) < SUBSCRIBERS {
@@ -391,14 +382,10 @@ async fn a_restart_with_persistence_keeps_the_history() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_the_epoch_key_alone_is_no_reset() {
     let server = RedisServer::start();
-    let node = Redis::builder(server.url()).key(KEY).build().await.unwrap();
+    let node = provider(&server.url(), KEY).await;
     let epoch = node.epoch();
-    let mut stream = node
-        .subscribe(Subscription::new([Topic::from("t")]))
-        .await
-        .unwrap()
-        .stream;
-    let mut conn = admin(&server.url()).await;
+    let mut stream = subscribe(&node, &["t"]).await;
+    let mut conn = admin(&server).await;
     for n in 0..20 {
         if n == 10 {
             let () = redis::cmd("DEL")
@@ -429,17 +416,13 @@ async fn deleting_the_epoch_key_alone_is_no_reset() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flush_with_nothing_after_it_is_signalled() {
     let server = RedisServer::start();
-    let node = Redis::builder(server.url()).key(KEY).build().await.unwrap();
-    let mut stream = node
-        .subscribe(Subscription::new([Topic::from("t")]))
-        .await
-        .unwrap()
-        .stream;
+    let node = provider(&server.url(), KEY).await;
+    let mut stream = subscribe(&node, &["t"]).await;
     node.publish(Message::new().data("0"), &[Topic::from("t")])
         .await
         .unwrap();
     let (id, _) = event(&bounded("the event", stream.next()).await.unwrap().unwrap());
-    let mut conn = admin(&server.url()).await;
+    let mut conn = admin(&server).await;
     let () = redis::cmd("FLUSHALL").query_async(&mut conn).await.unwrap();
     let flushed = Instant::now();
     let end = bounded("the stream ends", stream.next()).await;
@@ -480,11 +463,7 @@ async fn entries_trimmed_before_they_were_read_are_signalled() {
         .build()
         .await
         .unwrap();
-    let mut stream = node
-        .subscribe(Subscription::new([Topic::from("t")]))
-        .await
-        .unwrap()
-        .stream;
+    let mut stream = subscribe(&node, &["t"]).await;
     node.publish(Message::new().data("0"), &[Topic::from("t")])
         .await
         .unwrap();
@@ -494,7 +473,7 @@ async fn entries_trimmed_before_they_were_read_are_signalled() {
     // Three entries after it, the first two trimmed at once, in one
     // transaction, so that the reader cannot read them in between: what a
     // reader more than the retention behind meets.
-    let mut conn = admin(&server.url()).await;
+    let mut conn = admin(&server).await;
     let mut pipe = redis::pipe();
     pipe.atomic();
     for n in 1..=3 {
@@ -542,12 +521,8 @@ async fn trimming_what_was_read_ends_nothing() {
         .build()
         .await
         .unwrap();
-    let mut stream = node
-        .subscribe(Subscription::new([Topic::from("t")]))
-        .await
-        .unwrap()
-        .stream;
-    let mut conn = admin(&server.url()).await;
+    let mut stream = subscribe(&node, &["t"]).await;
+    let mut conn = admin(&server).await;
     for round in 0..3u64 {
         for i in 0..5 {
             let n = round * 10 + i;
