@@ -5,14 +5,18 @@
 //! - [`RedisServer`]: a real `redis-server` on a free port of 127.0.0.1,
 //!   persistence off, in a directory of its own, stopped when dropped;
 //! - [`Proxy`]: a TCP proxy on 127.0.0.1 that can cut its connections and
-//!   send new ones elsewhere, as a load balancer or a failing network does.
+//!   send new ones elsewhere, as a load balancer or a failing network does;
+//! - [`serve`]: a hyper HTTP/1 server running any tower service, shut
+//!   down gracefully.
 
 pub mod conformance;
 mod proxy;
 mod redis_server;
+mod serve;
 
 pub use crate::proxy::Proxy;
 pub use crate::redis_server::RedisServer;
+pub use crate::serve::{Served, serve};
 
 use std::{future::Future, time::Duration};
 
