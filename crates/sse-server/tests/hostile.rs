@@ -6,18 +6,18 @@
 mod common;
 
 use bytes::Bytes;
-use common::{Events, bounded, client, serve_limited, wait_until};
+use common::{
+    Events, GET_EVENTS, Served, bounded, client, listener, publish, serve_with, stalled, wait_until,
+};
 use futures_util::future::join_all;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use sse_codec::{Message, Topic};
 use sse_joe::Joe;
-use sse_server::{ConnectionLimits, LimitedListener, Server};
+use sse_server::{ConnectionLimits, Server};
 use std::{
     io,
-    net::SocketAddr,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -26,18 +26,26 @@ use std::{
 };
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
-    net::{TcpSocket, TcpStream},
+    net::TcpStream,
     time::Instant,
 };
 
-/// A client that sends `request` and never reads, through a 4 KiB receive
-/// buffer so that its socket backs up quickly.
-async fn stalled(addr: SocketAddr, request: &[u8]) -> TcpStream {
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut stream = socket.connect(addr).await.unwrap();
-    stream.write_all(request).await.unwrap();
-    stream
+/// Limits that end a stalled reader's connection: `timeout` for writes,
+/// and a 16 KiB send buffer that it fills quickly.
+fn write_limits(timeout: Duration) -> ConnectionLimits {
+    ConnectionLimits::new()
+        .write_timeout(Some(timeout))
+        .send_buffer(Some(16 * 1024))
+}
+
+/// Publishes 64 events of 16 KiB: more than a stalled reader's socket, both
+/// kernel buffers and what the HTTP layer takes can hold.
+async fn fill(server: &Server<Joe>) {
+    let pad = "x".repeat(16 * 1024);
+    for _ in 0..64 {
+        publish(server, pad.as_str()).await;
+        tokio::task::yield_now().await;
+    }
 }
 
 /// Reads until the server closes the connection (end of stream or a reset)
@@ -53,8 +61,6 @@ async fn until_closed(stream: &mut (impl AsyncRead + Unpin)) -> Duration {
     }
 }
 
-const GET: &[u8] = b"GET /events HTTP/1.1\r\nhost: x\r\n\r\n";
-
 /// Stalled readers of 16 KiB events are ended by Joe, which frees what it
 /// queued for them while their connections are still open; the write
 /// timeout then closes the connections; the healthy readers get every
@@ -67,15 +73,12 @@ async fn stalled_readers_are_freed_then_closed_and_hold_nobody_back() {
     const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
     let joe = Joe::builder().max_queued_bytes(256 * 1024).build();
     let server = Server::new(joe.clone());
-    let limits = ConnectionLimits::new()
-        .write_timeout(Some(WRITE_TIMEOUT))
-        .send_buffer(Some(16 * 1024));
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let served = serve_limited(limits.listen(tcp), server.clone()).await;
+    let limits = write_limits(WRITE_TIMEOUT);
+    let served = serve_with(limits, server.clone()).await;
 
     let mut stalls = Vec::new();
     for _ in 0..STALLED {
-        stalls.push(stalled(served.addr, GET).await);
+        stalls.push(stalled(served.addr, GET_EVENTS).await);
     }
     // Each healthy reader counts what it received; the publisher stays at
     // most a few events ahead of the slowest, so that only the stalled
@@ -84,7 +87,7 @@ async fn stalled_readers_are_freed_then_closed_and_hold_nobody_back() {
         Arc::new((0..HEALTHY).map(|_| AtomicUsize::new(0)).collect());
     let mut readers = Vec::new();
     for r in 0..HEALTHY {
-        let mut events = Events::new(client().get(served.url("/events")).send().await.unwrap());
+        let mut events = Events::get(served.url("/events")).await;
         let received = received.clone();
         readers.push(tokio::spawn(async move {
             for i in 0..EVENTS {
@@ -127,10 +130,7 @@ async fn stalled_readers_are_freed_then_closed_and_hold_nobody_back() {
                 .unwrap_or(0)
         };
         wait_until("the healthy readers keep up", || slowest() + 8 >= i).await;
-        server
-            .publish(Message::new().data(format!("{i} {pad}")), &[Topic::DEFAULT])
-            .await
-            .unwrap();
+        publish(&server, format!("{i} {pad}")).await;
         let stats = joe.stats();
         if all_lagged_at.is_none() && stats.lagged == STALLED as u64 {
             all_lagged_at = Some(Instant::now());
@@ -180,23 +180,11 @@ async fn a_connection_the_write_timeout_ends_is_reset() {
     const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
     let joe = Joe::new();
     let server = Server::builder(joe.clone()).keep_alive(None).build();
-    let limits = ConnectionLimits::new()
-        .write_timeout(Some(WRITE_TIMEOUT))
-        .send_buffer(Some(16 * 1024));
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let served = serve_limited(limits.listen(tcp), server.clone()).await;
-    let mut stalled = stalled(served.addr, GET).await;
+    let limits = write_limits(WRITE_TIMEOUT);
+    let served = serve_with(limits, server.clone()).await;
+    let mut stalled = stalled(served.addr, GET_EVENTS).await;
     wait_until("subscribed", || joe.subscriber_count() == 1).await;
-    // More than its socket, both kernel buffers and what the HTTP layer
-    // takes can hold.
-    let pad = "x".repeat(16 * 1024);
-    for _ in 0..64 {
-        server
-            .publish(Message::new().data(pad.as_str()), &[Topic::DEFAULT])
-            .await
-            .unwrap();
-        tokio::task::yield_now().await;
-    }
+    fill(&server).await;
     // The write timeout ended the connection: hyper dropped its body.
     wait_until("the stalled connection is closed", || {
         joe.subscriber_count() == 0
@@ -233,8 +221,7 @@ async fn half_sent_heads_are_dropped_after_the_head_timeout() {
         })
         .build();
     let limits = ConnectionLimits::new().head_timeout(Some(HEAD_TIMEOUT));
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let served = serve_limited(limits.listen(tcp), server.clone()).await;
+    let served = serve_with(limits, server.clone()).await;
     let addr = served.addr;
 
     let mut halves = Vec::new();
@@ -264,7 +251,7 @@ async fn half_sent_heads_are_dropped_after_the_head_timeout() {
         stream
     });
     let slow_handler = client().get(served.url("/slow")).send();
-    let idle = Events::new(client().get(served.url("/events")).send().await.unwrap());
+    let idle = Events::get(served.url("/events")).await;
 
     let closed = join_all(halves.iter_mut().map(until_closed)).await;
     for took in closed {
@@ -278,10 +265,7 @@ async fn half_sent_heads_are_dropped_after_the_head_timeout() {
     // Past the head timeout, the answered streams are still open.
     tokio::time::sleep(HEAD_TIMEOUT + Duration::from_millis(500)).await;
     assert_eq!(joe.subscriber_count(), 3);
-    server
-        .publish(Message::new().data("still here"), &[Topic::DEFAULT])
-        .await
-        .unwrap();
+    publish(&server, "still here").await;
     for mut events in [idle, slow_handler] {
         assert_eq!(events.data(1).await, ["still here"]);
     }
@@ -295,30 +279,19 @@ async fn half_sent_heads_are_dropped_after_the_head_timeout() {
 }
 
 /// A hyper server whose handler reads the request body whole, then answers
-/// with its length (on `/slow` after 1.5 s).
-async fn serve_uploads(listener: LimitedListener) -> SocketAddr {
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((io, _)) = listener.accept().await else {
-                continue;
-            };
-            let service = hyper::service::service_fn(|request: Request<Incoming>| async move {
-                let slow = request.uri().path() == "/slow";
-                let body = request.into_body().collect().await?.to_bytes();
-                if slow {
-                    tokio::time::sleep(Duration::from_millis(1500)).await;
-                }
-                Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from(
-                    body.len().to_string(),
-                ))))
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(io), service);
-            tokio::spawn(conn);
+/// with its length (on `/slow` after 1.5 s); its connections get `limits`.
+async fn serve_uploads(limits: ConnectionLimits) -> Served {
+    let service = tower::service_fn(|request: Request<Incoming>| async move {
+        let slow = request.uri().path() == "/slow";
+        let body = request.into_body().collect().await?.to_bytes();
+        if slow {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
         }
+        Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from(
+            body.len().to_string(),
+        ))))
     });
-    addr
+    sse_testkit::serve(listener(None).await, move |tcp| limits.tcp(tcp), service)
 }
 
 /// Sends `head`, then `body` one byte every 100 ms (repeated, 5 s at
@@ -353,8 +326,8 @@ async fn dribbled_request_bodies_are_cut_at_the_body_timeout() {
     const BODY_TIMEOUT: Duration = Duration::from_secs(1);
     const DRIBBLERS: usize = 1000;
     let limits = ConnectionLimits::new().body_timeout(Some(BODY_TIMEOUT));
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = serve_uploads(limits.listen(tcp)).await;
+    let uploads = serve_uploads(limits).await;
+    let addr = uploads.addr;
 
     // Connected one after the other: a burst of connections can overflow
     // the listen queue of a busy machine, which then resets some.
@@ -418,22 +391,11 @@ async fn graceful_shutdown_with_a_stalled_reader_ends_within_the_write_timeout()
     const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
     let joe = Joe::new();
     let server = Server::new(joe.clone());
-    let limits = ConnectionLimits::new()
-        .write_timeout(Some(WRITE_TIMEOUT))
-        .send_buffer(Some(16 * 1024));
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let served = serve_limited(limits.listen(tcp), server.clone()).await;
-    let _stalled = stalled(served.addr, GET).await;
+    let limits = write_limits(WRITE_TIMEOUT);
+    let served = serve_with(limits, server.clone()).await;
+    let _stalled = stalled(served.addr, GET_EVENTS).await;
     wait_until("subscribed", || joe.subscriber_count() == 1).await;
-    // Fill its socket, and hyper's buffer behind it.
-    let pad = "x".repeat(16 * 1024);
-    for _ in 0..64 {
-        server
-            .publish(Message::new().data(pad.as_str()), &[Topic::DEFAULT])
-            .await
-            .unwrap();
-        tokio::task::yield_now().await;
-    }
+    fill(&server).await;
     let start = Instant::now();
     server.shutdown();
     served.graceful_shutdown().await;
@@ -475,8 +437,8 @@ async fn until_end_of_stream(stream: &mut TcpStream) -> Duration {
 async fn an_answered_connection_that_goes_quiet_is_closed_at_the_idle_timeout() {
     const IDLE_TIMEOUT: Duration = Duration::from_secs(1);
     let limits = ConnectionLimits::new().idle_timeout(Some(IDLE_TIMEOUT));
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = serve_uploads(limits.listen(tcp)).await;
+    let uploads = serve_uploads(limits).await;
+    let addr = uploads.addr;
 
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream
@@ -507,21 +469,13 @@ async fn an_event_stream_stays_open_past_the_idle_timeout_on_its_keep_alive() {
         .keep_alive(Some(Duration::from_millis(300)))
         .build();
     let quiet = Server::builder(joe.clone()).keep_alive(None).build();
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let alive_served = serve_limited(limits.listen(tcp), alive.clone()).await;
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let quiet_served = serve_limited(limits.listen(tcp), quiet).await;
+    let alive_served = serve_with(limits, alive.clone()).await;
+    let quiet_served = serve_with(limits, quiet).await;
 
     let start = Instant::now();
-    let mut events = Events::new(
-        client()
-            .get(alive_served.url("/events"))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let mut events = Events::get(alive_served.url("/events")).await;
     let mut silent = TcpStream::connect(quiet_served.addr).await.unwrap();
-    silent.write_all(GET).await.unwrap();
+    silent.write_all(GET_EVENTS).await.unwrap();
     read_until_end(&mut silent, b"\r\n\r\n").await;
     let took = until_end_of_stream(&mut silent).await;
     assert!(
@@ -533,9 +487,6 @@ async fn an_event_stream_stays_open_past_the_idle_timeout_on_its_keep_alive() {
     // Ten comments, three seconds: three idle timeouts.
     events.raw_until(KEEP_ALIVE.repeat(10).as_bytes()).await;
     assert!(start.elapsed() >= 3 * IDLE_TIMEOUT);
-    alive
-        .publish(Message::new().data("still here"), &[Topic::DEFAULT])
-        .await
-        .unwrap();
+    publish(&alive, "still here").await;
     assert_eq!(events.data(1).await, ["still here"]);
 }

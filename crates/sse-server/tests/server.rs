@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Events, bounded, client, listener, serve, serve_axum, serve_on, wait_until};
+use common::{Events, bounded, client, listener, publish, serve, serve_axum, serve_on, wait_until};
 use futures_util::StreamExt as _;
 use http::StatusCode;
 use http_body_util::BodyExt;
@@ -15,13 +15,6 @@ use std::time::Duration;
 
 fn topic(name: &str) -> Topic {
     Topic::from(name)
-}
-
-async fn publish(server: &Server<Joe>, data: impl Into<String>) {
-    server
-        .publish(Message::new().data(data.into()), &[Topic::DEFAULT])
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
@@ -52,7 +45,7 @@ async fn initial_retry_is_sent_first() {
         .retry(Duration::from_millis(2500))
         .build();
     let served = serve(server.clone()).await;
-    let mut events = Events::new(client().get(served.url("/")).send().await.unwrap());
+    let mut events = Events::get(served.url("/")).await;
     events.raw_until(b"\n\n").await;
     assert!(
         events.raw.starts_with(b"retry: 2500\n\n"),
@@ -98,10 +91,7 @@ async fn on_session_refusal_is_sent_and_nothing_is_subscribed() {
     assert_eq!(accepted.status(), StatusCode::OK);
     assert_eq!(joe.subscriber_count(), 1);
     let mut events = Events::new(accepted);
-    server
-        .publish(Message::new().data("public"), &[Topic::DEFAULT])
-        .await
-        .unwrap();
+    publish(&server, "public").await;
     server
         .publish(Message::new().data("secret"), &[topic("private")])
         .await
@@ -320,7 +310,7 @@ async fn keep_alive_is_sent_only_when_idle() {
         .keep_alive(Some(interval))
         .build();
     let served = serve(server.clone()).await;
-    let mut events = Events::new(client().get(served.url("/")).send().await.unwrap());
+    let mut events = Events::get(served.url("/")).await;
 
     // Busy: every event is published as soon as the previous one arrived,
     // for several intervals. No keep-alive may interleave.
@@ -354,7 +344,7 @@ async fn keep_alive_is_sent_only_when_idle() {
 async fn keep_alive_can_be_disabled() {
     let server = Server::builder(Joe::new()).keep_alive(None).build();
     let served = serve(server.clone()).await;
-    let mut events = Events::new(client().get(served.url("/")).send().await.unwrap());
+    let mut events = Events::get(served.url("/")).await;
     // Nothing but events is on the wire.
     publish(&server, "only").await;
     assert_eq!(events.data(1).await, ["only"]);
@@ -389,9 +379,7 @@ async fn provider_shutdown_ends_every_response() {
     let served = serve(server.clone()).await;
     let mut clients = Vec::new();
     for _ in 0..3 {
-        clients.push(Events::new(
-            client().get(served.url("/")).send().await.unwrap(),
-        ));
+        clients.push(Events::get(served.url("/")).await);
     }
     publish(&server, "last").await;
     joe.shutdown().await;
@@ -417,9 +405,7 @@ async fn server_shutdown_ends_responses_so_graceful_shutdown_completes() {
     let served = serve(server.clone()).await;
     let mut clients = Vec::new();
     for _ in 0..3 {
-        clients.push(Events::new(
-            client().get(served.url("/")).send().await.unwrap(),
-        ));
+        clients.push(Events::get(served.url("/")).await);
     }
     assert_eq!(joe.subscriber_count(), 3);
 
@@ -451,7 +437,7 @@ async fn slow_client_is_dropped_by_the_provider_and_resumes() {
         .build();
     let server = Server::new(joe.clone());
     let served = serve_on(listener(Some(16 * 1024)).await, server.clone()).await;
-    let fast = Events::new(client().get(served.url("/")).send().await.unwrap());
+    let fast = Events::get(served.url("/")).await;
 
     // The slow client speaks HTTP/1.1 through hyper's client over a socket
     // with a 4 KiB receive buffer, and does not read its body for now.

@@ -66,14 +66,14 @@ async fn stream_of_results_under_hyper_aborts_on_error() {
     });
     let served = serve(service).await;
 
-    let mut ok = Events::new(client().get(served.url("/ok")).send().await.unwrap());
+    let mut ok = Events::get(served.url("/ok")).await;
     assert_eq!(ok.data(3).await, ["Hel", "lo", ", world"]);
     assert_eq!(ok.end().await, Ok(()));
     assert!(ok.raw.starts_with(b"retry: 1000\n\n"));
 
     // The error aborts the response: the client sees a failed body, not a
     // clean end, and nothing after the error.
-    let mut failed = Events::new(client().get(served.url("/fail")).send().await.unwrap());
+    let mut failed = Events::get(served.url("/fail")).await;
     assert!(bounded(failed.end()).await.is_err());
     assert!(!String::from_utf8_lossy(&failed.raw).contains("never sent"));
 }
@@ -93,7 +93,7 @@ async fn idle_stream_gets_keep_alive() {
         }
     });
     let served = serve(service).await;
-    let mut events = Events::new(client().get(served.url("/")).send().await.unwrap());
+    let mut events = Events::get(served.url("/")).await;
     events.raw_until(b": keep-alive\n\n").await;
     tx.send(Message::new().data("late")).await.unwrap();
     assert_eq!(events.data(1).await, ["late"]);

@@ -4,31 +4,14 @@
 
 mod common;
 
-use common::{Events, client, wait_until};
+use common::{Events, GET_EVENTS, stalled, wait_until};
 use sse_codec::{Message, Topic};
 use sse_joe::Joe;
 use sse_server::{ConnectionLimits, DEFAULT_MAX_UNSENT, Server};
-use std::{net::SocketAddr, time::Duration};
-use tokio::{
-    io::AsyncWriteExt,
-    net::{TcpSocket, TcpStream},
-};
+use std::time::Duration;
 
 const FRAME: usize = 16 * 1024;
 const FRAMES: u64 = 200;
-
-/// A client that asks for the stream and never reads, through a 4 KiB
-/// receive buffer.
-async fn stalled(addr: SocketAddr) -> TcpStream {
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut stream = socket.connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /events HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .unwrap();
-    stream
-}
 
 /// `value()` once it stopped changing for half a second.
 async fn settled(mut value: impl FnMut() -> u64) -> u64 {
@@ -60,13 +43,8 @@ async fn a_client_that_never_reads_is_handed_at_most_the_unsent_limit() {
     let limits = ConnectionLimits::new().send_buffer(Some(4096));
     tokio::spawn(async move { axum::serve(limits.listen(tcp), app).await });
 
-    let _stalled = stalled(addr).await;
-    let reader = client()
-        .get(format!("http://{addr}/events"))
-        .send()
-        .await
-        .unwrap();
-    let mut healthy = Events::new(reader);
+    let _stalled = stalled(addr, GET_EVENTS).await;
+    let mut healthy = Events::get(format!("http://{addr}/events")).await;
     wait_until("both subscribed", || joe.subscriber_count() == 2).await;
 
     let data = "x".repeat(FRAME);

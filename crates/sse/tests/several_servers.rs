@@ -6,23 +6,19 @@
 #![cfg(all(feature = "server", feature = "client", feature = "redis"))]
 
 use futures_util::StreamExt;
-use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown, service::TowerToHyperService};
 use sse::{
     Message, Topic,
     client::{Client, Update},
     redis::Redis,
     server::{ConnectionLimits, Server},
 };
-use sse_testkit::{Proxy, RedisServer, bounded, wait_until};
-use std::{net::SocketAddr, time::Duration};
-use tokio::sync::oneshot;
+use sse_testkit::{Proxy, RedisServer, Served, bounded, serve, wait_until};
+use std::time::Duration;
 
 /// A node: a Redis provider and an SSE server on hyper, on its own port.
 struct Node {
     server: Server<Redis>,
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    served: Served,
 }
 
 impl Node {
@@ -36,36 +32,9 @@ impl Node {
             .retry(Duration::from_millis(50))
             .build();
         let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = tcp.local_addr().unwrap();
-        let listener = ConnectionLimits::new().listen(tcp);
-        let (stop, mut stopped) = oneshot::channel();
-        let service = server.clone();
-        let task = tokio::spawn(async move {
-            let graceful = GracefulShutdown::new();
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => {
-                        let Ok((io, _)) = accepted else { continue };
-                        let conn = hyper::server::conn::http1::Builder::new().serve_connection(
-                            TokioIo::new(io),
-                            TowerToHyperService::new(service.clone()),
-                        );
-                        let conn = graceful.watch(conn);
-                        tokio::spawn(async move {
-                            let _ = conn.await;
-                        });
-                    }
-                    _ = &mut stopped => break,
-                }
-            }
-            let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
-        });
-        Node {
-            server,
-            addr,
-            stop: Some(stop),
-            task,
-        }
+        let limits = ConnectionLimits::new();
+        let served = serve(tcp, move |tcp| limits.tcp(tcp), server.clone());
+        Node { server, served }
     }
 
     async fn publish(&self, data: &str) {
@@ -75,15 +44,12 @@ impl Node {
             .unwrap();
     }
 
-    /// Stops it as a process stops: no more connections, open streams
-    /// ended, the provider's reader stopped.
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
+    /// Stops it as a process stops: open streams ended, the provider's
+    /// reader stopped, no more connections.
+    async fn stop(self) {
         self.server.shutdown();
         sse::Provider::shutdown(self.server.provider()).await;
-        bounded("node A's connections close", &mut self.task)
-            .await
-            .unwrap();
+        self.served.graceful_shutdown().await;
     }
 }
 
@@ -100,7 +66,7 @@ async fn a_client_moves_to_another_node_and_misses_nothing() {
     let redis = RedisServer::start();
     let a = Node::start(&redis.url()).await;
     let b = Node::start(&redis.url()).await;
-    let balancer = Proxy::start(a.addr).await;
+    let balancer = Proxy::start(a.served.addr).await;
 
     let client = Client::builder()
         .initial_interval(Duration::from_millis(50))
@@ -142,7 +108,7 @@ async fn a_client_moves_to_another_node_and_misses_nothing() {
         b.publish(&format!("{i} from b while a is down")).await;
     }
     // The balancer now sends the client to B, which replays 3 to 5.
-    balancer.set_target(b.addr);
+    balancer.set_target(b.served.addr);
     let mut rest = Vec::new();
     for _ in 3..=5 {
         let (opens, event) = next(&mut received).await;

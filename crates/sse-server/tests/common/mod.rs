@@ -5,44 +5,39 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use http::{Request, Response};
 use hyper::body::Incoming;
-use hyper_util::{
-    rt::{TokioIo, TokioTimer},
-    server::graceful::GracefulShutdown,
-    service::TowerToHyperService,
-};
-use sse_codec::{Event, Parser};
-use sse_server::{ConnectionLimits, LimitedListener};
+use sse_codec::{Event, Message, Parser, Topic};
+use sse_joe::Joe;
+use sse_server::{ConnectionLimits, Server};
 use std::{convert::Infallible, future::Future, net::SocketAddr, pin::Pin};
 use tokio::{
-    net::{TcpListener, TcpSocket},
-    sync::oneshot,
-    task::JoinHandle,
+    io::AsyncWriteExt,
+    net::{TcpListener, TcpSocket, TcpStream},
 };
 
 // Each test binary uses a part of this module: re-exports included.
 #[allow(unused_imports)]
-pub use sse_testkit::{BOUND, wait_until};
+pub use sse_testkit::{BOUND, Served, wait_until};
 
-/// A hyper 1 HTTP/1.1 server (hyper-util glue) running a tower service.
-pub struct Served {
-    pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
+/// What the socket tests serve: a tower service of this crate's responses
+/// that never fails, such as a [`Server`](sse_server::Server).
+pub trait Endpoint {
+    /// Serves on `listener`, whose connections get `limits`.
+    fn serve_on(self, listener: TcpListener, limits: ConnectionLimits) -> Served;
 }
 
-impl Served {
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    /// Stops accepting and waits, boundedly, for every open connection to
-    /// finish (hyper-util's graceful shutdown).
-    pub async fn graceful_shutdown(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(BOUND, &mut self.task)
-            .await
-            .expect("connections did not finish")
-            .unwrap();
+impl<S> Endpoint for S
+where
+    S: tower_service::Service<
+            Request<Incoming>,
+            Response = Response<sse_server::Body>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + 'static,
+{
+    fn serve_on(self, listener: TcpListener, limits: ConnectionLimits) -> Served {
+        sse_testkit::serve(listener, move |tcp| limits.tcp(tcp), self)
     }
 }
 
@@ -56,80 +51,47 @@ pub async fn listener(send_buffer: Option<u32>) -> TcpListener {
     socket.listen(1024).unwrap()
 }
 
-pub async fn serve<S>(service: S) -> Served
-where
-    S: tower_service::Service<
-            Request<Incoming>,
-            Response = Response<sse_server::Body>,
-            Error = Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
+/// Serves on a listener of its own with no connection limits.
+pub async fn serve(service: impl Endpoint) -> Served {
     serve_on(listener(None).await, service).await
 }
 
 /// Serves on `listener` with no connection limits (but through
 /// [`LimitedIo`](sse_server::LimitedIo), which then only passes through).
-pub async fn serve_on<S>(listener: TcpListener, service: S) -> Served
-where
-    S: tower_service::Service<
-            Request<Incoming>,
-            Response = Response<sse_server::Body>,
-            Error = Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
+pub async fn serve_on(listener: TcpListener, service: impl Endpoint) -> Served {
     let none = ConnectionLimits::new()
         .write_timeout(None)
         .head_timeout(None)
         .body_timeout(None)
         .idle_timeout(None)
         .send_buffer(None);
-    serve_limited(none.listen(listener), service).await
+    service.serve_on(listener, none)
 }
 
-/// Serves on `listener`, whose connections get its limits.
-pub async fn serve_limited<S>(listener: LimitedListener, service: S) -> Served
-where
-    S: tower_service::Service<
-            Request<Incoming>,
-            Response = Response<sse_server::Body>,
-            Error = Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
-    let addr = listener.local_addr().unwrap();
-    let (stop, mut stopped) = oneshot::channel();
-    let task = tokio::spawn(async move {
-        let graceful = GracefulShutdown::new();
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let Ok((io, _)) = accepted else { continue };
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .serve_connection(TokioIo::new(io), TowerToHyperService::new(service.clone()));
-                    let conn = graceful.watch(conn);
-                    tokio::spawn(async move {
-                        let _ = conn.await;
-                    });
-                }
-                _ = &mut stopped => break,
-            }
-        }
-        graceful.shutdown().await;
-    });
-    Served {
-        addr,
-        stop: Some(stop),
-        task,
-    }
+/// Serves on a listener of its own, whose connections get `limits`.
+pub async fn serve_with(limits: ConnectionLimits, service: impl Endpoint) -> Served {
+    service.serve_on(listener(None).await, limits)
+}
+
+/// A whole request for the event stream at `/events`.
+pub const GET_EVENTS: &[u8] = b"GET /events HTTP/1.1\r\nhost: x\r\n\r\n";
+
+/// A client that sends `request` and never reads, through a 4 KiB receive
+/// buffer so that its socket backs up quickly.
+pub async fn stalled(addr: SocketAddr, request: &[u8]) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    stream
+}
+
+/// Publishes an event with `data` to [`Topic::DEFAULT`].
+pub async fn publish(server: &Server<Joe>, data: impl Into<String>) {
+    server
+        .publish(Message::new().data(data.into()), &[Topic::DEFAULT])
+        .await
+        .unwrap();
 }
 
 /// An axum app on its own server.
@@ -164,6 +126,11 @@ pub struct Events {
 impl Events {
     pub fn new(response: reqwest::Response) -> Events {
         Events::from_stream(response.bytes_stream().map(|r| r.map_err(Into::into)))
+    }
+
+    /// The events of the response to a `GET` of `url`.
+    pub async fn get(url: impl reqwest::IntoUrl) -> Events {
+        Events::new(client().get(url).send().await.unwrap())
     }
 
     pub fn from_stream(
