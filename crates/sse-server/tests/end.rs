@@ -3,10 +3,19 @@
 
 mod common;
 
-use common::{Events, bounded, client, publish, serve, wait_until};
+use common::{Events, Served, bounded, client, publish, serve, wait_until};
 use http::StatusCode;
 use sse_joe::{Joe, Provider};
 use sse_server::Server;
+
+/// `n` clients reading the stream `served` serves at `/`.
+async fn readers(served: &Served, n: usize) -> Vec<Events> {
+    let mut readers = Vec::new();
+    for _ in 0..n {
+        readers.push(Events::get(served.url("/")).await);
+    }
+    readers
+}
 
 #[tokio::test]
 async fn client_disconnect_unsubscribes() {
@@ -34,10 +43,7 @@ async fn provider_shutdown_ends_every_response() {
     let joe = Joe::new();
     let server = Server::new(joe.clone());
     let served = serve(server.clone()).await;
-    let mut clients = Vec::new();
-    for _ in 0..3 {
-        clients.push(Events::get(served.url("/")).await);
-    }
+    let mut clients = readers(&served, 3).await;
     publish(&server, "last").await;
     joe.shutdown().await;
     for events in &mut clients {
@@ -60,10 +66,7 @@ async fn server_shutdown_ends_responses_so_graceful_shutdown_completes() {
     let joe = Joe::new();
     let server = Server::new(joe.clone());
     let served = serve(server.clone()).await;
-    let mut clients = Vec::new();
-    for _ in 0..3 {
-        clients.push(Events::get(served.url("/")).await);
-    }
+    let mut clients = readers(&served, 3).await;
     assert_eq!(joe.subscriber_count(), 3);
 
     server.shutdown();

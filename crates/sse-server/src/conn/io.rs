@@ -301,6 +301,22 @@ impl<T: AsyncWrite> LimitedProj<'_, T> {
         io::Error::new(io::ErrorKind::TimedOut, what)
     }
 
+    /// A write was polled: counts what it wrote as traffic.
+    fn wrote(&mut self, polled: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        let written = ready!(self.polled(polled))?;
+        if written > 0 {
+            self.on_write();
+        }
+        Poll::Ready(Ok(written))
+    }
+
+    /// A write, flush or shutdown was polled: notes whether it waits on the
+    /// connection, and handles its failure.
+    fn polled<R>(&mut self, polled: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
+        *self.writing = polled.is_pending();
+        polled.map_err(|e| self.write_failed(e))
+    }
+
     /// A write failed. After the write timeout the peer has taken no byte
     /// for that long: what is queued for it is abandoned, so the close
     /// should drop it rather than keep sending it.
@@ -365,12 +381,7 @@ impl<T: AsyncRead + AsyncWrite> AsyncWrite for LimitedIo<T> {
     ) -> Poll<io::Result<usize>> {
         let mut this = self.inner.as_mut().project();
         let polled = this.io.as_mut().poll_write(cx, buf);
-        *this.writing = polled.is_pending();
-        let written = ready!(polled).map_err(|e| this.write_failed(e))?;
-        if written > 0 {
-            this.on_write();
-        }
-        Poll::Ready(Ok(written))
+        this.wrote(polled)
     }
 
     fn poll_write_vectored(
@@ -380,12 +391,7 @@ impl<T: AsyncRead + AsyncWrite> AsyncWrite for LimitedIo<T> {
     ) -> Poll<io::Result<usize>> {
         let mut this = self.inner.as_mut().project();
         let polled = this.io.as_mut().poll_write_vectored(cx, bufs);
-        *this.writing = polled.is_pending();
-        let written = ready!(polled).map_err(|e| this.write_failed(e))?;
-        if written > 0 {
-            this.on_write();
-        }
-        Poll::Ready(Ok(written))
+        this.wrote(polled)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -395,14 +401,12 @@ impl<T: AsyncRead + AsyncWrite> AsyncWrite for LimitedIo<T> {
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut this = self.inner.as_mut().project();
         let polled = this.io.as_mut().poll_flush(cx);
-        *this.writing = polled.is_pending();
-        polled.map_err(|e| this.write_failed(e))
+        this.polled(polled)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut this = self.inner.as_mut().project();
         let polled = this.io.as_mut().poll_shutdown(cx);
-        *this.writing = polled.is_pending();
-        polled.map_err(|e| this.write_failed(e))
+        this.polled(polled)
     }
 }

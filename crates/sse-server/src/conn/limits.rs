@@ -233,11 +233,7 @@ impl ConnectionLimits {
     ///
     /// If the timeout is zero.
     pub fn write_timeout(mut self, timeout: Option<Duration>) -> ConnectionLimits {
-        assert!(
-            timeout != Some(Duration::ZERO),
-            "write timeout must not be zero"
-        );
-        self.write_timeout = timeout;
+        self.write_timeout = non_zero(timeout, "write");
         self
     }
 
@@ -248,11 +244,7 @@ impl ConnectionLimits {
     ///
     /// If the timeout is zero.
     pub fn head_timeout(mut self, timeout: Option<Duration>) -> ConnectionLimits {
-        assert!(
-            timeout != Some(Duration::ZERO),
-            "head timeout must not be zero"
-        );
-        self.head_timeout = timeout;
+        self.head_timeout = non_zero(timeout, "head");
         self
     }
 
@@ -263,11 +255,7 @@ impl ConnectionLimits {
     ///
     /// If the timeout is zero.
     pub fn body_timeout(mut self, timeout: Option<Duration>) -> ConnectionLimits {
-        assert!(
-            timeout != Some(Duration::ZERO),
-            "body timeout must not be zero"
-        );
-        self.body_timeout = timeout;
+        self.body_timeout = non_zero(timeout, "body");
         self
     }
 
@@ -280,11 +268,7 @@ impl ConnectionLimits {
     ///
     /// If the timeout is zero.
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> ConnectionLimits {
-        assert!(
-            timeout != Some(Duration::ZERO),
-            "idle timeout must not be zero"
-        );
-        self.idle_timeout = timeout;
+        self.idle_timeout = non_zero(timeout, "idle");
         self
     }
 
@@ -294,4 +278,18 @@ impl ConnectionLimits {
         self.send_buffer = bytes;
         self
     }
+}
+
+/// `timeout`, checked.
+///
+/// # Panics
+///
+/// If it is zero: `what` names the timeout in the message.
+#[track_caller]
+fn non_zero(timeout: Option<Duration>, what: &str) -> Option<Duration> {
+    assert!(
+        timeout != Some(Duration::ZERO),
+        "{what} timeout must not be zero"
+    );
+    timeout
 }

@@ -37,6 +37,14 @@ fn which(result: Option<io::Result<usize>>) -> String {
     }
 }
 
+/// Reads until a limit times the read out: which one, and how long that
+/// took.
+async fn timed_out(io: &mut LimitedIo<DuplexStream>, within: Duration) -> (String, Duration) {
+    let start = tokio::time::Instant::now();
+    let which = which(read(io, within).await);
+    (which, start.elapsed())
+}
+
 /// Sends bytes and reads them through.
 async fn send(io: &mut LimitedIo<DuplexStream>, client: &mut DuplexStream, bytes: &[u8]) {
     client.write_all(bytes).await.unwrap();
