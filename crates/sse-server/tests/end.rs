@@ -64,7 +64,9 @@ async fn provider_shutdown_ends_every_response() {
 #[tokio::test]
 async fn server_shutdown_ends_responses_so_graceful_shutdown_completes() {
     let joe = Joe::new();
-    let server = Server::new(joe.clone());
+    // No keep-alive: a comment would wake the bodies anyway, and the test
+    // is that the shutdown wakes them.
+    let server = Server::builder(joe.clone()).keep_alive(None).build();
     let served = serve(server.clone()).await;
     let mut clients = readers(&served, 3).await;
     assert_eq!(joe.subscriber_count(), 3);
