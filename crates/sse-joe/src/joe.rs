@@ -2,11 +2,12 @@
 
 use crate::{
     Error, Replayer, Stats,
-    log::{Log, Owner, Waiter, Waiters, unread},
+    log::{Log, Owner, Waiter, Waiters, unread, wake_waiting},
     metrics::Metrics,
     registry::{Inner, State},
     shared::Shared,
     subscriber::Subscriber,
+    sync::{Arc, AtomicU64},
 };
 use sse_codec::{Message, Provider, Resume, Start, Subscribed, Subscription, Topic};
 use std::{
@@ -15,7 +16,7 @@ use std::{
     collections::{HashMap, VecDeque},
     fmt,
     panic::{AssertUnwindSafe, catch_unwind},
-    sync::{Arc, Mutex, atomic::AtomicU64},
+    sync::Mutex,
 };
 
 /// The default capacity of a topic's log: how many published frames a
@@ -288,11 +289,8 @@ impl Joe {
         // wait for.
         drop(guard);
         drop(freed);
-        for waiters in scratch.woken.drain(..) {
-            for waiter in waiters.iter() {
-                waiter.wake(false);
-            }
-        }
+        wake_waiting(&scratch.woken);
+        scratch.woken.clear();
         for waiter in scratch.ended.drain(..) {
             waiter.wake(true);
         }

@@ -12,6 +12,7 @@ mod replayer;
 mod shared;
 mod stats;
 mod subscriber;
+mod sync;
 mod valid;
 
 #[cfg(test)]

@@ -4,17 +4,15 @@
 
 use crate::{
     Replayer,
-    log::{Cursor, Log, Owner, Waiter, Waiters},
+    log::{Cursor, Log, Owner, Waiter, Waiters, wake_waiting},
     metrics::Metrics,
     shared::Shared,
+    sync::{Arc, AtomicU64, Ordering},
 };
 use sse_codec::{Encoded, Topic};
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Mutex, MutexGuard, PoisonError},
 };
 
 pub(crate) struct Inner {
@@ -79,13 +77,19 @@ impl Inner {
 
     /// Publishes that every entry up to the publish `seq` is in every log.
     pub(crate) fn finish(&self, seq: u64) {
-        self.finished.store(seq, Ordering::SeqCst);
+        // Release: pairs with the Acquire load in `finished`, so that a
+        // subscriber that reads up to `seq` sees every log's tail past it.
+        // The publish's wake pass (`wake_waiting`) fences this store before
+        // it loads the waiting flags, against the fence in `Waiter::arm`.
+        self.finished.store(seq, Ordering::Release);
     }
 
     /// The sequence number of the last publish whose entries are in every
     /// log.
     pub(crate) fn finished(&self) -> u64 {
-        self.finished.load(Ordering::SeqCst)
+        // Acquire: pairs with the Release store in `finish`. On the second
+        // look, after the fence in `Waiter::arm`.
+        self.finished.load(Ordering::Acquire)
     }
 
     /// The bounds of a topic's log: frames and bytes.
@@ -118,9 +122,7 @@ impl Inner {
         drop(guard);
         drop(replayer);
         drop(logs);
-        for waiter in waiters.iter().flat_map(|list| list.iter()) {
-            waiter.wake(false);
-        }
+        wake_waiting(&waiters);
         self.metrics.shut_down(ended);
         tracing::debug!(subscribers = ended, "shut down");
     }
@@ -167,7 +169,7 @@ impl State {
         if topics.is_empty() {
             let place = idle.lock().add_reader((slot, id), waiter, 0);
             logs.push((None, Arc::clone(idle), place.0));
-            cursors.push(idle.cursor(place));
+            cursors.push(Cursor::new(idle, place));
         }
         for (which, topic) in topics.iter().enumerate() {
             let log = self
@@ -176,7 +178,7 @@ impl State {
                 .or_insert_with(|| Arc::new(Log::new(capacity)));
             let place = log.lock().add_reader((slot, id), waiter, which);
             logs.push((Some(topic.clone()), Arc::clone(log), place.0));
-            cursors.push(log.cursor(place));
+            cursors.push(Cursor::new(log, place));
         }
         self.slots[slot] = Some(Entry {
             id,

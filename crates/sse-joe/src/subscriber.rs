@@ -3,9 +3,10 @@
 
 use crate::{
     Error,
-    log::{Cursor, Lagged, Waiter, WakerId, unread},
+    log::{Cursor, Found, Lagged, Read, Waiter, WakerId, unread},
     registry::Inner,
     shared::Shared,
+    sync::Arc,
 };
 use futures_core::{Stream, stream::FusedStream};
 use sse_codec::Encoded;
@@ -13,7 +14,6 @@ use std::{
     collections::VecDeque,
     fmt,
     pin::Pin,
-    sync::Arc,
     task::{Context, Poll},
 };
 
@@ -161,24 +161,6 @@ impl Subscriber {
         true
     }
 
-    /// The next live frame, if one was published: from the one log without
-    /// a lock, or a batch across several logs.
-    fn read(&mut self) -> Result<Option<Encoded>, Lagged> {
-        if let [cursor] = self.cursors.as_mut_slice() {
-            let Some(slot) = cursor.peek()? else {
-                return Ok(None);
-            };
-            let frame = slot.frame.clone();
-            cursor.advance(&self.waiter);
-            return Ok(Some(frame));
-        }
-        let Some(several) = self.several.as_deref_mut() else {
-            return Ok(None);
-        };
-        several.read(&mut self.cursors, &self.waiter, self.joe.finished())?;
-        Ok(several.ready.pop_front())
-    }
-
     /// Ends the stream: what it holds of the logs (a segment of each) goes
     /// now, not when it is dropped.
     fn finish(&mut self) {
@@ -266,37 +248,62 @@ impl Stream for Subscriber {
             this.joe.metrics.delivered(1);
             return Poll::Ready(Some(Ok(frame)));
         }
-        let mut armed = false;
-        loop {
-            if this.waiter.is_lagged() {
-                return this.lagged();
+        let mut live = Live {
+            cursors: &mut this.cursors,
+            several: this.several.as_deref_mut(),
+            waiter: &this.waiter,
+            joe: &this.joe,
+        };
+        match this
+            .waiter
+            .poll(&mut live, cx.waker(), &mut this.registered)
+        {
+            Poll::Ready(Found::Item(frame)) => {
+                this.waiter.count(1);
+                this.joe.metrics.delivered(1);
+                Poll::Ready(Some(Ok(frame)))
             }
-            match this.read() {
-                Ok(Some(frame)) => {
-                    if armed {
-                        // Found on the look after arming: busy, and polled
-                        // again before it waits, so a publish need not wake
-                        // it.
-                        this.waiter.disarm();
-                    }
-                    this.waiter.count(1);
-                    this.joe.metrics.delivered(1);
-                    return Poll::Ready(Some(Ok(frame)));
-                }
-                Ok(None) => {}
-                Err(Lagged) => return this.lagged(),
-            }
-            if this.cursors.iter().all(Cursor::is_done) {
+            Poll::Ready(Found::Lagged) => this.lagged(),
+            Poll::Ready(Found::Done) => {
                 this.finish();
-                return Poll::Ready(None);
+                Poll::Ready(None)
             }
-            // Nothing to read: wait, after one more look if an append may
-            // have come before the waiter was armed.
-            if armed || !this.waiter.arm(cx.waker(), &mut this.registered) {
-                return Poll::Pending;
-            }
-            armed = true;
+            Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+/// A subscriber's live reading, from the logs of its topics.
+struct Live<'a> {
+    cursors: &'a mut [Cursor],
+    several: Option<&'a mut Several>,
+    waiter: &'a Waiter,
+    joe: &'a Inner,
+}
+
+impl Read for Live<'_> {
+    type Item = Encoded;
+
+    /// The next live frame, if one was published: from the one log without
+    /// a lock, or a batch across several logs.
+    fn read(&mut self) -> Result<Option<Encoded>, Lagged> {
+        if let [cursor] = &mut *self.cursors {
+            let Some(slot) = cursor.peek()? else {
+                return Ok(None);
+            };
+            let frame = slot.frame.clone();
+            cursor.advance(self.waiter);
+            return Ok(Some(frame));
+        }
+        let Some(several) = self.several.as_deref_mut() else {
+            return Ok(None);
+        };
+        several.read(self.cursors, self.waiter, self.joe.finished())?;
+        Ok(several.ready.pop_front())
+    }
+
+    fn is_done(&self) -> bool {
+        self.cursors.iter().all(Cursor::is_done)
     }
 }
 

@@ -1,7 +1,7 @@
 //! A reader's place in a log, read without the log's lock.
 
 use super::{Log, Segment, Slot, Waiter};
-use std::sync::{Arc, atomic::Ordering};
+use crate::sync::{Arc, Ordering};
 
 /// A reader's place in a log: the segment it reads and the next entry.
 pub(crate) struct Cursor {
@@ -19,6 +19,20 @@ pub(crate) struct Cursor {
 pub(crate) struct Lagged;
 
 impl Cursor {
+    /// A cursor in `log` for the reader `reader`, at `next`, in `segment`.
+    pub(crate) fn new(
+        log: &Arc<Log>,
+        (reader, which, segment, next): (usize, usize, Arc<Segment>, u64),
+    ) -> Cursor {
+        Cursor {
+            log: Arc::clone(log),
+            reader,
+            which,
+            segment,
+            next,
+        }
+    }
+
     /// The next entry, without taking it; `None` if there is none yet.
     pub(crate) fn peek(&mut self) -> Result<Option<&Slot>, Lagged> {
         if self.next >= self.log.tail() {
@@ -34,6 +48,9 @@ impl Cursor {
     /// Takes the entry [`peek`](Cursor::peek) returned.
     pub(crate) fn advance(&mut self, waiter: &Waiter) {
         self.next += 1;
+        // Release: pairs with the Acquire load in `LogState::position`;
+        // for the log's bookkeeping only (which entries a reader passed),
+        // not for waking.
         waiter.next(self.which).store(self.next, Ordering::Release);
     }
 
@@ -59,22 +76,10 @@ impl Cursor {
 
     /// Whether the log was closed and this reader has read all of it.
     pub(crate) fn is_done(&self) -> bool {
-        self.log.ends.closed.load(Ordering::SeqCst) && self.next >= self.log.tail()
-    }
-}
-
-impl Log {
-    /// A cursor for the reader `reader`, at `next`, in `segment`.
-    pub(crate) fn cursor(
-        self: &Arc<Log>,
-        (reader, which, segment, next): (usize, usize, Arc<Segment>, u64),
-    ) -> Cursor {
-        Cursor {
-            log: Arc::clone(self),
-            reader,
-            which,
-            segment,
-            next,
-        }
+        // Acquire: pairs with the Release store in `Log::close`, made
+        // under the log's lock after the last append: the tail loaded next
+        // is the last. On the second look, after the fence in
+        // `Waiter::arm`, which pairs with the fence in `wake_waiting`.
+        self.log.ends.closed.load(Ordering::Acquire) && self.next >= self.log.tail()
     }
 }

@@ -19,11 +19,21 @@
 //!
 //! Waking: each subscriber has one [`Waiter`], registered in the log of
 //! each of its topics. A reader that found nothing sets its `waiting`
-//! flag and looks again; an append publishes its tail (and Joe then the
-//! publish's sequence number, which subscribers of several topics read up
-//! to), then (once no lock is held) wakes the readers whose flag is set,
-//! clearing it. Both sides use sequentially consistent operations, so
-//! either the reader sees the new tail or the publisher sees the flag.
+//! flag and looks again ([`Waiter::poll`]); an append publishes its tail
+//! (and Joe then the publish's sequence number, which subscribers of
+//! several topics read up to), and a close its `closed` flag; then, once
+//! no lock is held, the wake pass ([`wake_waiting`]) wakes the readers
+//! whose flag is set, clearing it. Each side puts a `fence(SeqCst)`
+//! between its stores and its loads: the reader between setting its flag
+//! and its second look, the publisher between its stores and loading the
+//! flags. One fence comes before the other, so either the second look sees
+//! the new tail (or `closed`), or the publisher sees the flag: no wakeup is
+//! lost. A reader ended for lagging is woken whatever its flag. The loom
+//! model in `loom.rs` checks this, and fails without the second look or
+//! without the fences.
+
+// `loom` is not a cfg rustc knows: the loom run sets it (see `loom.rs`).
+#![allow(unexpected_cfgs)]
 
 mod cursor;
 mod reader;
@@ -33,22 +43,20 @@ mod waiter;
 #[cfg(test)]
 mod tests;
 
+#[cfg(all(test, loom))]
+mod loom;
+
 pub(crate) use self::{
     cursor::{Cursor, Lagged},
     reader::unread,
     segment::Slot,
-    waiter::{Waiter, Waiters, WakerId},
+    waiter::{Found, Read, Waiter, Waiters, WakerId, wake_waiting},
 };
 
 use self::segment::{FIRST_SEGMENT, SEGMENT_BYTES, SEGMENT_FRAMES, Segment};
+use crate::sync::{Arc, AtomicBool, AtomicU64, Mutex, MutexGuard, Ordering};
 use sse_codec::Encoded;
-use std::{
-    collections::VecDeque,
-    sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicBool, AtomicU64, Ordering},
-    },
-};
+use std::{collections::VecDeque, sync::PoisonError};
 
 pub(crate) struct Log {
     state: Mutex<LogState>,
@@ -172,7 +180,11 @@ impl Log {
 
     /// The index the next appended entry gets.
     fn tail(&self) -> u64 {
-        self.ends.tail.load(Ordering::SeqCst)
+        // Acquire: pairs with the Release store in `Log::append`, so that
+        // the entries below the tail are seen written. On the second look,
+        // after the fence in `Waiter::arm`, which pairs with the fence in
+        // `wake_waiting`.
+        self.ends.tail.load(Ordering::Acquire)
     }
 
     /// Appends a published frame: [`LogState::append`], then publishes the
@@ -189,7 +201,10 @@ impl Log {
         if !state.append(seq, frame, bounds, lagged, ended) {
             return None;
         }
-        self.ends.tail.store(state.tail, Ordering::SeqCst);
+        // Release: pairs with the Acquire load in `Log::tail`. The wake
+        // pass after the publish (`wake_waiting`) fences this store before
+        // it loads the waiting flags, against the fence in `Waiter::arm`.
+        self.ends.tail.store(state.tail, Ordering::Release);
         Some(state.waiters.clone())
     }
 
@@ -198,7 +213,10 @@ impl Log {
     pub(crate) fn close(&self) -> Waiters {
         let mut state = self.lock();
         state.closed = true;
-        self.ends.closed.store(true, Ordering::SeqCst);
+        // Release: pairs with the Acquire load in `Cursor::is_done`. The
+        // close's wake pass (`wake_waiting`) fences this store before it
+        // loads the waiting flags, against the fence in `Waiter::arm`.
+        self.ends.closed.store(true, Ordering::Release);
         state.waiters.clone()
     }
 

@@ -2,10 +2,8 @@
 //! which segments they keep, what they have not read.
 
 use super::{Held, Log, LogState, Owner, Reader, Segment, Waiter};
-use std::{
-    mem,
-    sync::{Arc, atomic::Ordering},
-};
+use crate::sync::{Arc, Ordering};
+use std::mem;
 
 impl LogState {
     /// Adds a reader that starts with the next entry appended, for the
@@ -38,6 +36,7 @@ impl LogState {
         }
         self.waiters.push(Arc::clone(waiter));
         self.waiter_owners.push(index);
+        // Release: pairs with the Acquire load in `position`.
         waiter.next(which).store(self.tail, Ordering::Release);
         self.readers[index] = Some(reader);
         self.active += 1;
@@ -80,6 +79,8 @@ impl LogState {
             return;
         }
         let (part, at) = (reader.part, reader.at);
+        // Release: pairs with the Acquire load in `Waiter::is_lagged`; the
+        // waiter goes to `ended`, to be woken whether it waits or not.
         reader.waiter.lagged.store(true, Ordering::Release);
         ended.push(Arc::clone(&reader.waiter));
         self.active -= 1;
@@ -149,6 +150,8 @@ impl LogState {
     pub(super) fn position(&self, index: usize) -> Option<u64> {
         match self.readers.get(index).and_then(Option::as_ref) {
             Some(reader) if !reader.ended => {
+                // Acquire: pairs with the Release stores in
+                // `Cursor::advance` and `add_reader`.
                 Some(reader.waiter.next(reader.which).load(Ordering::Acquire))
             }
             _ => None,

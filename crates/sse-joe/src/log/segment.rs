@@ -1,7 +1,8 @@
 //! The append-only segments a log keeps its entries in.
 
+use crate::sync::Arc;
 use sse_codec::Encoded;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 /// The most entries a segment holds.
 pub(super) const SEGMENT_FRAMES: usize = 64;

@@ -1,26 +1,48 @@
-//! The log alone: reading, lagging, waking, bookkeeping.
+//! The log alone: reading, lagging, waking, bookkeeping. The helpers are
+//! the loom model's too.
 
 use super::*;
-use std::task::Waker;
+use std::{
+    task::{Poll, Wake, Waker},
+    thread,
+    time::{Duration, Instant},
+};
 
 const BOUNDS: (usize, usize) = (8, usize::MAX);
 
-fn frame(text: &str) -> Encoded {
+pub(super) fn frame(text: &str) -> Encoded {
     Encoded::from(&sse_codec::Message::new().data(text))
 }
 
-struct Reading {
-    waiter: Arc<Waiter>,
+/// A subscriber of one log, reading the sequence numbers of its entries.
+pub(super) struct Reading {
+    pub(super) waiter: Arc<Waiter>,
     cursor: Cursor,
 }
 
+impl Read for Reading {
+    type Item = u64;
+
+    fn read(&mut self) -> Result<Option<u64>, Lagged> {
+        let Some(seq) = self.cursor.peek()?.map(|slot| slot.seq) else {
+            return Ok(None);
+        };
+        self.cursor.advance(&self.waiter);
+        Ok(Some(seq))
+    }
+
+    fn is_done(&self) -> bool {
+        self.cursor.is_done()
+    }
+}
+
 impl Reading {
-    fn new(log: &Arc<Log>, owner: Owner) -> Reading {
+    pub(super) fn new(log: &Arc<Log>, owner: Owner) -> Reading {
         let waiter = Arc::new(Waiter::new(1));
         let parts = log.lock().add_reader(owner, &waiter, 0);
         Reading {
             waiter,
-            cursor: log.cursor(parts),
+            cursor: Cursor::new(log, parts),
         }
     }
 
@@ -43,6 +65,41 @@ fn append(log: &Log, seq: u64, frame: &Encoded, bounds: (usize, usize)) -> Vec<O
     let (mut lagged, mut ended) = (Vec::new(), Vec::new());
     log.append(seq, frame, bounds, &mut lagged, &mut ended);
     lagged
+}
+
+/// Appends as Joe's publish does: then, no lock held, the wake pass, and
+/// the subscribers ended for lagging woken whatever their flag. Their
+/// owners go to `lagged`.
+pub(super) fn publish(log: &Log, seq: u64, bounds: (usize, usize), lagged: &mut Vec<Owner>) {
+    let mut ended = Vec::new();
+    let woken = log.append(seq, &frame("x"), bounds, lagged, &mut ended);
+    wake_waiting(woken.as_slice());
+    for waiter in ended {
+        waiter.wake(true);
+    }
+}
+
+/// Closes as Joe's shutdown does, then wakes the waiting subscribers.
+pub(super) fn close(log: &Log) {
+    let woken = log.close();
+    wake_waiting(&[woken]);
+}
+
+/// Checks what a subscriber of a log of `count` entries read and how it
+/// ended, and whether the log ended it for lagging: every entry once, in
+/// order, from the first; a lag told if and only if it lagged; the end
+/// only after every entry.
+pub(super) fn check(count: u64, read: &[u64], end: &Found<u64>, lagged: bool) {
+    let expected: Vec<u64> = (1..=read.len() as u64).collect();
+    assert_eq!(read, expected, "every entry once, in order, from the first");
+    match end {
+        Found::Lagged => assert!(lagged, "told it lagged, and it had"),
+        Found::Done => {
+            assert!(!lagged, "ended for lagging but not told");
+            assert_eq!(read.len() as u64, count, "nothing skipped before the end");
+        }
+        Found::Item(_) => unreachable!("an item is not an end"),
+    }
 }
 
 #[test]
@@ -206,9 +263,10 @@ fn an_entry_is_found_in_segments_of_every_size() {
     let mut r = Reading::new(&log, (0, 0));
     // Small frames fill segments of 4, 8, ... 64 entries; large ones close
     // them early on bytes.
+    let (small, big) = (frame(&"x".repeat(10)), frame(&"x".repeat(30 * 1024)));
     for seq in 1..=300 {
-        let len = if seq % 7 == 0 { 30 * 1024 } else { 10 };
-        append(&log, seq, &frame(&"x".repeat(len)), (1000, usize::MAX));
+        let frame = if seq % 7 == 0 { &big } else { &small };
+        append(&log, seq, frame, (1000, usize::MAX));
     }
     for _ in 0..100 {
         assert!(r.cursor.peek().unwrap().is_some());
@@ -231,8 +289,81 @@ fn an_entry_is_found_in_segments_of_every_size() {
     state.unread_entries(r.cursor.reader, 70, &mut unread);
     let seqs: Vec<u64> = unread.iter().map(|&(seq, _)| seq).collect();
     assert_eq!(seqs, (101..=170).collect::<Vec<_>>());
-    let big = frame(&"x".repeat(30 * 1024)).len();
     let bytes: usize = unread.iter().map(|&(_, len)| len).sum();
-    assert_eq!(bytes, 10 * big + 60 * frame(&"x".repeat(10)).len());
+    assert_eq!(bytes, 10 * big.len() + 60 * small.len());
     assert_eq!(state.unread(r.cursor.reader).frames, 200);
+}
+
+/// Wakes by unparking the thread that waits, and says it did.
+struct Unpark {
+    thread: thread::Thread,
+    woken: std::sync::atomic::AtomicBool,
+}
+
+impl Wake for Unpark {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.thread.unpark();
+    }
+}
+
+/// Publishes `count` entries to a log of `capacity` frames and closes it,
+/// while a subscriber on a thread of its own reads it to the end, waiting
+/// in between; checks what it read. A lost wakeup fails the test after
+/// 10 seconds instead of hanging it.
+fn publish_while_a_thread_reads(capacity: usize, count: u64) {
+    let log = Arc::new(Log::new(capacity));
+    let mut reading = Reading::new(&log, (0, 0));
+    let subscriber = thread::spawn(move || {
+        let unpark = std::sync::Arc::new(Unpark {
+            thread: thread::current(),
+            woken: std::sync::atomic::AtomicBool::new(false),
+        });
+        let waker = Waker::from(std::sync::Arc::clone(&unpark));
+        let waiter = Arc::clone(&reading.waiter);
+        let (mut registered, mut read) = (None, Vec::new());
+        loop {
+            // Any wake that matters comes after the arm, inside `poll`.
+            unpark.woken.store(false, Ordering::SeqCst);
+            match waiter.poll(&mut reading, &waker, &mut registered) {
+                Poll::Ready(Found::Item(seq)) => read.push(seq),
+                Poll::Ready(end) => return (read, end),
+                Poll::Pending => {
+                    let asleep = Instant::now();
+                    while !unpark.woken.load(Ordering::SeqCst) {
+                        assert!(asleep.elapsed() < Duration::from_secs(10), "never woken");
+                        thread::park_timeout(Duration::from_millis(100));
+                    }
+                }
+            }
+        }
+    });
+    let mut lagged = Vec::new();
+    for seq in 1..=count {
+        publish(&log, seq, (capacity, usize::MAX), &mut lagged);
+        if seq % 7 == 0 {
+            thread::yield_now();
+        }
+    }
+    close(&log);
+    let (read, end) = subscriber.join().unwrap();
+    check(count, &read, &end, !lagged.is_empty());
+}
+
+/// Under Miri, few entries: it interprets every step, and runs each test
+/// with several seeds (schedules and weak-memory outcomes).
+const ENTRIES: u64 = if cfg!(miri) { 12 } else { 2000 };
+
+#[test]
+fn a_reader_on_another_thread_is_woken_for_each_entry_and_the_close() {
+    publish_while_a_thread_reads(ENTRIES as usize, ENTRIES);
+}
+
+#[test]
+fn a_reader_on_another_thread_that_falls_behind_is_told() {
+    publish_while_a_thread_reads(2, ENTRIES);
 }
