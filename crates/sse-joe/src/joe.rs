@@ -22,14 +22,9 @@ use std::{
 /// The default capacity of a topic's log: how many published frames a
 /// subscriber may leave unread before it is ended with [`Error::Lagged`].
 ///
-/// 256 absorbs bursts while a subscriber's response is written out. The
-/// log is shared by the topic's subscribers, so a stalled subscriber costs
-/// little memory of its own (it keeps alive the segment of each of its
-/// topics' logs that its cursor is in, at most 64 frames and 64 KiB or one
-/// larger frame, and with several topics the batch it last took, as
-/// large): it makes its topic's log
-/// hold at most 256 frames (or [`DEFAULT_MAX_QUEUED_BYTES`], whichever
-/// comes first) until it is ended.
+/// 256 absorbs bursts while a subscriber's response is written out. What
+/// the bound holds in memory, and what a stalled subscriber costs: see
+/// [`Joe`'s memory](Joe#memory).
 pub const DEFAULT_CAPACITY: usize = 256;
 
 /// The default limit on the bytes of the frames a topic's log holds for
@@ -40,9 +35,8 @@ pub const DEFAULT_CAPACITY: usize = 256;
 ///
 /// With events up to 16 KiB the [capacity](DEFAULT_CAPACITY) binds first
 /// (256 events of 16 KiB are 4 MiB); with larger ones this does, so that
-/// large events cannot make 256 held frames a large amount of memory. The
-/// bound is per topic, whatever the number of subscribers; a subscriber
-/// that is ended frees its replay at once.
+/// large events cannot make 256 held frames a large amount of memory. See
+/// [`Joe`'s memory](Joe#memory).
 pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
 
 /// An in-memory [`Provider`]: topics, fan-out to every subscriber, and
@@ -53,21 +47,19 @@ pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
 /// subscriber's stream ends after its queued frames.
 ///
 /// A publish encodes the message once and appends the
-/// [`Encoded`](sse_codec::Encoded) (a
-/// reference-counted clone) to the log of each of its topics: its cost
-/// does not grow with the number of subscribers. Each subscriber reads the
-/// logs of its topics with its own cursor and without a lock: a subscriber
-/// of one topic takes each entry in place, one of several topics takes a
-/// batch (up to 64 frames, 64 KiB) merged into publish order, and gets a
-/// message once however many of its topics match. A log keeps its entries
-/// in segments of up to 64 and drops a segment once every subscriber has
-/// passed it. A publish never waits: when a log would pass its bounds (in
+/// [`Encoded`](sse_codec::Encoded) (a reference-counted clone) to the log
+/// of each of its topics, under Joe's lock: the time it holds the lock
+/// does not grow with the number of subscribers. Then, without the lock,
+/// its wake pass loads one flag per subscriber of those topics and wakes
+/// the ones that wait (each found nothing to read and said so); the others
+/// are busy and will read. Each subscriber reads the logs of its topics
+/// with its own cursor and without a lock: a subscriber of one topic takes
+/// each entry in place, one of several topics takes a batch merged into
+/// publish order, and gets a message once however many of its topics
+/// match. A publish never waits: when a log would pass its bounds (in
 /// frames or in bytes), its oldest entry is evicted and the subscribers
 /// that had not read it are ended with [`Error::Lagged`] (their clients
-/// reconnect and resume from the replayer), and the publish goes on. The
-/// subscribers waiting for a message (each found nothing to read and said
-/// so) are woken, after Joe's lock is released; the others are busy and
-/// will read.
+/// reconnect and resume from the replayer), and the publish goes on.
 ///
 /// # Examples
 ///
@@ -86,6 +78,50 @@ pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
 /// # Ok(())
 /// # }
 /// ```
+///
+/// # Memory
+///
+/// What Joe holds, with its figures; the rest of these docs link here.
+///
+/// - **One log per topic** that has subscribers, shared by them, each
+///   reading it with a cursor of its own. It holds what some subscriber
+///   has not read, bounded in frames ([`capacity`](JoeBuilder::capacity),
+///   [`DEFAULT_CAPACITY`], 256) and in bytes
+///   ([`max_queued_bytes`](JoeBuilder::max_queued_bytes),
+///   [`DEFAULT_MAX_QUEUED_BYTES`], 4 MiB); one frame always fits, however
+///   large. Past either bound its oldest entry is evicted, and the
+///   subscribers that had not read it are ended with [`Error::Lagged`],
+///   their replays dropped at once.
+/// - **Segments.** A log keeps its entries in segments of at most 64
+///   entries and 64 KiB past the first entry (one larger entry fills one
+///   alone): the first of 4 entries, each next one twice what the last
+///   held, up to a quarter of the capacity. A segment goes once no cursor
+///   is in it, so on top of its bounds a log holds the entries already
+///   read in its oldest segment.
+/// - **A subscriber** of one topic that is idle (it read everything and
+///   waits) costs 575 bytes: 471 on the heap (its waiter, its reader in
+///   the log, its entry in Joe's registry) and 104 in its stream, as
+///   `tests/memory.rs` counts them (it fails above 640). A subscriber of
+///   several topics also holds the batch it took from the logs and has not
+///   yielded yet: at most 64 frames and 64 KiB past the first.
+/// - **A stalled subscriber** (one that stops reading) lets the logs of
+///   its topics fill to their bounds, and is ended. From then on it keeps
+///   alive, besides its own bytes, the segment each of its cursors is in
+///   (one per topic: at most 64 frames and 64 KiB, or one larger frame),
+///   until its stream is polled (it yields the lag error) or dropped: for
+///   a server, until the connection's write timeout closes it. So memory
+///   is bounded per topic, plus at most one segment per stalled subscriber
+///   and topic until its write timeout.
+/// - **Replays.** A resuming subscriber's replay waits for it as shared
+///   frames (at most the history it missed) until it is read, and is
+///   dropped at once if the subscriber lags. The
+///   [replayer](JoeBuilder::replayer) keeps its own history: the last N
+///   messages ([`FiniteReplayer`](crate::FiniteReplayer)), or those
+///   younger than a TTL ([`ValidReplayer`](crate::ValidReplayer)).
+///
+/// [`Stats::queued_frames`] and [`Stats::queued_bytes`] count what the
+/// logs hold unread and the replays, not the entries already read that
+/// wait for their segment to go, nor a batch taken and not yielded.
 #[derive(Clone)]
 pub struct Joe {
     handle: Arc<Handle>,

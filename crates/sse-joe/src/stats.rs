@@ -32,10 +32,10 @@ pub struct Stats {
     /// some subscriber has not read (each counted once, however many
     /// subscribers share it), and the replays not yet read. Not counted:
     /// the batch a subscriber of several topics took from the logs and has
-    /// not yielded yet (at most 64 frames and 64 KiB, or one larger frame),
-    /// which Joe cannot see, and the entries every subscriber has read that
-    /// wait for their segment of the log to go (at most 64 per topic, and
-    /// the segments that ended streams not yet dropped still hold).
+    /// not yielded yet, which Joe cannot see, and the entries every
+    /// subscriber has read that wait for their segment of the log to go,
+    /// with the segments that ended streams not yet dropped still hold
+    /// (see [`Joe`'s memory](crate::Joe#memory)).
     pub queued_frames: usize,
     /// The bytes of those frames.
     pub queued_bytes: usize,

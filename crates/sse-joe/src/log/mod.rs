@@ -6,16 +6,14 @@
 //! publishes the new tail; a reader reads every entry below the tail it
 //! loaded from the segment it holds, so reading takes no lock. The log's
 //! lock is taken to append, and by a reader once per segment, to step to
-//! the next one (segments hold up to 64 entries; a subscriber of several
-//! topics, looking ahead across a boundary, takes it once more).
+//! the next one (a subscriber of several topics, looking ahead across a
+//! boundary, takes it once more).
 //!
 //! The log is bounded in frames and bytes: past its bounds the oldest
 //! entry is evicted, and the readers that had not read it are ended (they
-//! lagged). The oldest segments go once no reader is in them. So memory is
-//! bounded per topic, shared by its subscribers: the log's bounds, plus
-//! the oldest segment's evicted entries, plus what each reader keeps
-//! alive: the segment its cursor is in (at most 64 entries and 64 KiB, or
-//! one larger entry), until its stream ends or is dropped.
+//! lagged). The oldest segments go once no reader is in them; a reader's
+//! cursor keeps its own segment alive until its stream ends or is dropped.
+//! What that adds up to: [`Joe`'s memory](crate::Joe#memory).
 //!
 //! Waking: each subscriber has one [`Waiter`], registered in the log of
 //! each of its topics. A reader that found nothing sets its `waiting`
