@@ -17,7 +17,9 @@ pub struct Stats {
     /// Messages published.
     pub published: u64,
     /// Live frames subscribers have taken (a publish read by `n`
-    /// subscribers counts `n`); replays are not counted. After
+    /// subscribers counts `n`), counted as each is yielded; replays, and
+    /// the frames handed to [`Subscriber::prepend`](crate::Subscriber::prepend),
+    /// are not. After
     /// [`shutdown`](sse_codec::Provider::shutdown) it stays where it was,
     /// although subscribers may still read what was queued.
     pub delivered: u64,

@@ -143,7 +143,11 @@ impl Subscriber {
     /// elsewhere, which subscribes first (so that nothing published from
     /// then on is missed), then fetches what the subscriber missed before
     /// and hands it here. Like a replay, the frames do not count against
-    /// the bounds, and are dropped if the subscriber lags.
+    /// the bounds, are dropped if the subscriber lags, and are not counted
+    /// in [`Stats::delivered`](crate::Stats::delivered). Live frames the
+    /// stream already took from the logs (a subscriber of several topics
+    /// takes them in batches) come after them, and are counted when they
+    /// are yielded.
     ///
     /// Returns `false`, queuing nothing, if the stream has already ended
     /// (it lagged, or Joe shut down): its client must reconnect anyway.
@@ -151,11 +155,9 @@ impl Subscriber {
         if self.end == End::Done || self.shared.is_ended() {
             return false;
         }
-        let mut frames: VecDeque<Encoded> = frames.into_iter().collect();
-        // Frames already read from the logs come after the replay too.
-        if let Some(several) = &mut self.several {
-            frames.append(&mut several.ready);
-        }
+        // Frames already read from the logs stay in `several.ready`, which
+        // is yielded after the replay, and counted as live frames then.
+        let frames: VecDeque<Encoded> = frames.into_iter().collect();
         self.replaying |= !frames.is_empty();
         self.shared.prepend(frames);
         true

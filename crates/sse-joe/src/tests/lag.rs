@@ -3,61 +3,6 @@
 
 use super::{drain_ready, publish, resume_from, subscribe, with_history};
 use crate::{Error, Joe, Provider};
-use futures_util::StreamExt;
-use sse_codec::{Message, Topic};
-
-/// One subscriber never polls. Publishing never waits (each publish
-/// completes on its first poll), the others receive everything, and the
-/// stalled one is ended: what was queued for it is freed at once, and its
-/// next item is the lag error.
-#[tokio::test]
-async fn a_stalled_subscriber_is_ended_and_holds_nobody_back() {
-    const CAPACITY: usize = 8;
-    let joe = Joe::builder().capacity(CAPACITY).build();
-    let mut stalled = subscribe(&joe, &[""]).await;
-    let mut fast: Vec<_> = Vec::new();
-    for _ in 0..3 {
-        fast.push(subscribe(&joe, &[""]).await);
-    }
-    let mut received = vec![Vec::new(); fast.len()];
-    let topics = [Topic::DEFAULT];
-    for i in 0..100 {
-        let publish = joe.publish(Message::new().data(i.to_string()), &topics);
-        let result = futures_util::FutureExt::now_or_never(publish).expect("publish never waits");
-        result.unwrap();
-        for (sub, got) in fast.iter_mut().zip(&mut received) {
-            got.extend(drain_ready(sub).into_iter().map(Result::unwrap));
-        }
-        let expected = if i < CAPACITY { 4 } else { 3 };
-        assert_eq!(joe.stats().receiving, expected, "after publish {i}");
-        assert_eq!(
-            joe.subscriber_count(),
-            4,
-            "the stalled stream is still open"
-        );
-    }
-    let all: Vec<String> = (0..100).map(|i| format!("data: {i}\n\n")).collect();
-    for got in &received {
-        assert_eq!(got, &all);
-    }
-    assert_eq!(stalled.queued(), 0, "a lagged subscriber holds no frames");
-    let stats = joe.stats();
-    assert_eq!(
-        (stats.lagged, stats.queued_frames, stats.queued_bytes),
-        (1, 0, 0)
-    );
-    // The stalled one: the reason at once, then the end.
-    assert!(matches!(
-        stalled.next().await,
-        Some(Err(Error::Lagged {
-            capacity: CAPACITY,
-            ..
-        }))
-    ));
-    assert!(stalled.next().await.is_none());
-    drop(stalled);
-    assert_eq!(joe.subscriber_count(), 3);
-}
 
 /// The byte limit ends a subscriber before the frame count does; an empty
 /// queue takes one frame however large, so big events still flow to a

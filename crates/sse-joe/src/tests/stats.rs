@@ -1,7 +1,8 @@
 //! What [`Joe::stats`](crate::Joe::stats) counts.
 
-use super::{drain_ready, subscribe, topic};
+use super::{drain_ready, subscribe, text, topic};
 use crate::{FiniteReplayer, Joe, Provider};
+use futures_util::StreamExt;
 use sse_codec::{EventId, Message, Subscription};
 
 #[tokio::test]
@@ -40,4 +41,32 @@ async fn stats_count_publishes_deliveries_and_replays() {
     assert_eq!((stats.queued_frames, stats.queued_bytes), (0, 0));
     drop((a, ab, lost));
     assert_eq!(joe.stats().subscribers, 0);
+}
+
+/// A subscriber of several topics takes a batch from the logs and yields
+/// it one frame at a time. A prepend in between queues its frames (a
+/// replay, not counted) before the rest of the batch, whose live frames
+/// still count as delivered when they are yielded.
+#[tokio::test]
+async fn live_frames_count_as_delivered_across_a_prepend() {
+    let joe = Joe::new();
+    let mut ab = subscribe(&joe, &["a", "b"]).await;
+    for data in ["1", "2", "3"] {
+        joe.publish(Message::new().data(data), &[topic("a")])
+            .await
+            .unwrap();
+    }
+    // One read takes all three and yields the first.
+    assert_eq!(text(&ab.next().await.unwrap().unwrap()), "data: 1\n\n");
+    assert!(ab.prepend(["r1", "r2"].map(|d| Message::new().data(d).to_encoded())));
+    let got: Vec<_> = drain_ready(&mut ab)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let expected = ["r1", "r2", "2", "3"].map(|d| format!("data: {d}\n\n"));
+    assert_eq!(
+        got, expected,
+        "the replay first, then the rest of the batch"
+    );
+    assert_eq!(joe.stats().delivered, 3, "the live frames, not the replay");
 }
