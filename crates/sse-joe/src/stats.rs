@@ -5,7 +5,32 @@
 ///
 /// The counters (`published`, `delivered`, `lagged`, `replays_*`) count
 /// since the Joe was built; the rest describe the moment of the snapshot.
+///
+/// With the `serde` feature, `Stats` is `Serialize` and `Deserialize`, an
+/// object with the fields' names; a field missing from what is read takes
+/// its default, 0, so that a snapshot from a version with fewer fields
+/// still reads.
+///
+/// # Examples
+///
+/// ```
+/// use sse_codec::{Message, Topic};
+/// use sse_joe::{Joe, Provider};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), sse_joe::Error> {
+/// let joe = Joe::new();
+/// joe.publish(Message::new().data("hi"), &[Topic::DEFAULT]).await?;
+/// let stats = joe.stats();
+/// assert_eq!((stats.published, stats.subscribers), (1, 0));
+/// # #[cfg(feature = "serde")]
+/// assert_eq!(serde_json::to_value(stats).unwrap()["published"], 1);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct Stats {
     /// Open subscriber streams: subscribed and not yet dropped, ended ones
