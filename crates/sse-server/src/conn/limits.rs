@@ -142,11 +142,9 @@ pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 ///
 /// With these limits a connection that never reads costs the server at
 /// most: what its provider holds for it alone (for [`sse-joe`]'s Joe, a
-/// cursor in each topic's log, which is shared and bounded, 256 frames or 4
-/// MiB, with a reader a whole log behind ended; the segment of each log its
-/// cursor is in, at most 64 frames and 64 KiB or one larger frame, shared
-/// with the topic's other subscribers; with several topics also the batch
-/// it last took, as large), what its response handed the HTTP layer and
+/// cursor in each topic's shared, bounded log, and once it lagged a
+/// segment of each until its stream is dropped: see its [`Memory`
+/// section]), what its response handed the HTTP layer and
 /// the socket has not taken (for a [`Server`](crate::Server) response, at
 /// most [`max_unsent`](crate::Builder::max_unsent), 32 KiB, plus one frame,
 /// whatever the HTTP layer's own buffer: frames shared with the other
@@ -174,6 +172,7 @@ pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 ///
 /// [`tcp`]: ConnectionLimits::tcp
 /// [`sse-joe`]: https://docs.rs/sse-joe
+/// [`Memory` section]: https://docs.rs/sse-joe/latest/sse_joe/struct.Joe.html#memory
 ///
 /// # Examples
 ///
