@@ -167,8 +167,8 @@ async fn demo_exits_on_ctrl_c_within_its_deadline_despite_a_stalled_reader() {
             .json()
             .await
             .unwrap();
-        if stats.lagged > 0 {
-            assert_eq!(stats.subscribers, 1, "the stalled connection is open");
+        if stats.joe.lagged > 0 {
+            assert_eq!(stats.joe.subscribers, 1, "the stalled connection is open");
             break;
         }
         assert!(

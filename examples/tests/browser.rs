@@ -102,7 +102,7 @@ impl App {
         let demo = self.demo.clone();
         wait_for("unsubscribe", Duration::from_secs(10), || {
             let demo = demo.clone();
-            async move { (demo.stats().subscribers == 0).then_some(()) }
+            async move { (demo.stats().joe.subscribers == 0).then_some(()) }
         })
         .await;
     }
@@ -270,7 +270,7 @@ async fn wait_for_subscribers(demo: &Demo, count: usize) {
     let demo = demo.clone();
     wait_for("the page to subscribe", Duration::from_secs(20), || {
         let demo = demo.clone();
-        async move { (demo.stats().subscribers == count).then_some(()) }
+        async move { (demo.stats().joe.subscribers == count).then_some(()) }
     })
     .await;
 }

@@ -5,9 +5,6 @@
 //! With loom, these types work only inside `loom::model`: that build runs
 //! the model and nothing else.
 
-// `loom` is not a cfg rustc knows: the loom run sets it.
-#![allow(unexpected_cfgs)]
-
 #[cfg(all(test, loom))]
 pub(crate) use loom::sync::{
     Arc, Mutex, MutexGuard,

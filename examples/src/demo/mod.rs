@@ -91,31 +91,16 @@ pub const RESUMES_KEPT: usize = 100;
 /// and ends with `…`. So `/stats` stays small whatever IDs clients send.
 pub const RESUME_ID_KEPT: usize = 64;
 
-/// What `GET /stats` answers.
+/// What `GET /stats` answers: the provider's snapshot (Joe's, or this
+/// process's on Redis), whose `subscribers` is the server's open streams
+/// (`Server::open_streams`, those that fell behind and wait for their
+/// connection to close included), and the demo's own counts.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Stats {
-    /// Open event streams, those that fell behind and wait for their
-    /// connection to close included (`Server::open_streams`).
-    pub subscribers: usize,
-    /// Of those, the ones still receiving events.
-    pub receiving: usize,
-    /// Events published (ticks and chat).
-    pub published: u64,
-    /// Live events subscribers have taken.
-    pub delivered: u64,
-    /// Streams ended because their client fell behind.
-    pub lagged: u64,
-    /// Resumes whose replay was exact.
-    pub replays_exact: u64,
-    /// Resumes whose history was lost.
-    pub replays_lost: u64,
-    /// Events held for subscribers that have not read them, replays
-    /// included.
-    pub queued_frames: usize,
-    /// The bytes of those events.
-    pub queued_bytes: usize,
-    /// The most events waiting for one subscriber.
-    pub deepest_queue: usize,
+    /// Subscribers, events published and delivered, lagged streams,
+    /// resumes, what is queued.
+    #[serde(flatten)]
+    pub joe: sse::joe::Stats,
     /// Ticks published so far.
     pub ticks: u64,
     /// For the latest sessions (at most [`RESUMES_KEPT`]), the last event
@@ -259,18 +244,10 @@ impl Demo {
 
     /// What `/stats` reports.
     pub fn stats(&self) -> Stats {
-        let joe = self.server.provider().stats();
+        let mut joe = self.server.provider().stats();
+        joe.subscribers = self.server.open_streams();
         Stats {
-            subscribers: self.server.open_streams(),
-            receiving: joe.receiving,
-            published: joe.published,
-            delivered: joe.delivered,
-            lagged: joe.lagged,
-            replays_exact: joe.replays_exact,
-            replays_lost: joe.replays_lost,
-            queued_frames: joe.queued_frames,
-            queued_bytes: joe.queued_bytes,
-            deepest_queue: joe.deepest_queue,
+            joe,
             ticks: self.ticks.load(Ordering::Relaxed),
             resumes: self
                 .resumes

@@ -30,9 +30,6 @@
 //! model in `loom.rs` checks this, and fails without the second look or
 //! without the fences.
 
-// `loom` is not a cfg rustc knows: the loom run sets it (see `loom.rs`).
-#![allow(unexpected_cfgs)]
-
 mod cursor;
 mod reader;
 mod segment;
