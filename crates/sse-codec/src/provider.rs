@@ -223,12 +223,48 @@ pub struct Subscribed<S> {
     pub stream: S,
     /// Whether the replay was exact.
     pub resume: Resume,
+    /// Where the stream starts: the ID of the last message before the
+    /// first one it yields, when the provider knows one, so that a client
+    /// told so resumes exactly from there.
+    ///
+    /// - [`Resume::Exact`]: the ID the subscription resumed after;
+    /// - [`Resume::Fresh`] and [`Resume::Lost`]: the ID of the newest
+    ///   message the provider retained (for any topic) when the
+    ///   subscription was made, which a later subscription can resume
+    ///   after;
+    /// - [`Resume::Earliest`]: `None`, the stream starts with the oldest
+    ///   message retained.
+    ///
+    /// `None` too when the provider retains nothing, keeps no history, or
+    /// its newest message has no ID (no ID then marks the place).
+    pub position: Option<EventId>,
 }
 
 impl<S> Subscribed<S> {
-    /// Bundles a stream and its resume status.
+    /// Bundles a stream and its resume status, with no
+    /// [`position`](Subscribed::position).
     pub fn new(stream: S, resume: Resume) -> Subscribed<S> {
-        Subscribed { stream, resume }
+        Subscribed {
+            stream,
+            resume,
+            position: None,
+        }
+    }
+
+    /// Sets the [`position`](Subscribed::position).
+    #[must_use]
+    pub fn at(mut self, position: Option<EventId>) -> Subscribed<S> {
+        self.position = position;
+        self
+    }
+
+    /// The same subscription over another stream (an adapter's, say).
+    pub fn map<T>(self, f: impl FnOnce(S) -> T) -> Subscribed<T> {
+        Subscribed {
+            stream: f(self.stream),
+            resume: self.resume,
+            position: self.position,
+        }
     }
 }
 

@@ -103,6 +103,11 @@ macro_rules! history_replayer {
                 self.history.replay_all(topics, out)
             }
 
+            fn newest_id(&mut self) -> Option<EventId> {
+                self.expire();
+                self.history.newest_id()
+            }
+
             fn cut(&mut self, after: Option<&EventId>, topics: &[Topic]) -> Option<crate::Cut> {
                 self.expire();
                 Some(self.history.cut(after, topics))
@@ -204,6 +209,12 @@ impl History {
             topics: topics.into(),
             at,
         });
+    }
+
+    /// The ID of the newest entry, if it has one.
+    pub(crate) fn newest_id(&self) -> Option<EventId> {
+        let last = self.entries.len().checked_sub(1)?;
+        self.entries.get(last).id.clone()
     }
 
     /// Drops the oldest entry.

@@ -361,33 +361,51 @@ impl Joe {
         // The replay is cut and the subscriber registered under the lock
         // every publish takes: a racing publish is either in the replay or
         // read live, never both, never neither. The cut is walked after.
-        let resume = match (&start, &mut state.replayer) {
-            (Start::After(_) | Start::Earliest, None) => Resume::Lost,
-            (Start::After(_) | Start::Earliest, Some(replayer)) => {
+        let (resume, position) = match (&start, &mut state.replayer) {
+            (Start::After(_) | Start::Earliest, None) => (Resume::Lost, None),
+            (_, None) => (Resume::Fresh, None),
+            (_, Some(replayer)) => {
                 let after = match &start {
                     Start::After(id) => Some(id),
                     _ => None,
                 };
                 let replayed = catch_unwind(AssertUnwindSafe(|| {
-                    if let Some(taken) = replayer.cut(after, &topics) {
-                        let resume = taken.resume();
-                        cut = Some(taken);
-                        return resume;
-                    }
-                    let mut out = |frame| replay.push_back(frame);
-                    match after {
-                        Some(id) => replayer.replay(id, &topics, &mut out),
-                        None => replayer.replay_all(&topics, &mut out),
-                    }
+                    let resume = match &start {
+                        Start::Now => Resume::Fresh,
+                        _ => match replayer.cut(after, &topics) {
+                            Some(taken) => {
+                                let resume = taken.resume();
+                                cut = Some(taken);
+                                resume
+                            }
+                            None => {
+                                let mut out = |frame| replay.push_back(frame);
+                                match after {
+                                    Some(id) => replayer.replay(id, &topics, &mut out),
+                                    None => replayer.replay_all(&topics, &mut out),
+                                }
+                            }
+                        },
+                    };
+                    // Where the stream starts, for a client to resume from
+                    // later: the ID resumed after, the oldest retained, or
+                    // (starting now, or lost) the newest retained.
+                    let position = match resume {
+                        Resume::Exact => after.cloned(),
+                        Resume::Earliest => None,
+                        _ => replayer.newest_id(),
+                    };
+                    (resume, position)
                 }));
                 match replayed {
-                    Ok(resume @ (Resume::Exact | Resume::Earliest)) => resume,
+                    Ok(started @ (Resume::Exact | Resume::Earliest, _)) => started,
+                    Ok(started @ (Resume::Fresh, _)) if start == Start::Now => started,
                     // A lost resume's cut is dropped after the lock is
                     // released, below: dropping it may run the replayer's
                     // code.
-                    Ok(_) => {
+                    Ok((_, position)) => {
                         replay.clear();
-                        Resume::Lost
+                        (Resume::Lost, position)
                     }
                     Err(panic) => {
                         let replayer = state.replayer.take();
@@ -396,7 +414,6 @@ impl Joe {
                     }
                 }
             }
-            _ => Resume::Fresh,
         };
         match resume {
             Resume::Exact | Resume::Earliest => state.replays_exact += 1,
@@ -446,7 +463,7 @@ impl Joe {
             replayed,
             "subscribed"
         );
-        Ok(Subscribed::new(stream, resume))
+        Ok(Subscribed::new(stream, resume).at(position))
     }
 }
 

@@ -106,6 +106,16 @@ pub trait Replayer: Send + 'static {
         Resume::Lost
     }
 
+    /// The ID of the newest message stored, if it has one: where a
+    /// subscriber that starts now (or whose resume was lost) can later
+    /// resume from without a gap, reported as
+    /// [`Subscribed::position`](sse_codec::Subscribed::position). `None`
+    /// when nothing is stored or the newest message has no ID. The
+    /// default is `None`: a replayer that does not say.
+    fn newest_id(&mut self) -> Option<EventId> {
+        None
+    }
+
     /// What [`replay`](Replayer::replay) (for `Some(last_event_id)`) or
     /// [`replay_all`](Replayer::replay_all) (for `None`) would hand out,
     /// as a [`Cut`]: the resume status now, and the frames to hand out

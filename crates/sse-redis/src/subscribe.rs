@@ -4,7 +4,7 @@
 
 use crate::{
     Error, Subscriber,
-    entry::EntryId,
+    entry::{self, EntryId},
     shared::{Progress, Shared},
 };
 use sse_codec::{Provider, Resume, Start, Subscribed, Subscription};
@@ -106,10 +106,18 @@ impl Shared {
             Resume::Lost => self.replays_lost.fetch_add(1, Ordering::Relaxed),
             _ => 0,
         };
+        // Where the live frames start: after `upto`, the last entry the
+        // reader had handed to the fan-out (none yet: the stream is empty).
+        let position = match (resume, start) {
+            (Resume::Exact, Start::After(id)) => Some(id),
+            (Resume::Earliest, _) => None,
+            _ => (upto != EntryId::ZERO).then(|| entry::event_id(upto, &epoch)),
+        };
         Ok(Subscribed::new(
             Subscriber::new(stream, end, Arc::clone(&self.closed)),
             resume,
-        ))
+        )
+        .at(position))
     }
 
     /// If a client resumes from an entry this process has not read yet (it

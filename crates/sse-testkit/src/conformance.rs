@@ -42,7 +42,7 @@ type Check<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
 /// Runs every check, one after the other, naming each as it starts (the
 /// name is in the panic of a check that fails).
 pub async fn run_all<H: Harness>(harness: &H) {
-    let checks: [(&str, Check<'_>); 8] = [
+    let checks: [(&str, Check<'_>); 9] = [
         (
             "delivers to each matching subscriber once",
             Box::pin(delivers_once(harness)),
@@ -51,6 +51,10 @@ pub async fn run_all<H: Harness>(harness: &H) {
         (
             "reports fresh, exact and lost resumes",
             Box::pin(resume_status(harness)),
+        ),
+        (
+            "reports where each stream starts",
+            Box::pin(reports_position(harness)),
         ),
         (
             "loses history that was evicted",
@@ -116,11 +120,24 @@ async fn subscribe_at<P: Provider>(
     topics: &[&str],
     start: Start,
 ) -> (Stream<P>, Resume) {
+    let (stream, resume, _) = subscribe_with_position(provider, topics, start).await;
+    (stream, resume)
+}
+
+async fn subscribe_with_position<P: Provider>(
+    provider: &P,
+    topics: &[&str],
+    start: Start,
+) -> (Stream<P>, Resume, Option<EventId>) {
     let subscription = Subscription::new(topics.iter().map(|t| Topic::from(*t))).starting(start);
     let subscribed = bounded("subscribe", provider.subscribe(subscription))
         .await
         .unwrap_or_else(|error| panic!("subscribe failed: {error}"));
-    (Box::pin(subscribed.stream), subscribed.resume)
+    (
+        Box::pin(subscribed.stream),
+        subscribed.resume,
+        subscribed.position,
+    )
 }
 
 async fn publish<P: Provider>(provider: &P, data: impl Into<String>, topics: &[&str]) {
@@ -288,6 +305,58 @@ pub async fn resume_status<H: Harness>(harness: &H) {
     for sub in [&mut fresh, &mut exact, &mut newest, &mut earliest] {
         assert_eq!(data(sub, 1).await, ["live"]);
     }
+    bounded("shutdown", provider.shutdown()).await;
+}
+
+/// A subscription's position is the ID of the last message before its
+/// first one: the ID resumed after; the newest retained (any topic) for a
+/// fresh or lost one; none from the earliest or with nothing retained.
+/// Resuming from a fresh or lost subscription's position later is exact
+/// and replays just what it would have got live.
+pub async fn reports_position<H: Harness>(harness: &H) {
+    let provider = harness.provider(PLENTY).await;
+    let (_, resume, position) = subscribe_with_position(&provider, &["a"], Start::Now).await;
+    assert_eq!(
+        (resume, position),
+        (Resume::Fresh, None),
+        "nothing retained"
+    );
+
+    let mut first = subscribe(&provider, &["a", "b"]).await;
+    publish(&provider, "a1", &["a"]).await;
+    publish(&provider, "b1", &["b"]).await;
+    let mut ids = HashMap::new();
+    for _ in 0..2 {
+        let event = next_event(&mut first).await.unwrap().unwrap();
+        ids.insert(event.data().to_owned(), event.last_event_id().clone());
+    }
+
+    let (mut fresh, _, position) = subscribe_with_position(&provider, &["a"], Start::Now).await;
+    assert_eq!(position.as_ref(), Some(&ids["b1"]), "fresh: the newest");
+    let (_, resume, position) =
+        subscribe_with_position(&provider, &["a"], Start::After(ids["a1"].clone())).await;
+    assert_eq!(
+        (resume, position.as_ref()),
+        (Resume::Exact, Some(&ids["a1"]))
+    );
+    let (_, resume, position) = subscribe_with_position(&provider, &["a"], Start::Earliest).await;
+    assert_eq!((resume, position), (Resume::Earliest, None));
+    let unknown = Start::After(EventId::from_static("nope"));
+    let (mut lost, resume, position) = subscribe_with_position(&provider, &["a"], unknown).await;
+    assert_eq!(
+        (resume, position.as_ref()),
+        (Resume::Lost, Some(&ids["b1"]))
+    );
+
+    publish(&provider, "a2", &["a"]).await;
+    assert_eq!(data(&mut fresh, 1).await, ["a2"]);
+    assert_eq!(data(&mut lost, 1).await, ["a2"]);
+    // Resuming from the position gives what the stream got, no more.
+    let (mut resumed, resume) =
+        subscribe_at(&provider, &["a"], Start::After(ids["b1"].clone())).await;
+    assert_eq!(resume, Resume::Exact);
+    assert_eq!(data(&mut resumed, 1).await, ["a2"]);
+    assert!(is_idle(&mut resumed).await, "nothing before the position");
     bounded("shutdown", provider.shutdown()).await;
 }
 

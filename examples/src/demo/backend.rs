@@ -87,12 +87,12 @@ impl Provider for Backend {
             Backend::Joe(joe) => joe
                 .subscribe(subscription)
                 .await
-                .map(|s| Subscribed::new(BackendStream::Joe(s.stream), s.resume))
+                .map(|s| s.map(BackendStream::Joe))
                 .map_err(BackendError::Joe),
             Backend::Redis(redis) => redis
                 .subscribe(subscription)
                 .await
-                .map(|s| Subscribed::new(BackendStream::Redis(s.stream), s.resume))
+                .map(|s| s.map(BackendStream::Redis))
                 .map_err(BackendError::Redis),
         }
     }
