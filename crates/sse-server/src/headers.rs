@@ -14,9 +14,10 @@ use http::{HeaderName, HeaderValue, Response, header};
 ///   no longer holds, or the provider keeps no history): what it missed
 ///   cannot be replayed, and it should refetch its state;
 /// - `earliest`: the client gets everything the provider retains first, as
-///   it asked with the last event ID [`EARLIEST`](crate::EARLIEST), or as
 ///   the server gives new clients
-///   ([`Builder::history_for_new_clients`](crate::Builder::history_for_new_clients)).
+///   ([`Builder::history_for_new_clients`](crate::Builder::history_for_new_clients)),
+///   or as it asked with the last event ID [`EARLIEST`](crate::EARLIEST)
+///   there.
 ///
 /// Set on every response of a [`Server`](crate::Server) that serves a
 /// subscription, from [`Subscribed::resume`](sse_codec::Subscribed::resume);
@@ -29,10 +30,11 @@ pub(crate) const EXACT: &str = "exact";
 pub(crate) const LOST: &str = "lost";
 
 /// The last event ID that asks for the whole retained history, in the
-/// `Last-Event-ID` header or the query parameter: see
-/// [`Builder::history_for_new_clients`](crate::Builder::history_for_new_clients).
-/// A response that serves that history says so with the same word in
-/// [`RESUME_HEADER`].
+/// `Last-Event-ID` header or the query parameter, where the server gives
+/// new clients the history
+/// ([`Builder::history_for_new_clients`](crate::Builder::history_for_new_clients));
+/// elsewhere it is an ID like any other. A response that serves that
+/// history says so with the same word in [`RESUME_HEADER`].
 pub const EARLIEST: &str = "earliest";
 
 pub(crate) const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");

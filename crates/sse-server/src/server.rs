@@ -2,7 +2,7 @@
 
 use crate::{Body, Refusal, events::Config, shutdown::Signal};
 use http::{Request, Response, request::Parts};
-use sse_codec::{Encoded, Message, Provider, Topic};
+use sse_codec::{Message, Provider, Topic};
 use std::{
     convert::Infallible,
     fmt,
@@ -47,9 +47,10 @@ type Hook = dyn Fn(Parts) -> BoxFuture<SessionResult> + Send + Sync;
 ///    if configured with [`Builder::last_event_id_query`], from a query
 ///    parameter (a non-empty header wins when both are present; an ID the
 ///    query cannot carry, with a NUL, CR or LF, is an ID no provider knows,
-///    so the resume is reported lost). The ID [`EARLIEST`](crate::EARLIEST)
-///    asks for everything the provider retains, as a client without an ID
-///    gets with [`Builder::history_for_new_clients`];
+///    so the resume is reported lost). Where the server gives new clients
+///    the history ([`Builder::history_for_new_clients`]), the ID
+///    [`EARLIEST`](crate::EARLIEST) asks for it too; elsewhere it is an ID
+///    like any other;
 /// 2. asks the [`on_session`](Builder::on_session) hook for the topics (by
 ///    default every session subscribes to [`Topic::DEFAULT`]); a refusal
 ///    is sent as is, and no subscription is made;
@@ -133,7 +134,7 @@ pub(crate) struct Inner<P> {
     pub(crate) last_event_id_query: Option<Box<str>>,
     pub(crate) history_for_new_clients: bool,
     pub(crate) config: Config,
-    pub(crate) lost_history: Option<Encoded>,
+    pub(crate) lost_history: Option<Message>,
     pub(crate) shutdown: Arc<Signal>,
     /// The event-stream bodies alive: see [`Server::open_streams`].
     pub(crate) open_streams: Arc<AtomicUsize>,
@@ -198,6 +199,52 @@ impl<P: Provider> Server<P> {
     /// The provider the server subscribes and publishes through.
     pub fn provider(&self) -> &P {
         &self.inner.provider
+    }
+
+    /// Answers `request` with an event stream of `topics`, chosen by the
+    /// caller: for a handler that picks the topics per request (a path
+    /// segment, a room, a tenant) with its framework's extractors.
+    ///
+    /// Everything else is as for a request the server gets as a
+    /// [`Service`](tower_service::Service): the last event ID, the
+    /// history, the `retry:` and keep-alive, `HEAD` and `405`, shutdown.
+    /// The [`on_session`](Builder::on_session) hook is not run: the
+    /// handler has decided. The request body is not read.
+    ///
+    /// The future is `Send` and `'static` whatever the body type, and its
+    /// response is one an axum handler can return as it is.
+    ///
+    /// # Examples
+    ///
+    /// A room's events at `/rooms/{room}/events`, in axum:
+    ///
+    /// ```
+    /// use axum::{Router, extract::{Path, Request, State}, routing::get};
+    /// use sse_codec::Topic;
+    /// use sse_joe::Joe;
+    /// use sse_server::{Body, Server};
+    ///
+    /// async fn room(
+    ///     State(server): State<Server<Joe>>,
+    ///     Path(room): Path<String>,
+    ///     request: Request,
+    /// ) -> http::Response<Body> {
+    ///     server.respond(request, [Topic::from(format!("room/{room}"))]).await
+    /// }
+    ///
+    /// let app: Router = Router::new()
+    ///     .route("/rooms/{room}/events", get(room))
+    ///     .with_state(Server::new(Joe::new()));
+    /// # drop(app);
+    /// ```
+    pub fn respond<B>(
+        &self,
+        request: Request<B>,
+        topics: impl IntoIterator<Item = Topic>,
+    ) -> impl Future<Output = Response<Body>> + Send + 'static {
+        let (parts, _) = request.into_parts();
+        let topics = topics.into_iter().collect();
+        Arc::clone(&self.inner).respond_with(parts, topics)
     }
 
     /// Publishes `message` to the subscribers of any of `topics`, through
@@ -299,7 +346,7 @@ pub struct Builder<P> {
     last_event_id_query: Option<Box<str>>,
     history_for_new_clients: bool,
     config: Config,
-    lost_history: Option<Encoded>,
+    lost_history: Option<Message>,
 }
 
 impl<P: fmt::Debug> fmt::Debug for Builder<P> {
@@ -372,12 +419,23 @@ impl<P: Provider> Builder<P> {
     /// Starts a client that sends no last event ID with everything the
     /// provider retains for its topics, instead of with live events only:
     /// a new browser tab then sees the recent history, a chat its recent
-    /// messages. Off by default. A client that asks for it itself sends
-    /// the last event ID [`EARLIEST`](crate::EARLIEST) (in the header, or
-    /// the [query parameter](Builder::last_event_id_query)); a client that
-    /// resumes gets what it missed, as always. The
+    /// messages. Off by default. The
     /// [`sse-resume`](crate::RESUME_HEADER) header says `earliest` (or
     /// `lost`, from a provider that keeps no history).
+    ///
+    /// With it on:
+    ///
+    /// - a client may ask for the history itself with the last event ID
+    ///   [`EARLIEST`](crate::EARLIEST) (in the header, or the
+    ///   [query parameter](Builder::last_event_id_query)); with it off,
+    ///   `earliest` is an ID like any other, so an application may use it
+    ///   as one of its own;
+    /// - a client whose resume is lost (its last event ID is unknown or too
+    ///   old) gets what a new client gets: after the
+    ///   [lost-history message](Builder::lost_history_message), if any,
+    ///   everything retained, then live events, so that a reloaded page
+    ///   shows what a new tab shows. The header still says `lost`;
+    /// - a client that resumes exactly gets what it missed, as always.
     pub fn history_for_new_clients(mut self, yes: bool) -> Builder<P> {
         self.history_for_new_clients = yes;
         self
@@ -453,6 +511,15 @@ impl<P: Provider> Builder<P> {
     /// refetch its state. Off by default; the
     /// [`sse-resume: lost`](crate::RESUME_HEADER) header is always sent.
     ///
+    /// The message is sent with the ID of the newest event the provider
+    /// retained when the client subscribed
+    /// ([`Subscribed::position`](sse_codec::Subscribed::position)), so
+    /// that the client's next reconnect resumes exactly from there instead
+    /// of being told again that its history is lost. With nothing retained
+    /// the ID is [`EARLIEST`](crate::EARLIEST) where the server gives new
+    /// clients the history (it then holds just what was published since),
+    /// and the message's own otherwise (none, usually).
+    ///
     /// # Examples
     ///
     /// ```
@@ -466,7 +533,7 @@ impl<P: Provider> Builder<P> {
     /// # drop(server);
     /// ```
     pub fn lost_history_message(mut self, message: Message) -> Builder<P> {
-        self.lost_history = Some(message.to_encoded());
+        self.lost_history = Some(message);
         self
     }
 

@@ -14,7 +14,8 @@ use futures_core::Stream;
 use http::{HeaderValue, Method, Response, StatusCode, request::Parts};
 use pin_project_lite::pin_project;
 use sse_codec::{
-    Encoded, EventId, Message, Provider, ProviderError, Resume, Start, Subscription, Topic,
+    Encoded, EventId, Message, Provider, ProviderError, Resume, Start, Subscribed, Subscription,
+    Topic,
 };
 use std::{
     pin::Pin,
@@ -23,11 +24,12 @@ use std::{
 };
 
 impl<P: Provider> Inner<P> {
+    /// Answers a request to the service: the session hook chooses the
+    /// topics.
     pub(crate) async fn respond(self: Arc<Self>, parts: Parts) -> Response<Body> {
-        let head_only = match parts.method {
-            Method::GET | Method::POST => false,
-            Method::HEAD => true,
-            _ => return method_not_allowed(),
+        let head_only = match head_only(&parts) {
+            Ok(head_only) => head_only,
+            Err(response) => return response,
         };
         if self.shutdown.is_fired() {
             return self.ended();
@@ -43,24 +45,59 @@ impl<P: Provider> Inner<P> {
         if head_only {
             return headers::event_stream(Body::empty());
         }
-        let subscription = Subscription::new(topics).starting(start);
-        let subscribed = match self.provider.subscribe(subscription).await {
+        self.open(topics, start).await
+    }
+
+    /// Answers a request whose topics the caller chose: no hook.
+    pub(crate) async fn respond_with(
+        self: Arc<Self>,
+        parts: Parts,
+        topics: Vec<Topic>,
+    ) -> Response<Body> {
+        match head_only(&parts) {
+            Err(response) => response,
+            Ok(_) if self.shutdown.is_fired() => self.ended(),
+            Ok(true) => headers::event_stream(Body::empty()),
+            Ok(false) => {
+                let start = self.start(&parts);
+                self.open(topics, start).await
+            }
+        }
+    }
+
+    /// Subscribes to `topics` from `start` and streams the subscription.
+    async fn open(&self, topics: Vec<Topic>, start: Start) -> Response<Body> {
+        // A lost resume gets the history a new client gets, when new
+        // clients get it: subscribed again, from the earliest.
+        let again = (self.history_for_new_clients && matches!(start, Start::After(_)))
+            .then(|| topics.clone());
+        let mut subscribed = match self.subscribe(topics, start).await {
             Ok(subscribed) => subscribed,
-            Err(error) if error.is_shutdown() => {
-                tracing::debug!("the provider was shut down: ending the stream at once");
-                return self.ended();
-            }
-            Err(error) => {
-                tracing::warn!(error = &error as &dyn std::error::Error, "cannot subscribe");
-                return self.ended();
-            }
+            Err(response) => return response,
         };
+        let resume = subscribed.resume;
+        // Where the client resumes from if it reconnects after the lost
+        // signal: after the newest event retained when it came, or, with
+        // none retained, from the earliest, which then holds just what
+        // was published since. Replayed events after the signal carry
+        // their own IDs.
+        let mut signal_id = subscribed.position.take();
+        if let (Resume::Lost, Some(topics)) = (resume, again) {
+            drop(subscribed);
+            subscribed = match self.subscribe(topics, Start::Earliest).await {
+                Ok(subscribed) => subscribed,
+                Err(response) => return response,
+            };
+            if subscribed.resume == Resume::Earliest {
+                signal_id = signal_id.or(Some(EventId::from_static(EARLIEST)));
+            }
+        }
         // The server may have shut down while the hook or the subscription
         // was awaited: answer as any later request is answered.
         if self.shutdown.is_fired() {
             return self.ended();
         }
-        let resume = match subscribed.resume {
+        let header = match resume {
             Resume::Fresh => Some(headers::FRESH),
             Resume::Exact => Some(headers::EXACT),
             Resume::Lost => Some(headers::LOST),
@@ -73,26 +110,51 @@ impl<P: Provider> Inner<P> {
         let listener = Listener::new(self.shutdown.clone());
         let mut body =
             EventBody::new(stream, self.config, Some(listener)).counted(&self.open_streams);
-        if let (Resume::Lost, Some(lost)) = (subscribed.resume, &self.lost_history) {
-            body = body.lead_with(lost.as_bytes().clone());
+        if let (Resume::Lost, Some(lost)) = (resume, &self.lost_history) {
+            let mut lost = lost.clone();
+            if signal_id.is_some() {
+                lost.set_id(signal_id);
+            }
+            body = body.lead_with(lost.to_bytes());
         }
         let body = Body::events(body);
         let mut response = headers::event_stream(body);
-        if let Some(resume) = resume {
+        if let Some(header) = header {
             response
                 .headers_mut()
-                .insert(headers::RESUME_HEADER, HeaderValue::from_static(resume));
+                .insert(headers::RESUME_HEADER, HeaderValue::from_static(header));
         }
         response
     }
 
+    /// The provider's subscription, or the answer when there is none.
+    async fn subscribe(
+        &self,
+        topics: Vec<Topic>,
+        start: Start,
+    ) -> Result<Subscribed<P::Stream>, Response<Body>> {
+        let subscription = Subscription::new(topics).starting(start);
+        match self.provider.subscribe(subscription).await {
+            Ok(subscribed) => Ok(subscribed),
+            Err(error) if error.is_shutdown() => {
+                tracing::debug!("the provider was shut down: ending the stream at once");
+                Err(self.ended())
+            }
+            Err(error) => {
+                tracing::warn!(error = &error as &dyn std::error::Error, "cannot subscribe");
+                Err(self.ended())
+            }
+        }
+    }
+
     /// Where the client's stream starts: after its last event ID (from the
     /// header, or the query parameter if configured), at the earliest for
-    /// [`EARLIEST`] (or for any client without an ID, if configured), or
-    /// now.
+    /// [`EARLIEST`] or a client without an ID when the server gives new
+    /// clients the history (otherwise `earliest` is an ID like any other),
+    /// or now.
     fn start(&self, parts: &Parts) -> Start {
         match self.last_event_id(parts) {
-            Some(id) if id == EARLIEST => Start::Earliest,
+            Some(id) if id == EARLIEST && self.history_for_new_clients => Start::Earliest,
             Some(id) => Start::After(id),
             None if self.history_for_new_clients => Start::Earliest,
             None => Start::Now,
@@ -149,6 +211,16 @@ fn usable_id(id: &str) -> Option<EventId> {
         })
         .collect();
     EventId::try_from(replaced).ok()
+}
+
+/// Whether the request asks for the headers only (`HEAD`), or the answer
+/// to a method the endpoint does not serve.
+fn head_only(parts: &Parts) -> Result<bool, Response<Body>> {
+    match parts.method {
+        Method::GET | Method::POST => Ok(false),
+        Method::HEAD => Ok(true),
+        _ => Err(method_not_allowed()),
+    }
 }
 
 fn method_not_allowed() -> Response<Body> {

@@ -176,44 +176,31 @@ async fn lost_history_message_leads_only_a_lost_resume() {
     assert_eq!(events.data(1).await, ["m2"]);
 }
 
-/// A new client gets the retained history first when it asks with the ID
-/// `earliest`, or always with `history_for_new_clients`; a resuming client
-/// gets what it missed either way.
+/// With `history_for_new_clients`, a new client gets the retained history
+/// first, as does one that asks with the ID `earliest` (in the header or
+/// the query); a resuming client gets what it missed.
 #[tokio::test]
-async fn new_clients_get_the_history_when_asked() {
-    let joe = Joe::builder()
-        .replayer(FiniteReplayer::new(100).auto_ids_from(1))
-        .build();
-    let plain = Server::builder(joe.clone())
+async fn new_clients_get_the_history_when_enabled() {
+    let generous = Server::builder(replaying_joe())
+        .history_for_new_clients(true)
         .last_event_id_query("lastEventId")
         .build();
-    let generous = Server::builder(joe.clone())
-        .history_for_new_clients(true)
-        .build();
     for data in ["a", "b", "c"] {
-        publish(&plain, data).await;
+        publish(&generous, data).await;
     }
-    let (plain, generous) = (serve(plain).await, serve(generous).await);
-
-    let fresh = client().get(plain.url("/")).send().await.unwrap();
-    assert_eq!(fresh.headers()[sse_server::RESUME_HEADER], "fresh");
+    let generous = serve(generous).await;
     for request in [
-        client()
-            .get(plain.url("/"))
-            .header("last-event-id", "earliest"),
-        client().get(plain.url("/?lastEventId=earliest")),
         client().get(generous.url("/")),
+        client()
+            .get(generous.url("/"))
+            .header("last-event-id", "earliest"),
+        client().get(generous.url("/?lastEventId=earliest")),
     ] {
         let response = request.send().await.unwrap();
         assert_eq!(response.headers()[sse_server::RESUME_HEADER], "earliest");
         assert_eq!(Events::new(response).data(3).await, ["a", "b", "c"]);
     }
-    let resumed = client()
-        .get(generous.url("/"))
-        .header("last-event-id", "2")
-        .send()
-        .await
-        .unwrap();
+    let resumed = resume(&generous, "2").await;
     assert_eq!(resumed.headers()[sse_server::RESUME_HEADER], "exact");
     assert_eq!(Events::new(resumed).data(1).await, ["c"]);
 
@@ -226,6 +213,125 @@ async fn new_clients_get_the_history_when_asked() {
     .await;
     let response = client().get(bare.url("/")).send().await.unwrap();
     assert_eq!(response.headers()[sse_server::RESUME_HEADER], "lost");
+}
+
+/// Where the server does not give new clients the history, `earliest` is
+/// an ID like any other: unknown, so lost, with nothing replayed; and an
+/// application whose own IDs include `earliest` resumes from it exactly.
+#[tokio::test]
+async fn earliest_is_an_ordinary_id_where_history_is_not_enabled() {
+    let plain = Server::builder(replaying_joe())
+        .last_event_id_query("lastEventId")
+        .build();
+    for data in ["a", "b", "c"] {
+        publish(&plain, data).await;
+    }
+    let served = serve(plain.clone()).await;
+    for request in [
+        client()
+            .get(served.url("/"))
+            .header("last-event-id", "earliest"),
+        client().get(served.url("/?lastEventId=earliest")),
+    ] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.headers()[sse_server::RESUME_HEADER], "lost");
+        let mut events = Events::new(response);
+        publish(&plain, "live").await;
+        assert_eq!(events.data(1).await, ["live"], "no history before it");
+    }
+
+    let own_ids = Server::new(Joe::builder().replayer(FiniteReplayer::new(100)).build());
+    for id in ["first", "earliest", "last"] {
+        let message = Message::new()
+            .id(sse_codec::EventId::from_static(id))
+            .data(id);
+        own_ids.publish(message, &[Topic::DEFAULT]).await.unwrap();
+    }
+    let served = serve(own_ids).await;
+    let response = resume(&served, "earliest").await;
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "exact");
+    assert_eq!(Events::new(response).data(1).await, ["last"]);
+}
+
+/// A client whose last event ID is lost gets the signal, whose ID is the
+/// newest retained event's: reconnecting with it resumes exactly, instead
+/// of being told again that its history was lost.
+#[tokio::test]
+async fn the_lost_signal_carries_the_newest_retained_id() {
+    let server = Server::builder(replaying_joe())
+        .lost_history_message(Message::new().event(lost_type()).data(""))
+        .build();
+    let served = serve(server.clone()).await;
+    for data in ["a", "b"] {
+        publish(&server, data).await;
+    }
+    let response = resume(&served, "stale").await;
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "lost");
+    let mut events = Events::new(response);
+    let signal = events.next().await.unwrap();
+    assert_eq!(signal.event_type(), "lost");
+    assert_eq!(signal.last_event_id().as_str(), "2", "after b");
+    publish(&server, "c").await;
+    assert_eq!(events.data(1).await, ["c"], "then live, no history");
+    drop(events);
+
+    let response = resume(&served, "2").await;
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "exact");
+    assert_eq!(Events::new(response).data(1).await, ["c"]);
+}
+
+/// With `history_for_new_clients`, a client whose resume is lost gets what
+/// a new client gets: after the signal, the retained history, then live;
+/// with nothing retained, the signal's ID is `earliest`, which then holds
+/// just what was published since.
+#[tokio::test]
+async fn a_lost_resume_gets_the_history_a_new_client_gets() {
+    let server = Server::builder(replaying_joe())
+        .history_for_new_clients(true)
+        .lost_history_message(Message::new().event(lost_type()).data(""))
+        .build();
+    let served = serve(server.clone()).await;
+
+    let response = resume(&served, "stale").await;
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "lost");
+    let mut events = Events::new(response);
+    let signal = events.next().await.unwrap();
+    assert_eq!(
+        (signal.event_type(), signal.last_event_id().as_str()),
+        ("lost", "earliest"),
+        "nothing retained yet"
+    );
+    drop(events);
+
+    for data in ["a", "b"] {
+        publish(&server, data).await;
+    }
+    let response = resume(&served, "earliest").await;
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "earliest");
+    assert_eq!(Events::new(response).data(2).await, ["a", "b"]);
+
+    let response = resume(&served, "stale").await;
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "lost");
+    let mut events = Events::new(response);
+    publish(&server, "c").await;
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        let event = events.next().await.unwrap();
+        got.push(format!(
+            "{}:{}:{}",
+            event.event_type(),
+            event.last_event_id(),
+            event.data()
+        ));
+    }
+    assert_eq!(
+        got,
+        ["lost:2:", "message:1:a", "message:2:b", "message:3:c"]
+    );
+}
+
+fn lost_type() -> sse_codec::EventType {
+    sse_codec::EventType::from_static("lost")
 }
 
 #[tokio::test]

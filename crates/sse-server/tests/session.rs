@@ -202,3 +202,73 @@ async fn mounts_under_axum_route_service() {
     })
     .await;
 }
+
+/// A handler chooses the topics per request with axum's extractors (the
+/// path's room, a header checked by the handler) and answers with
+/// `Server::respond`: each client gets its room's events, resumes with
+/// `Last-Event-ID`, and a `HEAD` gets the headers only.
+#[tokio::test]
+async fn an_axum_handler_chooses_the_topics_per_request() {
+    use axum::extract::{Path, Request, State};
+    use axum::response::{IntoResponse, Response};
+
+    async fn room(
+        State(server): State<Server<Joe>>,
+        Path(room): Path<String>,
+        request: Request,
+    ) -> Response {
+        if request.headers().get("x-member").is_none() {
+            return StatusCode::FORBIDDEN.into_response();
+        }
+        server
+            .respond(request, [topic(&format!("room/{room}"))])
+            .await
+            .into_response()
+    }
+
+    let joe = Joe::builder()
+        .replayer(sse_joe::FiniteReplayer::new(10).auto_ids_from(1))
+        .build();
+    let server = Server::new(joe);
+    let app = axum::Router::new()
+        .route("/rooms/{room}/events", axum::routing::get(room))
+        .with_state(server.clone());
+    let addr = serve_axum(app).await;
+    let url = |room: &str| format!("http://{addr}/rooms/{room}/events");
+    let open = |room: &str, last_event_id: Option<&str>| {
+        let mut request = client().get(url(room)).header("x-member", "yes");
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        request.send()
+    };
+
+    let refused = client().get(url("a")).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let head = client()
+        .head(url("a"))
+        .header("x-member", "yes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.headers()["content-type"], "text/event-stream");
+
+    let mut a = Events::new(open("a", None).await.unwrap());
+    let mut b = Events::new(open("b", None).await.unwrap());
+    wait_until("both subscribed", || {
+        server.provider().subscriber_count() == 2
+    })
+    .await;
+    for (data, room) in [("a1", "room/a"), ("b1", "room/b"), ("a2", "room/a")] {
+        server
+            .publish(Message::new().data(data), &[topic(room)])
+            .await
+            .unwrap();
+    }
+    assert_eq!(a.data(2).await, ["a1", "a2"]);
+    assert_eq!(b.data(1).await, ["b1"]);
+
+    let resumed = open("a", Some("1")).await.unwrap();
+    assert_eq!(resumed.headers()[sse_server::RESUME_HEADER], "exact");
+    assert_eq!(Events::new(resumed).data(1).await, ["a2"]);
+}
