@@ -1,7 +1,7 @@
 //! What a connection yields: events, comments and lifecycle changes.
 
 use crate::Error;
-use reqwest::{StatusCode, header::HeaderMap};
+use reqwest::{StatusCode, Version, header::HeaderMap};
 use sse_codec::Event;
 use std::time::Duration;
 
@@ -43,6 +43,7 @@ pub enum Update {
 #[derive(Debug)]
 pub struct Open {
     pub(crate) status: StatusCode,
+    pub(crate) version: Version,
     pub(crate) headers: HeaderMap,
 }
 
@@ -50,6 +51,15 @@ impl Open {
     /// The status: 200 OK.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// The HTTP version the response came on: `HTTP/1.1`, or `HTTP/2`
+    /// when ALPN chose it over TLS or the `reqwest` client was set to speak
+    /// it in the clear (`http2_prior_knowledge`). Over HTTP/2 the stream
+    /// shares its TCP connection with the client's other requests to the
+    /// same server.
+    pub fn version(&self) -> Version {
+        self.version
     }
 
     /// The response headers.

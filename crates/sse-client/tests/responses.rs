@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{End, Server, collect, expect_retrying, fast, reply, status, stream, within};
+use common::{
+    End, Server, collect, expect_open, expect_retrying, fast, reply, status, stream, within,
+};
 use futures_util::StreamExt;
 
 /// The first item of `connection`, an error, checked to be its last.
@@ -20,6 +22,29 @@ async fn no_content_stops_for_good() {
     let client = fast().build().unwrap();
     assert_eq!(collect(client.get(&server.url)).await, ["closed"]);
     assert_eq!(server.seen().len(), 1);
+}
+
+/// `Open` tells the HTTP version the response came on: HTTP/1.1 by
+/// default, HTTP/2 with a client set to prior knowledge (h2c). Over TLS,
+/// where ALPN picks HTTP/2, in `tls.rs`.
+#[tokio::test]
+async fn open_tells_the_http_version() {
+    let server = Server::start(|_, _| stream(&["data: a\n\n"], End::Hang)).await;
+    let client = fast().build().unwrap();
+    let open = expect_open(within(client.get(&server.url).next()).await);
+    assert_eq!(open.version(), reqwest::Version::HTTP_11);
+
+    let h2c = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let client = fast().http_client(h2c).build().unwrap();
+    let mut connection = client.get(&server.url);
+    let open = expect_open(within(connection.next()).await);
+    assert_eq!(open.version(), reqwest::Version::HTTP_2);
+    assert_eq!(open.status().as_u16(), 200);
+    let event = within(connection.next()).await.unwrap().unwrap();
+    assert!(matches!(event, sse_client::Update::Event(e) if e.data() == "a"));
 }
 
 #[tokio::test]

@@ -37,7 +37,8 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 /// is polled. It follows the spec's processing model:
 ///
 /// - 200 OK with `text/event-stream` opens the connection
-///   ([`Update::Open`]), then its events follow.
+///   ([`Update::Open`], which tells the status, the HTTP version and the
+///   headers), then its events follow.
 /// - 204 No Content ends it for good ([`Update::Closed`], no error).
 /// - Any other status, or another content type, fails it: the error is the
 ///   last item, unless the client retries 5xx or 429 (see
@@ -82,7 +83,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 /// let mut connection = Client::new().get("http://127.0.0.1:8080/events");
 /// while let Some(update) = connection.next().await {
 ///     match update? {
-///         Update::Open(open) => println!("open: {}", open.status()),
+///         Update::Open(open) => println!("open: {} over {:?}", open.status(), open.version()),
 ///         Update::Event(event) => println!("{}: {}", event.event_type(), event.data()),
 ///         Update::Retrying(retry) => println!("reconnecting in {:?}", retry.delay()),
 ///         Update::Closed => println!("closed"),

@@ -43,6 +43,7 @@ impl Connection {
             }
             let open = Open {
                 status,
+                version: response.version(),
                 headers: response.headers().clone(),
             };
             let decoder = Decoder::new(

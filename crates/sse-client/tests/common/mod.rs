@@ -11,11 +11,22 @@ use axum::{
     response::Response,
 };
 use futures_util::{StreamExt, stream};
+use std::net::SocketAddr;
 use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
-use tokio::{net::TcpListener, time::Instant};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    time::Instant,
+};
+use tokio_rustls::{
+    TlsAcceptor,
+    rustls::{
+        ServerConfig,
+        pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer},
+    },
+};
 
 /// What the server saw of one request.
 #[derive(Clone, Debug)]
@@ -91,6 +102,32 @@ impl Server {
     pub async fn start(script: impl Fn(usize, &Seen) -> Reply + Send + Sync + 'static) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        Server::serve(listener, format!("http://{addr}/events"), script)
+    }
+
+    /// [`start`](Server::start) over TLS with `tls`, HTTP/2 or HTTP/1.1
+    /// as ALPN decides.
+    pub async fn start_tls(
+        tls: Arc<ServerConfig>,
+        script: impl Fn(usize, &Seen) -> Reply + Send + Sync + 'static,
+    ) -> Server {
+        let listener = TlsListener {
+            tcp: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            acceptor: TlsAcceptor::from(tls),
+        };
+        let addr = listener.tcp.local_addr().unwrap();
+        Server::serve(listener, format!("https://{addr}/events"), script)
+    }
+
+    fn serve<L>(
+        listener: L,
+        url: String,
+        script: impl Fn(usize, &Seen) -> Reply + Send + Sync + 'static,
+    ) -> Server
+    where
+        L: axum::serve::Listener,
+        L::Addr: std::fmt::Debug,
+    {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let shared = Shared {
             script: Arc::new(script),
@@ -100,10 +137,7 @@ impl Server {
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Server {
-            url: format!("http://{addr}/events"),
-            seen,
-        }
+        Server { url, seen }
     }
 
     /// Starts a server that answers the `n`th request (from 0) with
@@ -124,6 +158,55 @@ impl Server {
             .map(|s| s.last_event_id().map(str::to_owned))
             .collect()
     }
+}
+
+/// TLS over TCP for `axum::serve`; a connection whose handshake fails
+/// (the client refused the certificate) is dropped.
+struct TlsListener {
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, SocketAddr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(tcp).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// A self-signed certificate for 127.0.0.1, made now, and a server
+/// configuration with it that offers HTTP/2 and HTTP/1.1. With `ca`, the
+/// certificate is a CA's (basicConstraints CA:TRUE), as `openssl req
+/// -x509` makes by default, which is no server's certificate.
+pub fn certificate(ca: bool) -> (reqwest::Certificate, Arc<ServerConfig>) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+    if ca {
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    }
+    let cert = params.self_signed(&key).unwrap();
+    let der = CertificateDer::from(cert.der().to_vec());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    let mut config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![der.clone()], key)
+        .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let trusted = reqwest::Certificate::from_der(&der).unwrap();
+    (trusted, Arc::new(config))
 }
 
 async fn handle(State(shared): State<Shared>, request: Request) -> Response {
@@ -265,6 +348,16 @@ pub fn expect_retrying(
     match update {
         Some(Ok(sse_client::Update::Retrying(retrying))) => retrying,
         other => panic!("expected a retry, got {other:?}"),
+    }
+}
+
+/// The opening an update announces; panics on any other.
+pub fn expect_open(
+    update: Option<Result<sse_client::Update, sse_client::Error>>,
+) -> sse_client::Open {
+    match update {
+        Some(Ok(sse_client::Update::Open(open))) => open,
+        other => panic!("expected an open, got {other:?}"),
     }
 }
 
