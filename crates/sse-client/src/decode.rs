@@ -30,6 +30,23 @@ impl Decoder {
         self.parser.feed(chunk);
     }
 
+    /// The body ended: a last line without its line end is read as a
+    /// line, and an event without its blank line is discarded.
+    pub(crate) fn finish(&mut self) {
+        self.parser.finish();
+    }
+
+    /// Whether the body ended and everything in it was handed out.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.parser.is_finished()
+    }
+
+    /// Whether the input stops inside an event; after
+    /// [`finish`](Decoder::finish), whether the body ended inside one.
+    pub(crate) fn is_partial(&self) -> bool {
+        self.parser.is_partial()
+    }
+
     /// The server's latest reconnection time.
     pub(crate) fn retry(&self) -> Option<Duration> {
         self.parser.retry()

@@ -261,8 +261,12 @@ impl Error {
         matches!(self.inner.kind, Kind::RetriesExhausted { .. })
     }
 
-    /// Whether a body read with [`read`](crate::read) ended inside an event,
-    /// which was therefore not dispatched.
+    /// Whether a body ended inside an event, which was therefore not
+    /// dispatched: the last item of a [`read`](crate::read) stream, or the
+    /// error of a connection's [`Update::Retrying`], which then
+    /// reconnects as after any other end of the body.
+    ///
+    /// [`Update::Retrying`]: crate::Update::Retrying
     pub fn is_truncated(&self) -> bool {
         matches!(self.inner.kind, Kind::Truncated)
     }

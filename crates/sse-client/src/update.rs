@@ -91,8 +91,13 @@ pub struct Retrying {
 
 impl Retrying {
     /// What ended the previous attempt; `None` when the server ended the
-    /// response cleanly, which the spec also answers by reconnecting. Never
-    /// [permanent](Error::is_permanent): the connection is retrying it.
+    /// response cleanly, which the spec also answers by reconnecting. A
+    /// response that ended cleanly but inside an event (after `data: x`,
+    /// without the blank line that dispatches it) gives the error that
+    /// [`read`](crate::read) ends on, for which
+    /// [`Error::is_truncated`] holds: the event was not dispatched, and
+    /// its `id` does not count. Never [permanent](Error::is_permanent):
+    /// the connection is retrying it.
     pub fn error(&self) -> Option<&Error> {
         self.error.as_ref()
     }

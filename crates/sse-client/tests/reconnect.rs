@@ -42,6 +42,47 @@ async fn reconnects_after_drop_mid_event_with_last_event_id() {
     assert_eq!(seen[0].headers["accept"], "text/event-stream");
 }
 
+/// A body that ends cleanly inside an event: the event is not dispatched,
+/// its `id` does not count, and the `Retrying` tells it, with the error
+/// `read` ends on; the connection goes on.
+#[tokio::test]
+async fn a_body_that_ends_inside_an_event_is_reported_and_reconnects() {
+    let server = Server::replies([
+        stream(&["id: 1\ndata: a\n\nid: 2\ndata: x\n"], End::Close),
+        stream(&["data: b\n\ndata: y"], End::Close),
+        // A CR is a line end, even the last byte: this one ends the event.
+        stream(&["data: c\n\r"], End::Close),
+    ])
+    .await;
+    let client = fast().build().unwrap();
+    let updates = collect(client.get(&server.url)).await;
+    assert_eq!(
+        updates,
+        [
+            "open 200",
+            r#"event message "a" id=1"#,
+            "retrying after truncated",
+            "open 200",
+            r#"event message "b" id=1"#,
+            "retrying after truncated",
+            "open 200",
+            r#"event message "c" id=1"#,
+            "retrying after end",
+            "closed",
+        ]
+    );
+    let ids = server.last_event_ids();
+    assert_eq!(
+        ids,
+        [
+            None,
+            Some("1".to_owned()),
+            Some("1".to_owned()),
+            Some("1".to_owned())
+        ]
+    );
+}
+
 #[tokio::test]
 async fn empty_id_clears_last_event_id() {
     let server = Server::replies([

@@ -52,7 +52,9 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 ///   ([`Update::Retrying`]): the server's `retry` time, grown by the
 ///   backoff policy on repeated failures, reset once a stream stayed up
 ///   (see [`ClientBuilder::stable_after`](crate::ClientBuilder::stable_after)).
-///   An event cut off by the disconnection is not dispatched. Every
+///   An event cut off by the disconnection is not dispatched; when the
+///   body ended cleanly inside one, the `Retrying`'s error says so
+///   ([`Error::is_truncated`], as [`read`](crate::read) does). Every
 ///   reconnection sends `Last-Event-ID` once the stream set an ID (none
 ///   after the stream set an empty one).
 /// - An event larger than the maximum event size is skipped

@@ -75,6 +75,13 @@ impl Connection {
                         }
                         Err(_) | Ok(None) => {}
                     }
+                    if decoder.is_finished() {
+                        // "If the file ends in the middle of an event,
+                        // before the final empty line, the incomplete event
+                        // is not dispatched": said as `read` says it.
+                        let cut = decoder.is_partial().then(Error::truncated);
+                        return Poll::Ready(self.on_disconnect(cut));
+                    }
                     match body.as_mut().poll_next(cx) {
                         Poll::Ready(Some(Ok(chunk))) => {
                             decoder.feed(chunk);
@@ -88,9 +95,9 @@ impl Connection {
                         // "When the end of the response body is reached [...]
                         // reestablish the connection. This applies whether
                         // the connection is closed gracefully or
-                        // unexpectedly." An unterminated event is dropped
-                        // with the decoder.
-                        Poll::Ready(None) => return Poll::Ready(self.on_disconnect(None)),
+                        // unexpectedly." The events still in the decoder
+                        // come out first.
+                        Poll::Ready(None) => decoder.finish(),
                         Poll::Pending => {
                             if !self.idle_elapsed(cx) {
                                 return Poll::Pending;
