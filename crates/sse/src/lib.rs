@@ -72,23 +72,30 @@ pub mod redis {
     pub use sse_redis::*;
 }
 
-/// The SSE endpoint over the in-memory provider [`Joe`](sse_joe::Joe): the
-/// batteries-included [`server::Server`].
+/// The SSE endpoint over a [`Provider`]: [`server::Server`], whose
+/// provider is [`Joe`] unless you name another.
 ///
-/// `Server::default()` is a server over a Joe without history;
-/// `Server::builder(joe)` configures one over a Joe of your making (with a
-/// replayer, say). Everything else is [`sse_server::Server`]'s: `publish`,
-/// `shutdown`, `provider` (the Joe), and the tower `Service` that mounts
-/// it.
+/// One type under two paths: `sse::Server` is `sse::server::Server`, with
+/// Joe as the default where a type is written. So `Server` in a struct
+/// field or an axum `State<Server>` is a server over Joe, and
+/// `Server::new(provider)` and `Server::builder(provider)` take any
+/// provider (Joe, [`Redis`](sse_redis::Redis), your own) and give a server
+/// over it. Everything is [`sse_server::Server`]'s: `publish`, `respond`,
+/// `shutdown`, `provider`, and the tower `Service` that mounts it.
+///
+/// `Server::default()` alone cannot tell which provider is meant (Rust
+/// does not use a type's default parameter to infer a call's): write
+/// `Server::new(Joe::new())`, or name the type,
+/// `let server: Server = Server::default();`.
 ///
 /// # Examples
 ///
 /// ```
-/// use sse::{Message, Server, Topic};
+/// use sse::{Joe, Message, Server, Topic};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let server = Server::default();
+/// let server = Server::new(Joe::new());
 /// let app: axum::Router = axum::Router::new().route_service("/events", server.clone());
 /// # drop(app);
 /// server.publish(Message::new().data("hello"), &[Topic::DEFAULT]).await?;
@@ -97,17 +104,27 @@ pub mod redis {
 /// # }
 /// ```
 #[cfg(all(feature = "server", feature = "joe"))]
-pub type Server = sse_server::Server<sse_joe::Joe>;
+pub type Server<P = sse_joe::Joe> = sse_server::Server<P>;
 
-/// Configures a [`Server`]; from `Server::builder(joe)`.
+/// Configures a [`Server`]; from `Server::builder(provider)`. Joe is the
+/// default provider where the type is written.
 #[cfg(all(feature = "server", feature = "joe"))]
-pub type ServerBuilder = sse_server::Builder<sse_joe::Joe>;
+pub type ServerBuilder<P = sse_joe::Joe> = sse_server::Builder<P>;
+
+#[cfg(all(feature = "server", not(feature = "joe")))]
+pub use sse_server::{Builder as ServerBuilder, Server};
 
 #[cfg(feature = "server")]
-pub use sse_server::StreamResponse;
+pub use sse_server::{ConnectionLimits, StreamResponse};
+
+#[cfg(feature = "joe")]
+pub use sse_joe::{FiniteReplayer, Joe, ValidReplayer};
 
 #[cfg(feature = "client")]
-pub use sse_client::{Client, ClientBuilder, Connection, read, read_stream};
+pub use sse_client::{Client, ClientBuilder, Connection, Update, read, read_stream};
+
+#[cfg(feature = "redis")]
+pub use sse_redis::Redis;
 
 /// Reads the events of an event stream from any [`std::io::Read`], as a
 /// blocking [`Iterator`]: [`EventReader::new`](sse_codec::EventReader::new)
