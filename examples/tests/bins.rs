@@ -265,6 +265,16 @@ async fn mount_axum_streams_and_stops_on_ctrl_c() {
     let mut app = Running::start(env!("CARGO_BIN_EXE_mount_axum"), &["--port", "0"]);
     let url = app.url();
     assert!(first_event(&url).await.data().starts_with("unix time "));
+    let blue = url.replace("/events", "/rooms/blue/events");
+    assert!(
+        first_event(&blue)
+            .await
+            .data()
+            .starts_with("blue: unix time ")
+    );
+    let nowhere = url.replace("/events", "/rooms/green/events");
+    let refused = reqwest::get(&nowhere).await.unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::NOT_FOUND);
     assert!(app.interrupt().contains("bye"));
 }
 

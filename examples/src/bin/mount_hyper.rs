@@ -13,7 +13,7 @@
 
 use hyper::server::conn::http1;
 use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown, service::TowerToHyperService};
-use sse::{Message, Server, Topic, server::ConnectionLimits};
+use sse::{ConnectionLimits, Joe, Message, Server, Topic};
 use sse_examples::SHUTDOWN_DEADLINE;
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ const USAGE: &str = "USAGE: mount_hyper [--port N]   (default 8083; 0 picks a fr
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port = sse_examples::port_or_exit("mount_hyper", 8083, USAGE);
 
-    let server = Server::default();
+    let server = Server::new(Joe::new());
     let publisher = server.clone();
     tokio::spawn(async move {
         let mut timer = tokio::time::interval(Duration::from_millis(500));

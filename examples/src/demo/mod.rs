@@ -32,7 +32,7 @@ use axum::{
 };
 use http_body_util::LengthLimitError;
 use serde::{Deserialize, Serialize};
-use sse::{EventType, Message, Topic, server::Server};
+use sse::{EventType, Message, Server, Topic};
 use std::{
     collections::VecDeque,
     sync::{
