@@ -93,6 +93,21 @@ impl App {
         }
     }
 
+    /// The sessions the demo has seen so far.
+    fn sessions(&self) -> usize {
+        self.demo.stats().resumes.len()
+    }
+
+    /// The last event ID the first session after the first `seen` resumed
+    /// from (`None` for a fresh one), once it came.
+    async fn resumed_from(&self, seen: usize) -> Option<String> {
+        wait_for("a new session", Duration::from_secs(20), || async {
+            let resumes = self.demo.stats().resumes;
+            resumes.get(seen).cloned()
+        })
+        .await
+    }
+
     /// Cuts every open connection, as a crashed proxy or a network drop
     /// would, and waits until the server has unsubscribed them.
     async fn kill_connections(&self) {
@@ -237,6 +252,29 @@ impl Browser {
             .collect()
     }
 
+    /// The tick numbers the page's feed shows (restored ones included).
+    async fn feed(&self) -> Vec<u64> {
+        let texts = self
+            .run(
+                "return Array.from(document.querySelectorAll('#feed li .text'))
+                    .map((li) => li.textContent);",
+            )
+            .await;
+        texts
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|text| {
+                text.as_str()?
+                    .strip_prefix("tick ")?
+                    .split(' ')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .collect()
+    }
+
     async fn wait_for_ticks(&self, count: usize) -> Vec<(String, u64)> {
         wait_for("the page's ticks", Duration::from_secs(20), || async {
             let ticks = self.ticks().await;
@@ -320,46 +358,74 @@ async fn browser_resumes_with_last_event_id_after_a_cut_and_a_reload() {
     );
 
     // A reload opens a new EventSource; the page passes its last ID in the
-    // query string and gets only what it has not seen.
+    // query string and gets only what it has not seen, and shows again
+    // what it showed before.
     let last_id = after[7].0.clone();
-    let sessions = app.demo.stats().resumes.len();
+    let seen = app.sessions();
     browser.open(&page).await;
-    let demo = &app.demo;
-    let resumed_from = wait_for(
-        "the reloaded page's session",
-        Duration::from_secs(20),
-        || async {
-            let resumes = demo.stats().resumes;
-            (resumes.len() > sessions).then(|| resumes.last().cloned().flatten())
-        },
-    )
-    .await;
-    assert_eq!(resumed_from.as_deref(), Some(last_id.as_str()));
+    assert_eq!(
+        app.resumed_from(seen).await.as_deref(),
+        Some(last_id.as_str())
+    );
     app.demo.tick().await.unwrap();
     let reloaded = browser.wait_for_ticks(1).await;
     assert_eq!(reloaded.iter().map(|t| t.1).collect::<Vec<_>>(), [9]);
+    let tick_9 = reloaded[0].0.clone();
+    assert_eq!(
+        browser.feed().await,
+        (1..=9).collect::<Vec<_>>(),
+        "the feed kept"
+    );
 
-    // A last event ID the server never issued (history lost, say after a
-    // restart): the page is told in-band, then gets live events.
+    // A last event ID the server no longer has (history lost, say after a
+    // restart): the page is told in-band, with the ID of the newest event
+    // retained, and then gets what a new tab gets, the retained history;
+    // it shows that, once.
     browser
         .run("sessionStorage.setItem('lastEventId', '999999');")
         .await;
     browser.open(&page).await;
-    let kinds = wait_for(
-        "the history-lost event",
+    let log = wait_for(
+        "the history-lost event and the history",
         Duration::from_secs(20),
         || async {
-            let kinds: Vec<String> = browser
-                .log()
-                .await
-                .iter()
-                .map(|entry| entry["kind"].as_str().unwrap().to_owned())
-                .collect();
-            (!kinds.is_empty()).then_some(kinds)
+            let log = browser.log().await;
+            (log.len() >= 10).then_some(log)
         },
     )
     .await;
-    assert_eq!(kinds, ["history-lost"]);
+    assert_eq!(log[0]["kind"], "history-lost");
+    assert_eq!(log[0]["id"], tick_9.as_str(), "the signal's ID: the newest");
+    let replayed: Vec<u64> = browser.ticks().await.iter().map(|t| t.1).collect();
+    assert_eq!(replayed, (1..=9).collect::<Vec<_>>());
+    assert_eq!(browser.feed().await, (1..=9).collect::<Vec<_>>());
+
+    // The next reload resumes exactly, from the newest.
+    let seen = app.sessions();
+    browser.open(&page).await;
+    assert_eq!(
+        app.resumed_from(seen).await.as_deref(),
+        Some(tick_9.as_str())
+    );
+
+    // `?lastEventId=` resumes from the ID it gives, once: a reload resumes
+    // from where the page got to.
+    let tick_5 = &before[4].0;
+    let seen = app.sessions();
+    browser.open(&format!("{page}?lastEventId={tick_5}")).await;
+    assert_eq!(
+        app.resumed_from(seen).await.as_deref(),
+        Some(tick_5.as_str())
+    );
+    let ticks = browser.wait_for_ticks(4).await;
+    assert_eq!(ticks.iter().map(|t| t.1).collect::<Vec<_>>(), [6, 7, 8, 9]);
+    assert_eq!(browser.run("return location.search;").await, "");
+    let seen = app.sessions();
+    browser.run("location.reload();").await;
+    assert_eq!(
+        app.resumed_from(seen).await.as_deref(),
+        Some(tick_9.as_str())
+    );
     browser.quit().await;
 }
 
