@@ -71,6 +71,8 @@ pub(crate) enum Kind {
     RetriesExhausted { attempts: u32 },
     /// A body ended inside an event.
     Truncated,
+    /// The TLS library refused the server's certificate.
+    Certificate,
 }
 
 /// What a refused response carried.
@@ -95,13 +97,24 @@ impl Error {
         Error::new(Kind::Builder, Some(source.into()))
     }
 
-    /// A reqwest error, classified as a builder, redirect or transport
-    /// error.
+    /// A reqwest error, classified as a builder, redirect, certificate,
+    /// status (from `error_for_status`) or transport error.
     pub(crate) fn reqwest(err: reqwest::Error) -> Error {
         if err.is_builder() {
             Error::builder(err)
         } else if err.is_redirect() {
             Error::new(Kind::Redirect, Some(err.into()))
+        } else if let Some(status) = err.status() {
+            // `error_for_status` keeps neither the headers nor the body.
+            let refused = Refused {
+                status,
+                headers: HeaderMap::new(),
+                body: Bytes::new(),
+                retried: false,
+            };
+            Error::new(Kind::Status(Box::new(refused)), Some(err.into()))
+        } else if refused_certificate(&err) {
+            Error::new(Kind::Certificate, Some(err.into()))
         } else {
             Error::new(Kind::Transport, Some(err.into()))
         }
@@ -160,10 +173,30 @@ impl Error {
     }
 
     /// Whether sending the request or reading the response failed: the
-    /// connection was refused, reset or dropped. The source is the
-    /// `reqwest::Error`.
+    /// connection was refused, reset or dropped, or its TLS handshake
+    /// failed other than on the server's certificate (for which
+    /// [`is_certificate`](Error::is_certificate) holds instead). The
+    /// source is the `reqwest::Error`.
     pub fn is_transport(&self) -> bool {
         matches!(self.inner.kind, Kind::Transport)
+    }
+
+    /// Whether the client refused the server's TLS certificate: one that
+    /// no trusted root vouches for (a self-signed one, say), that has
+    /// expired, that names another host, or that is a CA's rather than a
+    /// server's (as `openssl req -x509` makes by default). The TLS
+    /// library's reason ends the [`source`](std::error::Error::source)
+    /// chain.
+    ///
+    /// Retrying cannot help, so the connection ends: have the `reqwest`
+    /// client trust the certificate's root
+    /// (`reqwest::ClientBuilder::add_root_certificate`, then
+    /// [`ClientBuilder::http_client`]), or fix the server's certificate and
+    /// [`reconnect`](crate::Connection::reconnect).
+    ///
+    /// [`ClientBuilder::http_client`]: crate::ClientBuilder::http_client
+    pub fn is_certificate(&self) -> bool {
+        matches!(self.inner.kind, Kind::Certificate)
     }
 
     /// Whether the server answered with a status other than 200 OK (and
@@ -214,10 +247,10 @@ impl Error {
     }
 
     /// Whether retrying cannot fix this error, so that a connection ends
-    /// with it rather than reconnecting: an invalid request, a redirect
-    /// loop, a compressed body, a last event ID a header cannot carry, a
-    /// body that cannot be sent again, or a refusal the client was not set
-    /// to retry.
+    /// with it rather than reconnecting: an invalid request, a refused TLS
+    /// certificate, a redirect loop, a compressed body, a last event ID a
+    /// header cannot carry, a body that cannot be sent again, or a refusal
+    /// the client was not set to retry.
     ///
     /// A 5xx or 429 that the client retries (see
     /// [`ClientBuilder::retry_server_errors`] and
@@ -238,7 +271,8 @@ impl Error {
             | Kind::ContentEncoding(_)
             | Kind::LastEventId
             | Kind::BodyNotReusable
-            | Kind::ContentType(_) => true,
+            | Kind::ContentType(_)
+            | Kind::Certificate => true,
             Kind::Transport
             | Kind::Timeout(_)
             | Kind::RetriesExhausted { .. }
@@ -306,6 +340,46 @@ impl Error {
     }
 }
 
+/// Whether rustls refused the server's certificate, somewhere among the
+/// causes of `err`.
+///
+/// By type, not by message: a URL or a server's text may say
+/// "certificate" too. The rustls error travels inside `io::Error`s (one
+/// from tokio-rustls, one around it from the connector), and
+/// `io::Error::source` skips the error it wraps, so each `io::Error` is
+/// opened with `get_ref` instead.
+fn refused_certificate(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return matches!(tls, rustls::Error::InvalidCertificate(_));
+        }
+        next = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    false
+}
+
+impl From<reqwest::Error> for Error {
+    /// Classifies a `reqwest::Error` as a [`Connection`](crate::Connection)
+    /// does, so that a request sent for [`read`](crate::read) fails the same
+    /// way, with `?`: a refused TLS certificate
+    /// ([`is_certificate`](Error::is_certificate)), a redirect loop
+    /// ([`is_redirect`](Error::is_redirect)), a request that could not be
+    /// built ([`is_builder`](Error::is_builder)), the status of
+    /// `error_for_status` ([`is_status`](Error::is_status), with the status
+    /// but no headers and an empty body, which it does not keep), or else
+    /// a transport error ([`is_transport`](Error::is_transport)). The
+    /// `reqwest::Error` is the [`source`](std::error::Error::source).
+    fn from(err: reqwest::Error) -> Error {
+        Error::reqwest(err)
+    }
+}
+
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut debug = f.debug_struct("sse_client::Error");
@@ -356,6 +430,7 @@ impl fmt::Display for Error {
                 write!(f, "gave up reconnecting after {attempts} attempts")
             }
             Kind::Truncated => f.write_str("the body ended inside an event"),
+            Kind::Certificate => f.write_str("the server's TLS certificate was refused"),
         }
     }
 }
@@ -435,6 +510,25 @@ mod tests {
                 "nothing received for 1s"
             ]
         );
+    }
+
+    #[test]
+    fn a_refused_certificate_is_found_inside_io_errors_by_type() {
+        use std::io;
+        let wrapped =
+            |tls: rustls::Error| io::Error::other(io::Error::new(io::ErrorKind::InvalidData, tls));
+        let refused = wrapped(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer,
+        ));
+        assert!(refused_certificate(&refused));
+        let other_tls = wrapped(rustls::Error::HandshakeNotComplete);
+        assert!(!refused_certificate(&other_tls));
+        // Words are not enough.
+        let said = io::Error::other("invalid peer certificate: UnknownIssuer");
+        assert!(!refused_certificate(&said));
+        assert!(!refused_certificate(&io::Error::from(
+            io::ErrorKind::ConnectionRefused
+        )));
     }
 
     #[test]

@@ -191,3 +191,31 @@ async fn read_stream_takes_any_byte_stream() {
     let (events, _) = read_all(sse_client::read_stream(body)).await;
     assert_eq!(events, ["message over hyper"]);
 }
+
+/// A request sent for `read` converts its `reqwest::Error` with `?`,
+/// `error_for_status`'s included, into the connection's error.
+#[tokio::test]
+async fn reqwest_errors_convert_as_a_connection_classifies_them() {
+    let server = Server::start(|_, _| common::status(503)).await;
+    let client = sse_client::Client::new();
+    let send = async {
+        let response = client.http().get(&server.url).send().await?;
+        Ok::<_, sse_client::Error>(response.error_for_status()?)
+    };
+    let err = within(send).await.unwrap_err();
+    assert!(err.is_status() && err.is_permanent(), "{err:?}");
+    assert_eq!(err.status().unwrap().as_u16(), 503);
+    assert_eq!(
+        err.to_string(),
+        "server refused the stream with 503 Service Unavailable"
+    );
+
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", closed.local_addr().unwrap());
+    drop(closed);
+    let err: sse_client::Error = within(client.http().get(url).send())
+        .await
+        .unwrap_err()
+        .into();
+    assert!(err.is_transport() && !err.is_permanent(), "{err:?}");
+}

@@ -62,7 +62,8 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 ///
 /// An `Err` item is the last one. It comes when the retries run out
 /// ([`Error::is_retries_exhausted`]), or with an error retrying cannot fix
-/// ([`Error::is_permanent`]): a refusal it is not set to retry, a redirect
+/// ([`Error::is_permanent`]): a refusal it is not set to retry, a server
+/// TLS certificate it refuses ([`Error::is_certificate`]), a redirect
 /// loop, a compressed body, or a last event ID that a header cannot carry.
 ///
 /// Dropping the connection closes it; [`close_handle`](Connection::close_handle)

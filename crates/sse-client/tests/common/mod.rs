@@ -327,6 +327,8 @@ pub fn kind(err: &sse_client::Error) -> String {
         "content-encoding".to_owned()
     } else if err.is_last_event_id() {
         "last-event-id".to_owned()
+    } else if err.is_certificate() {
+        "certificate".to_owned()
     } else if err.is_truncated() {
         "truncated".to_owned()
     } else if err.is_builder() {
