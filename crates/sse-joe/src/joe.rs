@@ -365,37 +365,9 @@ impl Joe {
             (Start::After(_) | Start::Earliest, None) => (Resume::Lost, None),
             (_, None) => (Resume::Fresh, None),
             (_, Some(replayer)) => {
-                let after = match &start {
-                    Start::After(id) => Some(id),
-                    _ => None,
-                };
                 let replayed = catch_unwind(AssertUnwindSafe(|| {
-                    let resume = match &start {
-                        Start::Now => Resume::Fresh,
-                        _ => match replayer.cut(after, &topics) {
-                            Some(taken) => {
-                                let resume = taken.resume();
-                                cut = Some(taken);
-                                resume
-                            }
-                            None => {
-                                let mut out = |frame| replay.push_back(frame);
-                                match after {
-                                    Some(id) => replayer.replay(id, &topics, &mut out),
-                                    None => replayer.replay_all(&topics, &mut out),
-                                }
-                            }
-                        },
-                    };
-                    // Where the stream starts, for a client to resume from
-                    // later: the ID resumed after, the oldest retained, or
-                    // (starting now, or lost) the newest retained.
-                    let position = match resume {
-                        Resume::Exact => after.cloned(),
-                        Resume::Earliest => None,
-                        _ => replayer.newest_id(),
-                    };
-                    (resume, position)
+                    let mut out = |frame| replay.push_back(frame);
+                    crate::replayer::begin(&mut **replayer, &start, &topics, &mut cut, &mut out)
                 }));
                 match replayed {
                     Ok(started @ (Resume::Exact | Resume::Earliest, _)) => started,

@@ -1,7 +1,7 @@
 //! The history a [`Joe`](crate::Joe) replays to resuming subscribers.
 
 use crate::Error;
-use sse_codec::{Encoded, EventId, Message, Resume, Topic};
+use sse_codec::{Encoded, EventId, Message, Resume, Start, Topic};
 use std::fmt;
 
 /// Keeps published messages so that a subscriber resuming with a
@@ -188,6 +188,46 @@ impl fmt::Debug for Cut {
 }
 
 /// Whether two topic lists share a topic.
+/// Where a subscriber that starts at `start` begins in `replayer`'s
+/// history: how its resume went and its
+/// [position](sse_codec::Subscribed::position), with the replay either
+/// cut into `cut`, to walk later, or handed to `out` now.
+pub(crate) fn begin(
+    replayer: &mut dyn Replayer,
+    start: &Start,
+    topics: &[Topic],
+    cut: &mut Option<Cut>,
+    out: &mut dyn FnMut(Encoded),
+) -> (Resume, Option<EventId>) {
+    let after = match start {
+        Start::After(id) => Some(id),
+        _ => None,
+    };
+    let resume = match start {
+        Start::Now => Resume::Fresh,
+        _ => match replayer.cut(after, topics) {
+            Some(taken) => {
+                let resume = taken.resume();
+                *cut = Some(taken);
+                resume
+            }
+            None => match after {
+                Some(id) => replayer.replay(id, topics, out),
+                None => replayer.replay_all(topics, out),
+            },
+        },
+    };
+    // Where the stream starts, for a client to resume from later: after
+    // the ID it resumed from, at the oldest retained, or (starting now, or
+    // lost) after the newest retained.
+    let position = match resume {
+        Resume::Exact => after.cloned(),
+        Resume::Earliest => None,
+        _ => replayer.newest_id(),
+    };
+    (resume, position)
+}
+
 pub(crate) fn intersects(a: &[Topic], b: &[Topic]) -> bool {
     a.iter().any(|topic| b.contains(topic))
 }
