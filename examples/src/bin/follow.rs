@@ -54,7 +54,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("following {url} (Ctrl-C to stop)");
     while let Some(update) = connection.next().await {
         match update {
-            Ok(Update::Open(open)) => println!("-- open ({})", open.status()),
+            Ok(Update::Open(open)) => {
+                println!("-- open ({}, {:?})", open.status(), open.version());
+            }
             Ok(Update::Event(event)) => println!("{}", sse_examples::event_line(&event)),
             Ok(Update::Comment(text)) => println!("-- comment: {text}"),
             Ok(Update::Retrying(retrying)) => match retrying.error() {
