@@ -79,7 +79,7 @@ pub mod redis {
 /// Joe as the default where a type is written. So `Server` in a struct
 /// field or an axum `State<Server>` is a server over Joe, and
 /// `Server::new(provider)` and `Server::builder(provider)` take any
-/// provider (Joe, [`Redis`](sse_redis::Redis), your own) and give a server
+/// provider (Joe, `Redis`, your own) and give a server
 /// over it. Everything is [`sse_server::Server`]'s: `publish`, `respond`,
 /// `shutdown`, `provider`, and the tower `Service` that mounts it.
 ///
