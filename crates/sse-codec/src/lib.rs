@@ -59,7 +59,7 @@ pub use crate::message::{BufferTooSmall, Message, MessageData};
 // root by the crates that implement and consume it.
 #[doc(no_inline)]
 pub use crate::provider::{
-    Provider, ProviderError, Resume, Start, Subscribed, Subscription, Topic,
+    Filter, Provider, ProviderError, Resume, Routing, Start, Subscribed, Subscription, Topic,
 };
 
 /// The default maximum event size, 1 MiB: the longest line, and the largest

@@ -23,7 +23,9 @@
 //!
 //! # Overview
 //!
-//! - What a server asks for: a [`Subscription`] to [`Topic`]s, starting
+//! - What a server asks for: a [`Subscription`] to [`Topic`]s (or to
+//!   every topic), optionally with a [`Filter`] over each update's
+//!   [`Routing`] (its topics and whether it is private), starting
 //!   [`Start::Now`], after a last event ID or at the earliest retained
 //!   message.
 //! - What it gets: [`Subscribed`], a stream of [`Encoded`] events (the
@@ -37,6 +39,10 @@
 //! knowing the server: `sse-server` on one side, `sse-joe` (in memory) and
 //! `sse-redis` (Redis Streams) on the other. Every item here is also at the
 //! crate root, `sse_codec::Provider` being `sse_codec::provider::Provider`.
+
+mod routing;
+
+pub use self::routing::{Filter, Routing};
 
 use crate::{Encoded, EventId, Message, text::Text};
 use alloc::vec::Vec;
@@ -131,6 +137,8 @@ impl fmt::Display for Topic {
 pub struct Subscription {
     topics: Vec<Topic>,
     start: Start,
+    filter: Option<Filter>,
+    every_topic: bool,
 }
 
 /// Where a subscriber's stream starts.
@@ -155,7 +163,76 @@ impl Subscription {
         Subscription {
             topics: topics.into_iter().collect(),
             start: Start::Now,
+            filter: None,
+            every_topic: false,
         }
+    }
+
+    /// Asks `filter` about every update that could reach the subscriber
+    /// (one published to any of its topics, or to any topic at all for a
+    /// subscription to [every topic](Subscription::every_topic)): it gets
+    /// those the filter accepts, private ones included. Without a filter,
+    /// a subscriber gets the public updates of its topics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_codec::{Filter, Routing, Subscription, Topic};
+    ///
+    /// // The private updates of one user's topic too.
+    /// let mine = Subscription::new([Topic::from("/users/7")])
+    ///     .filter(Filter::new(|routing: &Routing| {
+    ///         routing.topics().iter().any(|topic| topic.as_str() == "/users/7")
+    ///     }));
+    /// let private = Routing::new([Topic::from("/users/7")]).private(true);
+    /// assert!(mine.accepts(&private));
+    /// assert!(!Subscription::new([Topic::from("/users/7")]).accepts(&private));
+    /// ```
+    #[must_use]
+    pub fn filter(mut self, filter: Filter) -> Subscription {
+        self.filter = Some(filter);
+        self
+    }
+
+    /// Considers the updates of every topic, not only of its own: for a
+    /// subscriber that selects topics by pattern, with a
+    /// [filter](Subscription::filter) that matches them. Without a filter
+    /// it gets every public update.
+    ///
+    /// A provider reads every update for such a subscriber, so each costs
+    /// it a call of the filter: exact topics are cheaper where they do.
+    #[must_use]
+    pub fn every_topic(mut self) -> Subscription {
+        self.every_topic = true;
+        self
+    }
+
+    /// The filter, if any.
+    pub fn get_filter(&self) -> Option<&Filter> {
+        self.filter.as_ref()
+    }
+
+    /// Whether the subscription considers the updates of every topic.
+    pub fn is_every_topic(&self) -> bool {
+        self.every_topic
+    }
+
+    /// Whether the update routed by `routing` reaches this subscriber: it
+    /// was published to one of its topics (to any, for
+    /// [every topic](Subscription::every_topic)), and the
+    /// [filter](Subscription::filter) accepts it, or, without one, it is
+    /// public. The rule every provider applies, live and on replay.
+    pub fn accepts(&self, routing: &Routing) -> bool {
+        let considered = self.every_topic
+            || routing
+                .topics()
+                .iter()
+                .any(|topic| self.topics.contains(topic));
+        considered
+            && match &self.filter {
+                Some(filter) => filter.accepts(routing),
+                None => !routing.is_private(),
+            }
     }
 
     /// Resumes after the message with ID `id` (the client's
@@ -188,9 +265,25 @@ impl Subscription {
         &self.start
     }
 
-    /// The topics and the start, by value.
+    /// The topics and the start, by value (the filter and
+    /// [`is_every_topic`](Subscription::is_every_topic) stay: see
+    /// [`split_start`](Subscription::split_start)).
     pub fn into_parts(self) -> (Vec<Topic>, Start) {
         (self.topics, self.start)
+    }
+
+    /// Takes the start out, leaving a subscription that starts now: what
+    /// the subscriber selects, apart from where it starts.
+    pub fn split_start(mut self) -> (Subscription, Start) {
+        let start = core::mem::take(&mut self.start);
+        (self, start)
+    }
+
+    /// Sorts the topics and drops duplicates, which changes nothing of
+    /// what the subscription gets: for a provider that keeps them so.
+    pub fn dedup_topics(&mut self) {
+        self.topics.sort_unstable();
+        self.topics.dedup();
     }
 }
 
@@ -287,13 +380,21 @@ pub trait ProviderError: core::error::Error + Send + Sync + 'static {
 ///
 /// An implementation must uphold all of the following; servers rely on it.
 ///
-/// **Publish.** [`publish`](Provider::publish) sends `message` to every
-/// current subscriber whose topics include any of `topics`, exactly once per
-/// subscriber even when several of its topics match. The provider encodes
-/// the message (at most once per publish, ideally) into an [`Encoded`] that
-/// ends at an event boundary. It may first assign the message an ID (a
-/// history that numbers events); a message without an ID is delivered but
-/// cannot be resumed from. Publishing to no subscriber is not an error.
+/// **Publish.** [`publish_routed`](Provider::publish_routed) sends
+/// `message` to every current subscriber whose subscription
+/// [accepts](Subscription::accepts) its [`Routing`], exactly once per
+/// subscriber even when several of its topics match; the filter of a
+/// filtered subscriber is asked before a frame is queued for it or handed
+/// to it, so that a private update never waits for a subscriber it does
+/// not belong to. [`publish`](Provider::publish) is the same for a public
+/// update to `topics`; a subscriber without a filter pays nothing for the
+/// filters of others. The provider encodes the message (at most once per
+/// publish, ideally) into an [`Encoded`] that ends at an event boundary,
+/// and keeps the routing beside it, in its history too. It may first
+/// assign the message an ID (a history that numbers events); an ID the
+/// publisher set is kept otherwise (or refused, by a provider that assigns
+/// them all). A message without an ID is delivered but cannot be resumed
+/// from. Publishing to no subscriber is not an error.
 /// Publishes from one task reach each subscriber in the order they were
 /// made; the order of concurrent publishes is the same for every subscriber
 /// of the same topics. `publish` must not wait for slow subscribers: a
@@ -306,18 +407,22 @@ pub trait ProviderError: core::error::Error + Send + Sync + 'static {
 /// **Subscribe.** [`subscribe`](Provider::subscribe) returns a stream that
 /// yields, in order: if the subscription starts [after an
 /// ID](Start::After) found in the history, every retained message
-/// published to the subscription's topics after that ID
-/// ([`Resume::Exact`]); if it starts at the [earliest](Start::Earliest),
-/// every retained message published to its topics ([`Resume::Earliest`],
+/// after that ID that the subscription accepts ([`Resume::Exact`]; an ID
+/// published more than once resumes after its earliest use still
+/// retained); if it starts at the [earliest](Start::Earliest),
+/// every retained message it accepts ([`Resume::Earliest`],
 /// or [`Resume::Lost`] from a provider that keeps no history); then every
-/// message published after the subscription was made, live. No message is both replayed and delivered
+/// message published after the subscription was made that it accepts,
+/// live. No message is both replayed and delivered
 /// live, and none published after the replay point is missing, even when
 /// publishes race the subscription. If the ID is unknown or evicted, nothing
 /// is replayed and [`Resume::Lost`] is reported; starting
-/// [now](Start::Now), [`Resume::Fresh`]. A distributed provider, whose processes read a
+/// [now](Start::Now), [`Resume::Fresh`]. [`Subscribed::position`] says
+/// where the stream starts. A distributed provider, whose processes read a
 /// shared log, may also deliver live the messages published just before
 /// the subscription that its process had not read yet; never one it
-/// replayed.
+/// replayed. A replay is read a bounded page at a time: a resuming
+/// subscriber holds a bounded part of the history, however long.
 ///
 /// **Ending.** The stream ends (`None`) when the provider shuts down, after
 /// the messages already queued for it. It yields one `Err` as its last item
@@ -354,7 +459,9 @@ pub trait Provider: Send + Sync + 'static {
         subscription: Subscription,
     ) -> impl Future<Output = Result<Subscribed<Self::Stream>, Self::Error>> + Send;
 
-    /// Publishes `message` to the subscribers of any of `topics`.
+    /// Publishes `message` to the subscribers of any of `topics`: a public
+    /// update, as [`publish_routed`](Provider::publish_routed) with
+    /// `Routing::new(topics)` publishes it.
     ///
     /// # Errors
     ///
@@ -365,6 +472,19 @@ pub trait Provider: Send + Sync + 'static {
         &self,
         message: Message,
         topics: &[Topic],
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Publishes `message` routed by `routing`: to the subscribers whose
+    /// subscription [accepts](Subscription::accepts) it, live and, from
+    /// the history, on replay. The routing travels with the frame.
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Provider::publish).
+    fn publish_routed(
+        &self,
+        message: Message,
+        routing: Routing,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// Ends every subscription and refuses later calls.

@@ -9,7 +9,7 @@ use crate::{
     subscriber::Subscriber,
     sync::{Arc, AtomicU64},
 };
-use sse_codec::{Message, Provider, Resume, Start, Subscribed, Subscription, Topic};
+use sse_codec::{Message, Provider, Resume, Routing, Start, Subscribed, Subscription, Topic};
 use std::{
     any::Any,
     cell::Cell,
@@ -484,6 +484,20 @@ impl Provider for Joe {
     /// first poll, and if it is dropped before, nothing was published.
     async fn publish(&self, message: Message, topics: &[Topic]) -> Result<(), Error> {
         self.publish_now(message, topics)
+    }
+
+    /// Publishes `message` routed by `routing`.
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Provider::publish).
+    async fn publish_routed(&self, message: Message, routing: Routing) -> Result<(), Error> {
+        if routing.is_private() {
+            return Err(Error::Rejected(
+                "private updates are not supported yet".into(),
+            ));
+        }
+        self.publish_now(message, routing.topics())
     }
 
     /// Ends every subscriber's stream after the frames already queued for

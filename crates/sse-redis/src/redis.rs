@@ -211,6 +211,21 @@ impl Provider for Redis {
         self.shared().publish(message, topics).await
     }
 
+    async fn publish_routed(
+        &self,
+        message: Message,
+        routing: sse_codec::Routing,
+    ) -> Result<(), Error> {
+        if routing.is_private() {
+            let unsupported = (
+                redis::ErrorKind::Client,
+                "private updates are not supported yet",
+            );
+            return Err(Error::Redis(unsupported.into()));
+        }
+        self.shared().publish(message, routing.topics()).await
+    }
+
     /// Stops this process's reader and ends every stream of this process
     /// after the frames already queued for it; later calls fail with
     /// [`Error::Shutdown`]. The stream in Redis is left as it is. Calling

@@ -32,7 +32,9 @@ pub use sse_codec::EventStreamError;
 
 // The provider contract: servers and providers name it from here; its
 // module in the codec, `codec::provider`, is where it is explained.
-pub use sse_codec::{Provider, ProviderError, Resume, Start, Subscribed, Subscription, Topic};
+pub use sse_codec::{
+    Filter, Provider, ProviderError, Resume, Routing, Start, Subscribed, Subscription, Topic,
+};
 
 /// The wire format alone: parser, encoder and the provider contract
 /// (the `sse-codec` crate).

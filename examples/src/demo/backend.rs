@@ -97,6 +97,23 @@ impl Provider for Backend {
         }
     }
 
+    async fn publish_routed(
+        &self,
+        message: Message,
+        routing: sse::Routing,
+    ) -> Result<(), BackendError> {
+        match self {
+            Backend::Joe(joe) => joe
+                .publish_routed(message, routing)
+                .await
+                .map_err(BackendError::Joe),
+            Backend::Redis(redis) => redis
+                .publish_routed(message, routing)
+                .await
+                .map_err(BackendError::Redis),
+        }
+    }
+
     async fn publish(&self, message: Message, topics: &[Topic]) -> Result<(), BackendError> {
         match self {
             Backend::Joe(joe) => joe
