@@ -4,6 +4,7 @@ use super::{drain_ready, publish, resume_from, subscribe, text, with_history};
 use crate::{Error, FiniteReplayer, Joe, Provider};
 use futures_util::StreamExt;
 use sse_codec::{Encoded, EventId, Message, Resume, Subscription, Topic};
+use std::sync::Arc;
 
 #[tokio::test]
 async fn resume_status_without_with_and_unknown_id() {
@@ -120,6 +121,10 @@ async fn prepended_frames_come_first_and_go_with_a_lag() {
 /// while, and resume from the last ID they saw. Every subscriber must see
 /// one run of consecutive IDs up to the last publish, each publisher's
 /// numbers in order, with no gap and no duplicate across the resume.
+///
+/// The publishes come in two halves: the resumes race the first, and Joe
+/// shuts down only after every subscriber resumed, so that a subscriber
+/// the scheduler runs late is not refused its resume by the shutdown.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn resume_races_publishes_without_gap_or_duplicate() {
     const PUBLISHERS: usize = 4;
@@ -131,24 +136,37 @@ async fn resume_races_publishes_without_gap_or_duplicate() {
             .capacity(TOTAL + 1)
             .replayer(FiniteReplayer::new(TOTAL).auto_ids_from(1))
             .build();
+        let (first_half, _) = tokio::sync::watch::channel(false);
+        let resumed = Arc::new(tokio::sync::Semaphore::new(0));
         let mut subscribers = Vec::new();
         for s in 0..SUBSCRIBERS {
-            let joe = joe.clone();
-            subscribers.push(tokio::spawn(async move { resuming_reader(joe, s).await }));
-        }
-        let mut publishers = Vec::new();
-        for p in 0..PUBLISHERS {
-            let joe = joe.clone();
-            publishers.push(tokio::spawn(async move {
-                for i in 0..EACH {
-                    publish(&joe, format!("{p}:{i}")).await;
-                    if i % 8 == 0 {
-                        tokio::task::yield_now().await;
-                    }
-                }
+            let (joe, first_half, resumed) = (joe.clone(), first_half.subscribe(), resumed.clone());
+            subscribers.push(tokio::spawn(async move {
+                resuming_reader(joe, s, first_half, &resumed).await
             }));
         }
-        for publisher in publishers {
+        let publish_half = |half: usize| {
+            let mut publishers = Vec::new();
+            for p in 0..PUBLISHERS {
+                let joe = joe.clone();
+                publishers.push(tokio::spawn(async move {
+                    for i in half * EACH / 2..(half + 1) * EACH / 2 {
+                        publish(&joe, format!("{p}:{i}")).await;
+                        if i % 8 == 0 {
+                            tokio::task::yield_now().await;
+                        }
+                    }
+                }));
+            }
+            publishers
+        };
+        for publisher in publish_half(0) {
+            publisher.await.unwrap();
+        }
+        first_half.send_replace(true);
+        let all = u32::try_from(SUBSCRIBERS).unwrap();
+        drop(resumed.acquire_many(all).await.unwrap());
+        for publisher in publish_half(1) {
             publisher.await.unwrap();
         }
         joe.shutdown().await;
@@ -160,29 +178,35 @@ async fn resume_races_publishes_without_gap_or_duplicate() {
     }
 }
 
-/// Subscribes fresh, reads a few frames, drops the stream, resumes from
-/// the last ID seen, and reads to the end. Returns (id, publisher, number)
-/// for every frame.
-async fn resuming_reader(joe: Joe, s: usize) -> Vec<(usize, usize, usize)> {
+/// Subscribes fresh, reads a few frames (fewer if the first half of the
+/// publishes is out first), drops the stream, resumes from the last ID
+/// seen (a permit on `resumed` says so), and reads to the end. Returns
+/// (id, publisher, number) for every frame.
+async fn resuming_reader(
+    joe: Joe,
+    s: usize,
+    mut first_half: tokio::sync::watch::Receiver<bool>,
+    resumed: &tokio::sync::Semaphore,
+) -> Vec<(usize, usize, usize)> {
     let mut seen = Vec::new();
-    let Ok(first) = joe.subscribe(Subscription::new([Topic::DEFAULT])).await else {
-        return seen;
-    };
-    let mut stream = first.stream;
+    let first = joe.subscribe(Subscription::new([Topic::DEFAULT])).await;
+    let mut stream = first.unwrap().stream;
     for _ in 0..(s * 13 % 40 + 1) {
-        match stream.next().await {
-            Some(frame) => seen.push(parse(&frame.unwrap())),
-            None => return seen,
+        tokio::select! {
+            biased;
+            frame = stream.next() => seen.push(parse(&frame.unwrap().unwrap())),
+            _ = first_half.wait_for(|&done| done) => break,
         }
     }
     drop(stream);
     let last = seen.last().map(|&(id, _, _)| id.to_string());
     let resume = Subscription::new([Topic::DEFAULT])
         .last_event_id(last.map(|id| EventId::try_from(id).unwrap()));
-    let Ok(second) = joe.subscribe(resume).await else {
-        return seen;
-    };
-    assert_eq!(second.resume, Resume::Exact);
+    let second = joe.subscribe(resume).await.unwrap();
+    resumed.add_permits(1);
+    if !seen.is_empty() {
+        assert_eq!(second.resume, Resume::Exact);
+    }
     let mut stream = second.stream;
     while let Some(frame) = stream.next().await {
         seen.push(parse(&frame.unwrap()));
