@@ -1,7 +1,7 @@
 //! A replayer that keeps the last N messages.
 
 use crate::history::History;
-use sse_codec::{Encoded, EventId, Message, Resume, Topic};
+use sse_codec::{Encoded, EventId, Message, Resume, Routing, Subscription};
 use std::time::Instant;
 
 /// A [`Replayer`](crate::Replayer) that keeps the last `capacity` published messages.
@@ -83,6 +83,7 @@ mod tests {
     use crate::{Error, Replayer};
 
     use crate::replayer::testing::{T, publish, replay};
+    use sse_codec::Topic;
 
     #[test]
     fn keeps_the_last_n_and_evicts_the_oldest() {
@@ -185,7 +186,8 @@ mod tests {
         let (_, frames) = replay(&mut r, "1", &only_b);
         assert_eq!(frames, ["id: 3\ndata: 2\n\n", "id: 4\ndata: 3\n\n"]);
         let mut all = Vec::new();
-        let resume = r.replay_all(&only_b, &mut |frame| all.push(frame));
+        let subscription = Subscription::new(only_b);
+        let resume = r.replay_all(&subscription, &mut |frame| all.push(frame));
         assert_eq!((resume, all.len()), (Resume::Earliest, 2));
     }
 
@@ -205,17 +207,55 @@ mod tests {
     }
 
     #[test]
-    fn a_reused_id_resumes_after_its_latest_use() {
-        let mut r = FiniteReplayer::new(2);
+    fn a_reused_id_resumes_after_its_earliest_use_and_is_lost_with_it() {
+        let mut r = FiniteReplayer::new(3);
         let id = EventId::from_static("same");
         publish(&mut r, Message::new().id(id.clone()).data("1"), T).unwrap();
-        publish(&mut r, Message::new().id(id.clone()).data("2"), T).unwrap();
-        publish(&mut r, Message::new().data("3"), T).unwrap();
-        // The first "same" was evicted, the second one is still indexed.
+        publish(&mut r, Message::new().data("2"), T).unwrap();
+        publish(&mut r, Message::new().id(id.clone()).data("3"), T).unwrap();
+        // A client may have seen either use: it gets what followed the
+        // first again rather than miss "2".
         assert_eq!(
             replay(&mut r, "same", T),
-            (Resume::Exact, vec!["data: 3\n\n".into()])
+            (
+                Resume::Exact,
+                vec!["data: 2\n\n".into(), "id: same\ndata: 3\n\n".into()]
+            )
         );
+        // Once the first use is evicted, what followed it may be gone too.
+        publish(&mut r, Message::new().data("4"), T).unwrap();
+        assert_eq!(replay(&mut r, "same", T), (Resume::Lost, vec![]));
+    }
+
+    #[test]
+    fn replay_asks_the_subscription_private_updates_only_its_filter() {
+        use sse_codec::{Filter, Routing, Subscription};
+        let mut r = FiniteReplayer::new(8).auto_ids_from(1);
+        let topic = Topic::from("t");
+        for (data, private) in [("public", false), ("private", true), ("last", false)] {
+            let mut message = Message::new().data(data);
+            r.prepare(&mut message).unwrap();
+            let routing = Routing::new([topic.clone()]).private(private);
+            r.store(&message, &message.to_encoded(), &routing);
+        }
+        let texts = |subscription: &Subscription, r: &mut FiniteReplayer| {
+            let mut out = Vec::new();
+            r.replay_all(subscription, &mut |frame| {
+                out.push(String::from_utf8(frame.as_bytes().to_vec()).unwrap());
+            });
+            out
+        };
+        let plain = Subscription::new([topic.clone()]);
+        assert_eq!(
+            texts(&plain, &mut r),
+            ["id: 1\ndata: public\n\n", "id: 3\ndata: last\n\n"]
+        );
+        let granted = plain.clone().filter(Filter::new(|_| true));
+        assert_eq!(texts(&granted, &mut r).len(), 3);
+        let every = Subscription::new([])
+            .every_topic()
+            .filter(Filter::new(Routing::is_private));
+        assert_eq!(texts(&every, &mut r), ["id: 2\ndata: private\n\n"]);
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! The bookkeeping the built-in replayers share.
 
-use crate::{Cut, Error, chunked::Chunked, replayer::intersects};
-use sse_codec::{Encoded, EventId, Message, Resume, Topic};
+use crate::{Cut, Error, chunked::Chunked};
+use sse_codec::{Encoded, EventId, Message, Resume, Routing, Subscription};
 use std::{
     collections::HashMap,
     fmt,
-    sync::Arc,
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
 
@@ -76,7 +75,7 @@ macro_rules! history_replayer {
                 self.history.prepare(message)
             }
 
-            fn store(&mut self, message: &Message, encoded: &Encoded, topics: &[Topic]) {
+            fn store(&mut self, message: &Message, encoded: &Encoded, routing: &Routing) {
                 let now = self.expire();
                 let limit = self.limit();
                 if limit == 0 {
@@ -85,22 +84,26 @@ macro_rules! history_replayer {
                 while self.history.len() >= limit {
                     self.history.pop_oldest();
                 }
-                self.history.push(message, encoded, topics, now);
+                self.history.push(message, encoded, routing, now);
             }
 
             fn replay(
                 &mut self,
                 last_event_id: &EventId,
-                topics: &[Topic],
+                subscription: &Subscription,
                 out: &mut dyn FnMut(Encoded),
             ) -> Resume {
                 self.expire();
-                self.history.replay(last_event_id, topics, out)
+                self.history.replay(last_event_id, subscription, out)
             }
 
-            fn replay_all(&mut self, topics: &[Topic], out: &mut dyn FnMut(Encoded)) -> Resume {
+            fn replay_all(
+                &mut self,
+                subscription: &Subscription,
+                out: &mut dyn FnMut(Encoded),
+            ) -> Resume {
                 self.expire();
-                self.history.replay_all(topics, out)
+                self.history.replay_all(subscription, out)
             }
 
             fn newest_id(&mut self) -> Option<EventId> {
@@ -108,9 +111,13 @@ macro_rules! history_replayer {
                 self.history.newest_id()
             }
 
-            fn cut(&mut self, after: Option<&EventId>, topics: &[Topic]) -> Option<crate::Cut> {
+            fn cut(
+                &mut self,
+                after: Option<&EventId>,
+                subscription: &Subscription,
+            ) -> Option<crate::Cut> {
                 self.expire();
-                Some(self.history.cut(after, topics))
+                Some(self.history.cut(after, subscription))
             }
         }
     };
@@ -122,7 +129,7 @@ pub(crate) use history_replayer;
 /// chunks and at most the last chunk (see [`Chunked`]).
 pub(crate) struct History {
     entries: Chunked<Entry>,
-    /// Event ID to the sequence number of the newest entry with that ID, so
+    /// Event ID to the sequence number of the oldest entry with that ID, so
     /// that finding where to resume is O(1) whatever the history's length.
     index: HashMap<EventId, u64>,
     /// The sequence number of the oldest entry held; entry `i` (from the
@@ -136,7 +143,8 @@ pub(crate) struct History {
 struct Entry {
     id: Option<EventId>,
     frame: Encoded,
-    topics: Arc<[Topic]>,
+    /// `None` only in the empty entry an evicted one leaves behind.
+    routing: Option<Routing>,
     at: Option<Instant>,
 }
 
@@ -193,20 +201,23 @@ impl History {
         &mut self,
         message: &Message,
         frame: &Encoded,
-        topics: &[Topic],
+        routing: &Routing,
         at: Option<Instant>,
     ) {
         let seq = self.first_seq + self.entries.len() as u64;
         // An empty ID resets a client's last event ID, so no client resumes
         // from it.
         let id = message.get_id().filter(|id| !id.is_empty()).cloned();
+        // An ID used again keeps its oldest entry: a client that saw
+        // either use then gets what followed the first again rather than
+        // miss what came between the two.
         if let Some(id) = &id {
-            self.index.insert(id.clone(), seq);
+            self.index.entry(id.clone()).or_insert(seq);
         }
         self.entries.push(Entry {
             id,
             frame: frame.clone(),
-            topics: topics.into(),
+            routing: Some(routing.clone()),
             at,
         });
     }
@@ -223,7 +234,9 @@ impl History {
             return;
         }
         if let Some(id) = &self.entries.get(0).id {
-            // A later message may have reused the ID; keep its index.
+            // The ID's index is its oldest use: once that goes, a client
+            // resuming from the ID may have seen it there, and what came
+            // after it is gone; it is lost, whatever later use is held.
             if self.index.get(id) == Some(&self.first_seq) {
                 self.index.remove(id);
             }
@@ -253,25 +266,29 @@ impl History {
     pub(crate) fn replay(
         &self,
         last_event_id: &EventId,
-        topics: &[Topic],
+        subscription: &Subscription,
         out: &mut dyn FnMut(Encoded),
     ) -> Resume {
         let Some(start) = self.after(last_event_id) else {
             return Resume::Lost;
         };
-        walk(self.entries.iter_from(start), topics, out);
+        walk(self.entries.iter_from(start), subscription, out);
         Resume::Exact
     }
 
-    /// Every stored frame for `topics`.
-    pub(crate) fn replay_all(&self, topics: &[Topic], out: &mut dyn FnMut(Encoded)) -> Resume {
-        walk(self.entries.iter(), topics, out);
+    /// Every stored frame `subscription` accepts.
+    pub(crate) fn replay_all(
+        &self,
+        subscription: &Subscription,
+        out: &mut dyn FnMut(Encoded),
+    ) -> Resume {
+        walk(self.entries.iter(), subscription, out);
         Resume::Earliest
     }
 
     /// The replay after `after` (or of everything, for `None`), as a cut
     /// to walk later.
-    pub(crate) fn cut(&self, after: Option<&EventId>, topics: &[Topic]) -> Cut {
+    pub(crate) fn cut(&self, after: Option<&EventId>, subscription: &Subscription) -> Cut {
         let (start, resume) = match after {
             Some(id) => match self.after(id) {
                 Some(start) => (start, Resume::Exact),
@@ -284,21 +301,25 @@ impl History {
             return Cut::new(resume, |_| {});
         }
         let entries = self.entries.clone();
-        let topics: Box<[Topic]> = topics.into();
+        let subscription = subscription.clone();
         Cut::new(resume, move |out| {
-            walk(entries.iter_from(start), &topics, out);
+            walk(entries.iter_from(start), &subscription, out);
         })
     }
 }
 
-/// Hands to `out` the frames of `entries` published to any of `topics`.
+/// Hands to `out` the frames of `entries` that `subscription` accepts.
 fn walk<'a>(
     entries: impl Iterator<Item = &'a Entry>,
-    topics: &[Topic],
+    subscription: &Subscription,
     out: &mut dyn FnMut(Encoded),
 ) {
     for entry in entries {
-        if intersects(&entry.topics, topics) {
+        if entry
+            .routing
+            .as_ref()
+            .is_some_and(|routing| subscription.accepts(routing))
+        {
             out(entry.frame.clone());
         }
     }

@@ -231,7 +231,7 @@ impl Joe {
             ..Stats::default()
         };
         // A log's entries are shared by its subscribers: counted once.
-        for log in state.by_topic.values() {
+        for log in state.by_topic.values().chain(&state.every) {
             let held = log.lock().held();
             stats.queued_frames += held.frames;
             stats.queued_bytes += held.bytes;
@@ -268,7 +268,14 @@ impl Joe {
         &self.handle.0
     }
 
-    fn publish_now(&self, mut message: Message, topics: &[Topic]) -> Result<(), Error> {
+    /// Publishes `message` to `topics`, routed by `routing` if given (a
+    /// plain publish makes one only when a replayer or a filter needs it).
+    fn publish_now(
+        &self,
+        mut message: Message,
+        topics: &[Topic],
+        routing: Option<Routing>,
+    ) -> Result<(), Error> {
         let pre_encoded = (!self.inner().has_replayer).then(|| message.to_encoded());
         let mut guard = self.inner().lock();
         let state = &mut *guard;
@@ -288,9 +295,14 @@ impl Joe {
         // Encoded once, after the replayer set its ID; every log gets a
         // clone, which is a reference-count increment.
         let frame = pre_encoded.unwrap_or_else(|| message.to_encoded());
-        if let Some(replayer) = &mut state.replayer {
+        // The routing, made once for the history and the logs whose
+        // readers ask it; none for a plain publish that nobody asks about.
+        let routing = routing.or_else(|| {
+            (state.replayer.is_some() || state.filtered > 0).then(|| Routing::from(topics))
+        });
+        if let (Some(replayer), Some(routing)) = (&mut state.replayer, &routing) {
             let stored = catch_unwind(AssertUnwindSafe(|| {
-                replayer.store(&message, &frame, topics)
+                replayer.store(&message, &frame, routing)
             }));
             if let Err(panic) = stored {
                 let replayer = state.replayer.take();
@@ -303,6 +315,7 @@ impl Joe {
         state.publish_seq += 1;
         let seq = state.publish_seq;
         let bounds = self.inner().bounds();
+        let entry = (seq, &frame, routing.as_ref());
         for (i, topic) in topics.iter().enumerate() {
             if topics[..i].contains(topic) {
                 continue;
@@ -310,7 +323,11 @@ impl Joe {
             let Some(log) = state.by_topic.get(topic) else {
                 continue;
             };
-            let waiters = log.append(seq, &frame, bounds, &mut scratch.lagged, &mut scratch.ended);
+            let waiters = log.append(entry, bounds, &mut scratch.lagged, &mut scratch.ended);
+            scratch.woken.extend(waiters);
+        }
+        if let Some(every) = &state.every {
+            let waiters = every.append(entry, bounds, &mut scratch.lagged, &mut scratch.ended);
             scratch.woken.extend(waiters);
         }
         self.inner().finish(seq);
@@ -348,9 +365,11 @@ impl Joe {
     }
 
     fn subscribe_now(&self, subscription: Subscription) -> Result<Subscribed<Subscriber>, Error> {
-        let (mut topics, start) = subscription.into_parts();
-        topics.sort_unstable();
-        topics.dedup();
+        let (mut selection, start) = subscription.split_start();
+        selection.dedup_topics();
+        let topics = selection.topics();
+        let every = selection.is_every_topic();
+        let filter = selection.get_filter().cloned();
         let mut replay = VecDeque::new();
         let mut cut = None;
         let mut guard = self.inner().lock();
@@ -367,7 +386,7 @@ impl Joe {
             (_, Some(replayer)) => {
                 let replayed = catch_unwind(AssertUnwindSafe(|| {
                     let mut out = |frame| replay.push_back(frame);
-                    crate::replayer::begin(&mut **replayer, &start, &topics, &mut cut, &mut out)
+                    crate::replayer::begin(&mut **replayer, &start, &selection, &mut cut, &mut out)
                 }));
                 match replayed {
                     Ok(started @ (Resume::Exact | Resume::Earliest, _)) => started,
@@ -397,11 +416,13 @@ impl Joe {
         state.streams += 1;
         let mut replayed = replay.len();
         let shared = Arc::new(Shared::new(replay));
-        let waiter = Arc::new(Waiter::new(topics.len().max(1)));
+        let logs = if every { 1 } else { topics.len().max(1) };
+        let waiter = Arc::new(Waiter::new(logs));
+        let filtered = every || filter.is_some();
         let (slot, cursors) = state.insert(
             id,
             (&shared, &waiter),
-            &topics,
+            (topics, every, filtered),
             &self.inner().idle,
             self.inner().capacity,
         );
@@ -409,7 +430,7 @@ impl Joe {
         let mut stream = Subscriber::new(
             Arc::clone(self.inner()),
             (shared, waiter),
-            cursors,
+            (cursors, filter),
             (slot, id),
         );
         if let Some(cut) = cut.filter(|_| resume != Resume::Lost) {
@@ -483,7 +504,7 @@ impl Provider for Joe {
     /// This method is cancel safe: the returned future completes on its
     /// first poll, and if it is dropped before, nothing was published.
     async fn publish(&self, message: Message, topics: &[Topic]) -> Result<(), Error> {
-        self.publish_now(message, topics)
+        self.publish_now(message, topics, None)
     }
 
     /// Publishes `message` routed by `routing`.
@@ -492,12 +513,8 @@ impl Provider for Joe {
     ///
     /// As [`publish`](Provider::publish).
     async fn publish_routed(&self, message: Message, routing: Routing) -> Result<(), Error> {
-        if routing.is_private() {
-            return Err(Error::Rejected(
-                "private updates are not supported yet".into(),
-            ));
-        }
-        self.publish_now(message, routing.topics())
+        let topics = routing.clone();
+        self.publish_now(message, topics.topics(), Some(routing))
     }
 
     /// Ends every subscriber's stream after the frames already queued for
@@ -577,6 +594,8 @@ impl JoeBuilder {
                     slots: Vec::new(),
                     free: Vec::new(),
                     by_topic: HashMap::new(),
+                    every: None,
+                    filtered: 0,
                     next_id: 0,
                     publish_seq: 0,
                     streams: 0,

@@ -40,6 +40,12 @@ pub(crate) struct State {
     /// The log of each topic that has subscribers. A publish appends to
     /// the logs of its topics, once each.
     pub(crate) by_topic: HashMap<Topic, Arc<Log>>,
+    /// The log of every update, while subscribers to every topic are
+    /// there: a publish appends to it too.
+    pub(crate) every: Option<Arc<Log>>,
+    /// Subscribers with a filter or to every topic: while there are any,
+    /// a publish gives its entries their routing, for them to ask.
+    pub(crate) filtered: usize,
     pub(crate) next_id: u64,
     /// Numbers publishes, which orders the entries of different logs for a
     /// subscriber of several topics.
@@ -57,13 +63,22 @@ pub(crate) struct State {
     pub(crate) replays_lost: u64,
 }
 
+/// Which log a subscriber reads.
+pub(crate) enum Which {
+    Idle,
+    Topic(Topic),
+    Every,
+}
+
 pub(crate) struct Entry {
     pub(crate) id: u64,
     pub(crate) shared: Arc<Shared>,
     pub(crate) waiter: Arc<Waiter>,
-    /// Each topic's log (no topic: the idle log) and this subscriber's
-    /// reader in it.
-    pub(crate) logs: Vec<(Option<Topic>, Arc<Log>, usize)>,
+    /// Each log it reads (its topics', every update's, or for none the
+    /// idle log) and this subscriber's reader in it.
+    pub(crate) logs: Vec<(Which, Arc<Log>, usize)>,
+    /// It has a filter, or reads every topic.
+    pub(crate) filtered: bool,
     /// Registered for live messages: not ended for lagging.
     pub(crate) receiving: bool,
 }
@@ -112,7 +127,8 @@ impl Inner {
             state.delivered_gone += entry.waiter.delivered();
         }
         state.free.clear();
-        let logs: Vec<Arc<Log>> = state.by_topic.drain().map(|(_, log)| log).collect();
+        let mut logs: Vec<Arc<Log>> = state.by_topic.drain().map(|(_, log)| log).collect();
+        logs.extend(state.every.take());
         for log in logs.iter().chain([&self.idle]) {
             waiters.push(log.close());
         }
@@ -147,13 +163,15 @@ impl Inner {
 }
 
 impl State {
-    /// Registers a subscriber: a reader at the end of each topic's log
-    /// (the idle log, for none). Returns its slot and its logs.
+    /// Registers a subscriber: a reader at the end of each topic's log,
+    /// of the log of every update for a subscriber to every topic, or of
+    /// the idle log for one without topics; `filtered` if it has a filter
+    /// or reads every topic. Returns its slot and its logs.
     pub(crate) fn insert(
         &mut self,
         id: u64,
         (shared, waiter): (&Arc<Shared>, &Arc<Waiter>),
-        topics: &[Topic],
+        (topics, every, filtered): (&[Topic], bool, bool),
         idle: &Arc<Log>,
         capacity: usize,
     ) -> (usize, Vec<Cursor>) {
@@ -164,21 +182,28 @@ impl State {
                 self.slots.len() - 1
             }
         };
+        let topics = if every { &[][..] } else { topics };
         let mut logs = Vec::with_capacity(topics.len().max(1));
         let mut cursors = Vec::with_capacity(topics.len().max(1));
-        if topics.is_empty() {
-            let place = idle.lock().add_reader((slot, id), waiter, 0);
-            logs.push((None, Arc::clone(idle), place.0));
-            cursors.push(Cursor::new(idle, place));
+        let mut read = |key: Which, log: &Arc<Log>, which: usize| {
+            let place = log.lock().add_reader((slot, id), (waiter, filtered), which);
+            logs.push((key, Arc::clone(log), place.0));
+            cursors.push(Cursor::new(log, place));
+        };
+        if every {
+            let log = self
+                .every
+                .get_or_insert_with(|| Arc::new(Log::new(capacity)));
+            read(Which::Every, log, 0);
+        } else if topics.is_empty() {
+            read(Which::Idle, idle, 0);
         }
         for (which, topic) in topics.iter().enumerate() {
             let log = self
                 .by_topic
                 .entry(topic.clone())
                 .or_insert_with(|| Arc::new(Log::new(capacity)));
-            let place = log.lock().add_reader((slot, id), waiter, which);
-            logs.push((Some(topic.clone()), Arc::clone(log), place.0));
-            cursors.push(Cursor::new(log, place));
+            read(Which::Topic(topic.clone()), log, which);
         }
         self.slots[slot] = Some(Entry {
             id,
@@ -186,8 +211,10 @@ impl State {
             waiter: Arc::clone(waiter),
             logs,
             receiving: true,
+            filtered,
         });
         self.receiving += 1;
+        self.filtered += usize::from(filtered);
         (slot, cursors)
     }
 
@@ -212,19 +239,35 @@ impl State {
             self.receiving -= 1;
         }
         self.delivered_gone += entry.waiter.delivered();
-        for (topic, log, reader) in entry.logs {
+        self.filtered -= usize::from(entry.filtered);
+        for (which, log, reader) in entry.logs {
             let mut state = log.lock();
             state.remove_reader(reader, dispose);
             let gone = state.is_unread();
             drop(state);
-            if let (true, Some(topic)) = (gone, topic) {
-                if self
-                    .by_topic
-                    .get(&topic)
-                    .is_some_and(|held| Arc::ptr_eq(held, &log))
-                {
-                    unread.extend(self.by_topic.remove(&topic));
+            if !gone {
+                continue;
+            }
+            match which {
+                Which::Topic(topic) => {
+                    if self
+                        .by_topic
+                        .get(&topic)
+                        .is_some_and(|held| Arc::ptr_eq(held, &log))
+                    {
+                        unread.extend(self.by_topic.remove(&topic));
+                    }
                 }
+                Which::Every => {
+                    if self
+                        .every
+                        .as_ref()
+                        .is_some_and(|held| Arc::ptr_eq(held, &log))
+                    {
+                        unread.extend(self.every.take());
+                    }
+                }
+                Which::Idle => {}
             }
         }
         Some(entry.receiving)

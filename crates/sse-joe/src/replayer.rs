@@ -1,7 +1,7 @@
 //! The history a [`Joe`](crate::Joe) replays to resuming subscribers.
 
 use crate::Error;
-use sse_codec::{Encoded, EventId, Message, Resume, Start, Topic};
+use sse_codec::{Encoded, EventId, Message, Resume, Routing, Start, Subscription};
 use std::fmt;
 
 /// Keeps published messages so that a subscriber resuming with a
@@ -32,25 +32,25 @@ use std::fmt;
 /// A replayer that remembers only the last message:
 ///
 /// ```
-/// use sse_codec::{EventId, Encoded, Message, Resume, Topic};
+/// use sse_codec::{EventId, Encoded, Message, Resume, Routing, Subscription};
 /// use sse_joe::{Error, Joe, Replayer};
 ///
 /// #[derive(Default)]
-/// struct LastOne(Option<(EventId, Encoded, Vec<Topic>)>);
+/// struct LastOne(Option<(EventId, Encoded, Routing)>);
 ///
 /// impl Replayer for LastOne {
 ///     fn prepare(&mut self, _message: &mut Message) -> Result<(), Error> {
 ///         Ok(())
 ///     }
 ///
-///     fn store(&mut self, message: &Message, frame: &Encoded, topics: &[Topic]) {
-///         self.0 = message.get_id().map(|id| (id.clone(), frame.clone(), topics.to_vec()));
+///     fn store(&mut self, message: &Message, frame: &Encoded, routing: &Routing) {
+///         self.0 = message.get_id().map(|id| (id.clone(), frame.clone(), routing.clone()));
 ///     }
 ///
 ///     fn replay(
 ///         &mut self,
 ///         last_event_id: &EventId,
-///         _topics: &[Topic],
+///         _subscription: &Subscription,
 ///         _out: &mut dyn FnMut(Encoded),
 ///     ) -> Resume {
 ///         // Only resuming from the newest message is exact: nothing to send.
@@ -76,14 +76,18 @@ pub trait Replayer: Send + 'static {
     fn prepare(&mut self, message: &mut Message) -> Result<(), Error>;
 
     /// Stores a published message: `message` as prepared, `frame` its
-    /// encoding (cheap to clone), `topics` where it was published.
+    /// encoding (cheap to clone), `routing` what it is routed by (where it
+    /// was published, whether it is private), to keep with it.
     ///
     /// A message without an ID is stored too (it is part of what a
     /// resuming subscriber missed) but cannot be resumed from.
-    fn store(&mut self, message: &Message, frame: &Encoded, topics: &[Topic]);
+    fn store(&mut self, message: &Message, frame: &Encoded, routing: &Routing);
 
     /// Hands to `out`, in publish order, every stored frame published after
-    /// the message with ID `last_event_id` to any of `topics`.
+    /// the message with ID `last_event_id` that `subscription`
+    /// [accepts](Subscription::accepts) (its topics, its filter, private
+    /// updates only to a filter that takes them). An ID stored more than
+    /// once resumes after its earliest use held.
     ///
     /// Returns [`Resume::Exact`] when that ID is held (even when nothing
     /// came after it), and [`Resume::Lost`] when it is unknown or was
@@ -91,18 +95,18 @@ pub trait Replayer: Send + 'static {
     fn replay(
         &mut self,
         last_event_id: &EventId,
-        topics: &[Topic],
+        subscription: &Subscription,
         out: &mut dyn FnMut(Encoded),
     ) -> Resume;
 
-    /// Hands to `out`, in publish order, every stored frame published to
-    /// any of `topics`, for a subscriber that starts at the
+    /// Hands to `out`, in publish order, every stored frame that
+    /// `subscription` accepts, for a subscriber that starts at the
     /// [earliest](sse_codec::Start::Earliest) message retained.
     ///
     /// Returns [`Resume::Earliest`]. The default keeps no such history: it
     /// returns [`Resume::Lost`] and does not call `out`.
-    fn replay_all(&mut self, topics: &[Topic], out: &mut dyn FnMut(Encoded)) -> Resume {
-        let _ = (topics, out);
+    fn replay_all(&mut self, subscription: &Subscription, out: &mut dyn FnMut(Encoded)) -> Resume {
+        let _ = (subscription, out);
         Resume::Lost
     }
 
@@ -127,8 +131,8 @@ pub trait Replayer: Send + 'static {
     /// copied on write in chunks of 64 messages: a cut costs a reference
     /// count, and the first store while one is held copies a pointer per
     /// 64 messages and the last chunk.
-    fn cut(&mut self, last_event_id: Option<&EventId>, topics: &[Topic]) -> Option<Cut> {
-        let _ = (last_event_id, topics);
+    fn cut(&mut self, last_event_id: Option<&EventId>, subscription: &Subscription) -> Option<Cut> {
+        let _ = (last_event_id, subscription);
         None
     }
 }
@@ -195,7 +199,7 @@ impl fmt::Debug for Cut {
 pub(crate) fn begin(
     replayer: &mut dyn Replayer,
     start: &Start,
-    topics: &[Topic],
+    subscription: &Subscription,
     cut: &mut Option<Cut>,
     out: &mut dyn FnMut(Encoded),
 ) -> (Resume, Option<EventId>) {
@@ -205,15 +209,15 @@ pub(crate) fn begin(
     };
     let resume = match start {
         Start::Now => Resume::Fresh,
-        _ => match replayer.cut(after, topics) {
+        _ => match replayer.cut(after, subscription) {
             Some(taken) => {
                 let resume = taken.resume();
                 *cut = Some(taken);
                 resume
             }
             None => match after {
-                Some(id) => replayer.replay(id, topics, out),
-                None => replayer.replay_all(topics, out),
+                Some(id) => replayer.replay(id, subscription, out),
+                None => replayer.replay_all(subscription, out),
             },
         },
     };
@@ -228,16 +232,12 @@ pub(crate) fn begin(
     (resume, position)
 }
 
-pub(crate) fn intersects(a: &[Topic], b: &[Topic]) -> bool {
-    a.iter().any(|topic| b.contains(topic))
-}
-
 /// Drives a replayer as Joe does, for the replayers' unit tests.
 #[cfg(test)]
 pub(crate) mod testing {
     use super::Replayer;
     use crate::Error;
-    use sse_codec::{EventId, Message, Resume, Topic};
+    use sse_codec::{EventId, Message, Resume, Routing, Subscription, Topic};
 
     static DEFAULT: [Topic; 1] = [Topic::DEFAULT];
 
@@ -252,7 +252,7 @@ pub(crate) mod testing {
         topics: &[Topic],
     ) -> Result<Message, Error> {
         replayer.prepare(&mut message)?;
-        replayer.store(&message, &message.to_encoded(), topics);
+        replayer.store(&message, &message.to_encoded(), &Routing::from(topics));
         Ok(message)
     }
 
@@ -263,7 +263,9 @@ pub(crate) mod testing {
         topics: &[Topic],
     ) -> (Resume, Vec<String>) {
         let mut out = Vec::new();
-        let resume = replayer.replay(&EventId::try_from(id).unwrap(), topics, &mut |frame| {
+        let subscription = Subscription::new(topics.iter().cloned());
+        let id = EventId::try_from(id).unwrap();
+        let resume = replayer.replay(&id, &subscription, &mut |frame| {
             out.push(String::from_utf8(frame.as_bytes().to_vec()).unwrap());
         });
         (resume, out)

@@ -3,13 +3,13 @@
 
 use crate::{
     Error,
-    log::{Cursor, Found, Lagged, Read, Waiter, WakerId, unread},
+    log::{Cursor, Found, Lagged, Read, Slot, Waiter, WakerId, unread},
     registry::Inner,
     shared::Shared,
     sync::Arc,
 };
 use futures_core::{Stream, stream::FusedStream};
-use sse_codec::Encoded;
+use sse_codec::{Encoded, Filter};
 use std::{
     collections::VecDeque,
     fmt,
@@ -40,6 +40,8 @@ pub struct Subscriber {
     waiter: Arc<Waiter>,
     /// Its place in the log of each topic.
     cursors: Vec<Cursor>,
+    /// Asked about each entry read: `None` takes every public one.
+    filter: Option<Filter>,
     /// With several topics, the merge's buffers: boxed, so that the many
     /// subscribers of one topic do not carry them.
     several: Option<Box<Several>>,
@@ -80,7 +82,7 @@ impl Subscriber {
     pub(crate) fn new(
         joe: Arc<Inner>,
         (shared, waiter): (Arc<Shared>, Arc<Waiter>),
-        cursors: Vec<Cursor>,
+        (cursors, filter): (Vec<Cursor>, Option<Filter>),
         (slot, id): (usize, u64),
     ) -> Subscriber {
         Subscriber {
@@ -89,6 +91,7 @@ impl Subscriber {
             waiter,
             several: (cursors.len() > 1).then(Box::default),
             cursors,
+            filter,
             end: End::Open,
             registered: None,
             replaying: true,
@@ -190,7 +193,7 @@ impl Several {
     fn read(
         &mut self,
         cursors: &mut [Cursor],
-        waiter: &Waiter,
+        (waiter, filter): (&Waiter, Option<&Filter>),
         finished: u64,
     ) -> Result<(), Lagged> {
         let next = &mut self.upcoming;
@@ -219,7 +222,9 @@ impl Several {
                 if slot.seq > upto {
                     break;
                 }
-                self.merge.push((slot.seq, slot.frame.clone()));
+                if admits(filter, slot) {
+                    self.merge.push((slot.seq, slot.frame.clone()));
+                }
                 cursor.advance(waiter);
             }
         }
@@ -254,6 +259,7 @@ impl Stream for Subscriber {
             cursors: &mut this.cursors,
             several: this.several.as_deref_mut(),
             waiter: &this.waiter,
+            filter: this.filter.as_ref(),
             joe: &this.joe,
         };
         match this
@@ -280,7 +286,22 @@ struct Live<'a> {
     cursors: &'a mut [Cursor],
     several: Option<&'a mut Several>,
     waiter: &'a Waiter,
+    filter: Option<&'a Filter>,
     joe: &'a Inner,
+}
+
+/// Whether the entry in `slot` goes to a subscriber with `filter`: what
+/// the filter accepts, or, without one, a public update. An entry without
+/// its routing was appended while no reader of the log had a filter, and
+/// is public (a filtered reader joins after it, or the entry would have
+/// it).
+fn admits(filter: Option<&Filter>, slot: &Slot) -> bool {
+    match (filter, &slot.routing) {
+        (None, None) => true,
+        (None, Some(routing)) => !routing.is_private(),
+        (Some(filter), Some(routing)) => filter.accepts(routing),
+        (Some(_), None) => false,
+    }
 }
 
 impl Read for Live<'_> {
@@ -290,18 +311,28 @@ impl Read for Live<'_> {
     /// a lock, or a batch across several logs.
     fn read(&mut self) -> Result<Option<Encoded>, Lagged> {
         if let [cursor] = &mut *self.cursors {
-            let Some(slot) = cursor.peek()? else {
-                return Ok(None);
-            };
-            let frame = slot.frame.clone();
-            cursor.advance(self.waiter);
-            return Ok(Some(frame));
+            // Entries its filter turns down are passed over: they are read
+            // all the same.
+            while let Some(slot) = cursor.peek()? {
+                let frame = admits(self.filter, slot).then(|| slot.frame.clone());
+                cursor.advance(self.waiter);
+                if frame.is_some() {
+                    return Ok(frame);
+                }
+            }
+            return Ok(None);
         }
         let Some(several) = self.several.as_deref_mut() else {
             return Ok(None);
         };
-        several.read(self.cursors, self.waiter, self.joe.finished())?;
-        Ok(several.ready.pop_front())
+        let finished = self.joe.finished();
+        // A batch its filter turned down whole is followed by the next.
+        loop {
+            several.read(self.cursors, (self.waiter, self.filter), finished)?;
+            if !several.ready.is_empty() || several.upcoming.is_empty() {
+                return Ok(several.ready.pop_front());
+            }
+        }
     }
 
     fn is_done(&self) -> bool {

@@ -1,7 +1,7 @@
 //! A replayer that keeps messages younger than a TTL.
 
 use crate::history::History;
-use sse_codec::{Encoded, EventId, Message, Resume, Topic};
+use sse_codec::{Encoded, EventId, Message, Resume, Routing, Subscription};
 use std::{
     fmt,
     time::{Duration, Instant},
@@ -220,7 +220,7 @@ mod tests {
         let mut r = ValidReplayer::new(Duration::from_secs(60));
         let mut m = Message::new().id(EventId::from_static("a")).data("1");
         r.prepare(&mut m).unwrap();
-        r.store(&m, &m.to_encoded(), T);
+        r.store(&m, &m.to_encoded(), &Routing::from(T));
         assert_eq!(m.get_id().unwrap(), "a");
         assert_eq!(replay(&mut r, "a"), (Resume::Exact, vec![]));
     }

@@ -4,7 +4,7 @@
 //! thread-local one miss events.
 
 use futures_util::FutureExt;
-use sse_codec::{Encoded, EventId, Message, Provider, Resume, Subscription, Topic};
+use sse_codec::{Encoded, EventId, Message, Provider, Resume, Routing, Subscription, Topic};
 use sse_joe::{Error, FiniteReplayer, Joe, Replayer};
 
 /// Records the message and fields of every `tracing` event, and calls into

@@ -50,7 +50,7 @@ pub(crate) use self::{
 
 use self::segment::{FIRST_SEGMENT, SEGMENT_BYTES, SEGMENT_FRAMES, Segment};
 use crate::sync::{Arc, AtomicBool, AtomicU64, Mutex, MutexGuard, Ordering};
-use sse_codec::Encoded;
+use sse_codec::{Encoded, Routing};
 use std::{collections::VecDeque, sync::PoisonError};
 
 pub(crate) struct Log {
@@ -96,6 +96,8 @@ pub(crate) struct LogState {
     waiters: Waiters,
     /// The reader index of each entry of `waiters`.
     waiter_owners: Vec<usize>,
+    /// Readers with a filter: a private update is appended only for them.
+    filtered: usize,
     closed: bool,
 }
 
@@ -130,6 +132,8 @@ struct Reader {
     waiter_at: usize,
     /// Ended for lagging: reads nothing more.
     ended: bool,
+    /// Its subscriber has a filter.
+    filtered: bool,
 }
 
 /// A subscriber's registry slot and ID in Joe.
@@ -164,6 +168,7 @@ impl Log {
                 active: 0,
                 waiters: Waiters::default(),
                 waiter_owners: Vec::new(),
+                filtered: 0,
                 closed: false,
             }),
             ends: Ends {
@@ -186,14 +191,13 @@ impl Log {
     /// new tail. Returns the waiters to wake once no lock is held.
     pub(crate) fn append(
         &self,
-        seq: u64,
-        frame: &Encoded,
+        (seq, frame, routing): (u64, &Encoded, Option<&Routing>),
         bounds: (usize, usize),
         lagged: &mut Vec<Owner>,
         ended: &mut Vec<Arc<Waiter>>,
     ) -> Option<Waiters> {
         let mut state = self.lock();
-        if !state.append(seq, frame, bounds, lagged, ended) {
+        if !state.append((seq, frame, routing), bounds, lagged, ended) {
             return None;
         }
         // Release: pairs with the Acquire load in `Log::tail`. The wake
@@ -261,16 +265,20 @@ impl LogState {
     /// oldest entries past `capacity` frames or `max_bytes` bytes (one
     /// entry always fits) and ending the readers that had not read them:
     /// their owners go to `lagged`, their waiters to `ended`. Returns
-    /// whether it appended: not without active readers.
+    /// whether it appended: not without active readers, and a private
+    /// update not without a reader that has a filter (no other may get
+    /// it, so it waits for none of them).
     fn append(
         &mut self,
-        seq: u64,
-        frame: &Encoded,
+        (seq, frame, routing): (u64, &Encoded, Option<&Routing>),
         (capacity, max_bytes): (usize, usize),
         lagged: &mut Vec<Owner>,
         ended: &mut Vec<Arc<Waiter>>,
     ) -> bool {
         if self.active == 0 || self.closed {
+            return false;
+        }
+        if self.filtered == 0 && routing.is_some_and(Routing::is_private) {
             return false;
         }
         let len = frame.len();
@@ -292,6 +300,7 @@ impl LogState {
         let slot = Slot {
             seq,
             frame: frame.clone(),
+            routing: routing.cloned(),
             offset: self.appended,
         };
         if last.segment.slots[last.len].set(slot).is_err() {

@@ -7,12 +7,12 @@ use std::mem;
 
 impl LogState {
     /// Adds a reader that starts with the next entry appended, for the
-    /// subscriber of `waiter`, publishing its position in `which`.
-    /// Returns what its [`Cursor`] needs.
+    /// subscriber of `waiter` (`filtered` if it has a filter), publishing
+    /// its position in `which`. Returns what its [`Cursor`] needs.
     pub(crate) fn add_reader(
         &mut self,
         owner: Owner,
-        waiter: &Arc<Waiter>,
+        (waiter, filtered): (&Arc<Waiter>, bool),
         which: usize,
     ) -> (usize, usize, Arc<Segment>, u64) {
         let index = self.free.pop().unwrap_or_else(|| {
@@ -28,7 +28,9 @@ impl LogState {
             at: part.readers.len(),
             waiter_at: self.waiter_owners.len(),
             ended: false,
+            filtered,
         };
+        self.filtered += usize::from(filtered);
         part.readers.push(index);
         let segment = Arc::clone(&part.segment);
         if self.parts.len() == 1 {
@@ -51,6 +53,7 @@ impl LogState {
             return;
         };
         self.free.push(index);
+        self.filtered -= usize::from(reader.filtered);
         let at = reader.waiter_at;
         dispose.push(self.waiters.swap_remove(at));
         debug_assert_eq!(self.waiters.len(), self.waiter_owners.len() - 1);

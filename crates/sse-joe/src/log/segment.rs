@@ -1,7 +1,7 @@
 //! The append-only segments a log keeps its entries in.
 
 use crate::sync::Arc;
-use sse_codec::Encoded;
+use sse_codec::{Encoded, Routing};
 use std::sync::OnceLock;
 
 /// The most entries a segment holds.
@@ -22,6 +22,9 @@ pub(crate) struct Slot {
     /// topics.
     pub(crate) seq: u64,
     pub(crate) frame: Encoded,
+    /// What the update is routed by, when a reader of the log has a filter
+    /// to ask (or it is private): `None` costs the others nothing.
+    pub(crate) routing: Option<Routing>,
     /// The bytes of every frame appended to the log before this one.
     pub(super) offset: u64,
 }

@@ -39,7 +39,7 @@ impl Read for Reading {
 impl Reading {
     pub(super) fn new(log: &Arc<Log>, owner: Owner) -> Reading {
         let waiter = Arc::new(Waiter::new(1));
-        let parts = log.lock().add_reader(owner, &waiter, 0);
+        let parts = log.lock().add_reader(owner, (&waiter, false), 0);
         Reading {
             waiter,
             cursor: Cursor::new(log, parts),
@@ -63,7 +63,7 @@ impl Reading {
 
 fn append(log: &Log, seq: u64, frame: &Encoded, bounds: (usize, usize)) -> Vec<Owner> {
     let (mut lagged, mut ended) = (Vec::new(), Vec::new());
-    log.append(seq, frame, bounds, &mut lagged, &mut ended);
+    log.append((seq, frame, None), bounds, &mut lagged, &mut ended);
     lagged
 }
 
@@ -72,7 +72,7 @@ fn append(log: &Log, seq: u64, frame: &Encoded, bounds: (usize, usize)) -> Vec<O
 /// owners go to `lagged`.
 pub(super) fn publish(log: &Log, seq: u64, bounds: (usize, usize), lagged: &mut Vec<Owner>) {
     let mut ended = Vec::new();
-    let woken = log.append(seq, &frame("x"), bounds, lagged, &mut ended);
+    let woken = log.append((seq, &frame("x"), None), bounds, lagged, &mut ended);
     wake_waiting(woken.as_slice());
     for waiter in ended {
         waiter.wake(true);
@@ -154,7 +154,12 @@ fn a_waiting_reader_is_woken_once_and_removal_keeps_the_waiters() {
     log.lock()
         .remove_reader(readers[0].cursor.reader, &mut dispose);
     let woken = log
-        .append(1, &frame("x"), BOUNDS, &mut Vec::new(), &mut Vec::new())
+        .append(
+            (1, &frame("x"), None),
+            BOUNDS,
+            &mut Vec::new(),
+            &mut Vec::new(),
+        )
         .unwrap();
     assert_eq!(woken.len(), 2);
     let waiting: Vec<bool> = woken

@@ -2,6 +2,7 @@
 //! panics, shutdown.
 
 mod fanout;
+mod filters;
 mod lag;
 mod panics;
 mod replay;

@@ -4,7 +4,7 @@
 use super::{drain_ready, publish, resume_from, subscribe};
 use crate::{Error, FiniteReplayer, Joe, Provider, Replayer};
 use futures_util::FutureExt;
-use sse_codec::{Encoded, EventId, Message, Resume, Topic};
+use sse_codec::{Encoded, EventId, Message, Resume, Routing, Subscription, Topic};
 use std::time::Duration;
 
 #[path = "../../tests/support/exploding.rs"]
@@ -88,9 +88,9 @@ impl Replayer for Probe {
         Ok(())
     }
 
-    fn store(&mut self, _: &Message, _: &Encoded, _: &[Topic]) {}
+    fn store(&mut self, _: &Message, _: &Encoded, _: &Routing) {}
 
-    fn replay(&mut self, _: &EventId, _: &[Topic], _: &mut dyn FnMut(Encoded)) -> Resume {
+    fn replay(&mut self, _: &EventId, _: &Subscription, _: &mut dyn FnMut(Encoded)) -> Resume {
         Resume::Lost
     }
 }

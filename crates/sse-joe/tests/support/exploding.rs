@@ -2,7 +2,9 @@
 //! replayer. Shared by the unit tests (`src/tests.rs`) and the tracing
 //! test (`tests/tracing.rs`), which both import what it names from `super`.
 
-use super::{Encoded, Error, EventId, FiniteReplayer, Message, Replayer, Resume, Topic};
+use super::{
+    Encoded, Error, EventId, FiniteReplayer, Message, Replayer, Resume, Routing, Subscription,
+};
 
 /// Panics on the data `boom` (prepare) and `store boom` (store), and on a
 /// replay from the ID `boom` after handing out part of the history; refuses
@@ -22,19 +24,25 @@ impl Replayer for Exploding {
         self.inner.prepare(message)
     }
 
-    fn store(&mut self, message: &Message, frame: &Encoded, topics: &[Topic]) {
+    fn store(&mut self, message: &Message, frame: &Encoded, routing: &Routing) {
         if message.get_data() == Some("store boom") {
             panic!("store exploded");
         }
-        self.inner.store(message, frame, topics);
+        self.inner.store(message, frame, routing);
     }
 
-    fn replay(&mut self, id: &EventId, topics: &[Topic], out: &mut dyn FnMut(Encoded)) -> Resume {
+    fn replay(
+        &mut self,
+        id: &EventId,
+        subscription: &Subscription,
+        out: &mut dyn FnMut(Encoded),
+    ) -> Resume {
         if id == "boom" {
             // Hand out part of the history first: it must not leak out.
-            self.inner.replay(&EventId::from_static("1"), topics, out);
+            self.inner
+                .replay(&EventId::from_static("1"), subscription, out);
             panic!("replay exploded");
         }
-        self.inner.replay(id, topics, out)
+        self.inner.replay(id, subscription, out)
     }
 }
