@@ -10,9 +10,10 @@ impl Harness for JoeHarness {
     type Provider = Joe;
 
     async fn provider(&self, config: Config) -> Joe {
+        let replayer = FiniteReplayer::new(config.history).auto_ids(!config.publisher_ids);
         Joe::builder()
             .capacity(config.capacity)
-            .replayer(FiniteReplayer::new(config.history).auto_ids(true))
+            .replayer(replayer)
             .build()
     }
 
