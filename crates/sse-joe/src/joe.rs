@@ -1,7 +1,7 @@
 //! The broker: subscriber registry, fan-out, replay, shutdown.
 
 use crate::{
-    Error, Replayer, Stats,
+    Error, JoeBuilder, Replayer, Stats,
     log::{Log, Owner, Waiter, Waiters, unread, wake_waiting},
     metrics::Metrics,
     registry::{Inner, State},
@@ -18,26 +18,6 @@ use std::{
     panic::{AssertUnwindSafe, catch_unwind},
     sync::Mutex,
 };
-
-/// The default capacity of a topic's log: how many published frames a
-/// subscriber may leave unread before it is ended with [`Error::Lagged`].
-///
-/// 256 absorbs bursts while a subscriber's response is written out. What
-/// the bound holds in memory, and what a stalled subscriber costs: see
-/// [`Joe`'s memory](Joe#memory).
-pub const DEFAULT_CAPACITY: usize = 256;
-
-/// The default limit on the bytes of the frames a topic's log holds for
-/// its slowest subscriber, 4 MiB: a subscriber is ended with
-/// [`Error::Lagged`] when a frame it has not read would be evicted to stay
-/// under it. The log always takes one frame, however large, so a single
-/// event larger than the limit still reaches a subscriber that keeps up.
-///
-/// With events up to 16 KiB the [capacity](DEFAULT_CAPACITY) binds first
-/// (256 events of 16 KiB are 4 MiB); with larger ones this does, so that
-/// large events cannot make 256 held frames a large amount of memory. See
-/// [`Joe`'s memory](Joe#memory).
-pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
 
 /// An in-memory [`Provider`]: topics, fan-out to every subscriber, and
 /// optional replay for resuming clients.
@@ -79,6 +59,30 @@ pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
 /// # }
 /// ```
 ///
+/// # Filters and private updates
+///
+/// A subscription may carry a [`Filter`](sse_codec::Filter) over each
+/// update's [`Routing`] (its topics, and whether it is private), and may
+/// consider [every topic](sse_codec::Subscription::every_topic) rather
+/// than a list; [`publish_routed`](Provider::publish_routed) publishes
+/// with a routing of the publisher's. Joe applies
+/// [`Subscription::accepts`](sse_codec::Subscription::accepts), live and on
+/// replay:
+///
+/// - An entry keeps its routing (a reference count) only in the logs that
+///   a filtered subscriber reads; a subscriber without a filter takes every
+///   public entry and asks nothing, so exact-topic subscribers pay one
+///   test of a field per entry for the filters of others.
+/// - A filtered subscriber asks its filter about each entry of its logs,
+///   in its own task, and passes over those it refuses.
+/// - A private update is appended only to the logs some filtered
+///   subscriber reads: it never waits in a log for subscribers that could
+///   not take it, nor wakes them.
+/// - Subscribers to every topic share one more log, which every publish
+///   appends to while they are there: each update wakes each of them, and
+///   costs each a call of its filter. Exact topics are cheaper where they
+///   do.
+///
 /// # Memory
 ///
 /// What Joe holds, with its figures; the rest of these docs link here.
@@ -86,9 +90,9 @@ pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
 /// - **One log per topic** that has subscribers, shared by them, each
 ///   reading it with a cursor of its own. It holds what some subscriber
 ///   has not read, bounded in frames ([`capacity`](JoeBuilder::capacity),
-///   [`DEFAULT_CAPACITY`], 256) and in bytes
+///   [`DEFAULT_CAPACITY`](crate::DEFAULT_CAPACITY), 256) and in bytes
 ///   ([`max_queued_bytes`](JoeBuilder::max_queued_bytes),
-///   [`DEFAULT_MAX_QUEUED_BYTES`], 4 MiB); one frame always fits, however
+///   [`DEFAULT_MAX_QUEUED_BYTES`](crate::DEFAULT_MAX_QUEUED_BYTES), 4 MiB); one frame always fits, however
 ///   large. Past either bound its oldest entry is evicted, and the
 ///   subscribers that had not read it are ended with [`Error::Lagged`],
 ///   their replays dropped at once.
@@ -137,14 +141,6 @@ impl Drop for Handle {
     }
 }
 
-/// Configures a [`Joe`]; from [`Joe::builder`].
-#[must_use]
-pub struct JoeBuilder {
-    capacity: usize,
-    max_queued_bytes: usize,
-    replayer: Option<Box<dyn Replayer>>,
-}
-
 /// A publish's working buffers, kept per thread so that a steady publish
 /// allocates nothing, without taking Joe's lock again to give them back.
 #[derive(Default)]
@@ -161,7 +157,7 @@ thread_local! {
 }
 
 impl Joe {
-    /// A Joe with the default queue capacity ([`DEFAULT_CAPACITY`]) and no
+    /// A Joe with the default queue capacity ([`DEFAULT_CAPACITY`](crate::DEFAULT_CAPACITY)) and no
     /// replayer: resuming subscribers get [`Resume::Lost`].
     pub fn new() -> Joe {
         Joe::builder().build()
@@ -181,10 +177,42 @@ impl Joe {
     /// assert_eq!(joe.subscriber_count(), 0);
     /// ```
     pub fn builder() -> JoeBuilder {
-        JoeBuilder {
-            capacity: DEFAULT_CAPACITY,
-            max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
-            replayer: None,
+        JoeBuilder::new()
+    }
+
+    /// The Joe a [`JoeBuilder`] describes.
+    pub(crate) fn from_builder(
+        capacity: usize,
+        max_queued_bytes: usize,
+        replayer: Option<Box<dyn Replayer>>,
+    ) -> Joe {
+        Joe {
+            handle: Arc::new(Handle(Arc::new(Inner {
+                has_replayer: replayer.is_some(),
+                capacity,
+                max_queued_bytes,
+                state: Mutex::new(State {
+                    closed: false,
+                    replayer,
+                    slots: Vec::new(),
+                    free: Vec::new(),
+                    by_topic: HashMap::new(),
+                    every: None,
+                    filtered: 0,
+                    next_id: 0,
+                    publish_seq: 0,
+                    streams: 0,
+                    receiving: 0,
+                    published: 0,
+                    delivered_gone: 0,
+                    lagged_total: 0,
+                    replays_exact: 0,
+                    replays_lost: 0,
+                }),
+                idle: Arc::new(Log::new(capacity)),
+                finished: AtomicU64::new(0),
+                metrics: Metrics::new(),
+            }))),
         }
     }
 
@@ -539,87 +567,6 @@ impl fmt::Debug for Joe {
             .field("max_queued_bytes", &self.inner().max_queued_bytes)
             .field("replayer", &state.replayer.is_some())
             .field("closed", &state.closed)
-            .finish()
-    }
-}
-
-impl JoeBuilder {
-    /// Sets how many frames a subscriber may leave unread on one of its
-    /// topics before it is ended with [`Error::Lagged`]: the capacity of
-    /// each topic's log. [`DEFAULT_CAPACITY`] by default.
-    ///
-    /// # Panics
-    ///
-    /// Panics if `capacity` is zero.
-    pub fn capacity(mut self, capacity: usize) -> JoeBuilder {
-        assert!(capacity > 0, "subscriber queue capacity must be at least 1");
-        self.capacity = capacity;
-        self
-    }
-
-    /// Sets how many bytes of frames a topic's log holds for its slowest
-    /// subscriber before that one is ended with [`Error::Lagged`];
-    /// [`DEFAULT_MAX_QUEUED_BYTES`] by default. A log always takes one
-    /// frame, however large.
-    ///
-    /// # Panics
-    ///
-    /// Panics if `max_bytes` is zero.
-    pub fn max_queued_bytes(mut self, max_bytes: usize) -> JoeBuilder {
-        assert!(
-            max_bytes > 0,
-            "subscriber queue byte limit must be at least 1"
-        );
-        self.max_queued_bytes = max_bytes;
-        self
-    }
-
-    /// Sets the replayer that keeps history for resuming subscribers. None
-    /// by default.
-    pub fn replayer(mut self, replayer: impl Replayer) -> JoeBuilder {
-        self.replayer = Some(Box::new(replayer));
-        self
-    }
-
-    /// Builds the Joe.
-    pub fn build(self) -> Joe {
-        Joe {
-            handle: Arc::new(Handle(Arc::new(Inner {
-                has_replayer: self.replayer.is_some(),
-                capacity: self.capacity,
-                max_queued_bytes: self.max_queued_bytes,
-                state: Mutex::new(State {
-                    closed: false,
-                    replayer: self.replayer,
-                    slots: Vec::new(),
-                    free: Vec::new(),
-                    by_topic: HashMap::new(),
-                    every: None,
-                    filtered: 0,
-                    next_id: 0,
-                    publish_seq: 0,
-                    streams: 0,
-                    receiving: 0,
-                    published: 0,
-                    delivered_gone: 0,
-                    lagged_total: 0,
-                    replays_exact: 0,
-                    replays_lost: 0,
-                }),
-                idle: Arc::new(Log::new(self.capacity)),
-                finished: AtomicU64::new(0),
-                metrics: Metrics::new(),
-            }))),
-        }
-    }
-}
-
-impl fmt::Debug for JoeBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoeBuilder")
-            .field("capacity", &self.capacity)
-            .field("max_queued_bytes", &self.max_queued_bytes)
-            .field("replayer", &self.replayer.is_some())
             .finish()
     }
 }

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod builder;
 mod chunked;
 mod error;
 mod finite;
@@ -18,9 +19,10 @@ mod valid;
 #[cfg(test)]
 mod tests;
 
+pub use crate::builder::{DEFAULT_CAPACITY, DEFAULT_MAX_QUEUED_BYTES, JoeBuilder};
 pub use crate::error::Error;
 pub use crate::finite::FiniteReplayer;
-pub use crate::joe::{DEFAULT_CAPACITY, DEFAULT_MAX_QUEUED_BYTES, Joe, JoeBuilder};
+pub use crate::joe::Joe;
 pub use crate::replayer::{Cut, Replayer};
 pub use crate::stats::Stats;
 pub use crate::subscriber::Subscriber;
