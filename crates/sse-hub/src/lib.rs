@@ -3,3 +3,5 @@
 //! topic selectors (exact, `*`, URI templates) over Server-Sent Events,
 //! with private updates, reconciliation from `Last-Event-ID`, and history
 //! in memory (Joe) or shared between hub processes (Redis).
+
+pub mod auth;
