@@ -113,6 +113,11 @@ pin_project! {
         unsent: Option<Unsent>,
         #[pin]
         shutdown: Option<Listener>,
+        // When the body ends by itself (a session's deadline); the timer
+        // is made on the first poll, as the keep-alive's is.
+        until: Option<Instant>,
+        #[pin]
+        deadline: Option<Sleep>,
         // Counts the body among its server's open streams until dropped.
         open: Option<OpenStream>,
         // The error that ends the body, after what was gathered before it.
@@ -176,6 +181,8 @@ impl<S> EventBody<S> {
             chunk: Chunk::default(),
             unsent: config.max_unsent.map(Unsent::new),
             shutdown,
+            until: None,
+            deadline: None,
             open: None,
             failed: None,
             yielded: false,
@@ -187,6 +194,12 @@ impl<S> EventBody<S> {
     /// Counts the body in `open` until it is dropped.
     pub(crate) fn counted(mut self, open: &Arc<AtomicUsize>) -> EventBody<S> {
         self.open = Some(OpenStream::new(open));
+        self
+    }
+
+    /// Ends the body cleanly at `deadline`, after what was sent before.
+    pub(crate) fn until(mut self, deadline: Option<Instant>) -> EventBody<S> {
+        self.until = deadline;
         self
     }
 
@@ -226,6 +239,16 @@ where
             if shutdown.poll(cx).is_ready() {
                 this.end();
                 return Poll::Ready(None);
+            }
+        }
+        if let Some(until) = this.until.take() {
+            this.deadline.set(Some(tokio::time::sleep_until(until)));
+        }
+        if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
+            if deadline.poll(cx).is_ready() {
+                this.end();
+                this.deadline.set(None);
+                return this.finish(cx);
             }
         }
         // A client that stopped reading: take nothing more from the

@@ -14,10 +14,8 @@ use http::{HeaderName, HeaderValue, Response, header};
 ///   no longer holds, or the provider keeps no history): what it missed
 ///   cannot be replayed, and it should refetch its state;
 /// - `earliest`: the client gets everything the provider retains first, as
-///   the server gives new clients
-///   ([`Builder::history_for_new_clients`](crate::Builder::history_for_new_clients)),
-///   or as it asked with the last event ID [`EARLIEST`](crate::EARLIEST)
-///   there.
+///   it asked with the last event ID [`EARLIEST`](crate::EARLIEST), or as
+///   the server gives new clients ([`History`](crate::History)).
 ///
 /// Set on every response of a [`Server`](crate::Server) that serves a
 /// subscription, from [`Subscribed::resume`](sse_codec::Subscribed::resume);
@@ -31,8 +29,7 @@ pub(crate) const LOST: &str = "lost";
 
 /// The last event ID that asks for the whole retained history, in the
 /// `Last-Event-ID` header or the query parameter, where the server gives
-/// new clients the history
-/// ([`Builder::history_for_new_clients`](crate::Builder::history_for_new_clients));
+/// the history on request or to new clients ([`History`](crate::History));
 /// elsewhere it is an ID like any other. A response that serves that
 /// history says so with the same word in [`RESUME_HEADER`].
 pub const EARLIEST: &str = "earliest";

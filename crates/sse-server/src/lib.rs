@@ -7,6 +7,7 @@ mod conn;
 mod error;
 mod events;
 mod headers;
+mod history;
 mod query;
 mod refusal;
 mod server;
@@ -24,8 +25,10 @@ pub use crate::conn::{
 pub use crate::error::Error;
 pub use crate::events::DEFAULT_KEEP_ALIVE;
 pub use crate::headers::{EARLIEST, RESUME_HEADER};
+pub use crate::history::History;
 pub use crate::refusal::Refusal;
 pub use crate::server::{Builder, DEFAULT_MAX_UNSENT, ResponseFuture, Server, SessionResult};
+pub use crate::session::Session;
 pub use crate::stream::StreamResponse;
 /// The `http` crate of the requests and responses here (the `on_session`
 /// hook's request parts, a refusal's `Response`), so that yours match.

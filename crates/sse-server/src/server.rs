@@ -1,8 +1,8 @@
 //! The SSE endpoint: request -> session -> subscription -> streaming body.
 
-use crate::{Body, Refusal, events::Config, shutdown::Signal};
+use crate::{Body, History, Refusal, Session, events::Config, shutdown::Signal};
 use http::{Request, Response, request::Parts};
-use sse_codec::{Message, Provider, Topic};
+use sse_codec::{Message, Provider, Subscription, Topic};
 use std::{
     convert::Infallible,
     fmt,
@@ -47,9 +47,9 @@ type Hook = dyn Fn(Parts) -> BoxFuture<SessionResult> + Send + Sync;
 ///    if configured with [`Builder::last_event_id_query`], from a query
 ///    parameter (a non-empty header wins when both are present; an ID the
 ///    query cannot carry, with a NUL, CR or LF, is an ID no provider knows,
-///    so the resume is reported lost). Where the server gives new clients
-///    the history ([`Builder::history_for_new_clients`]), the ID
-///    [`EARLIEST`](crate::EARLIEST) asks for it too; elsewhere it is an ID
+///    so the resume is reported lost). Where the server gives the history
+///    on request or to new clients ([`Builder::history`]), the ID
+///    [`EARLIEST`](crate::EARLIEST) asks for it; elsewhere it is an ID
 ///    like any other;
 /// 2. asks the [`on_session`](Builder::on_session) hook for the topics (by
 ///    default every session subscribes to [`Topic::DEFAULT`]); a refusal
@@ -132,7 +132,7 @@ pub(crate) struct Inner<P> {
     pub(crate) provider: P,
     pub(crate) on_session: Option<Box<Hook>>,
     pub(crate) last_event_id_query: Option<Box<str>>,
-    pub(crate) history_for_new_clients: bool,
+    pub(crate) history: History,
     pub(crate) config: Config,
     pub(crate) lost_history: Option<Message>,
     pub(crate) shutdown: Arc<Signal>,
@@ -154,10 +154,7 @@ impl<P: fmt::Debug> fmt::Debug for Server<P> {
             .field("provider", &self.inner.provider)
             .field("on_session", &self.inner.on_session.is_some())
             .field("last_event_id_query", &self.inner.last_event_id_query)
-            .field(
-                "history_for_new_clients",
-                &self.inner.history_for_new_clients,
-            )
+            .field("history", &self.inner.history)
             .field("keep_alive", &self.inner.config.keep_alive)
             .field("retry", &self.inner.config.retry)
             .field("shut_down", &self.inner.shutdown.is_fired())
@@ -187,7 +184,7 @@ impl<P: Provider> Server<P> {
             provider,
             on_session: None,
             last_event_id_query: None,
-            history_for_new_clients: false,
+            history: History::Resumes,
             lost_history: None,
             config: Config {
                 max_unsent: Some(DEFAULT_MAX_UNSENT),
@@ -242,9 +239,20 @@ impl<P: Provider> Server<P> {
         request: Request<B>,
         topics: impl IntoIterator<Item = Topic>,
     ) -> impl Future<Output = Response<Body>> + Send + 'static {
+        self.respond_with(request, Session::new(Subscription::new(topics)))
+    }
+
+    /// Answers `request` as [`respond`](Server::respond) does, with the
+    /// [`Session`] its handler chose: a subscription with a filter or to
+    /// every topic (a hub's selectors and grants), a deadline, the
+    /// position in a header.
+    pub fn respond_with<B>(
+        &self,
+        request: Request<B>,
+        session: Session,
+    ) -> impl Future<Output = Response<Body>> + Send + 'static {
         let (parts, _) = request.into_parts();
-        let topics = topics.into_iter().collect();
-        Arc::clone(&self.inner).respond_with(parts, topics)
+        Arc::clone(&self.inner).respond_with(parts, session)
     }
 
     /// Publishes `message` to the subscribers of any of `topics`, through
@@ -344,7 +352,7 @@ pub struct Builder<P> {
     provider: P,
     on_session: Option<Box<Hook>>,
     last_event_id_query: Option<Box<str>>,
-    history_for_new_clients: bool,
+    history: History,
     config: Config,
     lost_history: Option<Message>,
 }
@@ -355,7 +363,7 @@ impl<P: fmt::Debug> fmt::Debug for Builder<P> {
             .field("provider", &self.provider)
             .field("on_session", &self.on_session.is_some())
             .field("last_event_id_query", &self.last_event_id_query)
-            .field("history_for_new_clients", &self.history_for_new_clients)
+            .field("history", &self.history)
             .field("keep_alive", &self.config.keep_alive)
             .field("retry", &self.config.retry)
             .field("max_unsent", &self.config.max_unsent)
@@ -423,7 +431,9 @@ impl<P: Provider> Builder<P> {
     /// [`sse-resume`](crate::RESUME_HEADER) header says `earliest` (or
     /// `lost`, from a provider that keeps no history).
     ///
-    /// With it on:
+    /// [`History::ForNewClients`] for `true`, [`History::Resumes`] (the
+    /// default) for `false`; see [`History`] for the whole table. With it
+    /// on:
     ///
     /// - a client may ask for the history itself with the last event ID
     ///   [`EARLIEST`](crate::EARLIEST) (in the header, or the
@@ -436,8 +446,22 @@ impl<P: Provider> Builder<P> {
     ///   everything retained, then live events, so that a reloaded page
     ///   shows what a new tab shows. The header still says `lost`;
     /// - a client that resumes exactly gets what it missed, as always.
-    pub fn history_for_new_clients(mut self, yes: bool) -> Builder<P> {
-        self.history_for_new_clients = yes;
+    pub fn history_for_new_clients(self, yes: bool) -> Builder<P> {
+        self.history(if yes {
+            History::ForNewClients
+        } else {
+            History::Resumes
+        })
+    }
+
+    /// Sets which clients get everything the provider retains: see
+    /// [`History`]. [`History::Resumes`] by default; a Mercure hub gives
+    /// it [on request](History::OnRequest), a page that shows a feed
+    /// [to new clients](History::ForNewClients) (as
+    /// [`history_for_new_clients`](Builder::history_for_new_clients)
+    /// does).
+    pub fn history(mut self, history: History) -> Builder<P> {
+        self.history = history;
         self
     }
 
@@ -516,9 +540,10 @@ impl<P: Provider> Builder<P> {
     /// ([`Subscribed::position`](sse_codec::Subscribed::position)), so
     /// that the client's next reconnect resumes exactly from there instead
     /// of being told again that its history is lost. With nothing retained
-    /// the ID is [`EARLIEST`](crate::EARLIEST) where the server gives new
-    /// clients the history (it then holds just what was published since),
-    /// and the message's own otherwise (none, usually).
+    /// the ID is [`EARLIEST`](crate::EARLIEST) where the server gives the
+    /// history on request ([`History`](crate::History); it then holds just
+    /// what was published since), and the message's own otherwise (none,
+    /// usually).
     ///
     /// # Examples
     ///
@@ -544,7 +569,7 @@ impl<P: Provider> Builder<P> {
                 provider: self.provider,
                 on_session: self.on_session,
                 last_event_id_query: self.last_event_id_query,
-                history_for_new_clients: self.history_for_new_clients,
+                history: self.history,
                 lost_history: self.lost_history,
                 config: self.config,
                 shutdown: Arc::new(Signal::default()),

@@ -11,7 +11,7 @@ use crate::{
     shutdown::Listener,
 };
 use futures_core::Stream;
-use http::{HeaderValue, Method, Response, StatusCode, request::Parts};
+use http::{HeaderName, HeaderValue, Method, Response, StatusCode, request::Parts};
 use pin_project_lite::pin_project;
 use sse_codec::{
     Encoded, EventId, Message, Provider, ProviderError, Resume, Start, Subscribed, Subscription,
@@ -22,6 +22,65 @@ use std::{
     sync::Arc,
     task::{Context, Poll},
 };
+
+/// How a handler answers one request with
+/// [`Server::respond_with`](crate::Server::respond_with): the subscription
+/// it chose (topics, a filter, every topic), and options of its own.
+///
+/// Where the stream starts is the server's to read from the request (its
+/// `Last-Event-ID`), as for any request: the subscription's own start is
+/// not used.
+///
+/// # Examples
+///
+/// ```
+/// use sse_codec::{Subscription, Topic};
+/// use sse_server::Session;
+/// use std::time::{Duration, Instant};
+///
+/// let session = Session::new(Subscription::new([Topic::from("news")]))
+///     // The client's token expires in an hour: so does its stream.
+///     .until(Instant::now() + Duration::from_secs(3600))
+///     .position_header(sse_server::http::HeaderName::from_static("last-event-id"));
+/// # drop(session);
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct Session {
+    subscription: Subscription,
+    until: Option<std::time::Instant>,
+    position_header: Option<HeaderName>,
+}
+
+impl Session {
+    /// A session subscribed as `subscription` (its start aside).
+    pub fn new(subscription: Subscription) -> Session {
+        Session {
+            subscription,
+            until: None,
+            position_header: None,
+        }
+    }
+
+    /// Ends the stream cleanly at `deadline` (a token's expiry, say), after
+    /// what was sent before; a client that reconnects is asked again.
+    pub fn until(mut self, deadline: std::time::Instant) -> Session {
+        self.until = Some(deadline);
+        self
+    }
+
+    /// Also sends, in the response header `name`, where the stream starts:
+    /// the ID of the last event before the first one it sends (the ID the
+    /// client resumed after, the newest retained for a client that starts
+    /// now), or [`EARLIEST`] when it starts with the oldest event retained
+    /// (asked with `earliest`, or after a lost resume, where the server
+    /// gives the history then). Absent when the place has no ID. A Mercure
+    /// hub sends it as `Last-Event-ID`.
+    pub fn position_header(mut self, name: HeaderName) -> Session {
+        self.position_header = Some(name);
+        self
+    }
+}
 
 impl<P: Provider> Inner<P> {
     /// Answers a request to the service: the session hook chooses the
@@ -45,14 +104,15 @@ impl<P: Provider> Inner<P> {
         if head_only {
             return headers::event_stream(Body::empty());
         }
-        self.open(topics, start).await
+        self.open(Session::new(Subscription::new(topics)), start)
+            .await
     }
 
-    /// Answers a request whose topics the caller chose: no hook.
+    /// Answers a request with the session its handler chose: no hook.
     pub(crate) async fn respond_with(
         self: Arc<Self>,
         parts: Parts,
-        topics: Vec<Topic>,
+        session: Session,
     ) -> Response<Body> {
         match head_only(&parts) {
             Err(response) => response,
@@ -60,18 +120,20 @@ impl<P: Provider> Inner<P> {
             Ok(true) => headers::event_stream(Body::empty()),
             Ok(false) => {
                 let start = self.start(&parts);
-                self.open(topics, start).await
+                self.open(session, start).await
             }
         }
     }
 
-    /// Subscribes to `topics` from `start` and streams the subscription.
-    async fn open(&self, topics: Vec<Topic>, start: Start) -> Response<Body> {
-        // A lost resume gets the history a new client gets, when new
-        // clients get it: subscribed again, from the earliest.
-        let again = (self.history_for_new_clients && matches!(start, Start::After(_)))
-            .then(|| topics.clone());
-        let mut subscribed = match self.subscribe(topics, start).await {
+    /// Subscribes as `session` says from `start` and streams the
+    /// subscription.
+    async fn open(&self, session: Session, start: Start) -> Response<Body> {
+        let (selection, _) = session.subscription.split_start();
+        // A lost resume gets the history, where the server gives it on
+        // request: subscribed again, from the earliest.
+        let again = (self.history.honours_earliest() && matches!(start, Start::After(_)))
+            .then(|| selection.clone());
+        let mut subscribed = match self.subscribe(selection.starting(start)).await {
             Ok(subscribed) => subscribed,
             Err(response) => return response,
         };
@@ -81,10 +143,10 @@ impl<P: Provider> Inner<P> {
         // none retained, from the earliest, which then holds just what
         // was published since. Replayed events after the signal carry
         // their own IDs.
-        let mut signal_id = subscribed.position.take();
-        if let (Resume::Lost, Some(topics)) = (resume, again) {
+        let mut signal_id = subscribed.position.clone();
+        if let (Resume::Lost, Some(selection)) = (resume, again) {
             drop(subscribed);
-            subscribed = match self.subscribe(topics, Start::Earliest).await {
+            subscribed = match self.subscribe(selection.from_earliest()).await {
                 Ok(subscribed) => subscribed,
                 Err(response) => return response,
             };
@@ -104,12 +166,17 @@ impl<P: Provider> Inner<P> {
             Resume::Earliest => Some(EARLIEST),
             _ => None,
         };
+        let position = match subscribed.resume {
+            Resume::Earliest => Some(EventId::from_static(EARLIEST)),
+            _ => subscribed.position.clone(),
+        };
         let stream = EndOnError {
             stream: subscribed.stream,
         };
         let listener = Listener::new(self.shutdown.clone());
-        let mut body =
-            EventBody::new(stream, self.config, Some(listener)).counted(&self.open_streams);
+        let mut body = EventBody::new(stream, self.config, Some(listener))
+            .counted(&self.open_streams)
+            .until(session.until.map(tokio::time::Instant::from_std));
         if let (Resume::Lost, Some(lost)) = (resume, &self.lost_history) {
             let mut lost = lost.clone();
             if signal_id.is_some() {
@@ -119,10 +186,16 @@ impl<P: Provider> Inner<P> {
         }
         let body = Body::events(body);
         let mut response = headers::event_stream(body);
+        let response_headers = response.headers_mut();
         if let Some(header) = header {
-            response
-                .headers_mut()
-                .insert(headers::RESUME_HEADER, HeaderValue::from_static(header));
+            response_headers.insert(headers::RESUME_HEADER, HeaderValue::from_static(header));
+        }
+        if let (Some(name), Some(position)) = (session.position_header, position) {
+            // An event ID holds no CR, LF or NUL; other bytes a header
+            // cannot carry leave it out.
+            if let Ok(value) = HeaderValue::from_str(position.as_str()) {
+                response_headers.insert(name, value);
+            }
         }
         response
     }
@@ -130,10 +203,8 @@ impl<P: Provider> Inner<P> {
     /// The provider's subscription, or the answer when there is none.
     async fn subscribe(
         &self,
-        topics: Vec<Topic>,
-        start: Start,
+        subscription: Subscription,
     ) -> Result<Subscribed<P::Stream>, Response<Body>> {
-        let subscription = Subscription::new(topics).starting(start);
         match self.provider.subscribe(subscription).await {
             Ok(subscribed) => Ok(subscribed),
             Err(error) if error.is_shutdown() => {
@@ -149,14 +220,14 @@ impl<P: Provider> Inner<P> {
 
     /// Where the client's stream starts: after its last event ID (from the
     /// header, or the query parameter if configured), at the earliest for
-    /// [`EARLIEST`] or a client without an ID when the server gives new
-    /// clients the history (otherwise `earliest` is an ID like any other),
-    /// or now.
+    /// [`EARLIEST`] where the server gives the history on request, for a
+    /// client without an ID where it gives it to new clients (otherwise
+    /// `earliest` is an ID like any other), or now.
     fn start(&self, parts: &Parts) -> Start {
         match self.last_event_id(parts) {
-            Some(id) if id == EARLIEST && self.history_for_new_clients => Start::Earliest,
+            Some(id) if id == EARLIEST && self.history.honours_earliest() => Start::Earliest,
             Some(id) => Start::After(id),
-            None if self.history_for_new_clients => Start::Earliest,
+            None if self.history.for_new_clients() => Start::Earliest,
             None => Start::Now,
         }
     }
