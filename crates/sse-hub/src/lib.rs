@@ -5,3 +5,10 @@
 //! in memory (Joe) or shared between hub processes (Redis).
 
 pub mod auth;
+mod update;
+
+pub use crate::update::{FormError, FormLimits, Update};
+
+/// The largest publish body the hub reads unless configured, 1 MiB (the
+/// reference hub's): a larger one is answered `413`.
+pub const DEFAULT_MAX_BODY: usize = 1 << 20;
