@@ -543,7 +543,10 @@ impl<P: Provider> Builder<P> {
     /// the ID is [`EARLIEST`](crate::EARLIEST) where the server gives the
     /// history on request ([`History`](crate::History); it then holds just
     /// what was published since), and the message's own otherwise (none,
-    /// usually).
+    /// usually). That newest ID may be one of an update the client may not
+    /// see (a private one, with filtered subscriptions): where IDs say
+    /// something, give the history on request, whose signal carries
+    /// `earliest`.
     ///
     /// # Examples
     ///

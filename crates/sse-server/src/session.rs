@@ -69,13 +69,15 @@ impl Session {
         self
     }
 
-    /// Also sends, in the response header `name`, where the stream starts:
-    /// the ID of the last event before the first one it sends (the ID the
-    /// client resumed after, the newest retained for a client that starts
-    /// now), or [`EARLIEST`] when it starts with the oldest event retained
-    /// (asked with `earliest`, or after a lost resume, where the server
-    /// gives the history then). Absent when the place has no ID. A Mercure
-    /// hub sends it as `Last-Event-ID`.
+    /// Also sends, in the response header `name`, where the stream of a
+    /// client that sent a last event ID starts: the ID of the last event
+    /// before the first one it sends (the ID it resumed after), or
+    /// [`EARLIEST`] when it starts with the oldest event retained (asked
+    /// with `earliest`, or after a lost resume, where the server gives the
+    /// history then; without that, the newest retained). Absent for a
+    /// client that sent no ID (the newest ID may be one of an update it may
+    /// not see), and when the place has no ID. A Mercure hub sends it as
+    /// `Last-Event-ID`.
     pub fn position_header(mut self, name: HeaderName) -> Session {
         self.position_header = Some(name);
         self
@@ -166,8 +168,9 @@ impl<P: Provider> Inner<P> {
             Resume::Earliest => Some(EARLIEST),
             _ => None,
         };
-        let position = match subscribed.resume {
-            Resume::Earliest => Some(EventId::from_static(EARLIEST)),
+        let position = match (resume, subscribed.resume) {
+            (Resume::Fresh, _) => None,
+            (_, Resume::Earliest) => Some(EventId::from_static(EARLIEST)),
             _ => subscribed.position.clone(),
         };
         let stream = EndOnError {

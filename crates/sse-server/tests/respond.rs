@@ -83,10 +83,12 @@ async fn the_position_header_says_where_the_stream_starts() {
         }
         request.send()
     };
-    // Fresh: after the newest retained; resuming: after the ID; earliest
-    // and a lost resume (history on request): from the oldest.
+    // Resuming: after the ID; earliest and a lost resume (history on
+    // request): from the oldest. None for a client that sent no ID.
+    let response = open(None).await.unwrap();
+    assert!(response.headers().get(&POSITION).is_none());
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "fresh");
     for (sent, position, resume, first) in [
-        (None, "3", "fresh", None),
         (Some("1"), "1", "exact", Some("b2")),
         (Some("earliest"), "earliest", "earliest", Some("b1")),
         (Some("stale"), "earliest", "lost", Some("b1")),
