@@ -535,18 +535,19 @@ impl<P: Provider> Builder<P> {
     /// refetch its state. Off by default; the
     /// [`sse-resume: lost`](crate::RESUME_HEADER) header is always sent.
     ///
-    /// The message is sent with the ID of the newest event the provider
-    /// retained when the client subscribed
-    /// ([`Subscribed::position`](sse_codec::Subscribed::position)), so
-    /// that the client's next reconnect resumes exactly from there instead
-    /// of being told again that its history is lost. With nothing retained
-    /// the ID is [`EARLIEST`](crate::EARLIEST) where the server gives the
-    /// history on request ([`History`](crate::History); it then holds just
-    /// what was published since), and the message's own otherwise (none,
-    /// usually). That newest ID may be one of an update the client may not
-    /// see (a private one, with filtered subscriptions): where IDs say
-    /// something, give the history on request, whose signal carries
-    /// `earliest`.
+    /// The message is sent with an ID from which the client's next
+    /// reconnect resumes exactly, instead of being told again that its
+    /// history is lost. Where the retained history follows the signal
+    /// (the server gives it on request, [`History`](crate::History)), the
+    /// ID is [`EARLIEST`](crate::EARLIEST): a reconnect gets that history
+    /// again, and each replayed event moves the client's ID on. Otherwise
+    /// it is the ID of the newest event the provider retained when the
+    /// client subscribed
+    /// ([`Subscribed::position`](sse_codec::Subscribed::position)), or the
+    /// message's own if none has one. That newest ID may be one of an
+    /// update the client may not see (a private one, with filtered
+    /// subscriptions): where IDs say something, give the history on
+    /// request.
     ///
     /// # Examples
     ///

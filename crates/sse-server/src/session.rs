@@ -141,10 +141,10 @@ impl<P: Provider> Inner<P> {
         };
         let resume = subscribed.resume;
         // Where the client resumes from if it reconnects after the lost
-        // signal: after the newest event retained when it came, or, with
-        // none retained, from the earliest, which then holds just what
-        // was published since. Replayed events after the signal carry
-        // their own IDs.
+        // signal: after the newest event retained when it came; or, where
+        // the retained history follows the signal, from the earliest,
+        // which gives it that history again (each replayed event then
+        // moves the client's ID on), and tells it no ID it may not see.
         let mut signal_id = subscribed.position.clone();
         if let (Resume::Lost, Some(selection)) = (resume, again) {
             drop(subscribed);
@@ -153,7 +153,7 @@ impl<P: Provider> Inner<P> {
                 Err(response) => return response,
             };
             if subscribed.resume == Resume::Earliest {
-                signal_id = signal_id.or(Some(EventId::from_static(EARLIEST)));
+                signal_id = Some(EventId::from_static(EARLIEST));
             }
         }
         // The server may have shut down while the hook or the subscription

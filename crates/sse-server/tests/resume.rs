@@ -281,9 +281,9 @@ async fn the_lost_signal_carries_the_newest_retained_id() {
 }
 
 /// With `history_for_new_clients`, a client whose resume is lost gets what
-/// a new client gets: after the signal, the retained history, then live;
-/// with nothing retained, the signal's ID is `earliest`, which then holds
-/// just what was published since.
+/// a new client gets: after the signal, the retained history, then live.
+/// The signal's ID is `earliest`: a reconnect right after it gets that
+/// history again (with nothing retained, just what was published since).
 #[tokio::test]
 async fn a_lost_resume_gets_the_history_a_new_client_gets() {
     let server = Server::builder(replaying_joe())
@@ -326,7 +326,12 @@ async fn a_lost_resume_gets_the_history_a_new_client_gets() {
     }
     assert_eq!(
         got,
-        ["lost:2:", "message:1:a", "message:2:b", "message:3:c"]
+        [
+            "lost:earliest:",
+            "message:1:a",
+            "message:2:b",
+            "message:3:c"
+        ]
     );
 }
 
