@@ -5,6 +5,7 @@
 //! in memory (Joe) or shared between hub processes (Redis).
 
 pub mod auth;
+pub mod selector;
 mod update;
 
 pub use crate::update::{FormError, FormLimits, Update};

@@ -1,0 +1,360 @@
+//! A bounded cache, shared by every request of a hub, of compiled
+//! selectors and of template match results.
+
+use super::{Kind, Selector};
+use std::{
+    collections::HashMap,
+    fmt,
+    hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState},
+    mem,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+};
+
+/// Independent locks per cache: callers on different shards never wait for
+/// each other, and a lock is held for one hash map lookup or insertion.
+const SHARDS: usize = 16;
+
+/// Compiled selectors and template match results, bounded and shared.
+///
+/// Subscribers repeat the same selectors, and every update is matched
+/// against every subscriber's: the cache hands out one compiled
+/// [`Selector`] per selector string, and remembers whether a template
+/// matched a topic, so that the many subscribers of one template pay for
+/// one regular expression search per topic.
+///
+/// Cheap to clone: clones share one cache. Safe to use from any number of
+/// tasks at once; a call holds one of 16 locks for a lookup or an insertion,
+/// never while compiling or matching, and never across an `.await`.
+///
+/// # Bounds
+///
+/// At most [`selector_capacity`](SelectorCache::selector_capacity) compiled
+/// templates (default [`DEFAULT_SELECTORS`](SelectorCache::DEFAULT_SELECTORS),
+/// 10,000) and [`result_capacity`](SelectorCache::result_capacity) match
+/// results (default [`DEFAULT_RESULTS`](SelectorCache::DEFAULT_RESULTS),
+/// 100,000) are kept. A compiled template keeps its string and a program
+/// bounded as [`Selector::new`] says; a result keeps a copy of its topic
+/// (the template's string is shared). When full, an entry is evicted by the
+/// clock (second chance) policy: one read since the clock's hand last passed
+/// it is kept once more, so entries in use stay and one-off entries leave
+/// first. Only templates are cached: `*` and exact selectors cost nothing
+/// to build or match. A capacity of 0 disables that half of the cache.
+///
+/// # Examples
+///
+/// ```
+/// use sse_hub::selector::SelectorCache;
+/// use std::sync::Arc;
+///
+/// let cache = SelectorCache::new();
+/// let a = cache.selector("https://example.com/books/{id}");
+/// let b = cache.selector("https://example.com/books/{id}");
+/// assert!(Arc::ptr_eq(&a, &b));
+///
+/// assert!(cache.matches(&a, "https://example.com/books/1"));
+/// assert!(cache.matches_any(&[a, b], &["https://example.com/books/2"]));
+/// ```
+#[derive(Clone)]
+pub struct SelectorCache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    hasher: RandomState,
+    selectors: Shards<Arc<Selector>>,
+    results: Shards<Outcome>,
+    every: Arc<Selector>,
+}
+
+/// A remembered match: the key is kept whole, beside its hash, so that two
+/// keys with one hash are never confused.
+struct Outcome {
+    selector: Arc<str>,
+    topic: Box<str>,
+    matched: bool,
+}
+
+impl SelectorCache {
+    /// The number of compiled templates a cache from
+    /// [`new`](SelectorCache::new) keeps.
+    pub const DEFAULT_SELECTORS: usize = 10_000;
+
+    /// The number of template match results a cache from
+    /// [`new`](SelectorCache::new) keeps.
+    pub const DEFAULT_RESULTS: usize = 100_000;
+
+    /// A cache with the default bounds.
+    pub fn new() -> SelectorCache {
+        SelectorCache::with_capacity(SelectorCache::DEFAULT_SELECTORS, SelectorCache::DEFAULT_RESULTS)
+    }
+
+    /// A cache keeping at most `selectors` compiled templates and `results`
+    /// match results; 0 disables either.
+    pub fn with_capacity(selectors: usize, results: usize) -> SelectorCache {
+        SelectorCache {
+            inner: Arc::new(Inner {
+                hasher: RandomState::new(),
+                selectors: Shards::new(selectors),
+                results: Shards::new(results),
+                every: Arc::new(Selector::new("*")),
+            }),
+        }
+    }
+
+    /// The compiled selector for `selector`: the cached one when this
+    /// template was asked for before and is still kept, else a new one
+    /// (kept when it is a template). Never fails, as [`Selector::new`].
+    pub fn selector(&self, selector: &str) -> Arc<Selector> {
+        if selector == "*" {
+            return Arc::clone(&self.inner.every);
+        }
+        if !selector.contains('{') {
+            // Not a template (see `Template::compile`): nothing to compile.
+            return Arc::new(Selector::new(selector));
+        }
+        let inner = &*self.inner;
+        let hash = inner.hasher.hash_one(selector);
+        let is_key = |cached: &Arc<Selector>| cached.as_str() == selector;
+        if let Some(cached) = inner.selectors.lock(hash).get(hash, is_key) {
+            return Arc::clone(cached);
+        }
+        let compiled = Arc::new(Selector::new(selector));
+        if !compiled.is_template() {
+            return compiled;
+        }
+        let mut shard = inner.selectors.lock(hash);
+        // Another caller may have compiled it meanwhile: share theirs.
+        if let Some(cached) = shard.get(hash, is_key) {
+            return Arc::clone(cached);
+        }
+        let evicted = shard.insert(hash, Arc::clone(&compiled));
+        drop(shard);
+        // A compiled template may be large: freed after the lock is released.
+        drop(evicted);
+        compiled
+    }
+
+    /// Whether `topic` matches `selector`, as [`Selector::matches`], with a
+    /// template's answer remembered for the next caller.
+    pub fn matches(&self, selector: &Selector, topic: &str) -> bool {
+        if !matches!(selector.kind, Kind::Template(_)) || selector.as_str() == topic {
+            return selector.matches(topic);
+        }
+        let inner = &*self.inner;
+        let hash = inner.hasher.hash_one((selector.as_str(), topic));
+        let is_key = |outcome: &Outcome| {
+            *outcome.selector == *selector.as_str() && *outcome.topic == *topic
+        };
+        if let Some(outcome) = inner.results.lock(hash).get(hash, is_key) {
+            return outcome.matched;
+        }
+        let matched = selector.matches(topic);
+        let outcome = Outcome {
+            selector: Arc::clone(selector.shared_str()),
+            topic: Box::from(topic),
+            matched,
+        };
+        let evicted = inner.results.lock(hash).insert(hash, outcome);
+        drop(evicted);
+        matched
+    }
+
+    /// [`matches_any`](super::matches_any) through this cache: whether any
+    /// of `topics` matches any of `selectors`.
+    pub fn matches_any<S, T>(&self, selectors: &[S], topics: &[T]) -> bool
+    where
+        S: AsRef<Selector>,
+        T: AsRef<str>,
+    {
+        topics.iter().any(|topic| {
+            let topic = topic.as_ref();
+            selectors
+                .iter()
+                .any(|selector| self.matches(selector.as_ref(), topic))
+        })
+    }
+
+    /// [`matches_every`](super::matches_every) through this cache: whether
+    /// each of `topics` matches at least one of `selectors`.
+    pub fn matches_every<S, T>(&self, selectors: &[S], topics: &[T]) -> bool
+    where
+        S: AsRef<Selector>,
+        T: AsRef<str>,
+    {
+        topics.iter().all(|topic| {
+            let topic = topic.as_ref();
+            selectors
+                .iter()
+                .any(|selector| self.matches(selector.as_ref(), topic))
+        })
+    }
+
+    /// The most compiled templates kept.
+    pub fn selector_capacity(&self) -> usize {
+        self.inner.selectors.capacity
+    }
+
+    /// The most match results kept.
+    pub fn result_capacity(&self) -> usize {
+        self.inner.results.capacity
+    }
+
+    /// How many compiled templates are kept now.
+    pub fn cached_selectors(&self) -> usize {
+        self.inner.selectors.len()
+    }
+
+    /// How many match results are kept now.
+    pub fn cached_results(&self) -> usize {
+        self.inner.results.len()
+    }
+}
+
+impl Default for SelectorCache {
+    fn default() -> SelectorCache {
+        SelectorCache::new()
+    }
+}
+
+impl fmt::Debug for SelectorCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SelectorCache")
+            .field("selector_capacity", &self.selector_capacity())
+            .field("result_capacity", &self.result_capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A bounded map split into [`SHARDS`] clocks, keyed by a hash computed by
+/// the caller.
+struct Shards<V> {
+    shards: Box<[Mutex<Clock<V>>]>,
+    capacity: usize,
+}
+
+impl<V> Shards<V> {
+    /// Shards whose capacities add up to `capacity` exactly.
+    fn new(capacity: usize) -> Shards<V> {
+        let shards = (0..SHARDS)
+            .map(|i| Mutex::new(Clock::new(capacity / SHARDS + usize::from(i < capacity % SHARDS))))
+            .collect();
+        Shards { shards, capacity }
+    }
+
+    /// The shard of `hash`, chosen by its high bits (the shard's map uses
+    /// the low ones), locked.
+    fn lock(&self, hash: u64) -> MutexGuard<'_, Clock<V>> {
+        let i = ((u128::from(hash) * SHARDS as u128) >> 64) as usize;
+        // Nothing panics while a shard is locked, so a poisoned lock guards
+        // consistent data all the same.
+        self.shards[i].lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| shard.lock().unwrap_or_else(PoisonError::into_inner).len())
+            .sum()
+    }
+}
+
+/// A map of at most `capacity` entries evicting by the clock policy: a ring
+/// of slots, each with a flag set when it is read; the hand clears set
+/// flags as it passes and evicts the first slot whose flag is clear.
+struct Clock<V> {
+    capacity: usize,
+    index: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
+    slots: Vec<Slot<V>>,
+    hand: usize,
+}
+
+struct Slot<V> {
+    hash: u64,
+    value: V,
+    referenced: bool,
+}
+
+impl<V> Clock<V> {
+    fn new(capacity: usize) -> Clock<V> {
+        Clock {
+            capacity,
+            index: HashMap::default(),
+            slots: Vec::new(),
+            hand: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The value under `hash`, when `is_key` says it is the one asked for.
+    fn get(&mut self, hash: u64, is_key: impl FnOnce(&V) -> bool) -> Option<&V> {
+        let &i = self.index.get(&hash)?;
+        let slot = &mut self.slots[i];
+        if !is_key(&slot.value) {
+            return None;
+        }
+        slot.referenced = true;
+        Some(&slot.value)
+    }
+
+    /// Keeps `value` under `hash`; returns the value it displaced (an
+    /// evicted one, one under the same hash, or `value` itself at capacity
+    /// 0) for the caller to drop once the lock is released.
+    fn insert(&mut self, hash: u64, value: V) -> Option<V> {
+        if self.capacity == 0 {
+            return Some(value);
+        }
+        if let Some(&i) = self.index.get(&hash) {
+            // A different key with the same 64-bit hash: the newer one
+            // takes the slot, the older one is asked for again if needed.
+            return Some(mem::replace(&mut self.slots[i].value, value));
+        }
+        // New entries start unreferenced, so that a burst of one-off keys
+        // (each update's new topic) evicts itself rather than the keys in use.
+        let slot = Slot {
+            hash,
+            value,
+            referenced: false,
+        };
+        if self.slots.len() < self.capacity {
+            self.index.insert(hash, self.slots.len());
+            self.slots.push(slot);
+            return None;
+        }
+        // Terminates within one turn: the hand clears every flag it passes.
+        while mem::take(&mut self.slots[self.hand].referenced) {
+            self.hand = (self.hand + 1) % self.capacity;
+        }
+        let i = self.hand;
+        self.hand = (i + 1) % self.capacity;
+        let old = mem::replace(&mut self.slots[i], slot);
+        self.index.remove(&old.hash);
+        self.index.insert(hash, i);
+        Some(old.value)
+    }
+}
+
+/// The hasher of a clock's index, whose keys are already hashes from the
+/// cache's randomly keyed [`RandomState`]: it only spreads them, so that
+/// the bits that chose the shard do not crowd the map's.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        // Odd, so a bijection; its high bits depend on all of the key's.
+        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+}
