@@ -59,10 +59,10 @@
 //!
 //! [`Claims`] holds the `mercure` claim's `publish` and `subscribe` selector
 //! lists (or those of [`FALLBACK_CLAIM`]), its `payload`, and the token's
-//! expiry for closing a subscriber's stream at `exp`. Matching the selectors
-//! against topics is the hub's selector matching; a topic no selector
-//! grants is refused with [`AuthError::NotGranted`] (`403`,
-//! `insufficient_scope`).
+//! expiry for closing a subscriber's stream at `exp`. [`can_publish`],
+//! [`can_subscribe`] and [`can_subscribe_private`] match them against topics
+//! with the hub's [selectors](crate::selector); a topic no selector grants is
+//! refused with [`AuthError::NotGranted`] (`403`, `insufficient_scope`).
 //!
 //! # Keys
 //!
@@ -75,6 +75,7 @@
 mod claims;
 mod error;
 mod extract;
+mod grants;
 mod keys;
 mod pem;
 mod verify;
@@ -84,6 +85,7 @@ pub use self::error::{Action, AuthError, ClaimProblem, InvalidRequest, Malformed
 pub use self::extract::{
     DEFAULT_COOKIE_NAME, QUERY_PARAMETER, Token, TokenSource, csrf_ok, extract_token,
 };
+pub use self::grants::{can_publish, can_subscribe, can_subscribe_private};
 pub use self::keys::{
     Algorithm, DEFAULT_ALGORITHM, Key, KeyError, KeyType, Keys, PUBLISHER_ALG_VAR,
     PUBLISHER_KEY_VAR, SUBSCRIBER_ALG_VAR, SUBSCRIBER_KEY_VAR,
