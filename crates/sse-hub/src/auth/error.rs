@@ -13,7 +13,7 @@ use super::verify::Role;
 /// log) and in the `WWW-Authenticate` header of the answer
 /// ([`www_authenticate`](Self::www_authenticate)); [`status`](Self::status)
 /// is the answer's status.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AuthError {
     /// The request carries no token: no `Authorization: Bearer` header, no
