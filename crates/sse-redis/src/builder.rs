@@ -3,7 +3,7 @@
 
 use crate::{
     Error,
-    entry::EntryId,
+    entry::{Entry, EntryId},
     reader::{self, Position, Reader},
     redis::{Handle, Redis},
     replay::REPLAYS,
@@ -15,12 +15,13 @@ use redis::{
     Client, IntoConnectionInfo, Value,
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
+use sse_codec::EventId;
 use sse_joe::Stats;
 use std::{
     fmt,
     sync::{
         Arc, Mutex, OnceLock,
-        atomic::{AtomicBool, AtomicU64},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize},
     },
     time::Duration,
 };
@@ -36,10 +37,6 @@ pub const DEFAULT_KEY: &str = "sse:events";
 /// [`RedisBuilder::response_timeout`].
 pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The most entries one replay reads unless configured:
-/// [`RedisBuilder::max_replay`].
-pub const DEFAULT_MAX_REPLAY: usize = 10_000;
-
 /// Configures a [`Redis`]; from [`Redis::builder`].
 #[must_use]
 pub struct RedisBuilder {
@@ -48,7 +45,6 @@ pub struct RedisBuilder {
     key: String,
     retention: Retention,
     response_timeout: Duration,
-    max_replay: usize,
     joe: JoeConfig,
 }
 
@@ -76,7 +72,6 @@ impl Redis {
             key: DEFAULT_KEY.to_owned(),
             retention: DEFAULT_RETENTION,
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
-            max_replay: DEFAULT_MAX_REPLAY,
             joe: JoeConfig {
                 capacity: sse_joe::DEFAULT_CAPACITY,
                 max_queued_bytes: sse_joe::DEFAULT_MAX_QUEUED_BYTES,
@@ -125,30 +120,6 @@ impl RedisBuilder {
         self
     }
 
-    /// Sets the most entries one replay reads; [`DEFAULT_MAX_REPLAY`]
-    /// (10,000) by default.
-    ///
-    /// A replay holds its frames in the subscriber's queue until they are
-    /// sent, so this bounds what one resume costs: at most this many frames
-    /// (those of the subscriber's topics among the entries read), each as
-    /// large as it was published, besides Joe's bounds for live frames. A
-    /// resume from further back is [`Resume::Lost`], as if the entry had
-    /// been trimmed; a subscription from the earliest replays the newest
-    /// this many entries. With [`Retention::Last`]`(n)`, set it to at least
-    /// `n` plus 100 (Redis trims whole nodes of up to 100 entries), so that
-    /// every retained entry can be resumed from.
-    ///
-    /// # Panics
-    ///
-    /// Panics if `entries` is zero.
-    ///
-    /// [`Resume::Lost`]: sse_codec::Resume::Lost
-    pub fn max_replay(mut self, entries: usize) -> RedisBuilder {
-        assert!(entries > 0, "a replay must be able to hold an entry");
-        self.max_replay = entries;
-        self
-    }
-
     /// Sets how many frames may wait for one subscriber of this process
     /// before it is ended ([`Joe`]'s log capacity).
     ///
@@ -164,7 +135,9 @@ impl RedisBuilder {
     }
 
     /// Sets how many bytes may wait for one subscriber of this process
-    /// before it is ended ([`Joe`]'s byte limit).
+    /// before it is ended ([`Joe`]'s byte limit); also the most bytes of
+    /// frames one page of a replay holds past its first frame (see
+    /// [`Subscriber`](crate::Subscriber)).
     ///
     /// [`Joe`]: sse_joe::Joe
     ///
@@ -261,12 +234,12 @@ impl RedisBuilder {
                     .await?;
                 let scripts = Scripts::load(&mut publisher).await?;
                 let epoch = scripts.instance(&mut publisher, &key, &epoch_key).await?;
-                let (last, added) = position(&mut publisher, &key).await?;
+                let (last, added) = position(&mut publisher, &key, &epoch).await?;
                 Ok::<_, Error>((publisher, reader_conn, scripts, epoch, last, added))
             })
             .await
             .map_err(stopped)?;
-        let (publisher, reader_conn, scripts, epoch, last, added) = connected?;
+        let (publisher, reader_conn, scripts, epoch, (last, last_id), added) = connected?;
         let (progress, _) = watch::channel(Progress {
             last,
             epoch: Arc::clone(&epoch),
@@ -276,7 +249,6 @@ impl RedisBuilder {
             epoch_key: format!("{}:epoch", self.key),
             key: self.key,
             retention: self.retention,
-            max_replay: self.max_replay,
             scripts,
             conn,
             publisher,
@@ -287,6 +259,7 @@ impl RedisBuilder {
                 end: Arc::new(OnceLock::new()),
                 epoch: Arc::clone(&epoch),
                 last,
+                last_id,
                 down: None,
                 carried: Stats::default(),
             }),
@@ -297,6 +270,7 @@ impl RedisBuilder {
             joe: self.joe,
             replays_exact: AtomicU64::new(0),
             replays_lost: AtomicU64::new(0),
+            streams: AtomicUsize::new(0),
         });
         let reader = Reader {
             shared: Arc::clone(&shared),
@@ -334,20 +308,21 @@ impl fmt::Debug for RedisBuilder {
             .field("key", &self.key)
             .field("retention", &self.retention)
             .field("response_timeout", &self.response_timeout)
-            .field("max_replay", &self.max_replay)
             .field("capacity", &self.joe.capacity)
             .field("max_queued_bytes", &self.joe.max_queued_bytes)
             .finish_non_exhaustive()
     }
 }
 
-/// The ID of the stream's last entry ([`EntryId::ZERO`] if it has none),
-/// and how many entries were ever added to the stream (`XINFO STREAM`'s
+/// The ID of the stream's last entry ([`EntryId::ZERO`] if it has none)
+/// and its event ID (the stream's instance being `epoch`), and how many
+/// entries were ever added to the stream (`XINFO STREAM`'s
 /// `entries-added`, unknown before Redis 7), read in one transaction.
 async fn position(
     conn: &mut ConnectionManager,
     key: &str,
-) -> Result<(EntryId, Option<u64>), Error> {
+    epoch: &str,
+) -> Result<((EntryId, Option<EventId>), Option<u64>), Error> {
     let (last, info): (Value, Value) = redis::pipe()
         .atomic()
         .cmd("XREVRANGE")
@@ -363,13 +338,13 @@ async fn position(
         .await?;
     let last = match last {
         Value::Array(entries) => entries
-            .first()
-            .and_then(|entry| match entry {
-                Value::Array(parts) => parts.first().and_then(EntryId::from_value),
-                _ => None,
-            })
-            .unwrap_or(EntryId::ZERO),
-        _ => EntryId::ZERO,
+            .into_iter()
+            .next()
+            .and_then(|entry| Entry::from_value(entry, epoch))
+            .map_or((EntryId::ZERO, None), |entry| {
+                (entry.id, entry.message.get_id().cloned())
+            }),
+        _ => (EntryId::ZERO, None),
     };
     let fields: Vec<(Value, Value)> = match info {
         Value::Map(fields) => fields,

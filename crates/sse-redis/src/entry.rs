@@ -1,8 +1,9 @@
-//! The stream entry of a message, and the event IDs made from entry IDs.
+//! The stream entry of a message (its fields, its routing), and the event
+//! IDs made from entry IDs.
 
 use bytes::Bytes;
 use redis::Value;
-use sse_codec::{EventId, EventType, Message, Topic};
+use sse_codec::{EventId, EventType, Message, Routing, Subscription, Topic};
 use std::{fmt, time::Duration};
 
 /// A Redis stream entry ID, `<milliseconds>-<sequence>`, ordered as Redis
@@ -74,22 +75,36 @@ pub(crate) fn event_id(entry: EntryId, epoch: &str) -> EventId {
 /// programs can publish with a plain `XADD`. (The publish script writes
 /// the `epoch` field.)
 pub(crate) mod field {
+    /// First when present: the publish script finds it there, to index it.
+    pub(crate) const ID: &str = "id";
     pub(crate) const TOPIC: &str = "topic";
+    pub(crate) const PRIVATE: &str = "private";
     pub(crate) const EVENT: &str = "event";
     pub(crate) const DATA: &str = "data";
     pub(crate) const RETRY: &str = "retry";
     pub(crate) const COMMENT: &str = "comment";
 }
 
-/// The field-value pairs of `message` published to `topics`, for `XADD`,
-/// after the `epoch` field.
-pub(crate) fn fields<'a>(message: &'a Message, topics: &'a [Topic]) -> Vec<(&'static str, Bytes)> {
-    let mut out = Vec::with_capacity(3 + topics.len());
+/// The field-value pairs of `message` published to `topics` (in their
+/// order, the canonical first), private or not, for `XADD`, after the
+/// `epoch` field. The publisher's ID, if any, comes first.
+pub(crate) fn fields(
+    message: &Message,
+    topics: &[Topic],
+    private: bool,
+) -> Vec<(&'static str, Bytes)> {
+    let mut out = Vec::with_capacity(4 + topics.len());
+    if let Some(id) = message.get_id() {
+        out.push((field::ID, id.as_bytes().clone()));
+    }
     for topic in topics {
         out.push((
             field::TOPIC,
             Bytes::copy_from_slice(topic.as_str().as_bytes()),
         ));
+    }
+    if private {
+        out.push((field::PRIVATE, Bytes::from_static(b"1")));
     }
     if let Some(event) = message.get_event() {
         out.push((field::EVENT, event.as_bytes().clone()));
@@ -107,23 +122,33 @@ pub(crate) fn fields<'a>(message: &'a Message, topics: &'a [Topic]) -> Vec<(&'st
     out
 }
 
-/// A stream entry read back: where it was published, and the message
-/// with its event ID.
+/// A stream entry read back: its routing, and the message with its event
+/// ID (the publisher's, or one made from the entry's).
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub(crate) id: EntryId,
     pub(crate) epoch: Option<Bytes>,
-    pub(crate) topics: Vec<Topic>,
+    pub(crate) routing: Routing,
     pub(crate) message: Message,
+}
+
+/// What the fields of an entry say, while they are read.
+#[derive(Default)]
+struct Fields {
+    epoch: Option<Bytes>,
+    id: Option<EventId>,
+    topics: Vec<Topic>,
+    private: bool,
+    message: Message,
 }
 
 impl Entry {
     /// Reads an entry from its `XRANGE`/`XREAD` reply, `[id, [field,
     /// value, ...]]`. `None` when the reply is not an entry. Fields this
     /// crate does not write are ignored; a value that cannot be used (an
-    /// event type with a line break, a retry that is not a number) is
-    /// dropped, so that an entry written by another program still makes an
-    /// event.
+    /// event type or ID with a line break, a retry that is not a number)
+    /// is dropped, so that an entry written by another program still makes
+    /// an event.
     pub(crate) fn from_value(value: Value, epoch: &str) -> Option<Entry> {
         let Value::Array(mut parts) = value else {
             return None;
@@ -132,23 +157,27 @@ impl Entry {
             return None;
         };
         let id = EntryId::from_value(parts.first()?)?;
-        let mut entry = Entry {
-            id,
-            epoch: None,
-            topics: Vec::new(),
-            message: Message::new(),
-        };
+        let mut fields = Fields::default();
         let mut pairs = pairs.into_iter();
         while let (Some(name), Some(value)) = (pairs.next(), pairs.next()) {
             let (Some(name), Some(value)) = (bytes(name), bytes(value)) else {
                 continue;
             };
-            entry.add(&name, value);
+            fields.add(&name, value);
         }
-        // The ID names the epoch the entry was written with (this stream's
-        // for an entry another program wrote without one): a resume then
-        // checks the entry against the ID it gives.
-        let id = event_id(id, entry.epoch(epoch));
+        let mut entry = Entry {
+            id,
+            epoch: fields.epoch,
+            routing: Routing::new(fields.topics).private(fields.private),
+            message: fields.message,
+        };
+        // Without the publisher's, the ID names the entry and the epoch it
+        // was written with (this stream's for an entry another program
+        // wrote without one): a resume then checks the entry against the
+        // ID it gives.
+        let id = fields
+            .id
+            .unwrap_or_else(|| event_id(id, entry.epoch(epoch)));
         entry.message.set_id(Some(id));
         Some(entry)
     }
@@ -168,11 +197,31 @@ impl Entry {
             .and_then(|epoch| std::str::from_utf8(epoch).ok())
     }
 
+    /// Whether the subscription `selection` accepts it.
+    pub(crate) fn is_for(&self, selection: &Subscription) -> bool {
+        selection.accepts(&self.routing)
+    }
+}
+
+impl Fields {
     fn add(&mut self, name: &[u8], value: Bytes) {
         let message = std::mem::take(&mut self.message);
         self.message = match name {
             b"epoch" => {
                 self.epoch = Some(value);
+                message
+            }
+            b"id" => {
+                if let Some(Ok(id)) = std::str::from_utf8(&value).ok().map(EventId::try_from) {
+                    self.id = Some(id);
+                }
+                message
+            }
+            // Any value but `0` marks it private, so that a value another
+            // program spells differently never makes a private update
+            // public.
+            b"private" => {
+                self.private = &value[..] != b"0";
                 message
             }
             b"topic" => {
@@ -193,11 +242,6 @@ impl Entry {
             _ => message,
         };
     }
-
-    /// Whether it was published to any of `topics`.
-    pub(crate) fn is_for(&self, topics: &[Topic]) -> bool {
-        self.topics.iter().any(|topic| topics.contains(topic))
-    }
 }
 
 fn bytes(value: Value) -> Option<Bytes> {
@@ -211,6 +255,7 @@ fn bytes(value: Value) -> Option<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sse_codec::Filter;
 
     fn bulk(text: &str) -> Value {
         Value::BulkString(text.as_bytes().to_vec())
@@ -249,6 +294,17 @@ mod tests {
         }
     }
 
+    /// The reply `XRANGE` gives for an entry `id` with the fields a
+    /// publish of `message` to `topics` writes, after the `epoch` field.
+    fn reply(id: &str, message: &Message, topics: &[Topic], private: bool) -> Value {
+        let mut reply = vec![bulk("epoch"), bulk("ep")];
+        for (name, value) in fields(message, topics, private) {
+            reply.push(bulk(name));
+            reply.push(Value::BulkString(value.to_vec()));
+        }
+        Value::Array(vec![bulk(id), Value::Array(reply)])
+    }
+
     #[test]
     fn a_message_survives_the_entry() {
         let message = Message::new()
@@ -258,19 +314,47 @@ mod tests {
             .comment("c1")
             .comment("c2");
         let topics = [Topic::from("x"), Topic::from("y")];
-        let mut reply = vec![bulk("epoch"), bulk("ep")];
-        for (name, value) in fields(&message, &topics) {
-            reply.push(bulk(name));
-            reply.push(Value::BulkString(value.to_vec()));
-        }
-        let value = Value::Array(vec![bulk("5-1"), Value::Array(reply)]);
-        let entry = Entry::from_value(value, "other").unwrap();
+        let entry = Entry::from_value(reply("5-1", &message, &topics, false), "other").unwrap();
         assert_eq!(entry.id, EntryId::parse("5-1").unwrap());
-        assert_eq!(entry.topics, topics);
-        assert!(entry.is_for(&[Topic::from("y")]));
-        assert!(!entry.is_for(&[Topic::from("z")]));
+        assert_eq!(entry.routing, Routing::new(topics.clone()));
+        assert!(entry.is_for(&Subscription::new([Topic::from("y")])));
+        assert!(!entry.is_for(&Subscription::new([Topic::from("z")])));
         let expected = message.id(EventId::from_static("5-1:ep")).to_bytes();
         assert_eq!(entry.message.to_bytes(), expected);
+    }
+
+    /// The publisher's ID is the event's; the routing keeps every topic in
+    /// order (the canonical first) and whether it is private, which only a
+    /// filter that accepts it gets.
+    #[test]
+    fn the_routing_and_the_publishers_id_survive_the_entry() {
+        let message = Message::new().id(EventId::from_static("urn:1")).data("x");
+        let topics = [Topic::from("/b/1"), Topic::from("/a/7")];
+        let fields: Vec<&str> = fields(&message, &topics, true)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(fields, ["id", "topic", "topic", "private", "data"]);
+        let entry = Entry::from_value(reply("5-1", &message, &topics, true), "ep").unwrap();
+        assert_eq!(entry.routing, Routing::new(topics.clone()).private(true));
+        assert_eq!(entry.routing.canonical(), Some(&topics[0]));
+        assert_eq!(entry.message.to_bytes(), "id: urn:1\ndata: x\n\n");
+        assert!(!entry.is_for(&Subscription::new([Topic::from("/a/7")])));
+        let granted = Filter::new(|routing: &Routing| routing.canonical().is_some());
+        assert!(entry.is_for(&Subscription::new([Topic::from("/a/7")]).filter(granted)));
+    }
+
+    /// Another program marks an update private with any value but `0`.
+    #[test]
+    fn a_private_field_of_another_program_keeps_it_private() {
+        for (value, private) in [("1", true), ("true", true), ("", true), ("0", false)] {
+            let reply = Value::Array(vec![
+                bulk("9-0"),
+                Value::Array(vec![bulk("topic"), bulk("t"), bulk("private"), bulk(value)]),
+            ]);
+            let entry = Entry::from_value(reply, "ep").unwrap();
+            assert_eq!(entry.routing.is_private(), private, "{value:?}");
+        }
     }
 
     #[test]
@@ -282,6 +366,8 @@ mod tests {
             bulk("news"),
             bulk("event"),
             bulk("bad\ntype"),
+            bulk("id"),
+            bulk("bad\nid"),
             bulk("retry"),
             bulk("soon"),
             bulk("data"),

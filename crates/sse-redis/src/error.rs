@@ -44,12 +44,13 @@ pub enum Error {
     ///
     /// Retrying may publish the message twice. A caller that must not
     /// duplicate it should check first (in its own data, or by reading the
-    /// stream) whether it was stored; one that can bear a duplicate may
-    /// retry. Deduplication by a publisher-chosen event ID is not available:
-    /// this provider refuses messages with an ID ([`Error::ExplicitId`]).
-    /// So is a failure that redis-rs reports the same way as one after
-    /// sending, such as a connection attempt that timed out. The cause is
-    /// the [`source`](StdError::source).
+    /// stream, where a message published with an ID of its own has it in
+    /// its entry's `id` field) whether it was stored; one that can bear a
+    /// duplicate may retry (a client resuming from an ID published twice
+    /// resumes after its earliest use). This is also the error of a
+    /// failure that redis-rs reports the same way as one after sending,
+    /// such as a connection attempt that timed out. The cause is the
+    /// [`source`](StdError::source).
     Unconfirmed(redis::RedisError),
     /// This process lost its connection to Redis: live streams end with it
     /// (their clients should reconnect and resume), and subscribing fails
@@ -82,8 +83,6 @@ pub enum Error {
         /// The most bytes the process's log holds.
         max_bytes: usize,
     },
-    /// A published message had an ID: IDs are assigned by Redis.
-    ExplicitId,
 }
 
 impl Error {
@@ -191,7 +190,6 @@ impl fmt::Display for Error {
                 f,
                 "subscriber fell behind by more than {capacity} messages or {max_bytes} bytes"
             ),
-            Error::ExplicitId => f.write_str("message has an id but redis assigns ids"),
         }
     }
 }
@@ -254,7 +252,6 @@ mod tests {
                 capacity: 3,
                 max_bytes: 9,
             },
-            Error::ExplicitId,
         ];
         for err in all {
             let text = err.to_string();

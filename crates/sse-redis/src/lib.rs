@@ -14,7 +14,7 @@ mod shared;
 mod subscribe;
 mod subscriber;
 
-pub use crate::builder::{DEFAULT_KEY, DEFAULT_MAX_REPLAY, DEFAULT_RESPONSE_TIMEOUT, RedisBuilder};
+pub use crate::builder::{DEFAULT_KEY, DEFAULT_RESPONSE_TIMEOUT, RedisBuilder};
 pub use crate::error::Error;
 pub use crate::redis::Redis;
 pub use crate::retention::{DEFAULT_RETENTION, Retention};

@@ -1,5 +1,5 @@
 //! A publish: one script that runs `XADD` on the stream, trimming it to
-//! the retention.
+//! the retention, and indexes the publisher's ID.
 
 use crate::{
     Error,
@@ -15,12 +15,16 @@ use std::{
 };
 
 impl Shared {
-    pub(crate) async fn publish(&self, message: Message, topics: &[Topic]) -> Result<(), Error> {
+    /// Publishes `message` to `topics` (the canonical first), private or
+    /// not.
+    pub(crate) async fn publish(
+        &self,
+        message: Message,
+        topics: &[Topic],
+        private: bool,
+    ) -> Result<(), Error> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Shutdown);
-        }
-        if message.get_id().is_some() {
-            return Err(Error::ExplicitId);
         }
         let script = &self.scripts.publish;
         let mut cmd = script.call(&self.key, &self.epoch_key);
@@ -40,7 +44,7 @@ impl Shared {
                 cmd.arg("").arg("");
             }
         }
-        for (name, value) in entry::fields(&message, topics) {
+        for (name, value) in entry::fields(&message, topics, private) {
             cmd.arg(name).arg(&value[..]);
         }
         let added = match script.run(&cmd, &mut self.publisher.clone()).await {

@@ -1,6 +1,6 @@
 //! The one reader per process: a blocking `XREAD` to wait for entries, then
 //! the read script for them and the stream's state at one instant, each
-//! batch handed to Joe in order.
+//! batch handed to Joe in order, each entry with its routing.
 
 use crate::{
     entry::{Entry, EntryId, is_epoch},
@@ -8,7 +8,7 @@ use crate::{
     shared::{Progress, Shared},
 };
 use redis::{Value, aio::ConnectionManager};
-use sse_codec::Provider;
+use sse_codec::{EventId, Provider};
 use std::{
     sync::{Arc, atomic::Ordering},
     time::Duration,
@@ -49,8 +49,14 @@ enum Read {
     /// Another instance of the stream, with this epoch.
     Reset(Arc<str>),
     /// Entries added after the last one read were trimmed before they could
-    /// be read; the reader goes on after `last`, the newest entry there is.
-    Trimmed { last: EntryId, added: u64 },
+    /// be read; the reader goes on after `last`, the newest entry there is,
+    /// with the event ID `last_id` (`None` if no entry was read: the
+    /// last one read stays the newest).
+    Trimmed {
+        last: EntryId,
+        last_id: Option<EventId>,
+        added: u64,
+    },
 }
 
 /// The read script's answer.
@@ -84,12 +90,21 @@ impl Reader {
                         state.joe.clone()
                     };
                     at.added = added;
+                    let mut last_id = None;
                     for entry in entries {
-                        // Joe fails only once shut down, with this process.
-                        let _ = joe.publish(entry.message, &entry.topics).await;
                         at.last = entry.id;
+                        last_id = entry.message.get_id().cloned();
+                        // Joe fails only once shut down, with this process.
+                        let _ = joe.publish_routed(entry.message, entry.routing).await;
                     }
-                    shared.lock().last = at.last;
+                    {
+                        let mut state = shared.lock();
+                        state.last = at.last;
+                        // Every entry read has an ID.
+                        if last_id.is_some() {
+                            state.last_id = last_id;
+                        }
+                    }
                     shared.progress.send_replace(Progress {
                         last: at.last,
                         epoch: Arc::clone(&at.epoch),
@@ -115,14 +130,19 @@ impl Reader {
                     };
                     delay = MIN_DELAY;
                 }
-                Ok(Read::Trimmed { last, added }) => {
+                Ok(Read::Trimmed {
+                    last,
+                    last_id,
+                    added,
+                }) => {
                     tracing::warn!(
                         key = shared.key,
                         "entries were trimmed before this process read them: ending its streams"
                     );
                     {
                         let _order = shared.order.lock().await;
-                        shared.trimmed(last).await;
+                        let last_id = last_id.or_else(|| shared.lock().last_id.clone());
+                        shared.trimmed(last, last_id).await;
                     }
                     at.last = last;
                     at.added = Some(added);
@@ -204,14 +224,19 @@ impl Reader {
             // not in the stream were deleted unread.
             let past_last = snapshot.first.is_none_or(|first| first > at.last);
             if past_last && added.saturating_sub(snapshot.length) > before {
-                let (last, added) = match snapshot.entries.last() {
+                let (last, last_id, added) = match snapshot.entries.last() {
                     Some(newest) => (
                         newest.id,
+                        newest.message.get_id().cloned(),
                         (added - snapshot.length) + snapshot.entries.len() as u64,
                     ),
-                    None => (at.last, added),
+                    None => (at.last, None, added),
                 };
-                return Ok(Read::Trimmed { last, added });
+                return Ok(Read::Trimmed {
+                    last,
+                    last_id,
+                    added,
+                });
             }
         }
         // Counted on from the last read, or, when this one reached the

@@ -5,7 +5,7 @@
 //! pages, then goes on live (`subscribe.rs`, `replay.rs`).
 
 use crate::{Error, Subscriber, shared::Shared};
-use sse_codec::{Message, Provider, Subscribed, Subscription, Topic};
+use sse_codec::{Message, Provider, Routing, Subscribed, Subscription, Topic};
 use sse_joe::Stats;
 use std::{
     fmt,
@@ -17,22 +17,25 @@ use std::{
 ///
 /// - **Publish** is one command (a script that runs `XADD` on the stream),
 ///   whatever the number of processes and subscribers, trimming the stream
-///   to the [`Retention`]. The event ID is made from the entry's ID and the
-///   stream's epoch (see the crate docs), so IDs are unique and ordered
-///   across every process.
+///   to the [`Retention`]. The entry holds the update's routing (every
+///   topic, and whether it is private). A message keeps the ID its
+///   publisher set, which the script also indexes; one without gets an ID
+///   made from the entry's ID and the stream's epoch (see the crate docs),
+///   unique and ordered across every process.
 /// - **Each process reads** the stream with one loop (a blocking `XREAD`,
 ///   then a read-only script for the entries), not one per subscriber,
-///   and hands every entry to an in-process
-///   [`Joe`], which fans it out with Joe's guarantees: a bounded log, a
-///   slow subscriber ended (its client resumes), never waited on.
-/// - **Subscribing with a last event ID** replays from Redis (`XRANGE` from
-///   that entry to the last one this process has read, in pages of 500
-///   entries, at most [`max_replay`](crate::RedisBuilder::max_replay) in all),
-///   then continues live, with no gap and no duplicate even while
-///   publishes race it. The resume is [`Resume::Lost`] whenever the ID is
+///   and hands every entry, with its routing, to an in-process
+///   [`Joe`], which fans it out with Joe's guarantees: a subscriber's
+///   filter asked before a frame is queued for it, a bounded log, a slow
+///   subscriber ended (its client resumes), never waited on.
+/// - **Subscribing with a last event ID** (either kind) replays from Redis
+///   what follows that entry and the subscription accepts, a page of 500
+///   entries at a time as the subscriber reads (`XRANGE`), then joins the
+///   live fan-out, with no gap and no duplicate even while publishes race
+///   it; however far back, a resuming subscriber holds at most a page (see
+///   [`Subscriber`]). The resume is [`Resume::Lost`] whenever the ID is
 ///   not in the retained history: trimmed, never written, from another
-///   stream or another Redis, from before the stream was reset, or further
-///   back than `max_replay` entries.
+///   stream or another Redis, or from before the stream was reset.
 ///
 /// # Failures
 ///
@@ -116,12 +119,17 @@ impl Redis {
 
     /// A snapshot of this process's fan-out (as [`Joe::stats`]; `published`
     /// counts the entries this process read) and of its resumes.
+    /// `subscribers` counts every open stream, as
+    /// [`subscriber_count`](Redis::subscriber_count) does, those still
+    /// replaying included; `receiving` and the queues, those that joined
+    /// the live fan-out (the page a replay holds is not counted).
     ///
     /// [`Joe::stats`]: sse_joe::Joe::stats
     pub fn stats(&self) -> Stats {
         let shared = self.shared();
         let state = shared.lock();
         let mut stats = state.joe.stats();
+        stats.subscribers = shared.streams.load(Ordering::Relaxed);
         stats.published += state.carried.published;
         stats.delivered += state.carried.delivered;
         stats.lagged += state.carried.lagged;
@@ -130,9 +138,10 @@ impl Redis {
         stats
     }
 
-    /// The number of open subscriber streams in this process.
+    /// The number of open subscriber streams in this process, replaying
+    /// or live: subscribed and not yet dropped.
     pub fn subscriber_count(&self) -> usize {
-        self.shared().lock().joe.subscriber_count()
+        self.shared().streams.load(Ordering::Relaxed)
     }
 
     /// Whether this process reads the stream now (`false` while Redis is
@@ -164,18 +173,21 @@ impl Provider for Redis {
     type Stream = Subscriber;
 
     /// Subscribes; with a last event ID, first replays from the stream what
-    /// was published after it to the subscription's topics; from the
-    /// earliest, all the stream retains for them (its newest
-    /// [`max_replay`](crate::RedisBuilder::max_replay) entries at most).
+    /// was published after it that the subscription accepts; from the
+    /// earliest, all the stream retains that it accepts. The replay is
+    /// read a page at a time as the stream is read: this reads the first
+    /// (which tells whether the resume is exact), the stream the others.
+    /// An ID published more than once resumes after its earliest use the
+    /// stream holds.
     ///
     /// # Errors
     ///
     /// [`Error::Shutdown`] after shutdown; [`Error::Unavailable`] while this
-    /// process's reader has lost Redis; [`Error::Redis`] if the replay
-    /// cannot be read. If the process's streams end while the replay is
-    /// read (the reader lost Redis, or found the stream reset or trimmed),
-    /// or the new stream falls behind meanwhile, the error they end with:
-    /// the replay could not be put before the live events.
+    /// process's reader has lost Redis; [`Error::Redis`] if the ID cannot
+    /// be looked up or the replay's first page cannot be read;
+    /// [`Error::Reset`] if a subscription from the earliest meets a reset
+    /// of the stream. Later pages that fail end the stream with the error
+    /// (see [`Subscriber`]).
     ///
     /// # Cancel safety
     ///
@@ -185,7 +197,8 @@ impl Provider for Redis {
         self.shared().subscribe(subscription).await
     }
 
-    /// Publishes with one command (a script that runs `XADD`), and returns
+    /// Publishes a public update with one command (a script that runs
+    /// `XADD`, and indexes the message's ID if it has one), and returns
     /// once Redis has stored the entry. Every process's reader (this one's
     /// included) then hands it to its subscribers when it reads it,
     /// typically within a millisecond: so unlike Joe's, a subscriber may
@@ -193,8 +206,7 @@ impl Provider for Redis {
     ///
     /// # Errors
     ///
-    /// - [`Error::Shutdown`] after shutdown; [`Error::ExplicitId`] for a
-    ///   message with an ID (Redis assigns them): nothing was sent.
+    /// - [`Error::Shutdown`] after shutdown: nothing was sent.
     /// - [`Error::Redis`] if Redis could not be reached or answered with an
     ///   error (a key of another type, out of memory, an entry of more
     ///   than 3,996 fields, which the script cannot pass on): nothing was
@@ -208,22 +220,25 @@ impl Provider for Redis {
     /// Not cancel safe: if the future is dropped after the command was
     /// sent, the message may or may not have been published.
     async fn publish(&self, message: Message, topics: &[Topic]) -> Result<(), Error> {
-        self.shared().publish(message, topics).await
+        self.shared().publish(message, topics, false).await
     }
 
-    async fn publish_routed(
-        &self,
-        message: Message,
-        routing: sse_codec::Routing,
-    ) -> Result<(), Error> {
-        if routing.is_private() {
-            let unsupported = (
-                redis::ErrorKind::Client,
-                "private updates are not supported yet",
-            );
-            return Err(Error::Redis(unsupported.into()));
-        }
-        self.shared().publish(message, routing.topics()).await
+    /// Publishes `message` routed by `routing`, as
+    /// [`publish`](Provider::publish) does: the entry holds every topic, in
+    /// order, and whether it is private, and every process routes it by
+    /// them, live and on replay.
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Provider::publish).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`publish`](Provider::publish).
+    async fn publish_routed(&self, message: Message, routing: Routing) -> Result<(), Error> {
+        self.shared()
+            .publish(message, routing.topics(), routing.is_private())
+            .await
     }
 
     /// Stops this process's reader and ends every stream of this process

@@ -8,7 +8,7 @@ use crate::{
     shared::{Progress, Shared, State},
     subscriber::End,
 };
-use sse_codec::Provider;
+use sse_codec::{EventId, Provider};
 use sse_joe::Joe;
 use std::sync::{Arc, OnceLock};
 
@@ -57,6 +57,7 @@ impl Shared {
             let mut state = self.lock();
             state.epoch = Arc::clone(&epoch);
             state.last = EntryId::ZERO;
+            state.last_id = None;
             state.down = None;
             self.renew(&mut state, End::Reset)
         };
@@ -70,13 +71,15 @@ impl Shared {
 
     /// The reader found entries trimmed before it read them: ends every
     /// live stream with [`Error::Trimmed`] (they would miss those entries)
-    /// and goes on after `last`. Called with `order` held.
+    /// and goes on after `last`, whose event ID is `last_id`. Called with
+    /// `order` held.
     ///
     /// [`Error::Trimmed`]: crate::Error::Trimmed
-    pub(crate) async fn trimmed(&self, last: EntryId) {
+    pub(crate) async fn trimmed(&self, last: EntryId, last_id: Option<EventId>) {
         let ended = {
             let mut state = self.lock();
             state.last = last;
+            state.last_id = last_id;
             state.down = None;
             self.renew(&mut state, End::Trimmed)
         };

@@ -1,6 +1,7 @@
 //! The server-side scripts that name each instance of the stream with an
-//! epoch (a publish, and the reader's look at a stream it cannot see), and
-//! the reader's read.
+//! epoch (a publish, and the reader's look at a stream it cannot see), the
+//! publish with its index of publishers' IDs, the look-up in that index,
+//! and the reader's read.
 //!
 //! An instance is one lifetime of the stream's key: from when the key is
 //! created to when it is deleted (a `DEL`, a flush, a restart of Redis
@@ -10,9 +11,16 @@
 //! current millisecond in a new instance, so an ID means something only
 //! with the epoch of its instance; a reader that sees another epoch knows
 //! that the stream it was reading is gone.
+//!
+//! The index of the IDs publishers chose is per instance too, in keys
+//! named with its epoch (`<key>:ids:<epoch>`, `<key>:id-order:<epoch>`),
+//! so that an ID of an instance that ended never finds an entry of the
+//! next one; the script that starts an instance deletes the index of the
+//! one before.
 
-use crate::entry::is_epoch;
+use crate::entry::{EntryId, is_epoch};
 use redis::{Cmd, Value, aio::ConnectionManager};
+use sse_codec::EventId;
 use std::{
     hash::{BuildHasher, Hasher},
     sync::Arc,
@@ -27,7 +35,8 @@ use std::{
 /// A stream that exists without an epoch key (one written only by other
 /// programs, or whose epoch key alone was deleted) takes the epoch of its
 /// last entry if it has one, so that deleting that key alone does not
-/// start a new instance, and a new one otherwise.
+/// start a new instance, and a new one otherwise. Starting an instance
+/// deletes the index of the one before.
 const INSTANCE: &str = r"
 local function valid(epoch)
   return #epoch >= 1 and #epoch <= 32 and string.find(epoch, '^%w+$') ~= nil
@@ -35,6 +44,9 @@ end
 local function instance(create)
   local epoch = redis.call('GET', KEYS[2])
   if redis.call('EXISTS', KEYS[1]) == 0 then
+    if epoch and valid(epoch) then
+      redis.call('DEL', KEYS[1] .. ':ids:' .. epoch, KEYS[1] .. ':id-order:' .. epoch)
+    end
     if create then
       redis.call('XGROUP', 'CREATE', KEYS[1], 'sse-redis', '$', 'MKSTREAM')
       redis.call('XGROUP', 'DESTROY', KEYS[1], 'sse-redis')
@@ -71,10 +83,44 @@ if not epoch then return redis.error_reply(bad) end
 return epoch
 ";
 
+/// An entry ID in the index's form: milliseconds and sequence number, each
+/// in 20 digits, so that the members of one ID sort by entry; and whether
+/// one such ID comes before another, compared as numbers (Lua compares
+/// strings by the locale Redis runs in), anything else in the index's list
+/// coming before all, so that it is dropped.
+const SORTABLE: &str = r"
+local function sortable(entry)
+  local ms, seq = string.match(entry, '^(%d+)-(%d+)$')
+  return string.rep('0', 20 - #ms) .. ms .. '-' .. string.rep('0', 20 - #seq) .. seq
+end
+local function before(a, b)
+  local a_ms, b_ms = tonumber(string.sub(a, 1, 20)), tonumber(string.sub(b, 1, 20))
+  local a_seq, b_seq = tonumber(string.sub(a, 22)), tonumber(string.sub(b, 22))
+  if not (a_ms and a_seq) then return true end
+  if a_ms ~= b_ms then return a_ms < b_ms end
+  return a_seq < b_seq
+end
+";
+
 /// A publish: `XADD` to the instance with its epoch, trimming as
 /// `ARGV[2]` (`MAXLEN`, `MINID` or empty) and `ARGV[3]` say, with the
 /// field-value pairs from `ARGV[4]` on; returns the entry's ID. The `XADD`
-/// is the last thing it does, so that a script that fails stored nothing.
+/// is the first write to the stream or the index, so that a script that
+/// fails stored nothing (starting an instance deletes the index of an
+/// instance that ended, harmless either way).
+///
+/// Then the index: a publisher's ID (the first field, `id`, when set)
+/// goes into the sorted set `<key>:ids:<epoch>` as `<id>\0<entry>` (all
+/// scores 0, so members sort by ID, then entry) and at the end of the list
+/// `<key>:id-order:<epoch>` (in entry order); and the uses of IDs whose
+/// entries the stream no longer holds (trimmed by this publish or by
+/// anything else) leave both, oldest first, at most 256 per publish, so
+/// that no script runs long after another program trimmed the stream by
+/// much (trimming as the retention says drops about one node of the
+/// stream, 100 entries, at a time). Redis runs a write after the
+/// script's first even when out of memory, and these run protected
+/// (`pcall`): a publish that stored its entry reports it, even if a key of
+/// the index holds something else.
 const PUBLISH: &str = r"
 local epoch = instance(false)
 if not epoch then return redis.error_reply(bad) end
@@ -88,7 +134,43 @@ args[#args + 1] = '*'
 args[#args + 1] = 'epoch'
 args[#args + 1] = epoch
 for i = 4, #ARGV do args[#args + 1] = ARGV[i] end
-return redis.call('XADD', unpack(args))
+local added = redis.call('XADD', unpack(args))
+local ids = KEYS[1] .. ':ids:' .. epoch
+local order = KEYS[1] .. ':id-order:' .. epoch
+if ARGV[4] == 'id' then
+  local use = ARGV[5] .. '\0' .. sortable(added)
+  redis.pcall('ZADD', ids, 0, use)
+  redis.pcall('RPUSH', order, use)
+end
+local oldest = redis.pcall('LINDEX', order, 0)
+if type(oldest) == 'string' then
+  local first = sortable(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][1])
+  local dropped = 0
+  while type(oldest) == 'string' and dropped < 256 and before(string.sub(oldest, -41), first) do
+    redis.pcall('LPOP', order)
+    redis.pcall('ZREM', ids, oldest)
+    dropped = dropped + 1
+    oldest = redis.pcall('LINDEX', order, 0)
+  end
+end
+return added
+";
+
+/// The look-up of the publisher's ID `ARGV[1]`: the stream's epoch, and
+/// the entry of the ID's earliest use that the stream still holds, if any
+/// (in the index's form), from the index of that epoch's instance; nothing
+/// without an epoch. Uses of entries trimmed before the next publish drops
+/// them from the index are passed over. Read-only.
+const FIND: &str = r"
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then return {} end
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+if not first then return {epoch} end
+local ids = KEYS[1] .. ':ids:' .. epoch
+local from = '[' .. ARGV[1] .. '\0' .. sortable(first[1])
+local use = redis.call('ZRANGEBYLEX', ids, from, '(' .. ARGV[1] .. '\1', 'LIMIT', 0, 1)[1]
+if not use then return {epoch} end
+return {epoch, string.sub(use, -41)}
 ";
 
 /// The reader's read, after the entry `ARGV[1]`: at most `ARGV[2]` entries,
@@ -132,6 +214,7 @@ pub(crate) struct Script {
 pub(crate) struct Scripts {
     pub(crate) epoch: Script,
     pub(crate) publish: Script,
+    pub(crate) find: Script,
     pub(crate) read: Script,
 }
 
@@ -140,7 +223,8 @@ impl Scripts {
     pub(crate) async fn load(conn: &mut ConnectionManager) -> redis::RedisResult<Scripts> {
         Ok(Scripts {
             epoch: Script::load(format!("{INSTANCE}{EPOCH}"), conn).await?,
-            publish: Script::load(format!("{INSTANCE}{PUBLISH}"), conn).await?,
+            publish: Script::load(format!("{INSTANCE}{SORTABLE}{PUBLISH}"), conn).await?,
+            find: Script::load(format!("#!lua flags=no-writes{SORTABLE}{FIND}"), conn).await?,
             read: Script::load(READ.to_owned(), conn).await?,
         })
     }
@@ -171,6 +255,50 @@ impl Scripts {
                 "the epoch script did not answer with an epoch",
             ))),
         }
+    }
+}
+
+/// The answer of [`Scripts::find`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Found {
+    /// The epoch of the stream's instance, if it has one.
+    pub(crate) epoch: Option<Arc<str>>,
+    /// The entry of the ID's earliest use that the stream holds.
+    pub(crate) entry: Option<EntryId>,
+}
+
+impl Scripts {
+    /// The entry of the earliest use of the publisher's ID `id` that the
+    /// stream at `key` holds, with the epoch of its instance.
+    ///
+    /// # Errors
+    ///
+    /// If Redis fails.
+    pub(crate) async fn find(
+        &self,
+        conn: &mut ConnectionManager,
+        key: &str,
+        epoch_key: &str,
+        id: &EventId,
+    ) -> redis::RedisResult<Found> {
+        let mut cmd = self.find.call(key, epoch_key);
+        cmd.arg(id.as_str());
+        let mut found = Found {
+            epoch: None,
+            entry: None,
+        };
+        let Value::Array(parts) = self.find.run(&cmd, conn).await? else {
+            return Ok(found);
+        };
+        let mut parts = parts.into_iter();
+        found.epoch = match parts.next() {
+            Some(Value::BulkString(epoch)) if is_epoch(&epoch) => {
+                Some(Arc::from(String::from_utf8_lossy(&epoch).as_ref()))
+            }
+            _ => None,
+        };
+        found.entry = parts.next().as_ref().and_then(EntryId::from_value);
+        Ok(found)
     }
 }
 

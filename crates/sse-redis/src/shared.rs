@@ -3,10 +3,11 @@
 
 use crate::{entry::EntryId, retention::Retention, script::Scripts, subscriber::End};
 use redis::aio::ConnectionManager;
+use sse_codec::EventId;
 use sse_joe::{Joe, Stats};
 use std::sync::{
     Arc, Mutex, MutexGuard, OnceLock, PoisonError,
-    atomic::{AtomicBool, AtomicU64, Ordering},
+    atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
 };
 use tokio::sync::{oneshot, watch};
 
@@ -16,7 +17,6 @@ pub(crate) struct Shared {
     /// `<key>:epoch`, which names the stream's current instance.
     pub(crate) epoch_key: String,
     pub(crate) retention: Retention,
-    pub(crate) max_replay: usize,
     pub(crate) scripts: Scripts,
     /// For replays. The reader has its own, since a blocking read would
     /// hold up every command behind it on a shared one; so do publishes,
@@ -24,11 +24,12 @@ pub(crate) struct Shared {
     /// storm of resumes holds hundreds of megabytes of them).
     pub(crate) conn: ConnectionManager,
     pub(crate) publisher: ConnectionManager,
+    /// Pages of replays read at once.
     pub(crate) replays: tokio::sync::Semaphore,
     /// Orders the reader's hand-over of entries to Joe against the
     /// registration of subscribers: a subscriber registers between two
     /// batches, so it gets every entry after `State::last` live and the
-    /// rest from the replay.
+    /// rest from its replay.
     pub(crate) order: tokio::sync::Mutex<()>,
     pub(crate) state: Mutex<State>,
     /// The reader's progress, for resumes that wait for it.
@@ -41,6 +42,8 @@ pub(crate) struct Shared {
     pub(crate) joe: JoeConfig,
     pub(crate) replays_exact: AtomicU64,
     pub(crate) replays_lost: AtomicU64,
+    /// Subscriber streams not dropped yet, replaying or live.
+    pub(crate) streams: AtomicUsize,
 }
 
 /// The in-process fan-out, and where the reader is.
@@ -54,6 +57,9 @@ pub(crate) struct State {
     pub(crate) epoch: Arc<str>,
     /// The last entry handed to `joe`.
     pub(crate) last: EntryId,
+    /// Its event ID (the publisher's, or the one made from `last`), where
+    /// a new subscriber's stream starts.
+    pub(crate) last_id: Option<EventId>,
     /// Why the reader is not reading, while it is not.
     pub(crate) down: Option<redis::RedisError>,
     /// The counters of the Joes that outages ended, so that stats go on.

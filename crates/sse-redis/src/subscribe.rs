@@ -1,13 +1,14 @@
-//! A subscription: a place in this process's fan-out between two of the
-//! reader's batches, and the replay from the stream up to the last entry
-//! before it, with no gap and no duplicate between the two.
+//! A subscription: where its replay starts (an entry, found by the event
+//! ID a client resumes from), its first page, and, once the replay caught
+//! up, its place in this process's fan-out.
 
 use crate::{
     Error, Subscriber,
-    entry::{self, EntryId},
+    entry::EntryId,
+    replay::{Replay, Step},
     shared::{Progress, Shared},
 };
-use sse_codec::{Provider, Resume, Start, Subscribed, Subscription};
+use sse_codec::{EventId, Resume, Start, Subscribed, Subscription};
 use std::{
     sync::{Arc, atomic::Ordering},
     time::Duration,
@@ -25,99 +26,114 @@ const CATCH_UP: Duration = Duration::from_secs(5);
 
 impl Shared {
     pub(crate) async fn subscribe(
-        &self,
+        self: &Arc<Self>,
         subscription: Subscription,
     ) -> Result<Subscribed<Subscriber>, Error> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Shutdown);
         }
-        let (mut topics, start) = subscription.into_parts();
-        topics.sort_unstable();
-        topics.dedup();
-        let from = match &start {
-            Start::After(id) => Some(EntryId::from_event_id(id)),
-            _ => None,
-        };
-        if let Some(Some((id, epoch))) = from {
-            self.catch_up(id, epoch).await?;
+        let (mut selection, start) = subscription.split_start();
+        selection.dedup_topics();
+        let selection = Arc::new(selection);
+        if let Some(error) = &self.lock().down {
+            return Err(Error::Unavailable(Some(error.clone())));
         }
-        let _replaying = match (&from, &start) {
-            (Some(Some(_)), _) | (None, Start::Earliest) => {
-                Some(self.replays.acquire().await.map_err(|_| Error::Shutdown)?)
+        let replay = match &start {
+            Start::After(id) => self.resume_from(id).await?.map(|(at, epoch)| {
+                let replay = Replay::after(Arc::clone(self), Arc::clone(&selection), epoch, at);
+                (replay, Resume::Exact)
+            }),
+            Start::Earliest => {
+                let epoch = Arc::clone(&self.lock().epoch);
+                let replay = Replay::earliest(Arc::clone(self), Arc::clone(&selection), epoch);
+                Some((replay, Resume::Earliest))
             }
             _ => None,
         };
-        let (mut stream, end, upto, epoch) = {
-            let _order = self.order.lock().await;
-            let (joe, end, upto, epoch) = {
-                let state = self.lock();
-                if let Some(error) = &state.down {
-                    return Err(Error::Unavailable(Some(error.clone())));
-                }
-                (
-                    state.joe.clone(),
-                    Arc::clone(&state.end),
-                    state.last,
-                    Arc::clone(&state.epoch),
-                )
-            };
-            let subscribed = joe
-                .subscribe(Subscription::new(topics.iter().cloned()))
-                .await
-                .map_err(Error::from_joe)?;
-            (subscribed.stream, end, upto, epoch)
+        // The first page, read now: it tells whether the entry resumed
+        // after is still there.
+        let replayed = match replay {
+            Some((replay, resume)) => match replay.step().await {
+                Ok(step) => Some((step, resume)),
+                // Trimmed, or of an instance that was reset meanwhile.
+                Err(Error::Trimmed | Error::Reset) if resume == Resume::Exact => None,
+                Err(error) => return Err(error),
+            },
+            None => None,
         };
-        let replay = match (from, &start) {
-            (Some(Some((id, from_epoch))), _) if from_epoch == &*epoch => {
-                Some((self.replay(id, &epoch, upto, &topics).await?, Resume::Exact))
+        let (step, resume, position) = match replayed {
+            Some((step, resume)) => {
+                let position = match (resume, start) {
+                    (Resume::Exact, Start::After(id)) => Some(id),
+                    _ => None,
+                };
+                (step, resume, position)
             }
-            // Not an ID of this instance of the stream: an ID of an
-            // instance that was reset, or of no stream this process reads.
-            (Some(_), _) => None,
-            (None, Start::Earliest) => Some((
-                self.replay_all(&epoch, upto, &topics).await?,
-                Resume::Earliest,
-            )),
-            (None, _) => Some((Some(Vec::new()), Resume::Fresh)),
-        };
-        let resume = match replay {
-            Some((Some(frames), resume)) => {
-                if !stream.prepend(frames) {
-                    // It ended while the replay was read (this process lost
-                    // Redis, found the stream reset, or the subscriber fell
-                    // behind): the live frames queued for it would come
-                    // without the replay before them, a gap its client
-                    // would never learn of. Its client subscribes again.
-                    return Err(match end.get() {
-                        Some(end) => end.error(),
-                        None if self.closed.load(Ordering::Acquire) => Error::Shutdown,
-                        None => Error::Lagged {
-                            capacity: self.joe.capacity,
-                            max_bytes: self.joe.max_queued_bytes,
-                        },
-                    });
-                }
-                resume
+            None => {
+                let joined = self.join(&selection, None).await?;
+                // Where the live frames start: after the last entry the
+                // reader had handed out (none yet: the stream is empty).
+                let position = joined.last_id.clone();
+                let resume = match start {
+                    Start::Now => Resume::Fresh,
+                    _ => Resume::Lost,
+                };
+                (Step::Live(joined, Vec::new()), resume, position)
             }
-            _ => Resume::Lost,
         };
         match resume {
             Resume::Exact | Resume::Earliest => self.replays_exact.fetch_add(1, Ordering::Relaxed),
             Resume::Lost => self.replays_lost.fetch_add(1, Ordering::Relaxed),
             _ => 0,
         };
-        // Where the live frames start: after `upto`, the last entry the
-        // reader had handed to the fan-out (none yet: the stream is empty).
-        let position = match (resume, start) {
-            (Resume::Exact, Start::After(id)) => Some(id),
-            (Resume::Earliest, _) => None,
-            _ => (upto != EntryId::ZERO).then(|| entry::event_id(upto, &epoch)),
+        Ok(Subscribed::new(Subscriber::new(Arc::clone(self), step), resume).at(position))
+    }
+
+    /// The entry a client resuming from `id` resumes after, and the epoch
+    /// of its instance: `None` if the history after it is lost here.
+    ///
+    /// An ID of the form this crate makes names its entry when its epoch
+    /// is the one this process reads; any other is looked up in the index
+    /// of the IDs publishers chose (its earliest use the stream holds), and
+    /// failing that, an ID of this crate's form names its entry in another
+    /// instance (one this process may not have noticed yet).
+    async fn resume_from(&self, id: &EventId) -> Result<Option<(EntryId, Arc<str>)>, Error> {
+        let generated = EntryId::from_event_id(id);
+        let reading = Arc::clone(&self.lock().epoch);
+        let (entry, epoch) = match generated {
+            Some((entry, epoch)) if epoch == &*reading => (entry, reading),
+            _ => match (self.find(id).await?, generated) {
+                ((Some(epoch), Some(entry)), _) => (entry, epoch),
+                (_, Some((entry, epoch))) => (entry, Arc::from(epoch)),
+                (_, None) => return Ok(None),
+            },
         };
-        Ok(Subscribed::new(
-            Subscriber::new(stream, end, Arc::clone(&self.closed)),
-            resume,
-        )
-        .at(position))
+        self.catch_up(entry, &epoch).await?;
+        let state = self.lock();
+        // Not the instance the reader reads, or an entry it never got to
+        // (see `catch_up`): what came between is unknown here.
+        Ok((*state.epoch == *epoch && entry <= state.last).then_some((entry, epoch)))
+    }
+
+    /// The epoch of the stream's instance, and the entry of the earliest
+    /// use of the publisher's ID `id` that it holds.
+    async fn find(&self, id: &EventId) -> Result<(Option<Arc<str>>, Option<EntryId>), Error> {
+        let mut conn = self.conn.clone();
+        let found = match self
+            .scripts
+            .find(&mut conn, &self.key, &self.epoch_key, id)
+            .await
+        {
+            // A read, so it may be sent again: the connection, dropped
+            // (Redis was unreachable), is made anew by then.
+            Err(error) if error.is_connection_dropped() => {
+                self.scripts
+                    .find(&mut conn, &self.key, &self.epoch_key, id)
+                    .await?
+            }
+            found => found?,
+        };
+        Ok((found.epoch, found.entry))
     }
 
     /// If a client resumes from an entry this process has not read yet (it
@@ -131,7 +147,8 @@ impl Shared {
         if reached(&self.progress.borrow()) {
             return Ok(());
         }
-        let Some(entries) = self.page(epoch, "XRANGE", id, &id.to_string(), 1).await? else {
+        let at = id.to_string();
+        let Some(entries) = self.range(epoch, &at, &at, 1).await? else {
             return Ok(());
         };
         if !matches!(entries.first(), Some(entry) if entry.id == id && entry.epoch(epoch) == epoch)
