@@ -5,11 +5,12 @@
 mod common;
 
 use common::{admin, command_calls, next_event, provider, reset_command_calls, subscribe, topics};
+use futures_util::StreamExt;
 use redis::AsyncCommands;
-use sse_codec::{Message, Provider};
+use sse_codec::{EventId, Message, Provider};
 use sse_redis::{Error, Redis, Retention};
-use sse_testkit::RedisServer;
-use std::time::Duration;
+use sse_testkit::{RedisServer, bounded};
+use std::{collections::HashMap, time::Duration};
 
 /// A publish is one command (one script that runs one `XADD`) however many
 /// subscribers and processes there are; each process reads with one
@@ -64,6 +65,117 @@ async fn one_command_per_publish_and_one_reader_per_process() {
     for unexpected in ["multi", "xrevrange"] {
         assert_eq!(calls.get(unexpected), None, "{calls:?}");
     }
+}
+
+/// A publish with an ID of its own is one round trip too: the script that
+/// adds the entry indexes the ID and drops the uses the stream no longer
+/// holds, inside the one `EVALSHA`. `MONITOR` shows what each connection
+/// sent: the publishing one, one `EVALSHA` per publish and nothing else;
+/// `INFO commandstats` counts every command, those the scripts run too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_round_trip_per_publish_with_an_id() {
+    const PUBLISHES: u64 = 300;
+    let server = RedisServer::start();
+    let node = Redis::builder(server.url())
+        .key("trip")
+        .retention(Retention::Last(10))
+        .build()
+        .await
+        .unwrap();
+    let mut admin = admin(&server).await;
+    let mut monitor = redis::Client::open(server.url())
+        .unwrap()
+        .get_async_monitor()
+        .await
+        .unwrap()
+        .into_on_message::<String>();
+    reset_command_calls(&mut admin).await;
+    for i in 0..PUBLISHES {
+        let id = EventId::try_from(format!("urn:{i}")).unwrap();
+        node.publish(Message::new().id(id).data(i.to_string()), &topics(&["t"]))
+            .await
+            .unwrap();
+    }
+    let calls = command_calls(&mut admin).await;
+    let () = redis::cmd("ECHO")
+        .arg("the end")
+        .query_async::<String>(&mut admin)
+        .await
+        .map(drop)
+        .unwrap();
+
+    // What each connection sent, in the order Redis ran it, until the
+    // test's `ECHO`; the scripts' commands (from `lua`) apart.
+    let mut sent: HashMap<String, Vec<String>> = HashMap::new();
+    loop {
+        let line = bounded("a monitored command", monitor.next())
+            .await
+            .expect("the monitor connection ended");
+        // `<time> [<db> <client>] "<COMMAND>" "<arg>" ...`
+        let (client, command) = line
+            .split_once(" [")
+            .and_then(|(_, rest)| rest.split_once("] "))
+            .expect("a monitor line");
+        let client = client.split_once(' ').map_or(client, |(_, client)| client);
+        let name = command
+            .split('"')
+            .nth(1)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if command == "\"ECHO\" \"the end\"" {
+            break;
+        }
+        if client != "lua" {
+            sent.entry(client.to_owned()).or_default().push(name);
+        }
+    }
+    let publisher: Vec<&Vec<String>> = sent
+        .values()
+        .filter(|names| !names.iter().any(|name| name == "xread" || name == "info"))
+        .filter(|names| names.iter().any(|name| name == "evalsha"))
+        .collect();
+    assert_eq!(publisher.len(), 1, "one publishing connection: {sent:?}");
+    let publisher = publisher[0];
+    assert_eq!(publisher.len() as u64, PUBLISHES, "{publisher:?}");
+    assert!(
+        publisher.iter().all(|name| name == "evalsha"),
+        "{publisher:?}"
+    );
+
+    // The reader's script (after each `XREAD`, the two in a pipeline)
+    // runs `XINFO STREAM` once; every other script run is a publish.
+    let count = |name: &str| calls.get(name).copied().unwrap_or(0);
+    let reads = count("xinfo|stream");
+    assert_eq!(count("evalsha"), PUBLISHES + reads, "{calls:?}");
+    for unexpected in ["multi", "exec", "script"] {
+        assert_eq!(count(unexpected), 0, "{calls:?}");
+    }
+    // Inside a publish: `GET` and `EXISTS` (the stream's instance), `XADD`,
+    // `ZADD` and `RPUSH` (the index), `LINDEX` and `XRANGE` (the oldest use
+    // indexed, the first entry); for each use dropped, `LPOP`, `ZREM` and
+    // `LINDEX`. The reader's script runs `GET`, `EXISTS` and `XRANGE`.
+    let epoch = node.epoch();
+    let indexed: u64 = admin.zcard(format!("trip:ids:{epoch}")).await.unwrap();
+    let dropped = PUBLISHES - indexed;
+    assert!(dropped > 0, "the retention trimmed uses: {calls:?}");
+    let expected = [
+        ("xadd", PUBLISHES),
+        ("zadd", PUBLISHES),
+        ("rpush", PUBLISHES),
+        ("get", PUBLISHES + reads),
+        ("exists", PUBLISHES + reads),
+        ("xrange", PUBLISHES + reads),
+        ("lindex", PUBLISHES + dropped),
+        ("lpop", dropped),
+        ("zrem", dropped),
+    ];
+    for (name, calls_expected) in expected {
+        assert_eq!(count(name), calls_expected, "{name}: {calls:?}");
+    }
+    eprintln!(
+        "{PUBLISHES} publishes with an ID, {dropped} uses dropped: {:?}",
+        expected.map(|(name, _)| (name, count(name)))
+    );
 }
 
 /// Time-based retention trims entries older than the age at each publish.
