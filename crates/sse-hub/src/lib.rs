@@ -5,9 +5,15 @@
 //! in memory (Joe) or shared between hub processes (Redis).
 
 pub mod auth;
+mod config;
+mod hub;
+mod publish;
 pub mod selector;
+mod subscribe;
 mod update;
 
+pub use crate::config::{DEFAULT_MAX_SELECTORS, DEFAULT_PATH, HubConfig};
+pub use crate::hub::{ConfigError, Hub};
 pub use crate::update::{FormError, FormLimits, Update};
 
 /// The largest publish body the hub reads unless configured, 1 MiB (the

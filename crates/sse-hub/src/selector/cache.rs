@@ -30,15 +30,21 @@ const SHARDS: usize = 16;
 ///
 /// At most [`selector_capacity`](SelectorCache::selector_capacity) compiled
 /// templates (default [`DEFAULT_SELECTORS`](SelectorCache::DEFAULT_SELECTORS),
-/// 10,000) and [`result_capacity`](SelectorCache::result_capacity) match
+/// 1,000) and [`result_capacity`](SelectorCache::result_capacity) match
 /// results (default [`DEFAULT_RESULTS`](SelectorCache::DEFAULT_RESULTS),
-/// 100,000) are kept. A compiled template keeps its string and a program
-/// bounded as [`Selector::new`] says; a result keeps a copy of its topic
-/// (the template's string is shared). When full, an entry is evicted by the
-/// clock (second chance) policy: one read since the clock's hand last passed
-/// it is kept once more, so entries in use stay and one-off entries leave
-/// first. Only templates are cached: `*` and exact selectors cost nothing
-/// to build or match. A capacity of 0 disables that half of the cache.
+/// 100,000) are kept. When full, an entry is evicted by the clock (second
+/// chance) policy: one read since the clock's hand last passed it is kept
+/// once more, so entries in use stay and one-off entries leave first. Only
+/// templates are cached: `*` and exact selectors cost nothing to build or
+/// match. A capacity of 0 disables that half of the cache.
+///
+/// What an entry holds, counted in heap bytes with `regex` 1.13: a compiled
+/// template such as `https://example.com/shelves/{s}/books/{id}{?page}`
+/// about 9 KiB, plus about 23 KiB of matching state once it has matched
+/// (per thread matching it at the same time); one at the compiled size
+/// bound of [`Selector::new`] about 78 KiB plus 36 KiB. A match result
+/// holds a copy of its topic (the template's string is shared): about
+/// 150 bytes for a 30-byte topic.
 ///
 /// # Examples
 ///
@@ -77,7 +83,7 @@ struct Outcome {
 impl SelectorCache {
     /// The number of compiled templates a cache from
     /// [`new`](SelectorCache::new) keeps.
-    pub const DEFAULT_SELECTORS: usize = 10_000;
+    pub const DEFAULT_SELECTORS: usize = 1_000;
 
     /// The number of template match results a cache from
     /// [`new`](SelectorCache::new) keeps.
@@ -85,7 +91,10 @@ impl SelectorCache {
 
     /// A cache with the default bounds.
     pub fn new() -> SelectorCache {
-        SelectorCache::with_capacity(SelectorCache::DEFAULT_SELECTORS, SelectorCache::DEFAULT_RESULTS)
+        SelectorCache::with_capacity(
+            SelectorCache::DEFAULT_SELECTORS,
+            SelectorCache::DEFAULT_RESULTS,
+        )
     }
 
     /// A cache keeping at most `selectors` compiled templates and `results`
@@ -142,9 +151,8 @@ impl SelectorCache {
         }
         let inner = &*self.inner;
         let hash = inner.hasher.hash_one((selector.as_str(), topic));
-        let is_key = |outcome: &Outcome| {
-            *outcome.selector == *selector.as_str() && *outcome.topic == *topic
-        };
+        let is_key =
+            |outcome: &Outcome| *outcome.selector == *selector.as_str() && *outcome.topic == *topic;
         if let Some(outcome) = inner.results.lock(hash).get(hash, is_key) {
             return outcome.matched;
         }
@@ -236,7 +244,11 @@ impl<V> Shards<V> {
     /// Shards whose capacities add up to `capacity` exactly.
     fn new(capacity: usize) -> Shards<V> {
         let shards = (0..SHARDS)
-            .map(|i| Mutex::new(Clock::new(capacity / SHARDS + usize::from(i < capacity % SHARDS))))
+            .map(|i| {
+                Mutex::new(Clock::new(
+                    capacity / SHARDS + usize::from(i < capacity % SHARDS),
+                ))
+            })
             .collect();
         Shards { shards, capacity }
     }
@@ -247,7 +259,9 @@ impl<V> Shards<V> {
         let i = ((u128::from(hash) * SHARDS as u128) >> 64) as usize;
         // Nothing panics while a shard is locked, so a poisoned lock guards
         // consistent data all the same.
-        self.shards[i].lock().unwrap_or_else(PoisonError::into_inner)
+        self.shards[i]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn len(&self) -> usize {
@@ -356,5 +370,220 @@ impl Hasher for Prehashed {
 
     fn write_u64(&mut self, hash: u64) {
         self.0 = hash;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c3_cache_shares_one_compiled_template() {
+        let cache = SelectorCache::new();
+        let a = cache.selector("https://example.com/books/{id}");
+        let b = cache.clone().selector("https://example.com/books/{id}");
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(a.is_template());
+        assert_eq!(cache.cached_selectors(), 1);
+        assert!(!Arc::ptr_eq(
+            &a,
+            &cache.selector("https://example.com/books/{isbn}")
+        ));
+        assert_eq!(cache.cached_selectors(), 2);
+    }
+
+    #[test]
+    fn c2_cache_keeps_only_templates() {
+        let cache = SelectorCache::new();
+        assert!(Arc::ptr_eq(&cache.selector("*"), &cache.selector("*")));
+        assert!(cache.selector("*").is_every());
+        let exact = cache.selector("https://example.com/books/1");
+        assert!(!exact.is_template());
+        assert!(exact.matches("https://example.com/books/1"));
+        let invalid = cache.selector("https://example.com/books/{id");
+        assert!(!invalid.is_template());
+        assert!(invalid.matches("https://example.com/books/{id"));
+        assert_eq!(cache.cached_selectors(), 0);
+
+        assert!(cache.matches(&exact, "https://example.com/books/1"));
+        assert!(cache.matches(&invalid, "https://example.com/books/{id"));
+        assert!(!cache.matches(&invalid, "https://example.com/books/1"));
+        assert_eq!(cache.cached_results(), 0);
+    }
+
+    #[test]
+    fn c3_cached_results_agree_with_matching() {
+        let cache = SelectorCache::new();
+        let selectors = [
+            "https://example.com/books/{id}",
+            "https://example.com/{+path}",
+            "/search{?q,page}",
+            "/api{/segments*}",
+        ]
+        .map(|selector| cache.selector(selector));
+        let topics = [
+            "https://example.com/books/1",
+            "https://example.com/books/1/reviews",
+            "/search?q=a&page=2",
+            "/search?q=a&page=2&x=3",
+            "/api/a/b/c",
+            "/api/a b",
+            "https://example.com/books/{id}",
+        ];
+        for round in 0..2 {
+            for selector in &selectors {
+                for topic in topics {
+                    assert_eq!(
+                        cache.matches(selector, topic),
+                        selector.matches(topic),
+                        "round {round}: {selector:?} on {topic:?}"
+                    );
+                }
+            }
+        }
+        // A template matching its own string (the first, its last topic)
+        // is answered without the cache.
+        assert_eq!(cache.cached_results(), selectors.len() * topics.len() - 1);
+    }
+
+    #[test]
+    fn c6_cached_update_matching() {
+        let cache = SelectorCache::new();
+        let selectors = [
+            cache.selector("https://example.com/authors/7"),
+            cache.selector("https://example.com/books/{id}"),
+        ];
+        assert!(cache.matches_any(
+            &selectors,
+            &[
+                "https://example.com/reviews/3",
+                "https://example.com/books/9"
+            ]
+        ));
+        assert!(!cache.matches_any(&selectors, &["https://example.com/reviews/3"]));
+        assert!(cache.matches_every(
+            &selectors,
+            &[
+                "https://example.com/authors/7",
+                "https://example.com/books/9"
+            ]
+        ));
+        assert!(!cache.matches_every(
+            &selectors,
+            &[
+                "https://example.com/authors/8",
+                "https://example.com/books/9"
+            ]
+        ));
+    }
+
+    #[test]
+    fn c3_cache_is_bounded() {
+        let cache = SelectorCache::with_capacity(40, 100);
+        assert_eq!(
+            (cache.selector_capacity(), cache.result_capacity()),
+            (40, 100)
+        );
+        let template = cache.selector("/books/{id}");
+        for i in 0..2_000 {
+            let selector = cache.selector(&format!("/shelf/{i}/{{id}}"));
+            assert!(selector.matches(&format!("/shelf/{i}/7")));
+            assert!(cache.matches(&template, &format!("/books/{i}")));
+            assert!(!cache.matches(&template, &format!("/books/{i}/reviews")));
+        }
+        // Full, every shard at its share of the capacity.
+        assert_eq!(cache.cached_selectors(), 40);
+        assert_eq!(cache.cached_results(), 100);
+    }
+
+    #[test]
+    fn c3_cache_of_capacity_zero_keeps_nothing() {
+        let cache = SelectorCache::with_capacity(0, 0);
+        let a = cache.selector("/books/{id}");
+        let b = cache.selector("/books/{id}");
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(cache.matches(&a, "/books/1"));
+        assert!(!cache.matches(&a, "/books/1/2"));
+        assert_eq!((cache.cached_selectors(), cache.cached_results()), (0, 0));
+    }
+
+    #[test]
+    fn shard_capacities_add_up_to_the_bound() {
+        for capacity in [0, 1, 15, 16, 17, 100, 10_000] {
+            let shards = Shards::<()>::new(capacity);
+            let total: usize = shards
+                .shards
+                .iter()
+                .map(|shard| shard.lock().unwrap().capacity)
+                .sum();
+            assert_eq!(total, capacity);
+        }
+    }
+
+    #[test]
+    fn clock_gives_a_read_entry_a_second_chance() {
+        let mut clock = Clock::new(3);
+        for key in 1..=3 {
+            assert!(clock.insert(key, key).is_none());
+        }
+        assert_eq!(clock.get(1, |_| true), Some(&1));
+        // The hand passes 1 (read: kept, flag cleared) and evicts 2.
+        assert_eq!(clock.insert(4, 4), Some(2));
+        assert_eq!(clock.get(2, |_| true), None);
+        // Then 3, never read.
+        assert_eq!(clock.insert(5, 5), Some(3));
+        // Then 1, whose second chance is spent.
+        assert_eq!(clock.insert(6, 6), Some(1));
+        assert_eq!(clock.len(), 3);
+        for key in [4, 5, 6] {
+            assert_eq!(clock.get(key, |_| true), Some(&key));
+        }
+    }
+
+    #[test]
+    fn clock_never_confuses_two_keys_of_one_hash() {
+        let mut clock = Clock::new(2);
+        assert!(clock.insert(7, "first").is_none());
+        assert_eq!(clock.get(7, |value| *value == "second"), None);
+        assert_eq!(clock.insert(7, "second"), Some("first"));
+        assert_eq!(clock.get(7, |value| *value == "second"), Some(&"second"));
+        assert_eq!(clock.len(), 1);
+    }
+
+    #[test]
+    fn cache_is_shared_between_threads() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<SelectorCache>();
+        assert_send_sync::<Arc<Selector>>();
+
+        let cache = SelectorCache::new();
+        let compiled: Vec<Arc<Selector>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..8)
+                .map(|_| {
+                    let cache = cache.clone();
+                    scope.spawn(move || {
+                        let selector = cache.selector("/rooms/{room}/messages{?since}");
+                        for i in 0..200 {
+                            assert!(
+                                cache.matches(&selector, &format!("/rooms/{i}/messages?since={i}"))
+                            );
+                            assert!(!cache.matches(&selector, &format!("/rooms/{i}")));
+                        }
+                        selector
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|thread| thread.join().unwrap())
+                .collect()
+        });
+        assert!(
+            compiled
+                .iter()
+                .all(|selector| Arc::ptr_eq(selector, &compiled[0]))
+        );
+        assert_eq!(cache.cached_selectors(), 1);
+        assert_eq!(cache.cached_results(), 400);
     }
 }

@@ -51,10 +51,13 @@
 //!   variables, an exploded one `{x*}` any number;
 //! - a prefix modifier `{var:3}` does not limit the value's length.
 //!
-//! An expression of more than 1,001 variables none of which is exploded is
-//! refused by the reference's regular expression compiler; such a selector
-//! is an exact string here. So is a template whose regular expression would
-//! exceed the compiled size bound of the matcher (see [`Selector::new`]).
+//! One bound differs: a template whose compiled program would exceed
+//! 64 KiB (the regular expression crate's measure) is an exact string here,
+//! so that no selector makes the hub keep or run a huge automaton. Real
+//! templates stay far below it: the bound is about 120 expressions, or a
+//! list of about 125 path or query variables, whose values the pattern
+//! counts. (The reference refuses only lists of more than 1,001 variables,
+//! by failing to compile them.)
 //!
 //! Compiling a template costs far more than matching it; a hub shares one
 //! [`SelectorCache`] between its requests so that subscribers naming the
@@ -108,11 +111,11 @@ impl Selector {
     /// invalid template included) an exact topic. Never fails.
     ///
     /// A selector containing `{` is parsed as an RFC 6570 template and, when
-    /// valid, compiled to a regular expression; a template that would
-    /// compile to more than 1 MiB (the regular expression crate's own
-    /// measure) is an exact string instead, which bounds the memory and the
-    /// time one selector can take. Compiling is the costly step: where
-    /// selectors repeat, get them from a [`SelectorCache`].
+    /// valid, compiled to a regular expression; a template whose program
+    /// would exceed 64 KiB (the regular expression crate's own measure) is
+    /// an exact string instead, which bounds the memory and the time one
+    /// selector can take. Compiling is the costly step: where selectors
+    /// repeat, get them from a [`SelectorCache`].
     pub fn new(selector: &str) -> Selector {
         let kind = if selector == "*" {
             Kind::Every
@@ -237,7 +240,9 @@ where
 {
     topics.iter().any(|topic| {
         let topic = topic.as_ref();
-        selectors.iter().any(|selector| selector.as_ref().matches(topic))
+        selectors
+            .iter()
+            .any(|selector| selector.as_ref().matches(topic))
     })
 }
 
@@ -265,6 +270,194 @@ where
 {
     topics.iter().all(|topic| {
         let topic = topic.as_ref();
-        selectors.iter().any(|selector| selector.as_ref().matches(topic))
+        selectors
+            .iter()
+            .any(|selector| selector.as_ref().matches(topic))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c2_star_matches_every_topic() {
+        let every = Selector::new("*");
+        assert!(every.is_every());
+        assert!(!every.is_template());
+        for topic in ["", "*", "https://example.com/books/1", "a b", "{x}", "é"] {
+            assert!(every.matches(topic), "{topic:?}");
+        }
+    }
+
+    #[test]
+    fn c2_exact_selector_is_byte_equality() {
+        let exact = Selector::new("https://example.com/books/1");
+        assert!(!exact.is_template());
+        assert!(exact.matches("https://example.com/books/1"));
+        // No normalization of case, trailing slash, escapes or Unicode.
+        for topic in [
+            "https://example.com/books/1/",
+            "HTTPS://example.com/books/1",
+            "https://EXAMPLE.com/books/1",
+            "https://example.com/books/%31",
+            "https://example.com/books/1 ",
+            "https://example.com/books/10",
+            "https://example.com/books/",
+            "",
+        ] {
+            assert!(!exact.matches(topic), "{topic:?}");
+        }
+        let composed = Selector::new("caf\u{e9}");
+        assert!(composed.matches("caf\u{e9}"));
+        assert!(!composed.matches("cafe\u{301}"));
+        // Only `*` alone is the wildcard.
+        assert!(!Selector::new("**").matches("anything"));
+        assert!(!Selector::new("https://example.com/*").matches("https://example.com/1"));
+        assert!(Selector::new("").matches(""));
+        assert!(!Selector::new("").matches("a"));
+    }
+
+    #[test]
+    fn c2_template_matches_itself_byte_equal() {
+        // `{id}` cannot match `{` or `}`: only byte equality lets these match.
+        for template in [
+            "https://example.com/books/{id}",
+            "https://example.com/{+path}{?q,page}",
+            "/map{;x*}",
+        ] {
+            let selector = Selector::new(template);
+            assert!(selector.is_template(), "{template}");
+            assert!(selector.matches(template), "{template}");
+        }
+    }
+
+    #[test]
+    fn c2_valid_template_matches_by_pattern() {
+        let selector = Selector::new("https://example.com/books/{id}");
+        assert!(selector.matches("https://example.com/books/1"));
+        assert!(selector.matches("https://example.com/books/"));
+        assert!(!selector.matches("https://example.com/books/1/reviews"));
+        assert!(!selector.matches("https://example.com/authors/1"));
+    }
+
+    #[test]
+    fn c2_invalid_template_is_an_exact_string() {
+        for invalid in [
+            "https://example.com/books/{id",
+            "https://example.com/books/{}",
+            "https://example.com/books/{=id}",
+            "https://example.com/books/{id:0}",
+            "https://example.com/books with space/{id}",
+            "https://example.com/books/}{id}",
+        ] {
+            let selector = Selector::new(invalid);
+            assert!(!selector.is_template(), "{invalid}");
+            assert!(selector.matches(invalid), "{invalid}");
+            assert!(
+                !selector.matches("https://example.com/books/1"),
+                "{invalid}"
+            );
+            assert!(!selector.matches("https://example.com/books/"), "{invalid}");
+        }
+    }
+
+    #[test]
+    fn c6_update_matches_when_any_topic_matches_any_selector() {
+        let selectors = [
+            Selector::new("https://example.com/authors/7"),
+            Selector::new("https://example.com/books/{id}"),
+        ];
+        // The canonical topic, an alternate, or both.
+        assert!(matches_any(&selectors, &["https://example.com/books/1"]));
+        assert!(matches_any(
+            &selectors,
+            &[
+                "https://example.com/reviews/3",
+                "https://example.com/authors/7"
+            ]
+        ));
+        assert!(matches_any(
+            &selectors,
+            &[
+                "https://example.com/books/1",
+                "https://example.com/authors/7"
+            ]
+        ));
+        assert!(!matches_any(
+            &selectors,
+            &[
+                "https://example.com/reviews/3",
+                "https://example.com/books/1/reviews"
+            ]
+        ));
+        assert!(!matches_any(&selectors, &[] as &[&str]));
+        assert!(!matches_any(
+            &[] as &[Selector],
+            &["https://example.com/books/1"]
+        ));
+    }
+
+    #[test]
+    fn e2_private_update_needs_a_subscribe_grant_on_one_of_its_topics() {
+        let grants = [Selector::new("https://example.com/users/42/{+rest}")];
+        assert!(matches_any(
+            &grants,
+            &[
+                "https://example.com/books/1",
+                "https://example.com/users/42/inbox"
+            ]
+        ));
+        assert!(!matches_any(
+            &grants,
+            &["https://example.com/users/7/inbox"]
+        ));
+        assert!(matches_any(
+            &[Selector::new("*")],
+            &["https://example.com/users/7/inbox"]
+        ));
+    }
+
+    #[test]
+    fn b9_publish_grants_must_cover_every_topic() {
+        let grants = [
+            Selector::new("https://example.com/books/{id}"),
+            Selector::new("https://example.com/authors/7"),
+        ];
+        assert!(matches_every(&grants, &["https://example.com/books/1"]));
+        assert!(matches_every(
+            &grants,
+            &[
+                "https://example.com/books/1",
+                "https://example.com/authors/7"
+            ]
+        ));
+        assert!(!matches_every(
+            &grants,
+            &[
+                "https://example.com/books/1",
+                "https://example.com/authors/8"
+            ]
+        ));
+        // No grant publishes nothing.
+        assert!(!matches_every(
+            &[] as &[Selector],
+            &["https://example.com/books/1"]
+        ));
+        assert!(matches_every(&[Selector::new("*")], &["a", "b"]));
+    }
+
+    #[test]
+    fn selectors_from_topics_and_arcs() {
+        let shared = Arc::new(Selector::from(String::from("/books/{id}")));
+        let topics = [sse_codec::Topic::from("/books/1")];
+        assert!(matches_any(&[Arc::clone(&shared)], &topics));
+        assert!(matches_every(&[shared], &topics));
+        assert_eq!(Selector::from("/a"), Selector::new("/a"));
+        assert_eq!(Selector::new("/a{b}").to_string(), "/a{b}");
+        assert_eq!(
+            format!("{:?}", Selector::new("/a{b}")),
+            r#"Selector { selector: "/a{b}", kind: "template" }"#
+        );
+    }
 }

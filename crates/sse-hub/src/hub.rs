@@ -1,0 +1,189 @@
+//! The hub: its routes, its state, and how a refusal is answered.
+
+use crate::{
+    HubConfig,
+    auth::{AuthError, Keys},
+    selector::SelectorCache,
+};
+use axum::{
+    Router,
+    extract::Request,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use sse_codec::Provider;
+use sse_server::{
+    History, Server,
+    http::{HeaderValue, StatusCode, header},
+};
+use std::{fmt, sync::Arc};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// A Mercure hub over a [`Provider`]: Joe in one process, Redis across
+/// several. Cheap to clone.
+///
+/// [`Hub::router`] gives its routes, for `axum::serve` or to merge into an
+/// application: at the [path](HubConfig::path), `GET` (and `HEAD`)
+/// subscribes, `POST` publishes; `/healthz` answers `ok`.
+pub struct Hub<P> {
+    pub(crate) inner: Arc<Inner<P>>,
+}
+
+pub(crate) struct Inner<P> {
+    pub(crate) server: Server<P>,
+    pub(crate) keys: Keys,
+    pub(crate) config: HubConfig,
+    pub(crate) selectors: SelectorCache,
+}
+
+impl<P> Clone for Hub<P> {
+    fn clone(&self) -> Hub<P> {
+        Hub {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<P: Provider + fmt::Debug> fmt::Debug for Hub<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("provider", self.inner.server.provider())
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a hub could not be made from its configuration.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A CORS origin that is not an origin (`*` among them: credentials
+    /// are never allowed to every origin).
+    CorsOrigin(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::CorsOrigin(origin) => write!(
+                f,
+                "CORS origin {origin:?} is not an origin like https://example.com (no '*': \
+                 credentials are never allowed to every origin)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl<P: Provider> Hub<P> {
+    /// A hub publishing and subscribing through `provider`, verifying
+    /// tokens with `keys`.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] for a CORS origin that is not one.
+    pub fn new(provider: P, keys: Keys, config: HubConfig) -> Result<Hub<P>, ConfigError> {
+        for origin in &config.cors_origins {
+            if origin == "*" || HeaderValue::from_str(origin).is_err() || !origin.contains("://") {
+                return Err(ConfigError::CorsOrigin(origin.clone()));
+            }
+        }
+        let server = Server::builder(provider)
+            // Row F2: the cursor in the query, the header winning (F3).
+            .last_event_id_query("lastEventID")
+            // Rows F5, F6: `earliest` and an unknown ID get all that is
+            // retained; a new subscriber gets live updates.
+            .history(History::OnRequest)
+            .keep_alive(Some(config.keep_alive))
+            .build();
+        Ok(Hub {
+            inner: Arc::new(Inner {
+                server,
+                keys,
+                config,
+                selectors: SelectorCache::new(),
+            }),
+        })
+    }
+
+    /// The hub's routes: the hub at its path, and `/healthz`.
+    pub fn router(&self) -> Router {
+        let path = self.inner.config.path.as_str();
+        let (subscribe, publish) = (self.clone(), self.clone());
+        let hub = get(move |request: Request| {
+            let hub = subscribe.clone();
+            async move { hub.subscribe(request).await }
+        })
+        .post(move |request: Request| {
+            let hub = publish.clone();
+            async move { hub.publish(request).await }
+        });
+        let mut router = Router::new()
+            .route(path, hub)
+            .route("/healthz", get(|| async { "ok\n" }));
+        if !self.inner.config.cors_origins.is_empty() {
+            router = router.layer(self.cors());
+        }
+        router
+    }
+
+    /// CORS for the allowed origins, with credentials (row A7).
+    fn cors(&self) -> CorsLayer {
+        let origins: Vec<HeaderValue> = self
+            .inner
+            .config
+            .cors_origins
+            .iter()
+            .filter_map(|origin| HeaderValue::from_str(origin).ok())
+            .collect();
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_credentials(true)
+            .allow_methods([
+                sse_server::http::Method::GET,
+                sse_server::http::Method::POST,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CACHE_CONTROL,
+                header::CONTENT_TYPE,
+                header::HeaderName::from_static("last-event-id"),
+            ])
+            .expose_headers([
+                header::LINK,
+                header::HeaderName::from_static("last-event-id"),
+            ])
+    }
+
+    /// The SSE server under the hub, and through it the provider.
+    pub fn server(&self) -> &Server<P> {
+        &self.inner.server
+    }
+
+    /// Ends every open subscription cleanly (a graceful shutdown); later
+    /// subscribers get a stream that ends at once, so that they reconnect.
+    pub fn shutdown(&self) {
+        self.inner.server.shutdown();
+    }
+}
+
+/// The answer to a refused token or grant: its status, the reason in
+/// `WWW-Authenticate` and in the body, and in the log.
+pub(crate) fn refused(what: &str, error: &AuthError) -> Response {
+    tracing::info!(error = %error, status = error.status().as_u16(), "{what} refused");
+    let mut response = (error.status(), format!("{error}\n")).into_response();
+    if error.status() == StatusCode::UNAUTHORIZED || error.code().is_some() {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, error.www_authenticate());
+    }
+    response
+}
+
+/// A `400 Bad Request` (or another status) with the reason in the body and
+/// in the log.
+pub(crate) fn bad(status: StatusCode, what: &str, reason: impl fmt::Display) -> Response {
+    tracing::info!(%reason, status = status.as_u16(), "{what} refused");
+    (status, format!("{reason}\n")).into_response()
+}

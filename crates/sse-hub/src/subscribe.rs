@@ -1,0 +1,121 @@
+//! `GET` on the hub: a subscription to the topics its selectors match,
+//! with the private updates its token grants (d07 "Subscription"; rows
+//! C1-C7, E1-E3, F1-F6, A8, A10).
+
+use crate::{
+    Hub,
+    auth::{AuthError, Claims, extract_token},
+    hub::{bad, refused},
+    selector::{Selector, SelectorCache},
+};
+use axum::{extract::Request, response::Response};
+use sse_codec::{Filter, Provider, Routing, Subscription, Topic};
+use sse_server::{
+    Session,
+    http::{HeaderName, HeaderValue, StatusCode, header},
+};
+use std::{
+    sync::Arc,
+    time::{Instant, SystemTime},
+};
+
+/// Row F6: where the stream starts, for a subscriber that sent a cursor.
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+
+/// Row A10: what the reference hub answers, so that no cache keeps a
+/// stream.
+const NO_STORE: &str = "private, no-cache, no-store, must-revalidate, max-age=0";
+
+impl<P: Provider> Hub<P> {
+    /// Subscribes the request's selectors, or says why not.
+    pub(crate) async fn subscribe(&self, request: Request) -> Response {
+        let inner = &*self.inner;
+        let (parts, body) = request.into_parts();
+        let claims = match extract_token(&parts, &inner.config.cookie_name) {
+            Ok(Some(token)) => match inner.keys.subscriber().verify(token.as_str()) {
+                Ok(claims) => claims,
+                Err(error) => return refused("subscription", &error),
+            },
+            Ok(None) if inner.config.anonymous => Claims::default(),
+            Ok(None) => return refused("subscription", &AuthError::NoToken),
+            Err(error) => return refused("subscription", &error),
+        };
+        let selectors: Vec<String> = parts
+            .uri
+            .query()
+            .map(|query| {
+                form_urlencoded::parse(query.as_bytes())
+                    .filter(|(name, _)| name == "topic")
+                    .map(|(_, value)| value.into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if selectors.is_empty() {
+            return bad(
+                StatusCode::BAD_REQUEST,
+                "subscription",
+                "a subscription needs at least one topic parameter (row C1)",
+            );
+        }
+        if selectors.len() > inner.config.max_selectors {
+            return bad(
+                StatusCode::BAD_REQUEST,
+                "subscription",
+                format_args!(
+                    "a subscription has at most {} topic parameters",
+                    inner.config.max_selectors
+                ),
+            );
+        }
+        let subscription = subscription(&selectors, &claims, &inner.selectors);
+        let mut session = Session::new(subscription).position_header(LAST_EVENT_ID);
+        // Row A8: the stream ends when the token does.
+        if let Some(at) = claims.expires_at() {
+            let left = at.duration_since(SystemTime::now()).unwrap_or_default();
+            session = session.until(Instant::now() + left);
+        }
+        let request = Request::from_parts(parts, body);
+        let mut response = inner.server.respond_with(request, session).await;
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
+        response.map(axum::body::Body::new)
+    }
+}
+
+/// What a subscriber gets (rows C2, C6, C7, E1, E2): the updates whose
+/// topics its selectors match, each once, private ones only where its
+/// token's `mercure.subscribe` grants match one of the update's topics.
+///
+/// Exact selectors alone subscribe to their topics (the provider reads
+/// their logs only); `*` or a URI template considers every topic, asking
+/// the selectors. Without grants, no filter at all: public updates of the
+/// topics, as any subscriber gets.
+fn subscription(selectors: &[String], claims: &Claims, cache: &SelectorCache) -> Subscription {
+    let compiled: Vec<Arc<Selector>> = selectors.iter().map(|s| cache.selector(s)).collect();
+    let exact = compiled.iter().all(|s| !s.is_every() && !s.is_template());
+    let grants: Vec<Arc<Selector>> = claims
+        .subscribe()
+        .iter()
+        .map(|grant| cache.selector(grant))
+        .collect();
+    if exact {
+        let topics = selectors.iter().map(|s| Topic::from(s.as_str()));
+        let subscription = Subscription::new(topics);
+        if grants.is_empty() {
+            return subscription;
+        }
+        let cache = cache.clone();
+        return subscription.filter(Filter::new(move |routing: &Routing| {
+            !routing.is_private() || cache.matches_any(&grants, routing.topics())
+        }));
+    }
+    let cache = cache.clone();
+    Subscription::new([])
+        .every_topic()
+        .filter(Filter::new(move |routing: &Routing| {
+            let topics = routing.topics();
+            cache.matches_any(&compiled, topics)
+                && (!routing.is_private() || cache.matches_any(&grants, topics))
+        }))
+}
