@@ -1,7 +1,7 @@
 //! A bounded cache, shared by every request of a hub, of compiled
 //! selectors and of template match results.
 
-use super::{Kind, Selector};
+use super::Selector;
 use std::{
     collections::HashMap,
     fmt,
@@ -146,7 +146,7 @@ impl SelectorCache {
     /// Whether `topic` matches `selector`, as [`Selector::matches`], with a
     /// template's answer remembered for the next caller.
     pub fn matches(&self, selector: &Selector, topic: &str) -> bool {
-        if !matches!(selector.kind, Kind::Template(_)) || selector.as_str() == topic {
+        if !selector.is_template() || selector.as_str() == topic {
             return selector.matches(topic);
         }
         let inner = &*self.inner;

@@ -190,7 +190,7 @@ fn expression(body: &str) -> Option<Expression> {
         '?' => Some(Operator::Query),
         '&' => Some(Operator::Continuation),
         // op-reserve: kept by the RFC for future extensions, an error now.
-        '=' | ',' | '!' | '@' | '|' => Some(Operator::Simple),
+        '=' | ',' | '!' | '@' | '|' => return None,
         _ => None,
     };
     let list = match operator {
