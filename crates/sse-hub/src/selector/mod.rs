@@ -43,12 +43,16 @@
 //!   `{;var}`, `{?var}` and `{&var}`, plus the reserved ones
 //!   (`: / ? # [ ] @ ! $ & ' ( ) * + , ; =`) for `{+var}` and `{#var}`;
 //!   so `{id}` stops at a `/`, and `{+path}` does not;
-//! - the operators `#`, `.`, `/`, `;`, `?` and `&` put their prefix before
-//!   the values and separate them with theirs (`,` for `#`, `.`, `/`, `;`,
-//!   and `&` for `?` and `&`); the named ones (`;`, `?`, `&`) also allow
-//!   `=` in a value, for `name=value`;
-//! - a list of variables `{x,y}` allows as many separated values as it has
-//!   variables, an exploded one `{x*}` any number;
+//! - the operators `#`, `.`, `/`, `;`, `?` and `&` put their character
+//!   before the values; values are separated by `,` for `{x,y}`, `{+x,y}`
+//!   and `{#x,y}`, by `&` for `{?x,y}`, and by the operator's character
+//!   otherwise; the named operators (`;`, `?`, `&`) also allow `=` in a
+//!   value, for `name=value`;
+//! - a list of variables allows as many separated values as it has
+//!   variables (`{/x,y}` matches `/a/b`, not `/a/b/c`), an exploded one
+//!   (`{/x*}`) any number, with `=` allowed after the first separator; where
+//!   values may hold the separator anyway (`,`, and `.` for `{.x,y}`), the
+//!   count cannot limit them;
 //! - a prefix modifier `{var:3}` does not limit the value's length.
 //!
 //! One bound differs: a template whose compiled program would exceed
