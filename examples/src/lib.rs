@@ -4,7 +4,9 @@
 //! start it in-process.
 
 pub mod demo;
-pub mod tls;
+
+/// Serving over TLS: `sse-server`'s, which the demo and its tests use.
+pub use sse::server::tls;
 
 use std::{io, time::Duration};
 

@@ -14,6 +14,9 @@ mod server;
 mod session;
 mod shutdown;
 mod stream;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub mod tls;
 mod unsent;
 
 pub use crate::body::Body;

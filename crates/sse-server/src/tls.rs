@@ -1,9 +1,15 @@
 //! Serving over TLS with `axum::serve`: HTTP/2 and HTTP/1.1, as ALPN
-//! agrees with each browser.
+//! agrees with each client, on connections with [`ConnectionLimits`].
+//!
+//! [`ConnectionLimits`]: crate::ConnectionLimits
 
-use sse::server::{LimitedIo, LimitedListener};
+use crate::{LimitedIo, LimitedListener};
+
 use std::{io, net::SocketAddr, path::Path, sync::Arc, time::Duration};
 use tokio::{net::TcpStream, sync::mpsc};
+/// The rustls of [`ServerConfig`] and the certificate types, so that a
+/// caller's match these.
+pub use tokio_rustls::rustls;
 use tokio_rustls::{
     TlsAcceptor,
     rustls::{
@@ -73,7 +79,7 @@ impl TlsListener {
                 let (io, peer) = match listener.accept().await {
                     Ok(accepted) => accepted,
                     Err(error) => {
-                        eprintln!("accept: {error}");
+                        tracing::warn!(%error, "cannot accept a connection");
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     }
