@@ -51,9 +51,9 @@
 //! - a list of variables allows as many separated values as it has
 //!   variables (`{/x,y}` matches `/a/b`, not `/a/b/c`); an exploded one
 //!   (`{/x*}`) allows any number, and `=` in them (in the first value only
-//!   when the first variable is the exploded one); where
-//!   values may hold the separator anyway (`,`, and `.` for `{.x,y}`), the
-//!   count cannot limit them;
+//!   when the first variable is the exploded one); where values may hold
+//!   the separator anyway (`,`, and `.` for `{.x,y}`), the count cannot
+//!   limit them;
 //! - a prefix modifier `{var:3}` does not limit the value's length.
 //!
 //! One bound differs: a template whose compiled program would exceed
