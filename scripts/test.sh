@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. The browser test needs Chromium and a
 # chromedriver of the same version; the Redis provider's tests need
-# redis-server (they start their own, on a free port). The ones on PATH
-# are used: set CHROMIUM if the browser is not `chromium`, REDIS_SERVER if
-# redis-server is not on PATH.
+# redis-server (they start their own, on a free port); the hub's tests run
+# the curl commands it prints. The ones on PATH are used: set CHROMIUM if
+# the browser is not `chromium`, REDIS_SERVER if redis-server is not on
+# PATH.
 #
 # What is missing is installed from Debian's packages with apt-get, as
-# root or through sudo: chromium, chromium-driver, redis-server. The script
+# root or through sudo: chromium, chromium-driver, redis-server, curl. The script
 # says what it installs and why before it does, shows apt's output, and
 # changes nothing already installed: a missing chromium-driver is
 # installed at the version of the installed chromium (and a missing
@@ -106,6 +107,10 @@ if ! have "${REDIS_SERVER:-redis-server}"; then
         fail "redis-server $redis_version is installed but redis-server is not on PATH ($PATH)"
     want redis-server \
         "redis-server: the Redis provider's tests start their own on a free port (the package also sets up a redis-server system service on port 6379, which the tests do not use)"
+fi
+
+if ! have curl; then
+    want curl "curl: the hub's tests run the curl commands it prints and its README shows"
 fi
 
 if [ ${#packages[@]} -gt 0 ]; then

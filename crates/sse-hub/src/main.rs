@@ -1,0 +1,276 @@
+//! `sse-hub`: a Mercure hub, in memory or on Redis. `sse-hub --help` lists
+//! the options, each also read from the environment variable it names.
+
+use clap::Parser;
+use jsonwebtoken::{EncodingKey, Header, encode};
+use sse_hub::{
+    FormLimits, Hub, HubConfig,
+    auth::{self, Keys},
+};
+use sse_joe::{FiniteReplayer, Joe, ValidReplayer};
+use sse_redis::{Redis, Retention};
+use sse_server::{ConnectionLimits, tls};
+use std::{io, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+
+/// How long a graceful shutdown waits for open connections after Ctrl-C.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
+
+/// A Mercure hub (draft-dunglas-mercure-07): publishers POST updates with a
+/// JWT, subscribers follow topic selectors over Server-Sent Events at
+/// /.well-known/mercure. In memory by default, keeping the last 10,000
+/// updates; with --redis, any number of hub processes share updates and
+/// history. Without a key, a development mode makes one and prints tokens.
+#[derive(Debug, Parser)]
+#[command(name = "sse-hub", version)]
+struct Options {
+    /// The address to listen on.
+    #[arg(long, env = "SSE_HUB_ADDR", default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// The key publishers' tokens are verified with: the secret for HS*,
+    /// a PEM public key for RS*, PS*, ES*, EdDSA.
+    #[arg(long, env = "MERCURE_PUBLISHER_JWT_KEY", hide_env_values = true)]
+    publisher_jwt_key: Option<String>,
+    /// The publishers' tokens' algorithm.
+    #[arg(long, env = "MERCURE_PUBLISHER_JWT_ALG", default_value = "HS256")]
+    publisher_jwt_alg: String,
+    /// The key subscribers' tokens are verified with (the publishers' key
+    /// if unset).
+    #[arg(long, env = "MERCURE_SUBSCRIBER_JWT_KEY", hide_env_values = true)]
+    subscriber_jwt_key: Option<String>,
+    /// The subscribers' tokens' algorithm.
+    #[arg(long, env = "MERCURE_SUBSCRIBER_JWT_ALG", default_value = "HS256")]
+    subscriber_jwt_alg: String,
+    /// Serve subscribers without a token (public updates only).
+    #[arg(long, env = "SSE_HUB_ANONYMOUS")]
+    anonymous: bool,
+    /// An origin whose pages may subscribe and publish with credentials
+    /// (CORS), e.g. https://example.com; repeat, or separate with commas.
+    #[arg(
+        long = "cors-origin",
+        env = "SSE_HUB_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
+    /// An origin a cookie-authorized publish may come from besides the
+    /// hub's own (CSRF); repeat, or separate with commas.
+    #[arg(
+        long = "publish-origin",
+        env = "SSE_HUB_PUBLISH_ORIGINS",
+        value_delimiter = ','
+    )]
+    publish_origins: Vec<String>,
+    /// The cookie a browser's token comes in.
+    #[arg(long, env = "SSE_HUB_COOKIE_NAME", default_value = auth::DEFAULT_COOKIE_NAME)]
+    cookie_name: String,
+    /// How many updates the history keeps, for subscribers that resume.
+    #[arg(long, env = "SSE_HUB_HISTORY", default_value_t = 10_000)]
+    history: usize,
+    /// Keep only the updates younger than this many seconds in the history
+    /// (in memory, at most --history of them).
+    #[arg(long, env = "SSE_HUB_HISTORY_TTL")]
+    history_ttl: Option<u64>,
+    /// Share updates and history through this Redis (7.0 or later), e.g.
+    /// redis://127.0.0.1:6379, with every hub process on the same key.
+    #[arg(long, env = "SSE_HUB_REDIS_URL")]
+    redis: Option<String>,
+    /// The Redis stream's key.
+    #[arg(long, env = "SSE_HUB_REDIS_KEY", default_value = "sse-hub")]
+    redis_key: String,
+    /// A PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1).
+    #[arg(long, env = "SSE_HUB_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key.
+    #[arg(long, env = "SSE_HUB_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The largest publish body, in bytes.
+    #[arg(long, env = "SSE_HUB_MAX_BODY", default_value_t = sse_hub::DEFAULT_MAX_BODY)]
+    max_body: usize,
+    /// The most topics an update may have.
+    #[arg(long, env = "SSE_HUB_MAX_TOPICS", default_value_t = 1000)]
+    max_topics: usize,
+    /// The most topic selectors a subscription may have.
+    #[arg(long, env = "SSE_HUB_MAX_SELECTORS", default_value_t = sse_hub::DEFAULT_MAX_SELECTORS)]
+    max_selectors: usize,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let options = Options::parse();
+    match run(options).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sse-hub: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
+    let tcp = tokio::net::TcpListener::bind(options.addr).await?;
+    let scheme = if options.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let url = format!("{scheme}://{}/.well-known/mercure", tcp.local_addr()?);
+    let keys = keys(&options, &url)?;
+    let mut config = HubConfig::default();
+    config.anonymous = options.anonymous;
+    config.cookie_name = options.cookie_name.clone();
+    config.cors_origins = options.cors_origins.clone();
+    config.publish_origins = options.publish_origins.clone();
+    config.max_body = options.max_body;
+    config.form = FormLimits {
+        max_topics: options.max_topics,
+        max_field: options.max_body,
+    };
+    config.max_selectors = options.max_selectors;
+    match &options.redis {
+        Some(url) => {
+            let retention = match options.history_ttl {
+                Some(seconds) => Retention::Younger(Duration::from_secs(seconds)),
+                None => Retention::Last(options.history as u64),
+            };
+            let redis = Redis::builder(url.as_str())
+                .key(options.redis_key.clone())
+                .retention(retention)
+                .build()
+                .await?;
+            tracing::info!(%url, key = options.redis_key, "updates and history on Redis");
+            serve(Hub::new(redis, keys, config)?, tcp, &url, &options).await
+        }
+        None => {
+            let joe = match options.history_ttl {
+                Some(seconds) => Joe::builder()
+                    .replayer(
+                        ValidReplayer::new(Duration::from_secs(seconds)).max_len(options.history),
+                    )
+                    .build(),
+                None => Joe::builder()
+                    .replayer(FiniteReplayer::new(options.history))
+                    .build(),
+            };
+            tracing::info!(history = options.history, "updates and history in memory");
+            serve(Hub::new(joe, keys, config)?, tcp, &url, &options).await
+        }
+    }
+}
+
+/// The keys from the options, or a development key, made now and said so.
+fn keys(options: &Options, url: &str) -> Result<Keys, Box<dyn std::error::Error>> {
+    // An algorithm counts with its key only: each has a default.
+    let lookup = |name: &str| match name {
+        auth::PUBLISHER_KEY_VAR => options.publisher_jwt_key.clone(),
+        auth::PUBLISHER_ALG_VAR => options
+            .publisher_jwt_key
+            .as_ref()
+            .map(|_| options.publisher_jwt_alg.clone()),
+        auth::SUBSCRIBER_KEY_VAR => options.subscriber_jwt_key.clone(),
+        auth::SUBSCRIBER_ALG_VAR => options
+            .subscriber_jwt_key
+            .as_ref()
+            .map(|_| options.subscriber_jwt_alg.clone()),
+        _ => None,
+    };
+    if let Some(keys) = Keys::from_lookup(lookup)? {
+        return Ok(keys);
+    }
+    let secret = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let key = || auth::Key::new(auth::Algorithm::Hs256, &secret);
+    let keys = Keys::new(key()?, key()?);
+    let token = |claim: serde_json::Value| {
+        encode(
+            &Header::default(),
+            &serde_json::json!({ "mercure": claim }),
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+    };
+    let publisher = token(serde_json::json!({ "publish": ["*"] }))?;
+    let subscriber = token(serde_json::json!({ "subscribe": ["*"] }))?;
+    println!(
+        "DEVELOPMENT MODE: no key is set ({} and {}), so this run made one,\n\
+         which the next run will not know. Tokens for every topic (private updates too):\n\n\
+         publisher token:  {publisher}\n\
+         subscriber token: {subscriber}\n\n\
+         Subscribe: curl -N -H 'Authorization: Bearer {subscriber}' '{url}?topic=*'\n\
+         Publish:   curl -H 'Authorization: Bearer {publisher}' -d topic=/hello -d data=world {url}\n",
+        auth::PUBLISHER_KEY_VAR,
+        auth::SUBSCRIBER_KEY_VAR,
+    );
+    tracing::warn!(
+        "development mode: a key made for this run; set {}",
+        auth::PUBLISHER_KEY_VAR
+    );
+    Ok(keys)
+}
+
+/// Serves `hub` until Ctrl-C, then ends its streams and waits at most
+/// [`SHUTDOWN_DEADLINE`] for the connections.
+async fn serve<P: sse_codec::Provider>(
+    hub: Hub<P>,
+    tcp: tokio::net::TcpListener,
+    url: &str,
+    options: &Options,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = ConnectionLimits::new().listen(tcp);
+    let app = hub.router();
+    let shutdown = {
+        let hub = hub.clone();
+        move || hub.shutdown()
+    };
+    match (&options.tls_cert, &options.tls_key) {
+        (Some(cert), Some(key)) => {
+            let config = tls::config(cert, key)?;
+            println!("listening on {url}");
+            let listener = tls::TlsListener::new(listener, config)?;
+            until_ctrl_c(axum::serve(listener, app), shutdown).await?;
+        }
+        _ => {
+            println!("listening on {url}");
+            until_ctrl_c(axum::serve(listener, app), shutdown).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `serve` until Ctrl-C; then calls `shutdown` and gives the
+/// connections [`SHUTDOWN_DEADLINE`] to close.
+async fn until_ctrl_c<L>(
+    serve: axum::serve::Serve<L, axum::Router, axum::Router>,
+    shutdown: impl FnOnce() + Send + 'static,
+) -> io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serve = serve.with_graceful_shutdown(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        shutdown();
+        let _ = stopping.send(());
+    });
+    let deadline = async {
+        if stopped.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(SHUTDOWN_DEADLINE).await;
+    };
+    tokio::select! {
+        served = serve => served,
+        () = deadline => {
+            tracing::warn!("some connections did not close in time: cut");
+            Ok(())
+        }
+    }
+}

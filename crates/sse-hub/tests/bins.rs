@@ -1,0 +1,139 @@
+//! The `sse-hub` binary as a user runs it: the development mode's printed
+//! `curl` commands work as printed, `--help` lists the options with their
+//! environment variables, a bad key stops it with a message, Ctrl-C ends
+//! it.
+
+use std::{
+    io::{BufRead, BufReader, Read},
+    process::{Child, ChildStdout, Command, Stdio},
+    sync::mpsc,
+    thread,
+    time::Duration,
+};
+
+/// The hub, started with `args` and no key in its environment, and the
+/// lines it printed up to `listening on`.
+fn start(args: &[&str]) -> (Child, Vec<String>, BufReader<ChildStdout>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sse-hub"))
+        .args(args)
+        .env_remove("MERCURE_PUBLISHER_JWT_KEY")
+        .env_remove("MERCURE_SUBSCRIBER_JWT_KEY")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "ended: {lines:?}");
+        let done = line.starts_with("listening on ");
+        lines.push(line.trim_end().to_owned());
+        if done {
+            return (child, lines, stdout);
+        }
+    }
+}
+
+/// The command printed after `label`.
+fn command<'a>(lines: &'a [String], label: &str) -> &'a str {
+    lines
+        .iter()
+        .find_map(|line| line.strip_prefix(label))
+        .unwrap_or_else(|| panic!("no {label} in {lines:?}"))
+        .trim()
+}
+
+fn interrupt(child: &mut Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    for _ in 0..200 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    panic!("no exit within 10 s of Ctrl-C");
+}
+
+#[test]
+fn the_development_modes_curl_commands_work_as_printed() {
+    let (mut hub, lines, _stdout) = start(&["--addr", "127.0.0.1:0"]);
+    assert!(lines[0].starts_with("DEVELOPMENT MODE"), "{lines:?}");
+    let subscribe = command(&lines, "Subscribe:");
+    let publish = command(&lines, "Publish:");
+
+    let mut curl = Command::new("sh")
+        .args(["-c", subscribe])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut output = curl.stdout.take().unwrap();
+    let (got, seen) = mpsc::channel();
+    thread::spawn(move || {
+        let mut text = Vec::new();
+        let mut buffer = [0; 1024];
+        while let Ok(n @ 1..) = output.read(&mut buffer) {
+            text.extend_from_slice(&buffer[..n]);
+            let _ = got.send(String::from_utf8_lossy(&text).into_owned());
+        }
+    });
+    // The subscriber's response head comes first: the stream is open
+    // once curl printed the keep-alive or anything; publishing until it
+    // shows the update covers the time it takes to connect.
+    let mut stream = String::new();
+    for _ in 0..50 {
+        let published = Command::new("sh").args(["-c", publish]).output().unwrap();
+        assert!(published.status.success());
+        let id = String::from_utf8(published.stdout).unwrap();
+        assert!(id.starts_with("urn:uuid:"), "{id}");
+        if let Ok(text) = seen.recv_timeout(Duration::from_millis(200)) {
+            stream = text;
+            if stream.contains("data: world") {
+                break;
+            }
+        }
+    }
+    assert!(stream.contains("data: world"), "{stream:?}");
+    assert!(stream.contains("id: urn:uuid:"), "{stream:?}");
+    curl.kill().unwrap();
+    assert!(interrupt(&mut hub).success());
+}
+
+#[test]
+fn help_lists_each_option_with_its_environment_variable() {
+    let help = Command::new(env!("CARGO_BIN_EXE_sse-hub"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let help = String::from_utf8(help.stdout).unwrap();
+    for expected in [
+        "MERCURE_PUBLISHER_JWT_KEY",
+        "MERCURE_PUBLISHER_JWT_ALG",
+        "MERCURE_SUBSCRIBER_JWT_KEY",
+        "MERCURE_SUBSCRIBER_JWT_ALG",
+        "SSE_HUB_REDIS_URL",
+        "SSE_HUB_CORS_ORIGINS",
+        "SSE_HUB_ANONYMOUS",
+        "--tls-cert",
+        "--history-ttl",
+    ] {
+        assert!(help.contains(expected), "{expected} in --help");
+    }
+}
+
+#[test]
+fn a_bad_key_stops_it_with_a_message() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sse-hub"))
+        .args(["--addr", "127.0.0.1:0", "--publisher-jwt-alg", "RS256"])
+        .env("MERCURE_PUBLISHER_JWT_KEY", "not a PEM key")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("MERCURE_PUBLISHER_JWT_KEY"), "{stderr}");
+}
