@@ -133,17 +133,17 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     };
     config.max_selectors = options.max_selectors;
     match &options.redis {
-        Some(url) => {
+        Some(redis_url) => {
             let retention = match options.history_ttl {
                 Some(seconds) => Retention::Younger(Duration::from_secs(seconds)),
                 None => Retention::Last(options.history as u64),
             };
-            let redis = Redis::builder(url.as_str())
+            let redis = Redis::builder(redis_url.as_str())
                 .key(options.redis_key.clone())
                 .retention(retention)
                 .build()
                 .await?;
-            tracing::info!(%url, key = options.redis_key, "updates and history on Redis");
+            tracing::info!(url = %redis_url, key = options.redis_key, "updates and history on Redis");
             serve(Hub::new(redis, keys, config)?, tcp, &url, &options).await
         }
         None => {
