@@ -11,19 +11,32 @@ use std::{
     time::Duration,
 };
 
+/// A child process, killed and reaped when dropped (a failed test leaves
+/// none behind).
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The hub, started with `args` and no key in its environment, and the
 /// lines it printed up to `listening on`.
-fn start(args: &[&str]) -> (Child, Vec<String>, BufReader<ChildStdout>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sse-hub"))
-        .args(args)
-        .env_remove("MERCURE_PUBLISHER_JWT_KEY")
-        .env_remove("MERCURE_SUBSCRIBER_JWT_KEY")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+fn start(args: &[&str]) -> (Running, Vec<String>, BufReader<ChildStdout>) {
+    let mut child = Running(
+        Command::new(env!("CARGO_BIN_EXE_sse-hub"))
+            .args(args)
+            .env_remove("MERCURE_PUBLISHER_JWT_KEY")
+            .env_remove("MERCURE_SUBSCRIBER_JWT_KEY")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
     let mut lines = Vec::new();
     loop {
         let mut line = String::new();
@@ -45,7 +58,7 @@ fn command<'a>(lines: &'a [String], label: &str) -> &'a str {
         .trim()
 }
 
-fn interrupt(child: &mut Child) -> std::process::ExitStatus {
+fn interrupt(Running(child): &mut Running) -> std::process::ExitStatus {
     let pid = child.id().to_string();
     Command::new("kill").args(["-INT", &pid]).status().unwrap();
     for _ in 0..200 {
@@ -65,13 +78,15 @@ fn the_development_modes_curl_commands_work_as_printed() {
     let subscribe = command(&lines, "Subscribe:");
     let publish = command(&lines, "Publish:");
 
-    let mut curl = Command::new("sh")
-        .args(["-c", subscribe])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut output = curl.stdout.take().unwrap();
+    let mut curl = Running(
+        Command::new("sh")
+            .args(["-c", subscribe])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut output = curl.0.stdout.take().unwrap();
     let (got, seen) = mpsc::channel();
     thread::spawn(move || {
         let mut text = Vec::new();
@@ -99,7 +114,7 @@ fn the_development_modes_curl_commands_work_as_printed() {
     }
     assert!(stream.contains("data: world"), "{stream:?}");
     assert!(stream.contains("id: urn:uuid:"), "{stream:?}");
-    curl.kill().unwrap();
+    drop(curl);
     assert!(interrupt(&mut hub).success());
 }
 
