@@ -128,6 +128,30 @@ impl<P: Provider> Hub<P> {
         router
     }
 
+    /// The route `/metrics`, answering what `render` gives (the Prometheus
+    /// text of the recorder installed for the `metrics` facade, say), after
+    /// setting the hub's gauge of open streams. The hub counts
+    /// `sse_hub_updates_total` (by `private`), `sse_hub_subscriptions_total`,
+    /// `sse_hub_refused_total` (by `request` and `status`) and the gauge
+    /// `sse_hub_open_streams`; Joe adds its own (`sse_joe_*`).
+    pub fn metrics_route(
+        &self,
+        render: impl Fn() -> String + Clone + Send + Sync + 'static,
+    ) -> Router {
+        let hub = self.clone();
+        Router::new().route(
+            "/metrics",
+            get(move || {
+                let (hub, render) = (hub.clone(), render.clone());
+                async move {
+                    let open = hub.inner.server.open_streams();
+                    metrics::gauge!("sse_hub_open_streams").set(open as f64);
+                    render()
+                }
+            }),
+        )
+    }
+
     /// CORS for the allowed origins, with credentials (row A7).
     fn cors(&self) -> CorsLayer {
         let origins: Vec<HeaderValue> = self
@@ -170,8 +194,9 @@ impl<P: Provider> Hub<P> {
 
 /// The answer to a refused token or grant: its status, the reason in
 /// `WWW-Authenticate` and in the body, and in the log.
-pub(crate) fn refused(what: &str, error: &AuthError) -> Response {
+pub(crate) fn refused(what: &'static str, error: &AuthError) -> Response {
     tracing::info!(error = %error, status = error.status().as_u16(), "{what} refused");
+    count_refusal(what, error.status());
     let mut response = (error.status(), format!("{error}\n")).into_response();
     if error.status() == StatusCode::UNAUTHORIZED || error.code().is_some() {
         response
@@ -183,7 +208,18 @@ pub(crate) fn refused(what: &str, error: &AuthError) -> Response {
 
 /// A `400 Bad Request` (or another status) with the reason in the body and
 /// in the log.
-pub(crate) fn bad(status: StatusCode, what: &str, reason: impl fmt::Display) -> Response {
+pub(crate) fn bad(status: StatusCode, what: &'static str, reason: impl fmt::Display) -> Response {
     tracing::info!(%reason, status = status.as_u16(), "{what} refused");
+    count_refusal(what, status);
     (status, format!("{reason}\n")).into_response()
+}
+
+/// Counts a refused request by what it asked for and its status.
+fn count_refusal(what: &'static str, status: StatusCode) {
+    metrics::counter!(
+        "sse_hub_refused_total",
+        "request" => what,
+        "status" => status.as_str().to_owned()
+    )
+    .increment(1);
 }

@@ -113,6 +113,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
+    // Installed first: Joe takes its counters from it when it is built.
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    let render = move || metrics.render();
     let tcp = tokio::net::TcpListener::bind(options.addr).await?;
     let scheme = if options.tls_cert.is_some() {
         "https"
@@ -144,7 +147,7 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
                 .build()
                 .await?;
             tracing::info!(url = %redis_url, key = options.redis_key, "updates and history on Redis");
-            serve(Hub::new(redis, keys, config)?, tcp, &url, &options).await
+            serve(Hub::new(redis, keys, config)?, tcp, &url, render, &options).await
         }
         None => {
             let joe = match options.history_ttl {
@@ -158,7 +161,7 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
                     .build(),
             };
             tracing::info!(history = options.history, "updates and history in memory");
-            serve(Hub::new(joe, keys, config)?, tcp, &url, &options).await
+            serve(Hub::new(joe, keys, config)?, tcp, &url, render, &options).await
         }
     }
 }
@@ -221,10 +224,11 @@ async fn serve<P: sse_codec::Provider>(
     hub: Hub<P>,
     tcp: tokio::net::TcpListener,
     url: &str,
+    metrics: impl Fn() -> String + Clone + Send + Sync + 'static,
     options: &Options,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let listener = ConnectionLimits::new().listen(tcp);
-    let app = hub.router();
+    let app = hub.router().merge(hub.metrics_route(metrics));
     let shutdown = {
         let hub = hub.clone();
         move || hub.shutdown()

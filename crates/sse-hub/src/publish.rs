@@ -78,6 +78,8 @@ impl<P: Provider> Hub<P> {
         {
             Ok(()) => {
                 tracing::debug!(id = id.as_str(), topics = ?update.topics, "published");
+                let private = if update.private { "true" } else { "false" };
+                metrics::counter!("sse_hub_updates_total", "private" => private).increment(1);
                 let mut response = (StatusCode::OK, id.as_str().to_owned()).into_response();
                 response.headers_mut().insert(
                     header::CONTENT_TYPE,

@@ -74,6 +74,7 @@ impl<P: Provider> Hub<P> {
             let left = at.duration_since(SystemTime::now()).unwrap_or_default();
             session = session.until(Instant::now() + left);
         }
+        metrics::counter!("sse_hub_subscriptions_total").increment(1);
         let request = Request::from_parts(parts, body);
         let mut response = inner.server.respond_with(request, session).await;
         response

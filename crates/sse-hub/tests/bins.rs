@@ -152,3 +152,47 @@ fn a_bad_key_stops_it_with_a_message() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("MERCURE_PUBLISHER_JWT_KEY"), "{stderr}");
 }
+
+#[test]
+fn metrics_count_updates_refusals_and_joes_messages() {
+    let (mut hub, lines, _stdout) = start(&["--addr", "127.0.0.1:0"]);
+    let publish = command(&lines, "Publish:");
+    let published = Command::new("sh").args(["-c", publish]).output().unwrap();
+    assert!(published.status.success());
+    let base = lines
+        .last()
+        .unwrap()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .trim_end_matches("/.well-known/mercure")
+        .to_owned();
+    // A publish without a token: refused, and counted.
+    let refused = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-d",
+            "topic=t",
+        ])
+        .arg(format!("{base}/.well-known/mercure"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&refused.stdout), "401");
+    let metrics = Command::new("curl")
+        .args(["-s", &format!("{base}/metrics")])
+        .output()
+        .unwrap();
+    let metrics = String::from_utf8(metrics.stdout).unwrap();
+    for expected in [
+        "sse_hub_updates_total{private=\"false\"} 1",
+        "sse_hub_refused_total{request=\"publish\",status=\"401\"} 1",
+        "sse_hub_open_streams 0",
+        "sse_joe_published_total 1",
+    ] {
+        assert!(metrics.contains(expected), "{expected} in:\n{metrics}");
+    }
+    assert!(interrupt(&mut hub).success());
+}
