@@ -11,49 +11,13 @@
 use serde_json::{Value, json};
 use sse_examples::demo::Demo;
 
-#[path = "support/cert.rs"]
-mod cert;
+use sse_testkit::browser::{Browser, eventually};
 use std::{
     net::SocketAddr,
-    process::{Child, Command, Stdio},
+    ops::Deref,
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
 };
 use tokio::{net::TcpListener, task::AbortHandle};
-
-const CHROMEDRIVER: &str = "chromedriver";
-/// The browser's path: `$CHROMIUM`, or `chromium` (Debian's package), looked
-/// up on PATH, since chromedriver wants a path.
-fn chromium() -> String {
-    let name = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".to_owned());
-    if name.contains('/') {
-        return name;
-    }
-    std::env::var_os("PATH")
-        .and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join(&name))
-                .find(|candidate| candidate.is_file())
-        })
-        .map(|found| found.to_string_lossy().into_owned())
-        .unwrap_or(name)
-}
-
-/// Waits up to `limit` for `check` to return `Some`.
-async fn wait_for<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
 
 /// The demo on 127.0.0.1, with a handle on every connection so that the
 /// test can cut them.
@@ -101,7 +65,7 @@ impl App {
     /// The last event ID the first session after the first `seen` resumed
     /// from (`None` for a fresh one), once it came.
     async fn resumed_from(&self, seen: usize) -> Option<String> {
-        wait_for("a new session", Duration::from_secs(20), || async {
+        eventually("a new session", || async {
             let resumes = self.demo.stats().resumes;
             resumes.get(seen).cloned()
         })
@@ -115,7 +79,7 @@ impl App {
             handle.abort();
         }
         let demo = self.demo.clone();
-        wait_for("unsubscribe", Duration::from_secs(10), || {
+        eventually("unsubscribe", || {
             let demo = demo.clone();
             async move { (demo.stats().joe.subscribers == 0).then_some(()) }
         })
@@ -123,109 +87,20 @@ impl App {
     }
 }
 
-/// POSTs `body` as JSON and returns the JSON answer.
-async fn post_json(http: &reqwest::Client, url: String, body: &Value) -> Value {
-    http.post(url)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+/// The demo page in a headless Chromium: what it received and shows.
+struct Page(Browser);
+
+impl Deref for Page {
+    type Target = Browser;
+
+    fn deref(&self) -> &Browser {
+        &self.0
+    }
 }
 
-/// A chromedriver process and one headless Chromium session.
-struct Browser {
-    driver: Child,
-    http: reqwest::Client,
-    session: String,
-    base: String,
-    profile: std::path::PathBuf,
-}
-
-impl Browser {
-    async fn start() -> Browser {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|err| {
-                panic!("cannot start {CHROMEDRIVER} ({err}); run scripts/test.sh, which installs chromium and chromium-driver")
-            });
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        wait_for("chromedriver", Duration::from_secs(20), || {
-            let request = http.get(format!("{base}/status"));
-            async move {
-                let status: Value = request.send().await.ok()?.json().await.ok()?;
-                status["value"]["ready"].as_bool().filter(|ready| *ready)
-            }
-        })
-        .await;
-        let profile =
-            std::env::temp_dir().join(format!("sse-browser-test-{}-{port}", std::process::id()));
-        let capabilities = json!({
-            "capabilities": { "alwaysMatch": {
-                "browserName": "chrome",
-                "goog:chromeOptions": {
-                    "binary": chromium(),
-                    "args": [
-                        "--headless", "--no-sandbox", "--disable-gpu",
-                        "--disable-background-networking", "--disable-component-update",
-                        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                        // The HTTP/2 test's certificate is made by the test.
-                        "--ignore-certificate-errors",
-                        format!("--user-data-dir={}", profile.display()),
-                    ],
-                },
-            }},
-        });
-        let created = post_json(&http, format!("{base}/session"), &capabilities).await;
-        let session = created["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no WebDriver session: {created}"))
-            .to_owned();
-        Browser {
-            driver,
-            http,
-            session,
-            base,
-            profile,
-        }
-    }
-
-    async fn command(&self, path: &str, body: Value) -> Value {
-        let url = format!("{}/session/{}/{path}", self.base, self.session);
-        let answer = post_json(&self.http, url, &body).await;
-        assert!(
-            answer["value"].get("error").is_none(),
-            "WebDriver {path}: {answer}"
-        );
-        answer["value"].clone()
-    }
-
-    /// Ends the WebDriver session, which closes the browser (killing
-    /// chromedriver alone, in `Drop`, would leave Chromium running).
-    async fn quit(&self) {
-        let url = format!("{}/session/{}", self.base, self.session);
-        let _ = self.http.delete(url).send().await;
-    }
-
-    async fn open(&self, url: &str) {
-        self.command("url", json!({ "url": url })).await;
-    }
-
-    /// Runs `script` in the page and returns its result.
-    async fn run(&self, script: &str) -> Value {
-        self.command("execute/sync", json!({ "script": script, "args": [] }))
-            .await
+impl Page {
+    async fn start() -> Page {
+        Page(Browser::start().await)
     }
 
     /// Every event the page received, as its `window.sseLog` records them.
@@ -276,7 +151,7 @@ impl Browser {
     }
 
     async fn wait_for_ticks(&self, count: usize) -> Vec<(String, u64)> {
-        wait_for("the page's ticks", Duration::from_secs(20), || async {
+        eventually("the page's ticks", || async {
             let ticks = self.ticks().await;
             (ticks.len() >= count).then_some(ticks)
         })
@@ -284,29 +159,9 @@ impl Browser {
     }
 }
 
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // Should the test fail before `quit`: the browser's processes are
-        // the ones started with this test's profile directory.
-        let profile = self.profile.to_string_lossy().into_owned();
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            if String::from_utf8_lossy(&cmdline).contains(&profile) {
-                let pid = entry.file_name().to_string_lossy().into_owned();
-                let _ = Command::new("sh")
-                    .args(["-c", &format!("kill -KILL {pid} 2>/dev/null")])
-                    .status();
-            }
-        }
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
-    }
-}
-
 async fn wait_for_subscribers(demo: &Demo, count: usize) {
     let demo = demo.clone();
-    wait_for("the page to subscribe", Duration::from_secs(20), || {
+    eventually("the page to subscribe", || {
         let demo = demo.clone();
         async move { (demo.stats().joe.subscribers == count).then_some(()) }
     })
@@ -316,7 +171,7 @@ async fn wait_for_subscribers(demo: &Demo, count: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_resumes_with_last_event_id_after_a_cut_and_a_reload() {
     let app = App::start().await;
-    let browser = Browser::start().await;
+    let browser = Page::start().await;
     let page = format!("http://{}/", app.addr);
     browser.open(&page).await;
     wait_for_subscribers(&app.demo, 1).await;
@@ -385,14 +240,10 @@ async fn browser_resumes_with_last_event_id_after_a_cut_and_a_reload() {
         .run("sessionStorage.setItem('lastEventId', '999999');")
         .await;
     browser.open(&page).await;
-    let log = wait_for(
-        "the history-lost event and the history",
-        Duration::from_secs(20),
-        || async {
-            let log = browser.log().await;
-            (log.len() >= 10).then_some(log)
-        },
-    )
+    let log = eventually("the history-lost event and the history", || async {
+        let log = browser.log().await;
+        (log.len() >= 10).then_some(log)
+    })
     .await;
     assert_eq!(log[0]["kind"], "history-lost");
     assert_eq!(
@@ -449,7 +300,7 @@ async fn browser_shows_history_and_resumes_after_the_cut_button() {
             .unwrap();
         assert_eq!(response.status(), 204);
     }
-    let browser = Browser::start().await;
+    let browser = Page::start().await;
     browser.open(&format!("http://{}/", app.addr)).await;
     wait_for_subscribers(&app.demo, 1).await;
     let replayed = |list: &str| {
@@ -458,7 +309,7 @@ async fn browser_shows_history_and_resumes_after_the_cut_button() {
                 .map((li) => li.querySelector('.text').textContent);"
         )
     };
-    let history = wait_for("the chat history", Duration::from_secs(20), || async {
+    let history = eventually("the chat history", || async {
         let rows = browser.run(&replayed("chat")).await;
         (rows.as_array()?.len() == 2).then_some(rows)
     })
@@ -468,15 +319,11 @@ async fn browser_shows_history_and_resumes_after_the_cut_button() {
     browser.run("document.getElementById('cut').click();").await;
     wait_for_subscribers(&app.demo, 0).await;
     app.demo.tick().await.unwrap();
-    wait_for(
-        "the tick, replayed after the cut",
-        Duration::from_secs(20),
-        || async {
-            let rows = browser.run(&replayed("feed")).await;
-            let rows = rows.as_array()?;
-            (rows.len() == 1 && rows[0].as_str()?.starts_with("tick 1 ")).then_some(())
-        },
-    )
+    eventually("the tick, replayed after the cut", || async {
+        let rows = browser.run(&replayed("feed")).await;
+        let rows = rows.as_array()?;
+        (rows.len() == 1 && rows[0].as_str()?.starts_with("tick 1 ")).then_some(())
+    })
     .await;
     app.demo.tick().await.unwrap();
     let ticks = browser.wait_for_ticks(2).await;
@@ -491,7 +338,6 @@ async fn browser_shows_history_and_resumes_after_the_cut_button() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_opens_ten_event_sources_on_one_origin_over_http2() {
     use axum::{extract::Request, middleware::Next, response::Html, routing::get};
-    use cert::certificate;
 
     const TEN: &str = "<!doctype html><script>
       window.counts = Array(10).fill(0);
@@ -514,7 +360,8 @@ async fn browser_opens_ten_event_sources_on_one_origin_over_http2() {
                 next.run(request)
             },
         ));
-    let (_, config) = certificate();
+    let (cert, key) = sse_testkit::tls::certificate();
+    let config = sse_examples::tls::config_from(vec![cert], key).unwrap();
     let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
     let listener = sse_examples::tls::TlsListener::new(
@@ -524,13 +371,13 @@ async fn browser_opens_ten_event_sources_on_one_origin_over_http2() {
     .unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await });
 
-    let browser = Browser::start().await;
+    let browser = Page::start().await;
     browser.open(&format!("https://{addr}/ten")).await;
     wait_for_subscribers(&demo, 10).await;
     for _ in 0..5 {
         demo.tick().await.unwrap();
     }
-    let counts = wait_for("every stream's ticks", Duration::from_secs(20), || async {
+    let counts = eventually("every stream's ticks", || async {
         let counts = browser.run("return window.counts;").await;
         let all = counts.as_array()?.iter().all(|n| n.as_u64() == Some(5));
         all.then_some(counts)

@@ -6,10 +6,6 @@ use sse::server::ConnectionLimits;
 use sse_examples::{demo::Demo, tls};
 use std::{net::SocketAddr, time::Duration};
 
-#[path = "support/cert.rs"]
-mod cert;
-use cert::certificate;
-
 async fn tcp() -> (tokio::net::TcpListener, SocketAddr) {
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
@@ -56,12 +52,13 @@ async fn the_demo_streams_over_h2c() {
 async fn the_demo_streams_over_tls_with_http2() {
     let demo = Demo::new();
     let (tcp, addr) = tcp().await;
-    let (der, config) = certificate();
+    let (cert, key) = sse_testkit::tls::certificate();
+    let config = tls::config_from(vec![cert.clone()], key).unwrap();
     let listener = tls::TlsListener::new(ConnectionLimits::new().listen(tcp), config).unwrap();
     let router = demo.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
     let client = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_der(&der).unwrap())
+        .add_root_certificate(reqwest::Certificate::from_der(&cert).unwrap())
         .build()
         .unwrap();
     let response = client

@@ -7,12 +7,19 @@
 //! - [`Proxy`]: a TCP proxy on 127.0.0.1 that can cut its connections and
 //!   send new ones elsewhere, as a load balancer or a failing network does;
 //! - [`serve`]: a hyper HTTP/1 server running any tower service, shut
-//!   down gracefully.
+//!   down gracefully;
+//! - `browser` (feature `browser`): headless Chromium driven by
+//!   chromedriver, for pages that use `EventSource` and `fetch`;
+//! - `tls` (feature `tls`): a self-signed certificate made in the test.
 
+#[cfg(feature = "browser")]
+pub mod browser;
 pub mod conformance;
 mod proxy;
 mod redis_server;
 mod serve;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use crate::proxy::Proxy;
 pub use crate::redis_server::RedisServer;
