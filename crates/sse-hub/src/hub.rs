@@ -17,7 +17,7 @@ use sse_server::{
     http::{HeaderValue, StatusCode, header},
 };
 use std::{fmt, sync::Arc};
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowCredentials, AllowOrigin, CorsLayer};
 
 /// A Mercure hub over a [`Provider`]: Joe in one process, Redis across
 /// several. Cheap to clone.
@@ -84,10 +84,12 @@ impl<P: Provider> Hub<P> {
     ///
     /// A [`ConfigError`] for a CORS origin that is not one.
     pub fn new(provider: P, keys: Keys, config: HubConfig) -> Result<Hub<P>, ConfigError> {
-        for origin in &config.cors_origins {
-            if origin == "*" || HeaderValue::from_str(origin).is_err() || !origin.contains("://") {
-                return Err(ConfigError::CorsOrigin(origin.clone()));
-            }
+        if let Some(origin) = config
+            .cors_origins
+            .iter()
+            .find(|origin| serialized_origin(origin).is_none())
+        {
+            return Err(ConfigError::CorsOrigin(origin.clone()));
         }
         let server = Server::builder(provider)
             // Row F2: the cursor in the query, the header winning (F3).
@@ -153,17 +155,30 @@ impl<P: Provider> Hub<P> {
     }
 
     /// CORS for the allowed origins, with credentials (row A7).
+    ///
+    /// Only an allowed origin is told that credentials are allowed, and the
+    /// allowlist is compared as browsers write `Origin`, so that an origin
+    /// configured with a trailing `/` or capitals is not silently never
+    /// matched.
     fn cors(&self) -> CorsLayer {
-        let origins: Vec<HeaderValue> = self
+        let origins: Arc<[String]> = self
             .inner
             .config
             .cors_origins
             .iter()
-            .filter_map(|origin| HeaderValue::from_str(origin).ok())
+            .filter_map(|origin| serialized_origin(origin))
             .collect();
+        let allowed = move |origin: &HeaderValue| {
+            origins
+                .iter()
+                .any(|allowed| allowed.as_bytes().eq_ignore_ascii_case(origin.as_bytes()))
+        };
+        let credentials = allowed.clone();
         CorsLayer::new()
-            .allow_origin(AllowOrigin::list(origins))
-            .allow_credentials(true)
+            .allow_origin(AllowOrigin::predicate(move |origin, _| allowed(origin)))
+            .allow_credentials(AllowCredentials::predicate(move |origin, _| {
+                credentials(origin)
+            }))
             .allow_methods([
                 sse_server::http::Method::GET,
                 sse_server::http::Method::POST,
@@ -190,6 +205,24 @@ impl<P: Provider> Hub<P> {
     pub fn shutdown(&self) {
         self.inner.server.shutdown();
     }
+}
+
+/// `origin` as a browser's `Origin` header writes it (RFC 6454 section
+/// 6.1: `scheme://host[:port]`, scheme and host in lower case), a trailing
+/// `/` forgiven; `None` when it is no such origin (`*` and `null` among
+/// them).
+fn serialized_origin(origin: &str) -> Option<String> {
+    let origin = origin.strip_suffix('/').unwrap_or(origin);
+    let (scheme, authority) = origin.split_once("://")?;
+    let is_origin = !scheme.is_empty()
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        && !authority.is_empty()
+        && authority
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"/?#@".contains(&b));
+    is_origin.then(|| origin.to_ascii_lowercase())
 }
 
 /// The answer to a refused token or grant: its status, the reason in
