@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod nodes;
+
 use futures_util::StreamExt;
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
