@@ -39,6 +39,16 @@ pub struct HubConfig {
     pub max_selectors: usize,
     /// The keep-alive comment's interval on an idle stream (row A5).
     pub keep_alive: Duration,
+    /// Whether the hub tracks active subscriptions (d07 "Active
+    /// Subscriptions", rows G1-G5): a private update on every
+    /// subscription's start and end, and the web API at
+    /// `{path}/subscriptions`. Off by default, as in the reference hub:
+    /// each subscriber then costs a publish per selector when it comes and
+    /// when it goes (each kept in the history, where it takes the place of
+    /// an update), and the API shows the tokens' `mercure.payload` to
+    /// whoever its grants let in. See [`Presence`](crate::Presence) for
+    /// where the subscriptions are kept.
+    pub subscriptions: bool,
 }
 
 impl Default for HubConfig {
@@ -53,6 +63,7 @@ impl Default for HubConfig {
             form: FormLimits::default(),
             max_selectors: DEFAULT_MAX_SELECTORS,
             keep_alive: sse_server::DEFAULT_KEEP_ALIVE,
+            subscriptions: false,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The hub: its routes, its state, and how a refusal is answered.
 
 use crate::{
-    HubConfig,
+    HubConfig, LocalPresence, Presence,
     auth::{AuthError, Keys},
     selector::SelectorCache,
 };
@@ -34,6 +34,8 @@ pub(crate) struct Inner<P> {
     pub(crate) keys: Keys,
     pub(crate) config: HubConfig,
     pub(crate) selectors: SelectorCache,
+    /// Where the active subscriptions are kept, when the hub tracks them.
+    pub(crate) presence: Option<Arc<dyn Presence>>,
 }
 
 impl<P> Clone for Hub<P> {
@@ -78,12 +80,30 @@ impl std::error::Error for ConfigError {}
 
 impl<P: Provider> Hub<P> {
     /// A hub publishing and subscribing through `provider`, verifying
-    /// tokens with `keys`.
+    /// tokens with `keys`; its [active subscriptions](HubConfig::subscriptions)
+    /// are those of this process ([`LocalPresence`]).
     ///
     /// # Errors
     ///
     /// A [`ConfigError`] for a CORS origin that is not one.
     pub fn new(provider: P, keys: Keys, config: HubConfig) -> Result<Hub<P>, ConfigError> {
+        Hub::with_presence(provider, keys, config, LocalPresence::new())
+    }
+
+    /// A hub as [`Hub::new`] makes it, keeping its
+    /// [active subscriptions](HubConfig::subscriptions), when it tracks
+    /// them, in `presence`: a [`RedisPresence`](crate::RedisPresence) for
+    /// hub processes that share a Redis.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] for a CORS origin that is not one.
+    pub fn with_presence(
+        provider: P,
+        keys: Keys,
+        config: HubConfig,
+        presence: impl Presence,
+    ) -> Result<Hub<P>, ConfigError> {
         if let Some(origin) = config
             .cors_origins
             .iter()
@@ -99,17 +119,24 @@ impl<P: Provider> Hub<P> {
             .history(History::OnRequest)
             .keep_alive(Some(config.keep_alive))
             .build();
-        Ok(Hub {
+        let presence = config
+            .subscriptions
+            .then(|| Arc::new(presence) as Arc<dyn Presence>);
+        let hub = Hub {
             inner: Arc::new(Inner {
                 server,
                 keys,
                 config,
                 selectors: SelectorCache::new(),
+                presence,
             }),
-        })
+        };
+        hub.attach_presence();
+        Ok(hub)
     }
 
-    /// The hub's routes: the hub at its path, and `/healthz`.
+    /// The hub's routes: the hub at its path, the subscriptions API under
+    /// it when the hub tracks them, and `/healthz`.
     pub fn router(&self) -> Router {
         let path = self.inner.config.path.as_str();
         let (subscribe, publish) = (self.clone(), self.clone());
@@ -124,6 +151,9 @@ impl<P: Provider> Hub<P> {
         let mut router = Router::new()
             .route(path, hub)
             .route("/healthz", get(|| async { "ok\n" }));
+        if let Some(subscriptions) = self.subscriptions_router() {
+            router = router.merge(subscriptions);
+        }
         if !self.inner.config.cors_origins.is_empty() {
             router = router.layer(self.cors());
         }

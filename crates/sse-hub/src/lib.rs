@@ -6,10 +6,15 @@ mod hub;
 mod publish;
 pub mod selector;
 mod subscribe;
+mod subscriptions;
 mod update;
 
 pub use crate::config::{DEFAULT_MAX_SELECTORS, DEFAULT_PATH, HubConfig};
 pub use crate::hub::{ConfigError, Hub};
+pub use crate::subscriptions::{
+    ActiveSubscription, Announcer, DEFAULT_PRESENCE_TTL, LocalPresence, Presence, PresenceError,
+    PresenceFuture, RedisPresence, RedisPresenceBuilder,
+};
 pub use crate::update::{FormError, FormLimits, Update};
 
 /// The largest publish body the hub reads unless configured, 1 MiB (the

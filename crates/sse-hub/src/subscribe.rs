@@ -80,7 +80,8 @@ impl<P: Provider> Hub<P> {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
-        response.map(axum::body::Body::new)
+        // Rows G1-G4: its subscriptions' start now, their end with the body.
+        self.track(response, &selectors, &claims)
     }
 }
 
