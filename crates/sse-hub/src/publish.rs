@@ -94,7 +94,10 @@ impl<P: Provider> Hub<P> {
                     StatusCode::BAD_GATEWAY
                 };
                 tracing::warn!(error = &error as &dyn std::error::Error, "publish failed");
-                (status, format!("the update was not published: {error}\n")).into_response()
+                // The provider's error says whether the update may have
+                // been stored (a broker that took it but did not answer in
+                // time): the answer claims nothing it does not.
+                (status, format!("publishing the update failed: {error}\n")).into_response()
             }
         }
     }

@@ -6,10 +6,15 @@ mod common;
 
 use common::{
     Events,
-    nodes::{Node, open_at, pooled_client, position, publish_to, stored, try_publish_to},
+    nodes::{
+        Node, open_at, pooled_client, position, post_to, publish_to, serve_on, stored,
+        try_publish_to,
+    },
     publisher, subscriber,
 };
 use futures_util::StreamExt;
+use sse_hub::HubConfig;
+use sse_redis::Redis;
 use sse_testkit::{BOUND, Proxy, RedisServer, bounded, wait_until};
 use std::{
     collections::HashMap,
@@ -373,4 +378,49 @@ async fn e1_e2_e3_a_private_update_is_replayed_on_another_node_only_where_grante
         );
         assert!(events.is_quiet().await, "{query} {cursor}: nothing else");
     }
+}
+
+/// A publish that Redis takes but does not answer in time (writes paused
+/// for longer than the hub's response timeout) is answered as a failure
+/// that says the update may have been published, never that it was not:
+/// once Redis runs it, a subscriber gets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_redis_does_not_answer_in_time_may_have_been_published() {
+    let redis = RedisServer::start();
+    let provider = Redis::builder(redis.url())
+        .key("paused")
+        .response_timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap();
+    let mut config = HubConfig::default();
+    config.anonymous = true;
+    let hub = serve_on(config, provider).await;
+    let response = open_at(&hub.url(), "topic=/t", None, Some("earliest")).await;
+    let mut events = Events::new(response);
+    let mut admin = sse_redis::client::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let () = sse_redis::client::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1000)
+        .arg("WRITE")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let response = post_to(
+        &pooled_client(),
+        &hub.url(),
+        &publisher(&["/t"]),
+        &[("topic", "/t"), ("data", "late")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 502);
+    let reason = response.text().await.unwrap();
+    assert!(reason.contains("may have been published"), "{reason}");
+    assert!(!reason.contains("not published"), "{reason}");
+    assert_eq!(events.data(1).await, ["late"], "published after all");
 }

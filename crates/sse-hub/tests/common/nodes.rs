@@ -133,6 +133,11 @@ pub async fn serve_redis(
         .build()
         .await
         .unwrap();
+    serve_on(config, redis).await
+}
+
+/// A hub on `redis`, served on 127.0.0.1.
+pub async fn serve_on(config: HubConfig, redis: Redis) -> ServedRedis {
     let hub = Hub::new(redis, keys(), config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -159,6 +164,26 @@ pub async fn publish_to(
         .expect("an answer")
 }
 
+/// POSTs `form` to the hub at `url` with `client` and the publisher token
+/// `token`: the response, or why none came.
+pub async fn post_to(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Result<reqwest::Response> {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    client
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+}
+
 /// As [`publish_to`], but `None` when no answer came (the connection
 /// failed: the update may or may not have been published).
 pub async fn try_publish_to(
@@ -167,17 +192,7 @@ pub async fn try_publish_to(
     token: &str,
     form: &[(&str, &str)],
 ) -> Option<String> {
-    let body: String = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    let response = client
-        .post(url)
-        .bearer_auth(token)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .ok()?;
+    let response = post_to(client, url, token, form).await.ok()?;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
     assert_eq!(
         response.headers()["content-type"],
