@@ -318,7 +318,8 @@ async fn f2_f3_f4_f6_f7_f8_a_resume_on_another_node_from_the_query_or_the_header
 
 /// Rows E1-E3 on Redis: a private update published through A is replayed
 /// on B only to a subscriber whose token grants one of its topics, whether
-/// it selects the topic or a template, from an ID or from the earliest.
+/// it selects the topic or a template, from an ID or from the earliest;
+/// never to one whose token grants nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e1_e2_e3_a_private_update_is_replayed_on_another_node_only_where_granted() {
     let redis = RedisServer::start();
@@ -341,12 +342,15 @@ async fn e1_e2_e3_a_private_update_is_replayed_on_another_node_only_where_grante
     }
     let granted = subscriber(&["/users/7/{part}"]);
     let other = subscriber(&["/users/8/{part}"]);
+    let none = subscriber(&[]);
     for (query, token, cursor, expected) in [
+        ("topic=/users/7", &none, ids[0].as_str(), &["public"][..]),
+        ("topic=/users/7", &none, "earliest", &["first", "public"]),
         (
             "topic=/users/7",
             &granted,
             ids[0].as_str(),
-            &["secret", "public"][..],
+            &["secret", "public"],
         ),
         (
             "topic=/users/{id}",
