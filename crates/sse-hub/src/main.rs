@@ -4,7 +4,7 @@
 use clap::Parser;
 use jsonwebtoken::{EncodingKey, Header, encode};
 use sse_hub::{
-    FormLimits, Hub, HubConfig,
+    FormLimits, Hub, HubConfig, RedisPresence,
     auth::{self, Keys},
 };
 use sse_joe::{FiniteReplayer, Joe, ValidReplayer};
@@ -91,6 +91,19 @@ struct Options {
     /// The most topic selectors a subscription may have.
     #[arg(long, env = "SSE_HUB_MAX_SELECTORS", default_value_t = sse_hub::DEFAULT_MAX_SELECTORS)]
     max_selectors: usize,
+    /// Track active subscriptions: a private update on
+    /// /.well-known/mercure/subscriptions/{topic}/{subscriber} when each
+    /// starts and ends, and the API at /.well-known/mercure/subscriptions
+    /// (with --redis, of every hub process on the key). Off by default, as
+    /// in the reference hub: each subscriber then costs a publish per
+    /// selector when it comes and when it goes.
+    #[arg(long, env = "SSE_HUB_SUBSCRIPTIONS")]
+    subscriptions: bool,
+    /// With --redis and --subscriptions: how many seconds the subscriptions
+    /// of a hub process that stopped stay listed, before another process
+    /// announces their end.
+    #[arg(long, env = "SSE_HUB_SUBSCRIPTIONS_TTL", default_value_t = sse_hub::DEFAULT_PRESENCE_TTL.as_secs())]
+    subscriptions_ttl: u64,
 }
 
 #[tokio::main]
@@ -135,6 +148,7 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         max_field: options.max_body,
     };
     config.max_selectors = options.max_selectors;
+    config.subscriptions = options.subscriptions;
     match &options.redis {
         Some(redis_url) => {
             let retention = match options.history_ttl {
@@ -147,7 +161,17 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
                 .build()
                 .await?;
             tracing::info!(url = %redis_url, key = options.redis_key, "updates and history on Redis");
-            serve(Hub::new(redis, keys, config)?, tcp, &url, render, &options).await
+            let hub = if options.subscriptions {
+                let presence = RedisPresence::builder(redis_url.as_str())
+                    .key(format!("{}:subscriptions", options.redis_key))
+                    .ttl(Duration::from_secs(options.subscriptions_ttl.max(1)))
+                    .build()
+                    .await?;
+                Hub::with_presence(redis, keys, config, presence)?
+            } else {
+                Hub::new(redis, keys, config)?
+            };
+            serve(hub, tcp, &url, render, &options).await
         }
         None => {
             let joe = match options.history_ttl {
