@@ -653,3 +653,72 @@ async fn g1_g5_hubs_on_one_redis_list_each_others_subscriptions_until_one_stops_
     assert_eq!(subscribers_of(&listed(&b).await).len(), 1);
     assert!(observer.is_quiet().await);
 }
+
+/// An `sse-hub` process, killed (`SIGKILL`) and reaped when dropped.
+struct Process(std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g1_g5_the_subscriptions_of_a_killed_hub_process_are_announced_ended() {
+    use std::io::BufRead;
+    let redis = RedisServer::start();
+    let mut process = Process(
+        std::process::Command::new(env!("CARGO_BIN_EXE_sse-hub"))
+            .args([
+                "--addr",
+                "127.0.0.1:0",
+                "--redis",
+                &redis.url(),
+                "--redis-key",
+                "hub",
+            ])
+            .args(["--subscriptions", "--subscriptions-ttl", "1"])
+            .env("MERCURE_PUBLISHER_JWT_KEY", PUBLISHER_SECRET)
+            .env("MERCURE_SUBSCRIBER_JWT_KEY", SUBSCRIBER_SECRET)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = std::io::BufReader::new(process.0.stdout.take().unwrap());
+    let a = loop {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "the hub ended");
+        if let Some(url) = line.trim_end().strip_prefix("listening on ") {
+            break url.to_owned();
+        }
+    };
+    // The binary's key for the presence is the stream's, `:subscriptions`
+    // after it.
+    let (_b, b) = node(&redis.url(), &redis.url(), Duration::from_secs(1), true).await;
+
+    let (mut observer, _) = observe(&b).await;
+    let books = get_stream(&a, "topic=/books/1", &subscriber(&[])).await;
+    let started = next_document(&mut observer).await;
+    assert_eq!(started["topic"], "/books/1");
+    let mut listed_on_b = subscribers_of(&listed(&b).await);
+    listed_on_b.sort();
+    assert!(listed_on_b.contains(&(
+        "/books/1".to_owned(),
+        started["subscriber"].as_str().unwrap().to_owned()
+    )));
+
+    drop(process);
+    let mut expected = started.clone();
+    expected["active"] = json!(false);
+    assert_eq!(next_document(&mut observer).await, expected);
+    assert_eq!(
+        subscribers_of(&listed(&b).await).len(),
+        1,
+        "the observer's own"
+    );
+    assert!(observer.is_quiet().await);
+    drop(books);
+}
