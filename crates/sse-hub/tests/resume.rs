@@ -201,3 +201,24 @@ async fn f4_f6_a_resume_50_000_back_of_100_000_on_redis_is_exact() {
         "Redis: {RETAINED} published in {seeded:?}; {BACK} replayed and {RACING} raced to two subscribers in {replay:?}"
     );
 }
+
+/// Rows F5, F6 on Joe keeping the last 100 of 300: a resume from an
+/// evicted ID gets `Last-Event-ID: earliest` and the 100 retained, in
+/// order, then live updates.
+#[tokio::test]
+async fn f5_f6_an_evicted_id_on_joe_gets_earliest_and_everything_retained() {
+    let served = serve_history(anonymous(), 100).await;
+    let joe = served.hub.server().provider().clone();
+    for n in 0..300 {
+        let (message, routing) = update(n);
+        joe.publish_routed(message, routing).await.unwrap();
+    }
+    let response = open_at(&served.url(), "topic=/deep", None, Some("urn:n:0")).await;
+    assert_eq!(position(&response), Some("earliest"));
+    let mut events = Events::new(response);
+    let expected: Vec<String> = (200..300).map(|n| n.to_string()).collect();
+    assert_eq!(events.data(100).await, expected);
+    let (message, routing) = update(300);
+    joe.publish_routed(message, routing).await.unwrap();
+    assert_eq!(events.data(1).await, ["300"]);
+}
