@@ -25,6 +25,12 @@ pub type PresenceFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// the end once that future is done. So a client that saw an event finds
 /// the subscriptions as the event says, on any node.
 ///
+/// # Cancel safety
+///
+/// [`insert`](Presence::insert) and [`remove`](Presence::remove) take
+/// effect when called: dropping their futures only stops waiting for the
+/// other processes. Dropping [`list`](Presence::list)'s changes nothing.
+///
 /// The methods are object-safe (boxed futures) because a
 /// [`Hub`](crate::Hub) holds its presence as `dyn Presence`: the hub's
 /// type stays `Hub<P>` whichever store it uses.
