@@ -194,9 +194,10 @@ impl<P: Provider> Inner<P> {
             response_headers.insert(headers::RESUME_HEADER, HeaderValue::from_static(header));
         }
         if let (Some(name), Some(position)) = (session.position_header, position) {
-            // An event ID holds no CR, LF or NUL; other bytes a header
-            // cannot carry leave it out.
-            if let Ok(value) = HeaderValue::from_str(position.as_str()) {
+            // As the ID's UTF-8 bytes (an IRI may hold non-ASCII), as a
+            // browser sends `Last-Event-ID`; an event ID holds no CR, LF
+            // or NUL, and one with another control character is left out.
+            if let Ok(value) = HeaderValue::from_bytes(position.as_str().as_bytes()) {
                 response_headers.insert(name, value);
             }
         }

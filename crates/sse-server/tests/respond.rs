@@ -148,3 +148,38 @@ async fn the_body_type_is_the_servers() {
         .await;
     assert_eq!(response.headers()["content-type"], "text/event-stream");
 }
+
+#[tokio::test]
+async fn the_position_header_carries_a_non_ascii_id_as_utf8() {
+    fn exact() -> Session {
+        Session::new(Subscription::new([Topic::DEFAULT])).position_header(POSITION)
+    }
+    let joe = Joe::builder().replayer(FiniteReplayer::new(10)).build();
+    let server = Server::new(joe);
+    let handler = move |State(server): State<Server<Joe>>, request: Request| async move {
+        server.respond_with(request, exact()).await
+    };
+    let app = axum::Router::new()
+        .route("/", axum::routing::get(handler))
+        .with_state(server.clone());
+    let addr = serve_axum(app).await;
+    let id = sse_codec::EventId::from_static("/livres/\u{e9}lan");
+    server
+        .publish(Message::new().id(id.clone()).data("x"), &[Topic::DEFAULT])
+        .await
+        .unwrap();
+    let response = client()
+        .get(format!("http://{addr}/"))
+        .header(
+            "last-event-id",
+            http::HeaderValue::from_bytes(id.as_str().as_bytes()).unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[sse_server::RESUME_HEADER], "exact");
+    assert_eq!(
+        response.headers()[&POSITION].as_bytes(),
+        id.as_str().as_bytes()
+    );
+}
