@@ -10,13 +10,16 @@ use tokio::{net::TcpStream, sync::mpsc};
 /// The rustls of [`ServerConfig`] and the certificate types, so that a
 /// caller's match these.
 pub use tokio_rustls::rustls;
+/// The connections a [`TlsListener`] hands over, over [`LimitedIo`]: its
+/// `get_ref().1` is the rustls connection (the protocol ALPN agreed on,
+/// say).
+pub use tokio_rustls::server::TlsStream;
 use tokio_rustls::{
     TlsAcceptor,
     rustls::{
         ServerConfig,
         pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
     },
-    server::TlsStream,
 };
 
 /// How long a client may take over its TLS handshake.
