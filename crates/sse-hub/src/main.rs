@@ -9,8 +9,9 @@ use sse_hub::{
 };
 use sse_joe::{FiniteReplayer, Joe, ValidReplayer};
 use sse_redis::{Redis, Retention};
-use sse_server::{ConnectionLimits, tls};
-use std::{io, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+use sse_server::{ConnectionLimits, LimitedIo, tls};
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+use tokio::net::TcpStream;
 
 /// How long a graceful shutdown waits for open connections after Ctrl-C.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
@@ -262,43 +263,115 @@ async fn serve<P: sse_codec::Provider>(
             let config = tls::config(cert, key)?;
             println!("listening on {url}");
             let listener = tls::TlsListener::new(listener, config)?;
-            until_ctrl_c(axum::serve(listener, app), shutdown).await?;
+            until_ctrl_c(listener, app, shutdown).await;
         }
         _ => {
             println!("listening on {url}");
-            until_ctrl_c(axum::serve(listener, app), shutdown).await?;
+            until_ctrl_c(listener, app, shutdown).await;
         }
     }
     Ok(())
 }
 
-/// Runs `serve` until Ctrl-C; then calls `shutdown` and gives the
-/// connections [`SHUTDOWN_DEADLINE`] to close.
+/// The most bytes hyper buffers per HTTP/1 connection (hyper's own default
+/// is about 400 KiB): a request head or a chunk of a publish body fits, and
+/// an idle subscriber's connection stays small.
+const MAX_BUF: usize = 64 * 1024;
+
+/// How a connection says which HTTP it speaks: ALPN over TLS; in the
+/// clear, the HTTP/2 preface a client that starts with HTTP/2 sends first
+/// (h2c, "prior knowledge"). Chosen per connection, so that an HTTP/1.1
+/// connection is served by HTTP/1 alone: hyper-util's version-detecting
+/// server costs about 8 KiB more per idle connection.
+trait Protocol {
+    /// Whether the connection speaks HTTP/2.
+    fn is_http2(&self) -> impl Future<Output = bool> + Send;
+}
+
+/// The start of the HTTP/2 connection preface (RFC 9113, 3.4).
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";
+
+impl Protocol for LimitedIo<TcpStream> {
+    async fn is_http2(&self) -> bool {
+        // Peeked, not read: the bytes stay for the server that takes the
+        // connection. Bounded: a client that sends nothing is HTTP/1's
+        // (whose head timeout then closes it).
+        let peek = async {
+            let mut buf = [0; PREFACE.len()];
+            loop {
+                match self.get_ref().peek(&mut buf).await {
+                    Ok(n) if n >= PREFACE.len() || !PREFACE.starts_with(&buf[..n]) || n == 0 => {
+                        return buf[..n] == *PREFACE;
+                    }
+                    Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                    Err(_) => return false,
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), peek)
+            .await
+            .unwrap_or(false)
+    }
+}
+
+impl Protocol for tls::TlsStream<LimitedIo<TcpStream>> {
+    async fn is_http2(&self) -> bool {
+        self.get_ref().1.alpn_protocol() == Some(b"h2")
+    }
+}
+
+/// Serves `app` on `listener` (HTTP/1.1 and HTTP/2, each connection in a
+/// task of its own) until Ctrl-C; then calls `shutdown`, which ends the
+/// event streams, and gives the connections [`SHUTDOWN_DEADLINE`] to
+/// close.
 async fn until_ctrl_c<L>(
-    serve: axum::serve::Serve<L, axum::Router, axum::Router>,
+    mut listener: L,
+    app: axum::Router,
     shutdown: impl FnOnce() + Send + 'static,
-) -> io::Result<()>
-where
+) where
     L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
+    L::Io: Protocol + Sync,
 {
-    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serve = serve.with_graceful_shutdown(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        shutdown();
-        let _ = stopping.send(());
-    });
-    let deadline = async {
-        if stopped.await.is_err() {
-            std::future::pending::<()>().await;
-        }
-        tokio::time::sleep(SHUTDOWN_DEADLINE).await;
+    use hyper::server::conn::{http1, http2};
+    use hyper_util::{
+        rt::{TokioExecutor, TokioIo},
+        server::graceful::GracefulShutdown,
+        service::TowerToHyperService,
     };
+    let mut h1 = http1::Builder::new();
+    h1.max_buf_size(MAX_BUF).writev(true);
+    let h2 = http2::Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    loop {
+        tokio::select! {
+            (io, _) = listener.accept() => {
+                let service = TowerToHyperService::new(app.clone());
+                let (h1, h2, graceful) = (h1.clone(), h2.clone(), graceful.watcher());
+                tokio::spawn(async move {
+                    // Each connection boxed: the task's future is as large
+                    // as its largest state, and an HTTP/2 connection's is
+                    // larger than an HTTP/1 one's.
+                    let ended = if io.is_http2().await {
+                        let conn = h2.serve_connection(TokioIo::new(io), service);
+                        Box::pin(graceful.watch(conn)).await
+                    } else {
+                        let conn = h1.serve_connection(TokioIo::new(io), service);
+                        Box::pin(graceful.watch(conn)).await
+                    };
+                    if let Err(error) = ended {
+                        tracing::debug!(error = &error as &dyn std::error::Error, "connection ended");
+                    }
+                });
+            }
+            _ = &mut ctrl_c => break,
+        }
+    }
+    shutdown();
     tokio::select! {
-        served = serve => served,
-        () = deadline => {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(SHUTDOWN_DEADLINE) => {
             tracing::warn!("some connections did not close in time: cut");
-            Ok(())
         }
     }
 }

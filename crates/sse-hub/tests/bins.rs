@@ -196,3 +196,23 @@ fn metrics_count_updates_refusals_and_joes_messages() {
     }
     assert!(interrupt(&mut hub).success());
 }
+
+#[test]
+fn a6_http2_in_the_clear_with_prior_knowledge_and_http1_on_one_port() {
+    let (mut hub, lines, _stdout) = start(&["--addr", "127.0.0.1:0", "--anonymous"]);
+    let url = lines
+        .last()
+        .unwrap()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    for (flag, version) in [("--http2-prior-knowledge", "2"), ("--http1.1", "1.1")] {
+        let head = Command::new("curl")
+            .args(["-s", "-I", flag, "-w", "%{http_version}", "-o", "/dev/null"])
+            .arg(format!("{url}?topic=t"))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&head.stdout), version, "{flag}");
+    }
+    assert!(interrupt(&mut hub).success());
+}
