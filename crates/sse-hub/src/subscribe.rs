@@ -15,7 +15,7 @@ use sse_server::{
     http::{HeaderName, HeaderValue, StatusCode, header},
 };
 use std::{
-    sync::Arc,
+    sync::{Arc, Mutex, PoisonError},
     time::{Instant, SystemTime},
 };
 
@@ -113,11 +113,22 @@ fn subscription(selectors: &[String], claims: &Claims, cache: &SelectorCache) ->
         }));
     }
     let cache = cache.clone();
+    // Updates to one topic come in runs: the last topics and whether they
+    // matched are kept, so that a run costs one comparison per update
+    // rather than a look in the shared cache. Only this subscriber's
+    // stream calls its filter, so the lock is never contended.
+    let last: Mutex<(Vec<Topic>, bool)> = Mutex::new((Vec::new(), false));
     Subscription::new([])
         .every_topic()
         .filter(Filter::new(move |routing: &Routing| {
             let topics = routing.topics();
-            cache.matches_any(&compiled, topics)
-                && (!routing.is_private() || cache.matches_any(&grants, topics))
+            let selected = {
+                let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
+                if last.0.is_empty() || last.0 != topics {
+                    *last = (topics.to_vec(), cache.matches_any(&compiled, topics));
+                }
+                last.1
+            };
+            selected && (!routing.is_private() || cache.matches_any(&grants, topics))
         }))
 }
