@@ -259,7 +259,7 @@ impl Stream for Subscriber {
             cursors: &mut this.cursors,
             several: this.several.as_deref_mut(),
             waiter: &this.waiter,
-            filter: this.filter.as_ref(),
+            filter: &this.filter,
             joe: &this.joe,
         };
         match this
@@ -286,7 +286,7 @@ struct Live<'a> {
     cursors: &'a mut [Cursor],
     several: Option<&'a mut Several>,
     waiter: &'a Waiter,
-    filter: Option<&'a Filter>,
+    filter: &'a Option<Filter>,
     joe: &'a Inner,
 }
 
@@ -304,6 +304,25 @@ fn admits(filter: Option<&Filter>, slot: &Slot) -> bool {
     }
 }
 
+/// The next entry of `cursor` that `filter` admits, passing over (and
+/// reading) those it turns down. Out of line: the common case, an entry
+/// taken as it is, stays small in [`Live::read`].
+#[inline(never)]
+fn read_filtered(
+    cursor: &mut Cursor,
+    waiter: &Waiter,
+    filter: Option<&Filter>,
+) -> Result<Option<Encoded>, Lagged> {
+    while let Some(slot) = cursor.peek()? {
+        let frame = admits(filter, slot).then(|| slot.frame.clone());
+        cursor.advance(waiter);
+        if frame.is_some() {
+            return Ok(frame);
+        }
+    }
+    Ok(None)
+}
+
 impl Read for Live<'_> {
     type Item = Encoded;
 
@@ -311,16 +330,22 @@ impl Read for Live<'_> {
     /// a lock, or a batch across several logs.
     fn read(&mut self) -> Result<Option<Encoded>, Lagged> {
         if let [cursor] = &mut *self.cursors {
-            // Entries its filter turns down are passed over: they are read
-            // all the same.
-            while let Some(slot) = cursor.peek()? {
-                let frame = admits(self.filter, slot).then(|| slot.frame.clone());
+            let Some(slot) = cursor.peek()? else {
+                return Ok(None);
+            };
+            // Without a filter, an entry without routing is taken as it is:
+            // the exact-topic path pays one test for the filters of others.
+            let admitted = match (self.filter.is_none(), &slot.routing) {
+                (true, None) => true,
+                _ => admits(self.filter.as_ref(), slot),
+            };
+            if admitted {
+                let frame = slot.frame.clone();
                 cursor.advance(self.waiter);
-                if frame.is_some() {
-                    return Ok(frame);
-                }
+                return Ok(Some(frame));
             }
-            return Ok(None);
+            cursor.advance(self.waiter);
+            return read_filtered(cursor, self.waiter, self.filter.as_ref());
         }
         let Some(several) = self.several.as_deref_mut() else {
             return Ok(None);
@@ -328,7 +353,7 @@ impl Read for Live<'_> {
         let finished = self.joe.finished();
         // A batch its filter turned down whole is followed by the next.
         loop {
-            several.read(self.cursors, (self.waiter, self.filter), finished)?;
+            several.read(self.cursors, (self.waiter, self.filter.as_ref()), finished)?;
             if !several.ready.is_empty() || several.upcoming.is_empty() {
                 return Ok(several.ready.pop_front());
             }
