@@ -74,7 +74,11 @@ fn options() -> Result<Options, String> {
         .ok_or("only http:// URLs (a local hub)")?;
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     options.authority = authority.to_owned();
-    options.path = if path.is_empty() { "/".into() } else { path.into() };
+    options.path = if path.is_empty() {
+        "/".into()
+    } else {
+        path.into()
+    };
     if !(options.rate > 0.0 && options.duration > 0.0) {
         return Err("--rate and --duration must be positive".into());
     }
