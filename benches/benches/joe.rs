@@ -4,6 +4,12 @@
 //! every receiver receives), and against the floor under both: waking the
 //! N tasks, each on a flag of its own, with no message at all.
 //!
+//! Joe's filtered subscribers, as a hub has them, beside: `joe-filtered`
+//! has N subscribers to every topic, each with a filter that matches the
+//! update's topics against its selector (a prefix compiled once), and the
+//! update matches them all; in `joe-filtered-miss` it matches none, and a
+//! publish is done when every filter has turned it down.
+//!
 //! ```text
 //! cargo bench -p sse-benches --bench joe -- --warm-up-time 1 --measurement-time 3
 //! ```
@@ -11,9 +17,12 @@
 // `criterion_group!` defines an undocumented public function.
 #![allow(missing_docs)]
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+    measurement::WallTime,
+};
 use futures_util::{FutureExt, StreamExt};
-use sse_codec::{Encoded, Message, Provider, Subscription, Topic};
+use sse_codec::{Encoded, Filter, Message, Provider, Routing, Subscription, Topic};
 use sse_joe::Joe;
 use std::{
     sync::{
@@ -98,6 +107,89 @@ impl Flag {
     }
 }
 
+/// A hub's selector, compiled once: a prefix of the topics it selects.
+struct Selector {
+    prefix: Box<str>,
+}
+
+impl Selector {
+    fn matches(&self, routing: &Routing) -> bool {
+        routing
+            .topics()
+            .iter()
+            .any(|topic| topic.as_str().starts_with(&*self.prefix))
+    }
+}
+
+/// Where a case counts a publish done: each frame a subscriber's task
+/// receives, or each update a subscriber's filter turns down.
+#[derive(Clone, Copy)]
+enum Done {
+    Received,
+    Refused,
+}
+
+/// Joe's fan-out to `n` subscribers made by `subscription` (given the
+/// countdown, for a filter that counts), each drained by its own task,
+/// one publish to `topics` per iteration.
+fn joe_case(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    (name, n): (&str, usize),
+    subscription: impl Fn(&Arc<Countdown>) -> Subscription,
+    topics: &[Topic],
+    done: Done,
+) {
+    let rt = runtime();
+    let joe = Joe::new();
+    let countdown = Countdown::new();
+    for _ in 0..n {
+        let mut stream = rt
+            .block_on(joe.subscribe(subscription(&countdown)))
+            .expect("subscribed")
+            .stream;
+        let countdown = Arc::clone(&countdown);
+        rt.spawn(async move {
+            while let Some(Ok(_frame)) = stream.next().await {
+                if let Done::Received = done {
+                    countdown.delivered();
+                }
+            }
+        });
+    }
+    let msg = message();
+    group.bench_function(BenchmarkId::new(name, n), |b| {
+        b.iter(|| {
+            countdown.arm(n);
+            // Joe's publish never waits, so it completes on first poll.
+            joe.publish(msg.clone(), topics)
+                .now_or_never()
+                .expect("publish completes at once")
+                .expect("published");
+            countdown.wait();
+        })
+    });
+    rt.block_on(joe.shutdown());
+    drop(rt);
+}
+
+/// A subscription to every topic, filtered by a selector of `/books/`;
+/// with `refusals`, the filter counts each update it turns down.
+fn filtered(refusals: Option<&Arc<Countdown>>) -> Subscription {
+    let selector = Selector {
+        prefix: "/books/".into(),
+    };
+    let refusals = refusals.cloned();
+    Subscription::new([])
+        .every_topic()
+        .filter(Filter::new(move |routing: &Routing| {
+            let accepted = selector.matches(routing);
+            if let (false, Some(refusals)) = (accepted, &refusals) {
+                refusals.delivered();
+            }
+            accepted
+        }))
+}
+
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -111,37 +203,29 @@ fn fan_out(c: &mut Criterion) {
     for n in SUBSCRIBERS {
         group.throughput(Throughput::Elements(n as u64));
 
-        let rt = runtime();
-        let joe = Joe::new();
-        let countdown = Countdown::new();
-        for _ in 0..n {
-            let mut stream = rt
-                .block_on(joe.subscribe(Subscription::new([Topic::DEFAULT])))
-                .expect("subscribed")
-                .stream;
-            let countdown = Arc::clone(&countdown);
-            rt.spawn(async move {
-                while let Some(Ok(_frame)) = stream.next().await {
-                    countdown.delivered();
-                }
-            });
-        }
-        let msg = message();
-        let topics = [Topic::DEFAULT];
-        group.bench_function(BenchmarkId::new("joe", n), |b| {
-            b.iter(|| {
-                countdown.arm(n);
-                // Joe's publish never waits, so it completes on first poll.
-                joe.publish(msg.clone(), &topics)
-                    .now_or_never()
-                    .expect("publish completes at once")
-                    .expect("published");
-                countdown.wait();
-            })
-        });
-        rt.block_on(joe.shutdown());
-        drop(rt);
+        joe_case(
+            &mut group,
+            ("joe", n),
+            |_| Subscription::new([Topic::DEFAULT]),
+            &[Topic::DEFAULT],
+            Done::Received,
+        );
+        joe_case(
+            &mut group,
+            ("joe-filtered", n),
+            |_| filtered(None),
+            &[Topic::from("/books/1")],
+            Done::Received,
+        );
+        joe_case(
+            &mut group,
+            ("joe-filtered-miss", n),
+            |refusals| filtered(Some(refusals)),
+            &[Topic::from("/authors/1")],
+            Done::Refused,
+        );
 
+        let msg = message();
         let rt = runtime();
         let (tx, _) = broadcast::channel::<Encoded>(16);
         let countdown = Countdown::new();
