@@ -77,7 +77,19 @@ impl Routing {
 impl From<&[Topic]> for Routing {
     /// A public update to `topics`.
     fn from(topics: &[Topic]) -> Routing {
-        Routing::new(topics.iter().cloned())
+        // Topics without duplicates, the usual case, are copied into the
+        // shared list at once: one allocation per publish.
+        let unique = topics
+            .iter()
+            .enumerate()
+            .all(|(i, topic)| !topics[..i].contains(topic));
+        if !unique {
+            return Routing::new(topics.iter().cloned());
+        }
+        Routing {
+            topics: Arc::from(topics),
+            private: false,
+        }
     }
 }
 
@@ -140,5 +152,20 @@ impl Eq for Filter {}
 impl fmt::Debug for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Filter")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_topics_keeps_the_order_and_drops_duplicates() {
+        let (a, b) = (Topic::from("a"), Topic::from("b"));
+        let routing = Routing::from(&[a.clone(), b.clone()][..]);
+        assert_eq!(routing.topics(), [a.clone(), b.clone()]);
+        let routing = Routing::from(&[b.clone(), a.clone(), b.clone()][..]);
+        assert_eq!(routing.topics(), [b, a]);
+        assert!(!routing.is_private());
     }
 }
