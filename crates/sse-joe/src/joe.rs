@@ -103,8 +103,8 @@ use std::{
 ///   is in it, so on top of its bounds a log holds the entries already
 ///   read in its oldest segment.
 /// - **A subscriber** of one topic that is idle (it read everything and
-///   waits) costs 575 bytes: 471 on the heap (its waiter, its reader in
-///   the log, its entry in Joe's registry) and 104 in its stream, as
+///   waits) costs 599 bytes: 479 on the heap (its waiter, its reader in
+///   the log, its entry in Joe's registry) and 120 in its stream, as
 ///   `tests/memory.rs` counts them (it fails above 640). A subscriber of
 ///   several topics also holds the batch it took from the logs and has not
 ///   yielded yet: at most 64 frames and 64 KiB past the first.
