@@ -303,7 +303,11 @@ impl Protocol for LimitedIo<TcpStream> {
                     Ok(n) if n >= PREFACE.len() || !PREFACE.starts_with(&buf[..n]) || n == 0 => {
                         return buf[..n] == *PREFACE;
                     }
-                    Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                    // A part of the preface: peeking again returns at once
+                    // (the bytes are there), so wait between looks; a client
+                    // that stops halfway costs 20 looks a second until the
+                    // bound below.
+                    Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
                     Err(_) => return false,
                 }
             }
