@@ -3,50 +3,26 @@
 //! environment variables, a bad key stops it with a message, Ctrl-C ends
 //! it.
 
+mod common;
+
+use common::nodes::{Running, spawn};
 use std::{
-    io::{BufRead, BufReader, Read},
-    process::{Child, ChildStdout, Command, Stdio},
+    io::{BufReader, Read},
+    process::{ChildStdout, Command, Stdio},
     sync::mpsc,
     thread,
     time::Duration,
 };
 
-/// A child process, killed and reaped when dropped (a failed test leaves
-/// none behind).
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The hub, started with `args` and no key in its environment, and the
 /// lines it printed up to `listening on`.
 fn start(args: &[&str]) -> (Running, Vec<String>, BufReader<ChildStdout>) {
-    let mut child = Running(
-        Command::new(env!("CARGO_BIN_EXE_sse-hub"))
-            .args(args)
-            .env_remove("MERCURE_PUBLISHER_JWT_KEY")
-            .env_remove("MERCURE_SUBSCRIBER_JWT_KEY")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let mut lines = Vec::new();
-    loop {
-        let mut line = String::new();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "ended: {lines:?}");
-        let done = line.starts_with("listening on ");
-        lines.push(line.trim_end().to_owned());
-        if done {
-            return (child, lines, stdout);
-        }
-    }
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sse-hub"));
+    command
+        .args(args)
+        .env_remove("MERCURE_PUBLISHER_JWT_KEY")
+        .env_remove("MERCURE_SUBSCRIBER_JWT_KEY");
+    spawn(command)
 }
 
 /// The command printed after `label`.

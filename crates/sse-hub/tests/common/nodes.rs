@@ -21,10 +21,10 @@ pub const PATH: &str = "/.well-known/mercure";
 
 /// A child process, killed (`SIGKILL`) and reaped when dropped, so that
 /// a failed test leaves none behind.
-struct Running(Child);
+pub struct Running(pub Child);
 
 impl Running {
-    fn kill(&mut self) {
+    pub fn kill(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -33,6 +33,34 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Starts `command` (an `sse-hub`, logging warnings only) and reads what
+/// it prints up to its `listening on` line, the last of the lines
+/// returned.
+pub fn spawn(mut command: Command) -> (Running, Vec<String>, BufReader<ChildStdout>) {
+    let mut child = Running(
+        command
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "the hub ended before listening: {lines:?}"
+        );
+        let done = line.starts_with("listening on ");
+        lines.push(line.trim_end().to_owned());
+        if done {
+            return (child, lines, stdout);
+        }
     }
 }
 
@@ -51,36 +79,21 @@ impl Node {
     /// about `history` updates, with `args` besides.
     pub fn start(redis_url: &str, key: &str, history: usize, args: &[&str]) -> Node {
         let history = history.to_string();
-        let mut child = Running(
-            Command::new(env!("CARGO_BIN_EXE_sse-hub"))
-                .args(["--addr", "127.0.0.1:0", "--redis", redis_url])
-                .args(["--redis-key", key, "--history", &history])
-                .args(args)
-                .env("MERCURE_PUBLISHER_JWT_KEY", PUBLISHER_SECRET)
-                .env("MERCURE_SUBSCRIBER_JWT_KEY", SUBSCRIBER_SECRET)
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-        let mut printed = Vec::new();
-        loop {
-            let mut line = String::new();
-            assert!(
-                stdout.read_line(&mut line).unwrap() > 0,
-                "the hub ended before listening: {printed:?}"
-            );
-            if let Some(url) = line.trim_end().strip_prefix("listening on http://") {
-                let addr = url.strip_suffix(PATH).unwrap().parse().unwrap();
-                return Node {
-                    child,
-                    addr,
-                    _stdout: stdout,
-                };
-            }
-            printed.push(line);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sse-hub"));
+        command
+            .args(["--addr", "127.0.0.1:0", "--redis", redis_url])
+            .args(["--redis-key", key, "--history", &history])
+            .args(args)
+            .env("MERCURE_PUBLISHER_JWT_KEY", PUBLISHER_SECRET)
+            .env("MERCURE_SUBSCRIBER_JWT_KEY", SUBSCRIBER_SECRET);
+        let (child, printed, stdout) = spawn(command);
+        let listening = printed.last().expect("the listening line");
+        let url = listening.strip_prefix("listening on http://").unwrap();
+        let addr = url.strip_suffix(PATH).unwrap().parse().unwrap();
+        Node {
+            child,
+            addr,
+            _stdout: stdout,
         }
     }
 
