@@ -1,7 +1,7 @@
 //! A bounded cache, shared by every request of a hub, of compiled
 //! selectors and of template match results.
 
-use super::Selector;
+use super::{Selector, selects};
 use std::{
     collections::HashMap,
     fmt,
@@ -174,12 +174,10 @@ impl SelectorCache {
         S: AsRef<Selector>,
         T: AsRef<str>,
     {
-        topics.iter().any(|topic| {
-            let topic = topic.as_ref();
-            selectors
-                .iter()
-                .any(|selector| self.matches(selector.as_ref(), topic))
-        })
+        let matches = |selector: &Selector, topic: &str| self.matches(selector, topic);
+        topics
+            .iter()
+            .any(|topic| selects(selectors, topic.as_ref(), matches))
     }
 
     /// [`matches_every`](super::matches_every) through this cache: whether
@@ -189,12 +187,10 @@ impl SelectorCache {
         S: AsRef<Selector>,
         T: AsRef<str>,
     {
-        topics.iter().all(|topic| {
-            let topic = topic.as_ref();
-            selectors
-                .iter()
-                .any(|selector| self.matches(selector.as_ref(), topic))
-        })
+        let matches = |selector: &Selector, topic: &str| self.matches(selector, topic);
+        topics
+            .iter()
+            .all(|topic| selects(selectors, topic.as_ref(), matches))
     }
 
     /// The most compiled templates kept.

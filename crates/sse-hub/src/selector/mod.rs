@@ -243,12 +243,21 @@ where
     S: AsRef<Selector>,
     T: AsRef<str>,
 {
-    topics.iter().any(|topic| {
-        let topic = topic.as_ref();
-        selectors
-            .iter()
-            .any(|selector| selector.as_ref().matches(topic))
-    })
+    topics
+        .iter()
+        .any(|topic| selects(selectors, topic.as_ref(), Selector::matches))
+}
+
+/// Whether `topic` matches one of `selectors`, as `matches` answers for
+/// one pair (directly, or through a [`SelectorCache`]).
+pub(crate) fn selects<S: AsRef<Selector>>(
+    selectors: &[S],
+    topic: &str,
+    matches: impl Fn(&Selector, &str) -> bool,
+) -> bool {
+    selectors
+        .iter()
+        .any(|selector| matches(selector.as_ref(), topic))
 }
 
 /// Whether every one of `topics` matches at least one of `selectors`:
@@ -273,12 +282,9 @@ where
     S: AsRef<Selector>,
     T: AsRef<str>,
 {
-    topics.iter().all(|topic| {
-        let topic = topic.as_ref();
-        selectors
-            .iter()
-            .any(|selector| selector.as_ref().matches(topic))
-    })
+    topics
+        .iter()
+        .all(|topic| selects(selectors, topic.as_ref(), Selector::matches))
 }
 
 #[cfg(test)]
