@@ -124,7 +124,7 @@ fn subscription(selectors: &[String], claims: &Claims, cache: &SelectorCache) ->
             let topics = routing.topics();
             let selected = {
                 let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
-                if last.0.is_empty() || last.0 != topics {
+                if last.0 != topics {
                     *last = (topics.to_vec(), cache.matches_any(&compiled, topics));
                 }
                 last.1
