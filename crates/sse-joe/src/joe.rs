@@ -2,7 +2,7 @@
 
 use crate::{
     Error, JoeBuilder, Replayer, Stats,
-    log::{Log, Owner, Waiter, Waiters, unread, wake_waiting},
+    log::{Log, Owner, Waiter, Waiters, unread, wake_or_defer},
     metrics::Metrics,
     registry::{Inner, State},
     shared::Shared,
@@ -32,7 +32,12 @@ use std::{
 /// does not grow with the number of subscribers. Then, without the lock,
 /// its wake pass loads one flag per subscriber of those topics and wakes
 /// the ones that wait (each found nothing to read and said so); the others
-/// are busy and will read. Each subscriber reads the logs of its topics
+/// are busy and will read. A pass with more than 64 subscribers to wake,
+/// in a publish called inside a tokio runtime (the `tokio` feature, on by
+/// default), runs in a task of its own, which the runtime runs as soon as
+/// the publishing task yields: what a publisher waits for does not grow
+/// with the subscribers either (a hub's `POST` is answered in the same
+/// time at 10,000 subscribers as at 10). Each subscriber reads the logs of its topics
 /// with its own cursor and without a lock: a subscriber of one topic takes
 /// each entry in place, one of several topics takes a batch merged into
 /// publish order, and gets a message once however many of its topics
@@ -370,8 +375,7 @@ impl Joe {
         // wait for.
         drop(guard);
         drop(freed);
-        wake_waiting(&scratch.woken);
-        scratch.woken.clear();
+        wake_or_defer(&mut scratch.woken);
         for waiter in scratch.ended.drain(..) {
             waiter.wake(true);
         }

@@ -21,7 +21,8 @@
 //! (and Joe then the publish's sequence number, which subscribers of
 //! several topics read up to), and a close its `closed` flag; then, once
 //! no lock is held, the wake pass ([`wake_waiting`]) wakes the readers
-//! whose flag is set, clearing it. Each side puts a `fence(SeqCst)`
+//! whose flag is set, clearing it (in the publish's call, or in a task of
+//! its own for a large one: [`wake_or_defer`]). Each side puts a `fence(SeqCst)`
 //! between its stores and its loads: the reader between setting its flag
 //! and its second look, the publisher between its stores and loading the
 //! flags. One fence comes before the other, so either the second look sees
@@ -31,6 +32,7 @@
 //! without the fences.
 
 mod cursor;
+mod deferred;
 mod reader;
 mod segment;
 mod waiter;
@@ -43,11 +45,14 @@ mod loom;
 
 pub(crate) use self::{
     cursor::{Cursor, Lagged},
+    deferred::wake_or_defer,
     reader::unread,
     segment::Slot,
     waiter::{Found, Read, Waiter, Waiters, WakerId, wake_waiting},
 };
 
+#[cfg(test)]
+pub(crate) use self::deferred::WAKE_IN_CALL;
 use self::segment::{FIRST_SEGMENT, SEGMENT_BYTES, SEGMENT_FRAMES, Segment};
 use crate::sync::{Arc, AtomicBool, AtomicU64, Mutex, MutexGuard, Ordering};
 use sse_codec::{Encoded, Routing};

@@ -9,6 +9,7 @@ mod replay;
 mod shutdown;
 mod stats;
 mod unsubscribe;
+mod wake;
 
 use crate::{Error, FiniteReplayer, Joe, Provider, Subscriber};
 use futures_util::StreamExt;
