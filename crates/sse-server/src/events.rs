@@ -1,6 +1,6 @@
 //! Turning a stream of items into body chunks: the keep-alive comment on
-//! an idle stream, the limit on what waits unwritten, the end on the
-//! stream's end, its failure or the shutdown signal.
+//! an idle stream, the limit on what waits unwritten, the write delay, the
+//! end on the stream's end, its failure or the shutdown signal.
 
 use crate::{
     Error,
@@ -44,6 +44,9 @@ pub(crate) struct Config {
     /// The most bytes handed to the HTTP layer and not yet written before
     /// the body stops producing; `None` leaves it to the HTTP layer.
     pub(crate) max_unsent: Option<usize>,
+    /// How long a chunk's first item waits for more before the chunk is
+    /// sent; `None` sends what is ready at once.
+    pub(crate) write_delay: Option<Duration>,
 }
 
 impl Default for Config {
@@ -54,6 +57,7 @@ impl Default for Config {
             keep_alive: Some(DEFAULT_KEEP_ALIVE),
             retry: None,
             max_unsent: None,
+            write_delay: None,
         }
     }
 }
@@ -83,6 +87,14 @@ impl Config {
         assert!(bytes != Some(0), "the unsent limit must not be zero");
         self.max_unsent = bytes;
     }
+
+    /// Sets the write delay, `None` (or zero) for none. A delay longer than
+    /// a year counts as a year.
+    pub(crate) fn set_write_delay(&mut self, delay: Option<Duration>) {
+        self.write_delay = delay
+            .filter(|delay| !delay.is_zero())
+            .map(|delay| delay.min(LONGEST_KEEP_ALIVE));
+    }
 }
 
 pin_project! {
@@ -110,6 +122,13 @@ pin_project! {
         first: Option<Bytes>,
         // What the stream gave and was not sent yet.
         chunk: Chunk,
+        // How long the chunk's first item waits for more, if at all; the
+        // timer (boxed: a connection without a delay does not carry it)
+        // is made at the first wait and reset for each chunk after.
+        write_delay: Option<Duration>,
+        held: Option<Pin<Box<Sleep>>>,
+        // Whether the chunk being gathered is waiting on `held`.
+        holding: bool,
         unsent: Option<Unsent>,
         #[pin]
         shutdown: Option<Listener>,
@@ -142,6 +161,33 @@ impl<S> EventProjection<'_, S> {
             None => bytes,
         };
         Poll::Ready(Some(Ok(bytes)))
+    }
+
+    /// Whether the chunk gathered waits for more: with a write delay, until
+    /// the delay has passed since its first item came, while it has room
+    /// (neither [full](Chunk::is_full) nor at the unsent limit's `room`).
+    /// The stream's waker, and the timer's, poll the body again.
+    fn hold(&mut self, room: usize, cx: &mut Context<'_>) -> bool {
+        let Some(delay) = *self.write_delay else {
+            return false;
+        };
+        if self.chunk.is_full() || self.chunk.len() >= room {
+            *self.holding = false;
+            return false;
+        }
+        if !std::mem::replace(self.holding, true) {
+            let due = Instant::now() + delay;
+            match self.held {
+                Some(timer) => timer.as_mut().reset(due),
+                None => *self.held = Some(Box::pin(tokio::time::sleep_until(due))),
+            }
+        }
+        let timer = self.held.as_mut().expect("the timer is made above");
+        if timer.as_mut().poll(cx).is_pending() {
+            return true;
+        }
+        *self.holding = false;
+        false
     }
 
     /// Ends the body after what was gathered: with its error if it failed,
@@ -179,6 +225,9 @@ impl<S> EventBody<S> {
             sent_at: None,
             first,
             chunk: Chunk::default(),
+            write_delay: config.write_delay,
+            held: None,
+            holding: false,
             unsent: config.max_unsent.map(Unsent::new),
             shutdown,
             until: None,
@@ -237,8 +286,9 @@ where
         }
         if let Some(shutdown) = this.shutdown.as_mut().as_pin_mut() {
             if shutdown.poll(cx).is_ready() {
+                // What a write delay holds goes out first.
                 this.end();
-                return Poll::Ready(None);
+                return this.finish(cx);
             }
         }
         if let Some(until) = this.until.take() {
@@ -301,11 +351,16 @@ where
             *this.failed = end;
             return this.finish(cx);
         }
-        if let Some(bytes) = this.chunk.take() {
-            if this.interval.is_some() {
-                *this.sent_at = Some(Instant::now());
+        if !this.chunk.is_empty() {
+            if this.hold(room, cx) {
+                return Poll::Pending;
             }
-            return this.send(bytes);
+            if let Some(bytes) = this.chunk.take() {
+                if this.interval.is_some() {
+                    *this.sent_at = Some(Instant::now());
+                }
+                return this.send(bytes);
+            }
         }
         // Idle: nothing ready. Send a keep-alive once a whole interval
         // passed since the last thing the client could see.
@@ -418,6 +473,120 @@ mod tests {
             text.len(),
             expected.len()
         );
+    }
+
+    /// A body with a write delay of `delay_ms` over a channel's frames.
+    fn delayed(
+        delay_ms: u64,
+        shutdown: Option<Listener>,
+    ) -> (
+        tokio::sync::mpsc::UnboundedSender<Encoded>,
+        Pin<Box<EventBody<impl Stream<Item = Encoded> + Send>>>,
+    ) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Encoded>();
+        let mut config = Config::default();
+        config.set_write_delay(Some(Duration::from_millis(delay_ms)));
+        let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+        (tx, Box::pin(EventBody::new(stream, config, shutdown)))
+    }
+
+    fn frame(data: &str) -> Encoded {
+        Encoded::from(Message::new().data(data))
+    }
+
+    /// The body's next chunk as text, or `None` if it has none ready.
+    fn ready<S>(body: &mut Pin<Box<EventBody<S>>>) -> Option<String>
+    where
+        S: Stream + Send,
+        S::Item: Item,
+    {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match body.as_mut().poll_chunk(&mut cx) {
+            Poll::Ready(Some(Ok(chunk))) => Some(String::from_utf8(chunk.to_vec()).unwrap()),
+            Poll::Ready(None) => Some("(end)".into()),
+            Poll::Ready(Some(Err(error))) => panic!("{error}"),
+            Poll::Pending => None,
+        }
+    }
+
+    async fn advance_ms(ms: u64) {
+        tokio::time::advance(Duration::from_millis(ms)).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_delay_gathers_what_comes_within_it_into_one_chunk() {
+        let (tx, mut body) = delayed(5, None);
+        tx.send(frame("a")).unwrap();
+        assert_eq!(ready(&mut body), None, "the first frame waits");
+        advance_ms(2).await;
+        tx.send(frame("b")).unwrap();
+        assert_eq!(ready(&mut body), None);
+        advance_ms(2).await;
+        assert_eq!(ready(&mut body), None, "4 ms after the first frame");
+        advance_ms(1).await;
+        assert_eq!(ready(&mut body).unwrap(), "data: a\n\ndata: b\n\n");
+        // The next chunk's delay counts from its own first frame.
+        advance_ms(100).await;
+        assert_eq!(ready(&mut body), None, "nothing to send");
+        tx.send(frame("c")).unwrap();
+        assert_eq!(ready(&mut body), None);
+        advance_ms(5).await;
+        assert_eq!(ready(&mut body).unwrap(), "data: c\n\n");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_a_write_delay_what_is_ready_goes_at_once() {
+        let (tx, mut body) = delayed(0, None);
+        tx.send(frame("a")).unwrap();
+        assert_eq!(ready(&mut body).unwrap(), "data: a\n\n");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_chunk_goes_without_waiting_for_the_delay() {
+        let (tx, mut body) = delayed(5, None);
+        let kib = "x".repeat(1024);
+        for _ in 0..10 {
+            tx.send(frame(&kib)).unwrap();
+        }
+        let chunk = ready(&mut body).expect("a full chunk is sent at once");
+        assert!(
+            chunk.len() >= crate::chunk::MAX_CHUNK,
+            "{} bytes",
+            chunk.len()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn what_the_delay_holds_goes_at_once_when_the_stream_ends() {
+        let (tx, mut body) = delayed(5, None);
+        tx.send(frame("a")).unwrap();
+        assert_eq!(ready(&mut body), None);
+        drop(tx);
+        assert_eq!(ready(&mut body).unwrap(), "data: a\n\n");
+        assert_eq!(ready(&mut body).unwrap(), "(end)");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn what_the_delay_holds_goes_out_before_a_shutdown_ends_the_body() {
+        let signal = Arc::new(crate::shutdown::Signal::default());
+        let (tx, mut body) = delayed(5, Some(Listener::new(signal.clone())));
+        tx.send(frame("a")).unwrap();
+        assert_eq!(ready(&mut body), None);
+        signal.fire();
+        assert_eq!(ready(&mut body).unwrap(), "data: a\n\n");
+        assert_eq!(ready(&mut body).unwrap(), "(end)");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keep_alive_comes_as_before_with_a_write_delay() {
+        let (tx, mut body) = delayed(5, None);
+        assert_eq!(ready(&mut body), None);
+        advance_ms(DEFAULT_KEEP_ALIVE.as_millis() as u64).await;
+        assert_eq!(ready(&mut body).unwrap(), ": keep-alive\n\n");
+        tx.send(frame("a")).unwrap();
+        assert_eq!(ready(&mut body), None);
+        advance_ms(5).await;
+        assert_eq!(ready(&mut body).unwrap(), "data: a\n\n");
     }
 
     #[tokio::test(start_paused = true)]

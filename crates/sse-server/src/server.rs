@@ -82,7 +82,8 @@ type Hook = dyn Fn(Parts) -> BoxFuture<SessionResult> + Send + Sync;
 ///   it goes to), small frames that are ready together joined into one
 ///   chunk of up to 8 KiB (hyper writes the chunks that are ready together
 ///   in one `writev`), with at most [`max_unsent`](Builder::max_unsent)
-///   bytes waiting there unwritten;
+///   bytes waiting there unwritten, and, with a
+///   [write delay](Builder::write_delay), held up to that long for more;
 /// - a `: keep-alive` comment one [keep-alive interval](Builder::keep_alive)
 ///   after the response starts, and then one interval after whatever the
 ///   client last got, never while events flow.
@@ -367,6 +368,7 @@ impl<P: fmt::Debug> fmt::Debug for Builder<P> {
             .field("keep_alive", &self.config.keep_alive)
             .field("retry", &self.config.retry)
             .field("max_unsent", &self.config.max_unsent)
+            .field("write_delay", &self.config.write_delay)
             .finish()
     }
 }
@@ -525,6 +527,41 @@ impl<P: Provider> Builder<P> {
     /// If the limit is zero.
     pub fn max_unsent(mut self, bytes: Option<usize>) -> Builder<P> {
         self.config.set_max_unsent(bytes);
+        self
+    }
+
+    /// Sets a write delay: a response that has an event ready waits up to
+    /// this long for more before it hands them to the HTTP layer, so that a
+    /// busy stream writes several events per system call instead of one.
+    /// Off (`None`) by default.
+    ///
+    /// The trade-off: each event reaches its client up to this much later,
+    /// and in exchange a server whose clients each get many events a second
+    /// makes several times fewer writes (each a system call, and on
+    /// loopback or a busy network the kernel's work per packet), which is
+    /// most of its time at high rates. A few milliseconds is plenty: at
+    /// 1,000 events a second, 5 ms gathers about 5 per write. A chunk that
+    /// reaches 8 KiB (or the [unsent limit](Builder::max_unsent)) goes at
+    /// once, and so does what is held when the stream ends or the server
+    /// [shuts down](Server::shutdown); keep-alive comments and the write
+    /// timeout of [`ConnectionLimits`](crate::ConnectionLimits) are
+    /// unchanged. A delay of zero is none; one longer than a year counts as
+    /// a year.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_joe::Joe;
+    /// use sse_server::Server;
+    ///
+    /// let server = Server::builder(Joe::new())
+    ///     .write_delay(Some(Duration::from_millis(5)))
+    ///     .build();
+    /// # drop(server);
+    /// ```
+    pub fn write_delay(mut self, delay: Option<Duration>) -> Builder<P> {
+        self.config.set_write_delay(delay);
         self
     }
 

@@ -8,6 +8,7 @@ use common::{bounded, publish};
 use http_body_util::BodyExt;
 use sse_joe::Joe;
 use sse_server::Server;
+use std::time::Duration;
 
 #[tokio::test]
 async fn every_subscriber_is_sent_the_same_frame_without_a_copy() {
@@ -65,4 +66,30 @@ async fn small_frames_ready_together_go_out_as_one_chunk() {
         .unwrap();
     let expected: String = (0..100).map(|i| format!("data: {i}\n\n")).collect();
     assert_eq!(chunk, expected);
+}
+
+#[tokio::test]
+async fn with_a_write_delay_events_published_apart_reach_the_client_in_one_write() {
+    // Ten events 10 ms apart, well within the delay: the response holds
+    // the first until the delay has passed, and the client, over a real
+    // socket, reads them all in one chunk. Without the delay each goes
+    // out as it comes.
+    let server = Server::builder(Joe::new())
+        .write_delay(Some(Duration::from_secs(2)))
+        .build();
+    let served = common::serve(server.clone()).await;
+    let mut response = bounded(common::client().get(served.url("/")).send())
+        .await
+        .unwrap();
+    for i in 0..10 {
+        publish(&server, i.to_string()).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let chunk = bounded(response.chunk()).await.unwrap().unwrap();
+    let expected: String = (0..10).map(|i| format!("data: {i}\n\n")).collect();
+    assert_eq!(String::from_utf8_lossy(&chunk), expected);
+    // The next event waits for a delay of its own, and comes.
+    publish(&server, "last").await;
+    let chunk = bounded(response.chunk()).await.unwrap().unwrap();
+    assert_eq!(chunk, "data: last\n\n");
 }

@@ -48,7 +48,8 @@ fanout: SSE fan-out load server (sse-server + sse-joe)
 
 USAGE: fanout [--port 8082] [--rate 100] [--size 256] [--capacity 1024] [--max-secs 900]
               [--writev true|false] [--write-timeout 30] [--send-buffer 65536]
-              [--max-buf 65536] [--max-unsent 32768] [--history N] [--axum]
+              [--max-buf 65536] [--max-unsent 32768] [--write-delay MS]
+              [--history N] [--axum]
               [--redis URL [--no-publish]] [--bare]
 
   --port N           listen on 127.0.0.1:N                    [default 8082]
@@ -66,6 +67,9 @@ USAGE: fanout [--port 8082] [--rate 100] [--size 256] [--capacity 1024] [--max-s
                      taking body chunks (at least 8192)       [default 65536]
   --max-unsent N     bytes a response hands hyper unwritten before it stops
                      taking events (0: no limit of its own)   [default 32768]
+  --write-delay MS   hold a response's ready events up to MS milliseconds
+                     for more, to write several per system call
+                     (0: none)                                [default 0]
   --history N        keep the last N events, with IDs, for clients that
                      resume with Last-Event-ID (Joe only)     [default 0]
   --axum             serve with axum::serve and its hyper defaults (the
@@ -92,6 +96,7 @@ struct Opts {
     send_buffer: usize,
     max_buf: usize,
     max_unsent: usize,
+    write_delay: u64,
     history: usize,
     axum: bool,
     redis: Option<String>,
@@ -114,6 +119,7 @@ fn parse_args() -> Result<Opts, String> {
         send_buffer: 64 * 1024,
         max_buf: 64 * 1024,
         max_unsent: sse_server::DEFAULT_MAX_UNSENT,
+        write_delay: 0,
         history: 0,
         axum: false,
         redis: None,
@@ -137,6 +143,9 @@ fn parse_args() -> Result<Opts, String> {
             "--send-buffer" => o.send_buffer = val()?.parse().map_err(|_| "bad --send-buffer")?,
             "--max-buf" => o.max_buf = val()?.parse().map_err(|_| "bad --max-buf")?,
             "--max-unsent" => o.max_unsent = val()?.parse().map_err(|_| "bad --max-unsent")?,
+            "--write-delay" => {
+                o.write_delay = val()?.parse().map_err(|_| "bad --write-delay")?;
+            }
             "--history" => o.history = val()?.parse().map_err(|_| "bad --history")?,
             "--axum" => o.axum = true,
             "--redis" => o.redis = Some(val()?),
@@ -431,10 +440,11 @@ fn app<P: Provider, B: Send + 'static>(
     })
 }
 
-/// The SSE server over `provider`, with `--max-unsent`.
+/// The SSE server over `provider`, with `--max-unsent` and `--write-delay`.
 fn sse_server<P: Provider>(o: &Opts, provider: P) -> Server<P> {
     Server::builder(provider)
         .max_unsent((o.max_unsent > 0).then_some(o.max_unsent))
+        .write_delay(Some(Duration::from_millis(o.write_delay)))
         .build()
 }
 
