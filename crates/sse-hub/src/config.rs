@@ -39,6 +39,10 @@ pub struct HubConfig {
     pub max_selectors: usize,
     /// The keep-alive comment's interval on an idle stream (row A5).
     pub keep_alive: Duration,
+    /// How long a subscriber's ready updates wait for more before they are
+    /// written, so that a busy stream writes several per system call: see
+    /// [`sse_server::Builder::write_delay`]. Zero (none) by default.
+    pub write_delay: Duration,
     /// Whether the hub tracks active subscriptions (d07 "Active
     /// Subscriptions", rows G1-G5): a private update on every
     /// subscription's start and end, and the web API at
@@ -63,6 +67,7 @@ impl Default for HubConfig {
             form: FormLimits::default(),
             max_selectors: DEFAULT_MAX_SELECTORS,
             keep_alive: sse_server::DEFAULT_KEEP_ALIVE,
+            write_delay: Duration::ZERO,
             subscriptions: false,
         }
     }

@@ -118,6 +118,7 @@ impl<P: Provider> Hub<P> {
             // retained; a new subscriber gets live updates.
             .history(History::OnRequest)
             .keep_alive(Some(config.keep_alive))
+            .write_delay(Some(config.write_delay))
             .build();
         let presence = config
             .subscriptions

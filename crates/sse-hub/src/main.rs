@@ -92,6 +92,11 @@ struct Options {
     /// The most topic selectors a subscription may have.
     #[arg(long, env = "SSE_HUB_MAX_SELECTORS", default_value_t = sse_hub::DEFAULT_MAX_SELECTORS)]
     max_selectors: usize,
+    /// Hold a subscriber's ready updates up to this many milliseconds for
+    /// more, so that a busy stream writes several per system call (each
+    /// update then arrives up to this much later); 0 for none.
+    #[arg(long, env = "SSE_HUB_WRITE_DELAY", default_value_t = 0)]
+    write_delay: u64,
     /// Track active subscriptions: a private update on
     /// /.well-known/mercure/subscriptions/{topic}/{subscriber} when each
     /// starts and ends, and the API at /.well-known/mercure/subscriptions
@@ -149,6 +154,7 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         max_field: options.max_body,
     };
     config.max_selectors = options.max_selectors;
+    config.write_delay = Duration::from_millis(options.write_delay);
     config.subscriptions = options.subscriptions;
     match &options.redis {
         Some(redis_url) => {
