@@ -3,18 +3,35 @@
 # turn publishes 256-byte events at each rate to CONNS connections of
 # sse-load, for a 10 s window; each run's JSON goes to OUT/SERVER-RATE.json.
 #
-#   benches/load/sweep.sh OUT RATE... 
+#   benches/load/sweep.sh OUT RATE...
 #
-# Servers are given as NAME=COMMAND in $SERVERS (space separated, the command
-# takes --port, --rate, --size and --max-secs, as `fanout` and the perf kit's
-# peer-axum do); sse-load is $SSE_LOAD. Example:
+# By default everything comes from this repository: the script builds
 #
-#   SSE_LOAD=/tmp/perf/release/sse-load \
-#   SERVERS="sse=target/release/fanout peer-axum=/tmp/perf/release/peer-axum" \
+#   cargo build --release -p sse-load -p peer-axum -p sse-examples --bin fanout
+#
+# and measures target/release/fanout ("sse") and target/release/peer-axum
+# (axum's Sse over tokio::sync::broadcast) with target/release/sse-load.
+# Overrides: $SERVERS, as NAME=COMMAND pairs (space separated; a command
+# takes --port, --rate, --size and --max-secs, as `fanout` and `peer-axum`
+# do), $SSE_LOAD (the load client), $CONNS (1000), $PORT (8090), $CARGO
+# (the cargo command, e.g. "flock /tmp/cargo.lock cargo"); with both
+# $SERVERS and $SSE_LOAD given nothing is built. Example:
+#
 #   benches/load/sweep.sh /tmp/sweep 250 500 1000
-#   benches/load/plot.py fan-out.svg /tmp/sweep
+#   python3 benches/load/plot.py fan-out.svg /tmp/sweep
 set -eu
+if [ $# -lt 2 ]; then
+  sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+fi
 out=$1; shift
+root=$(cd "$(dirname "$0")/../.." && pwd)
+release=$root/target/release
+if [ -z "${SERVERS:-}" ] || [ -z "${SSE_LOAD:-}" ]; then
+  (cd "$root" && ${CARGO:-cargo} build --release -p sse-load -p peer-axum -p sse-examples --bin fanout)
+fi
+SSE_LOAD=${SSE_LOAD:-$release/sse-load}
+SERVERS=${SERVERS:-"sse=$release/fanout peer-axum=$release/peer-axum"}
 conns=${CONNS:-1000}
 port=${PORT:-8090}
 mkdir -p "$out"
