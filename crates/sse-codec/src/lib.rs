@@ -27,6 +27,7 @@ mod line;
 mod message;
 mod parser;
 pub mod provider;
+mod scan;
 mod stream;
 mod text;
 

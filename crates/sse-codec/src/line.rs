@@ -1,7 +1,8 @@
 //! Splitting the byte stream into lines.
 
-use crate::ParseError;
+use crate::{ParseError, scan::LineEnds};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use core::ops::Range;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -16,6 +17,8 @@ pub(crate) enum Quick {
     /// A `data` field whose value is `unread()[start..end]`; the line stays
     /// until [`Lines::consume`] is called with `end`.
     Data { start: usize, end: usize },
+    /// An `event` field, likewise.
+    Event { start: usize, end: usize },
 }
 
 /// Splits input into lines ending in CRLF, LF or CR (HTML "Parsing an event
@@ -34,6 +37,10 @@ pub(crate) struct Lines {
     /// of `buf` (`Some(None)`: no end in `buf`) when it left the line to
     /// [`next_line`](Lines::next_line), so that no byte is scanned twice.
     scanned: Option<Option<usize>>,
+    /// The addresses of the part of `buf` found to be valid UTF-8, once
+    /// [`utf8_checked`](Lines::utf8_checked) looked (`None` before).
+    utf8: Option<Range<usize>>,
+    line_ends: LineEnds,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +64,8 @@ impl Lines {
             state: State::Start,
             max_line,
             scanned: None,
+            utf8: None,
+            line_ends: LineEnds::new(),
         }
     }
 
@@ -99,6 +108,23 @@ impl Lines {
             joined.extend_from_slice(&chunk);
             self.buf = joined.freeze();
         }
+        self.utf8 = None;
+    }
+
+    /// Whether `unread()[start..end]` is valid UTF-8, from one check of the
+    /// rest of the chunk, with SIMD, the first time a value asks, rather
+    /// than one check of each value. A value that lies within the chunk is
+    /// bounded by line ends or a field's `:` and space, all ASCII, so it
+    /// starts and ends on character boundaries of the chunk's text, and is
+    /// valid too. (Chunks whose values are all joined from pieces, as
+    /// large events in small chunks are, are never checked whole.)
+    #[inline]
+    pub(crate) fn utf8_checked(&mut self, start: usize, end: usize) -> bool {
+        // Addresses in the current `buf`, which `utf8` was found for: every
+        // assignment to `buf` resets it.
+        let valid = self.utf8.get_or_insert_with(|| valid_utf8(&self.buf));
+        let base = self.buf.as_ptr() as usize;
+        valid.start <= base + start && base + end <= valid.end
     }
 
     /// The next complete line, `None` when more input is needed.
@@ -130,7 +156,7 @@ impl Lines {
                     }
                     self.state = State::Line;
                 }
-                State::Overlong => match memchr::memchr2(b'\n', b'\r', &self.buf) {
+                State::Overlong => match self.line_ends.find(&self.buf) {
                     Some(end) => {
                         self.buf.advance(end);
                         self.consume_line_end();
@@ -145,11 +171,11 @@ impl Lines {
         }
     }
 
-    /// The commonest lines, blank and `data:`, when they lie whole in the
-    /// current chunk: found without building a line first (a blank line is
-    /// consumed at once, a `data` line by [`consume`](Lines::consume)).
+    /// The commonest lines, blank, `data:` and `event:`, when they lie whole
+    /// in the current chunk: found without building a line first (a blank
+    /// line is consumed at once, a field by [`consume`](Lines::consume)).
     /// `None` leaves everything to [`next_line`](Lines::next_line).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn quick(&mut self) -> Option<Quick> {
         if self.state != State::Line || !self.partial.is_empty() {
             return None;
@@ -159,13 +185,22 @@ impl Lines {
                 self.consume_line_end();
                 return Some(Quick::Blank);
             }
-            b'd' => {}
+            b'd' | b'e' => {}
             _ => return None,
         }
-        if !self.buf.starts_with(b"data:") {
+        let name = if self.buf.starts_with(b"data:") {
+            5
+        } else if self.buf.starts_with(b"event:") {
+            6
+        } else {
             return None;
-        }
-        let Some(end) = memchr::memchr2(b'\n', b'\r', &self.buf[5..]).map(|at| 5 + at) else {
+        };
+        let end = match self.scanned.take() {
+            // Found by an earlier look at this line.
+            Some(known) => known,
+            None => self.line_ends.find(&self.buf[name..]).map(|at| name + at),
+        };
+        let Some(end) = end else {
             self.scanned = Some(None);
             return None;
         };
@@ -173,8 +208,24 @@ impl Lines {
             self.scanned = Some(Some(end));
             return None;
         }
-        let start = if end > 5 && self.buf[5] == b' ' { 6 } else { 5 };
-        Some(Quick::Data { start, end })
+        let start = if end > name && self.buf[name] == b' ' {
+            name + 1
+        } else {
+            name
+        };
+        Some(if name == 5 {
+            Quick::Data { start, end }
+        } else {
+            Quick::Event { start, end }
+        })
+    }
+
+    /// Keeps `end`, the end of the `data` line that [`quick`](Lines::quick)
+    /// found, for the next look at the line, which then does not scan it
+    /// again.
+    #[inline]
+    pub(crate) fn keep_scanned(&mut self, end: usize) {
+        self.scanned = Some(Some(end));
     }
 
     /// The input not yet split into lines.
@@ -206,7 +257,7 @@ impl Lines {
     /// Takes the value `unread()[start..end]` of a one-line event that
     /// [`ends_event`](Lines::ends_event) found, and consumes the event up
     /// to the end of its blank line, `ends` bytes after `end`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn take_event(&mut self, start: usize, end: usize, ends: usize) -> Bytes {
         let value = self.buf.slice(start..end);
         self.buf.advance(end + ends);
@@ -231,7 +282,7 @@ impl Lines {
         let end = match (self.scanned.take(), self.buf.first()) {
             (Some(known), _) => known,
             (None, Some(b'\n' | b'\r')) => Some(0),
-            (None, _) => memchr::memchr2(b'\n', b'\r', &self.buf),
+            (None, _) => self.line_ends.find(&self.buf),
         };
         let Some(end) = end else {
             if self.partial.len() + self.buf.len() > self.max_line {
@@ -275,6 +326,7 @@ impl Lines {
         }
     }
 
+    #[cold]
     fn too_large(&self) -> ParseError {
         ParseError::EventTooLarge {
             limit: self.max_line,
@@ -311,6 +363,26 @@ impl Lines {
     pub(crate) fn max_line(&self) -> usize {
         self.max_line
     }
+}
+
+/// The addresses of the longest part of `chunk` that is valid UTF-8,
+/// from its start or, when the chunk starts inside a character (its first
+/// bytes continue one that began in the previous chunk, in a line that is
+/// joined and checked on its own), from the first character that starts in
+/// it.
+fn valid_utf8(chunk: &[u8]) -> Range<usize> {
+    let inside = chunk
+        .iter()
+        .take(3)
+        .take_while(|&&byte| byte & 0xC0 == 0x80)
+        .count();
+    let text = &chunk[inside..];
+    let valid = match simdutf8::basic::from_utf8(text) {
+        Ok(_) => text.len(),
+        Err(_) => core::str::from_utf8(text).map_or_else(|e| e.valid_up_to(), str::len),
+    };
+    let start = text.as_ptr() as usize;
+    start..start + valid
 }
 
 #[cfg(test)]

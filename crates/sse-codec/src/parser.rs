@@ -294,7 +294,45 @@ impl Parser {
         if self.drained() {
             return Ok(None);
         }
+        if let Some(event) = self.quick_event() {
+            return Ok(Some(event));
+        }
         self.next_event_slow()
+    }
+
+    /// The commonest event, whole in the input, without a call: one `data`
+    /// line (after an `event` line or not) and a blank line, as a token of
+    /// an LLM's answer comes. Anything else is left to the layers below.
+    #[inline(always)]
+    fn quick_event(&mut self) -> Option<Event> {
+        if self.mode != Mode::Collect || !matches!(self.data, Data::Empty) {
+            return None;
+        }
+        loop {
+            // Only these lines: a blank one found here would be consumed.
+            if !matches!(self.fields.lines.unread().first(), Some(b'd' | b'e')) {
+                return None;
+            }
+            match self.fields.lines.quick()? {
+                Quick::Data { start, end } => {
+                    if let Some(data) = self.one_line_event(start, end) {
+                        return Some(self.event_with(data));
+                    }
+                    self.fields.lines.keep_scanned(end);
+                    return None;
+                }
+                Quick::Event { start, end } => self.quick_event_type(start, end),
+                Quick::Blank => unreachable!("the line starts with d or e"),
+            }
+        }
+    }
+
+    /// Takes the value of the `event` line that [`quick`](Lines::quick)
+    /// found at `start..end`: "Set the event type buffer to field value."
+    #[inline(always)]
+    fn quick_event_type(&mut self, start: usize, end: usize) {
+        self.event_type = Some(self.fields.lines.buffered(start, end));
+        self.fields.lines.consume(end);
     }
 
     fn next_event_slow(&mut self) -> Result<Option<Event>, ParseError> {
@@ -373,13 +411,12 @@ impl Parser {
                         // A whole one-line event (`data:`, then a blank
                         // line), the commonest, is dispatched at once,
                         // without the data buffer.
-                        let lines = &self.fields.lines;
-                        if matches!(self.data, Data::Empty) && end - start < lines.max_line() {
-                            if let Some(ends) = lines.ends_event(end) {
-                                let value = self.fields.lines.take_event(start, end, ends);
-                                return Ok(Some(Item::Event(self.event(value))));
+                        if matches!(self.data, Data::Empty) {
+                            if let Some(data) = self.one_line_event(start, end) {
+                                return Ok(Some(Item::Event(self.event_with(data))));
                             }
                         }
+                        let lines = &self.fields.lines;
                         // No line value is made: the first data line is
                         // shared with the input, later ones are copied.
                         let fits = self.data.push(
@@ -392,6 +429,10 @@ impl Parser {
                         if !fits {
                             return Err(self.data_too_large());
                         }
+                        continue;
+                    }
+                    Some(Quick::Event { start, end }) => {
+                        self.quick_event_type(start, end);
                         continue;
                     }
                     None => {}
@@ -433,6 +474,26 @@ impl Parser {
                 }
             }
         }
+    }
+
+    /// The data of the event whose one `data` line's value
+    /// [`quick`](Lines::quick) found at `start..end`, if a blank line
+    /// follows in the input: the line and the blank one are consumed, and
+    /// the value is shared with the input.
+    #[inline(always)]
+    fn one_line_event(&mut self, start: usize, end: usize) -> Option<Text> {
+        let lines = &mut self.fields.lines;
+        if end - start >= lines.max_line() {
+            return None;
+        }
+        let ends = lines.ends_event(end)?;
+        let checked = lines.utf8_checked(start, end);
+        let value = lines.take_event(start, end, ends);
+        Some(if checked {
+            Text::from_checked_utf8(value)
+        } else {
+            Text::from_utf8_lossy(value)
+        })
     }
 
     fn end_of_input(&mut self) -> Result<Option<Event>, ParseError> {
@@ -574,6 +635,12 @@ impl Parser {
     /// LF; the event type buffer is reset.
     #[inline(always)]
     fn event(&mut self, data: Bytes) -> Event {
+        self.event_with(Text::from_utf8_lossy(data))
+    }
+
+    /// [`event`](Parser::event) with its data already decoded.
+    #[inline(always)]
+    fn event_with(&mut self, data: Text) -> Event {
         self.take_id();
         let event_type = self.event_type.take();
         // "Initialize event's type attribute to "message", [...] If the event
@@ -581,13 +648,14 @@ impl Parser {
         // type of the newly created event to equal the value of the event
         // type buffer."
         let event_type = match event_type {
-            Some(t) if !t.is_empty() => Text::from_utf8_lossy(t),
-            _ => Text::from_static("message"),
+            Some(t) if !t.is_empty() => Some(Text::from_utf8_lossy(t)),
+            _ => None,
         };
+        let last_event_id = (!self.last_event_id.is_empty()).then(|| self.last_event_id.clone());
         Event {
             event_type,
-            data: Text::from_utf8_lossy(data),
-            last_event_id: self.last_event_id.clone(),
+            data,
+            last_event_id,
         }
     }
 

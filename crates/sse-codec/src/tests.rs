@@ -177,6 +177,42 @@ fn utf8_character_split_across_chunks() {
     assert_eq!(outs, [msg("\u{20AC}")]);
 }
 
+// The whole chunk is checked for UTF-8 once, and one-line events within
+// it are handed out without a check of their own: around an invalid
+// sequence, and in a chunk that starts inside a character, every event is
+// as if each were decoded alone.
+#[test]
+fn events_in_a_chunk_checked_once_decode_as_each_alone() {
+    let input = "data: \u{e9}t\u{e9}\n\ndata: a\u{20AC}\n\nevent: \u{1F600}\ndata: b\n\n";
+    let (outs, _) = parse_chunks_with(Parser::new(), &[input.as_bytes()]);
+    let expected = [
+        msg("\u{e9}t\u{e9}"),
+        msg("a\u{20AC}"),
+        ev("\u{1F600}", "b", ""),
+    ];
+    assert_eq!(outs, expected);
+    // Invalid bytes in the second event: the first and third are exact.
+    let (outs, _) = parse_chunks_with(
+        Parser::new(),
+        &[b"data: \xC3\xA9\n\ndata: a\xFFb\n\ndata: \xE2\x82\xAC\n\n"],
+    );
+    assert_eq!(outs, [msg("\u{e9}"), msg("a\u{FFFD}b"), msg("\u{20AC}")]);
+    // A chunk that starts with the last bytes of a character: the line
+    // they end is joined and checked alone, the events after it are
+    // checked with the chunk.
+    let euro = "data: \u{20AC}\n\ndata: \u{e9}\n\n".as_bytes();
+    for cut in 7..9 {
+        let (outs, _) = parse_chunks_with(Parser::new(), &[&euro[..cut], &euro[cut..]]);
+        assert_eq!(outs, [msg("\u{20AC}"), msg("\u{e9}")], "cut at {cut}");
+    }
+    // Continuation bytes with no start in the stream are invalid wherever
+    // the chunk starts.
+    let (outs, _) = parse_chunks_with(Parser::new(), &[b"data: x", b"\x82\xAC\n\ndata: y\n\n"]);
+    assert_eq!(outs, [msg("x\u{FFFD}\u{FFFD}"), msg("y")]);
+    let (outs, _) = parse_chunks_with(Parser::new(), &[b"data: x\n\n", b"\x82data: y\n\n"]);
+    assert_eq!(outs, [msg("x")]);
+}
+
 // "If the line is empty (a blank line): Dispatch the event."
 #[test]
 fn blank_line_dispatches() {

@@ -29,6 +29,14 @@ impl Text {
         Text::from_non_ascii(bytes)
     }
 
+    /// Wraps bytes that the line splitter found to be valid UTF-8
+    /// ([`Lines::utf8_checked`](crate::line::Lines::utf8_checked)).
+    #[inline]
+    pub(crate) fn from_checked_utf8(bytes: Bytes) -> Text {
+        debug_assert!(str::from_utf8(&bytes).is_ok(), "{bytes:?}");
+        Text(bytes)
+    }
+
     fn from_non_ascii(bytes: Bytes) -> Text {
         match str::from_utf8(&bytes) {
             Ok(_) => Text(bytes),

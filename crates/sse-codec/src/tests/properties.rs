@@ -38,6 +38,11 @@ fn sse_bytes() -> impl Strategy<Value = Vec<u8>> {
         Just(&b"\0"[..]),
         Just(&b"\xFF"[..]),
         Just(&b"\xE2\x82"[..]),
+        // Whole characters, which chunks may cut (a chunk then starts
+        // inside one).
+        Just("\u{e9}".as_bytes()),
+        Just("\u{20AC}".as_bytes()),
+        Just("\u{1F600}".as_bytes()),
         Just(&b"12"[..]),
         Just(&b"x"[..]),
         Just(&b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"[..]),
