@@ -11,7 +11,7 @@ import sys
 root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
     os.path.dirname(__file__), "..", "..", "target", "criterion")
 SUBJECTS = ["sse-codec", "eventsource-stream", "sse-parse", "memchr2", "from_utf8"]
-CASES = ["llm/4K", "llm/64K", "crlf/4K", "crlf/64K", "big/4K", "big/64K",
+CASES = ["llm/4K", "llm/64K", "short/4K", "short/64K", "crlf/4K", "crlf/64K", "big/4K", "big/64K",
          "multiline/4K", "multiline/64K", "llm1M/1B", "line8m/1K", "line8m/whole"]
 
 
@@ -39,6 +39,7 @@ targets = [
     ("llm@4K ≥ 8× eventsource-stream", ours("llm/4K") / t["llm/4K", "eventsource-stream"], 8.0, "×"),
     ("llm@4K ≥ 33% of memchr2", ours("llm/4K") / t["llm/4K", "memchr2"], 0.33, "%"),
     ("big@64K ≥ 35% of memchr2", ours("big/64K") / t["big/64K", "memchr2"], 0.35, "%"),
+    ("short@4K ≥ 33% of memchr2", ours("short/4K") / t["short/4K", "memchr2"], 0.33, "%"),
 ]
 for corpus in ["llm", "crlf", "big", "multiline"]:
     targets.append((f"{corpus}@64K ≥ 90% of {corpus}@4K",

@@ -14,6 +14,8 @@ use futures_core::Stream;
 
 /// The number of events in the "llm" corpus.
 pub const LLM_EVENTS: usize = 200_000;
+/// The number of events in the "short" corpus.
+pub const SHORT_EVENTS: usize = 400_000;
 /// The number of events in the "big" corpus.
 pub const BIG_EVENTS: usize = 256;
 /// The data size of each event in the "big" corpus.
@@ -211,6 +213,28 @@ pub fn llm() -> Corpus {
     llm_builder(b"\n").finish()
 }
 
+/// "short": 400k `data:` events of about 60 bytes, a token delta each, as
+/// LLM APIs that send little besides the text do: the per-event cost
+/// against the per-byte one.
+pub fn short() -> Corpus {
+    let mut rng = XorShift::new(0x5407_7E11);
+    let mut b = Builder::new(b"\n");
+    let mut data = Vec::new();
+    for n in 0..SHORT_EVENTS {
+        data.clear();
+        data.extend_from_slice(br#"{"type":"delta","index":"#);
+        data.extend_from_slice(format!("{}", n % 4).as_bytes());
+        data.extend_from_slice(br#","delta":{"text":""#);
+        for _ in 0..1 + rng.below(3) {
+            data.extend_from_slice(WORDS[rng.below(WORDS.len())].as_bytes());
+        }
+        data.extend_from_slice(br#""}}"#);
+        b.line(&[b"data: ", &data]);
+        b.end_event(data.len());
+    }
+    b.finish()
+}
+
 /// "crlf": "llm" with CRLF line ends.
 pub fn crlf() -> Corpus {
     llm_builder(b"\r\n").finish()
@@ -323,14 +347,15 @@ impl Case {
     }
 }
 
-/// Every benchmark case: "llm", "big", "multiline", "crlf" in 4 KiB and
-/// 64 KiB chunks, the first MiB of "llm" one byte at a time, and the 8 MiB
+/// Every benchmark case: "llm", "short", "big", "multiline", "crlf" in 4 KiB
+/// and 64 KiB chunks, the first MiB of "llm" one byte at a time, and the 8 MiB
 /// line in 1 KiB chunks and whole.
 pub fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     let llm = llm();
     for (name, corpus) in [
         ("llm", &llm),
+        ("short", &short()),
         ("big", &big()),
         ("multiline", &multiline()),
         ("crlf", &crlf()),
