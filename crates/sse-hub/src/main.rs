@@ -16,6 +16,14 @@ use tokio::net::TcpStream;
 /// How long a graceful shutdown waits for open connections after Ctrl-C.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
 
+/// How many updates of a topic a subscriber may have left unread before it
+/// is disconnected, to resume from the history when it reconnects: 1,024
+/// (Joe's default is 256), a second or so of a busy topic, so that a
+/// subscriber a scheduler kept waiting is not cut for it. A topic's log
+/// holds at most this many updates that some subscriber has not read (and
+/// at most Joe's 4 MiB), shared by all its subscribers.
+const LAG_LIMIT: usize = 1024;
+
 /// A Mercure hub (draft-dunglas-mercure-07): publishers POST updates with a
 /// JWT, subscribers follow topic selectors over Server-Sent Events at
 /// /.well-known/mercure. In memory by default, keeping the last 10,000
@@ -183,11 +191,13 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         None => {
             let joe = match options.history_ttl {
                 Some(seconds) => Joe::builder()
+                    .capacity(LAG_LIMIT)
                     .replayer(
                         ValidReplayer::new(Duration::from_secs(seconds)).max_len(options.history),
                     )
                     .build(),
                 None => Joe::builder()
+                    .capacity(LAG_LIMIT)
                     .replayer(FiniteReplayer::new(options.history))
                     .build(),
             };
