@@ -256,28 +256,19 @@ impl Shared {
 
     fn end(&self, end: &End) {
         let ends = &self.ends;
-        let counter = match end {
-            End::ServerClosed => &ends.server_closed,
-            End::StreamEnded => &ends.stream_ended,
-            End::Error(e) => {
-                self.note_error(e);
-                &ends.error
-            }
-            End::Timeout(e) => {
-                self.note_error(e);
-                &ends.timeout
-            }
-            End::BadStatus(e) => {
-                self.note_error(e);
-                &ends.bad_status
-            }
-            End::BadBody(e) => {
-                self.note_error(e);
-                &ends.bad_body
-            }
-            End::CaughtUp => &ends.caught_up,
+        let (counter, error) = match end {
+            End::ServerClosed => (&ends.server_closed, None),
+            End::StreamEnded => (&ends.stream_ended, None),
+            End::Error(e) => (&ends.error, Some(e)),
+            End::Timeout(e) => (&ends.timeout, Some(e)),
+            End::BadStatus(e) => (&ends.bad_status, Some(e)),
+            End::BadBody(e) => (&ends.bad_body, Some(e)),
+            End::CaughtUp => (&ends.caught_up, None),
             End::Cut => return,
         };
+        if let Some(error) = error {
+            self.note_error(error);
+        }
         counter.fetch_add(1, Relaxed);
     }
 }

@@ -4,7 +4,7 @@
 use sse_load::procfs::{Proc, cpu_pct};
 use sse_load::scan::{Chunks, Dechunker, Scanner};
 use sse_load::seq::{SeqChecker, Step, parse_payload};
-use sse_load::{Config, run};
+use sse_load::{Config, Report, run};
 
 type Events = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
@@ -297,15 +297,20 @@ async fn end_to_end_against_the_axum_peer() {
     assert!(report.to_string().contains("latency ms"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resumes_with_last_event_id_are_exact() {
-    let url = serve_peer(4096).await;
+/// A short run with `--resume` (three cuts a connection, no stalled ones)
+/// against peer-axum keeping `history` events.
+async fn resume_run(history: usize) -> Report {
     let config = Config {
         resume: true,
         stall: 0,
-        ..short_run(url)
+        ..short_run(serve_peer(history).await)
     };
-    let report = run(config).await.unwrap();
+    run(config).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resumes_with_last_event_id_are_exact() {
+    let report = resume_run(4096).await;
     let r = &report.resumes;
     assert_eq!(report.established, 5, "{report}");
     assert_eq!(r.resumes, 15, "three cuts each: {report}");
@@ -324,13 +329,7 @@ async fn resumes_without_a_history_are_caught() {
     // The peer without a history ignores Last-Event-ID: a resume skips what
     // was published while the connection was away, or, when nothing was,
     // is exact by luck. Either way the kit must count each resume.
-    let url = serve_peer(0).await;
-    let config = Config {
-        resume: true,
-        stall: 0,
-        ..short_run(url)
-    };
-    let report = run(config).await.unwrap();
+    let report = resume_run(0).await;
     let r = &report.resumes;
     assert_eq!(r.resumes, 15, "{report}");
     assert_eq!(r.without_id, 15, "no ids: {report}");
