@@ -11,10 +11,13 @@
 //! the measurement window, then at most `drain` seconds for the connections
 //! to receive what was published up to the window's end ([`run::run`]).
 //!
-//! Only loopback servers are loaded ([`http::Target::parse`]).
+//! Only loopback servers are loaded ([`http::Target::parse`]). The same
+//! package has `post-updates`, the driver that publishes to a hub over HTTP
+//! ([`post`]).
 
 pub mod hist;
 pub mod http;
+pub mod post;
 pub mod procfs;
 pub mod run;
 pub mod scan;
