@@ -2,8 +2,9 @@
 //! is an event stream, and the start of a refusal's body.
 
 use bytes::{Bytes, BytesMut};
+use futures_core::Stream;
 use reqwest::{
-    Response,
+    Response, Version,
     header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap},
 };
 use std::time::Duration;
@@ -44,23 +45,39 @@ pub(crate) fn is_encoded(headers: &HeaderMap) -> bool {
     })
 }
 
+/// The HTTP version the response came on.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn response_version(response: &Response) -> Version {
+    response.version()
+}
+
+/// The HTTP version the response came on, which `fetch` does not tell:
+/// HTTP/1.1, `http`'s default, whatever the browser used.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn response_version(_response: &Response) -> Version {
+    Version::default()
+}
+
 /// The first [`BODY_EXCERPT_LIMIT`] bytes of a body, or what arrived within
 /// `limit`.
-pub(crate) async fn read_excerpt(mut response: Response, limit: Duration) -> Bytes {
+pub(crate) async fn read_excerpt(response: Response, limit: Duration) -> Bytes {
     let mut excerpt = BytesMut::new();
+    // The body as a stream, which reqwest has in the browser too (unlike
+    // `Response::chunk`).
+    let mut body = std::pin::pin!(response.bytes_stream());
     let read = async {
         while excerpt.len() < BODY_EXCERPT_LIMIT {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
+            match std::future::poll_fn(|cx| body.as_mut().poll_next(cx)).await {
+                Some(Ok(chunk)) => {
                     let room = BODY_EXCERPT_LIMIT - excerpt.len();
                     excerpt.extend_from_slice(&chunk[..chunk.len().min(room)]);
                 }
-                Ok(None) | Err(_) => break,
+                Some(Err(_)) | None => break,
             }
         }
     };
     // Whatever arrived in time is enough to explain the refusal.
-    let _ = tokio::time::timeout(limit, read).await;
+    let _ = crate::time::timeout(limit, read).await;
     excerpt.freeze()
 }
 

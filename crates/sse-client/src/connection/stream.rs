@@ -6,7 +6,6 @@ use crate::{Error, Skipped, Update, decode::Decoded};
 use futures_core::Stream;
 use sse_codec::ParseError;
 use std::{
-    future::Future,
     pin::Pin,
     task::{Context, Poll},
 };
@@ -109,7 +108,7 @@ impl Connection {
                 }
                 State::Waiting => {
                     if let Some(timer) = &mut self.delay {
-                        std::task::ready!(timer.as_mut().poll(cx));
+                        std::task::ready!(timer.poll(cx));
                     }
                     self.state = State::Start;
                 }
