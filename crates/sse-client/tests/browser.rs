@@ -1,0 +1,117 @@
+//! The client on wasm32, on the browser's `fetch` and timers: what needs no
+//! server of its own (parsing, the idle timer, reconnection delays, giving
+//! up, closing). They run under `wasm-bindgen-test-runner` (see
+//! `tests/README-browser.md`), in Node.js by default and in a headless
+//! browser with `WASM_BINDGEN_USE_BROWSER=1`.
+#![cfg(target_arch = "wasm32")]
+
+use futures_util::{StreamExt, stream};
+use sse_client::{Client, Update};
+use std::time::Duration;
+use wasm_bindgen_test::wasm_bindgen_test;
+use web_time::Instant;
+
+/// A port nothing listens on (the discard service's): `fetch` fails fast.
+const NOWHERE: &str = "http://127.0.0.1:9/events";
+
+#[wasm_bindgen_test]
+async fn read_stream_parses_chunks() {
+    let chunks = ["data: Hel", "lo\n\nid: 7\ndata: wor", "ld\n\n"]
+        .map(|s| Ok::<_, std::io::Error>(s.as_bytes()));
+    let mut events = sse_client::read_stream(stream::iter(chunks));
+    assert_eq!(events.next().await.unwrap().unwrap().data(), "Hello");
+    assert_eq!(events.next().await.unwrap().unwrap().data(), "world");
+    assert!(events.next().await.is_none());
+    assert_eq!(events.last_event_id().as_str(), "7");
+}
+
+#[wasm_bindgen_test]
+async fn a_cut_off_body_is_truncated() {
+    let chunks = ["data: whole\n\n", "data: cut"].map(|s| Ok::<_, std::io::Error>(s.as_bytes()));
+    let mut events = sse_client::read_stream(stream::iter(chunks));
+    assert_eq!(events.next().await.unwrap().unwrap().data(), "whole");
+    assert!(events.next().await.unwrap().unwrap_err().is_truncated());
+}
+
+/// The idle timer runs on `setTimeout`: a silent body times out, neither
+/// at once nor never.
+#[wasm_bindgen_test]
+async fn a_silent_body_times_out_on_the_browser_timer() {
+    let silent = stream::pending::<Result<&'static [u8], std::io::Error>>();
+    let started = Instant::now();
+    let mut events = sse_client::read_stream(silent).idle_timeout(Some(Duration::from_millis(50)));
+    let err = events.next().await.unwrap().unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(45), "{waited:?}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    assert!(events.next().await.is_none());
+}
+
+/// The default client builds without the settings `fetch` owns, and a
+/// failed `fetch` is retried after the backoff's delay, then given up.
+#[wasm_bindgen_test]
+async fn a_failed_fetch_is_retried_then_given_up() {
+    let client = Client::builder()
+        .initial_interval(Duration::from_millis(20))
+        .jitter(0.0)
+        .max_retries(Some(2))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let mut connection = client.get(NOWHERE);
+    let mut delays = Vec::new();
+    let err = loop {
+        match connection.next().await.unwrap() {
+            Ok(Update::Retrying(retrying)) => {
+                assert!(retrying.error().unwrap().is_transport());
+                delays.push(retrying.delay());
+            }
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(err) => break err,
+        }
+    };
+    assert!(err.is_retries_exhausted(), "{err}");
+    assert_eq!(err.attempts(), Some(2));
+    assert_eq!(delays.len(), 2);
+    assert_eq!(delays[0], Duration::from_millis(20));
+    // Both delays were waited, on the browser's timer.
+    let waited = started.elapsed();
+    assert!(waited >= delays.iter().sum::<Duration>(), "{waited:?}");
+    assert!(connection.next().await.is_none());
+}
+
+/// Closing from a handle ends a connection that is waiting to reconnect.
+#[wasm_bindgen_test]
+async fn a_close_handle_ends_a_waiting_connection() {
+    let client = Client::builder()
+        .initial_interval(Duration::from_secs(3600))
+        .jitter(0.0)
+        .build()
+        .unwrap();
+    let mut connection = client.get(NOWHERE);
+    let handle = connection.close_handle();
+    match connection.next().await.unwrap() {
+        Ok(Update::Retrying(retrying)) => assert_eq!(retrying.delay(), Duration::from_secs(3600)),
+        other => panic!("unexpected {other:?}"),
+    }
+    handle.close();
+    assert!(matches!(connection.next().await, Some(Ok(Update::Closed))));
+    assert!(connection.next().await.is_none());
+}
+
+/// A POST with a body and headers is accepted as it is off the browser
+/// (whether it reaches a server is for the tests with one).
+#[wasm_bindgen_test]
+async fn a_post_with_a_body_and_headers_makes_a_connection() {
+    let client = Client::builder().max_retries(Some(0)).build().unwrap();
+    let request = client
+        .http()
+        .post(NOWHERE)
+        .header("authorization", "Bearer token")
+        .header("content-type", "application/json")
+        .body(r#"{"prompt":"hello"}"#);
+    let mut connection = client.connect(request);
+    let err = connection.next().await.unwrap().unwrap_err();
+    assert!(err.is_retries_exhausted(), "{err}");
+}
