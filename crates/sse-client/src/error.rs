@@ -226,6 +226,10 @@ impl Error {
     /// Whether the server redirected too many times (the HTTP client's
     /// redirect policy gave up: a redirect loop, most likely). Retrying
     /// cannot help, so the connection ends.
+    ///
+    /// Never in the browser (wasm32), where `fetch` follows redirects and
+    /// does not say why it failed: a redirect loop is a
+    /// [transport](Error::is_transport) error there, and retried.
     pub fn is_redirect(&self) -> bool {
         matches!(self.inner.kind, Kind::Redirect)
     }
@@ -235,6 +239,9 @@ impl Error {
     /// the `reqwest` client (its `gzip` feature), or have the server send
     /// the stream uncompressed, as event streams usually are. Retrying
     /// cannot help, so the connection ends.
+    ///
+    /// Never in the browser (wasm32), whose `fetch` decodes every encoding
+    /// it asks for.
     pub fn is_content_encoding(&self) -> bool {
         matches!(self.inner.kind, Kind::ContentEncoding(_))
     }

@@ -5,7 +5,7 @@ use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use reqwest::{
     Response, Version,
-    header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap},
+    header::{CONTENT_TYPE, HeaderMap},
 };
 use std::time::Duration;
 
@@ -36,13 +36,23 @@ pub(crate) fn is_event_stream(headers: &HeaderMap) -> bool {
 /// Whether the body is still compressed: the HTTP client decodes the
 /// encodings it supports and removes the header, so one that is left is
 /// one it did not decode.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn is_encoded(headers: &HeaderMap) -> bool {
+    use reqwest::header::CONTENT_ENCODING;
     headers.get(CONTENT_ENCODING).is_some_and(|value| {
         !value
             .as_bytes()
             .trim_ascii()
             .eq_ignore_ascii_case(b"identity")
     })
+}
+
+/// Whether the body is still compressed: never in the browser, whose
+/// fetch decodes every encoding it asks for (it sets `Accept-Encoding`
+/// itself) yet leaves the `Content-Encoding` header on the response.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn is_encoded(_headers: &HeaderMap) -> bool {
+    false
 }
 
 /// The HTTP version the response came on.
@@ -103,8 +113,10 @@ mod tests {
         }
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn encoded_bodies() {
+        use reqwest::header::CONTENT_ENCODING;
         let mut headers = HeaderMap::new();
         assert!(!is_encoded(&headers));
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static("Identity"));

@@ -22,7 +22,11 @@ impl Connection {
                         self.started = true;
                         self.reconnect.started();
                     }
-                    let request = match next_request(&mut self.request, &self.last_event_id) {
+                    let request = next_request(&mut self.request, &self.last_event_id);
+                    #[cfg(target_arch = "wasm32")]
+                    let request = request
+                        .and_then(|request| super::request::no_store(&self.config.http, request));
+                    let request = match request {
                         Ok(request) => request,
                         Err(err) => {
                             self.state = State::Done;
