@@ -1,8 +1,21 @@
 //! The client on wasm32, on the browser's `fetch` and timers: what needs no
 //! server of its own (parsing, the idle timer, reconnection delays, giving
-//! up, closing). They run under `wasm-bindgen-test-runner` (see
-//! `tests/README-browser.md`), in Node.js by default and in a headless
-//! browser with `WASM_BINDGEN_USE_BROWSER=1`.
+//! up, closing).
+//!
+//! To run them, install the test runner at the version of the
+//! `wasm-bindgen` crate in Cargo.lock (the two must match), and make it
+//! the runner of the wasm32 target:
+//!
+//! ```text
+//! cargo install wasm-bindgen-cli --version "$(cargo pkgid wasm-bindgen | sed 's/.*@//')" --locked
+//! export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+//! cargo test -p sse-client --target wasm32-unknown-unknown --test browser
+//! ```
+//!
+//! That runs them in Node.js (which has `fetch`, `setTimeout` and
+//! `performance`). In headless Chromium, with Debian's `chromium` and
+//! `chromedriver` on the `PATH` (or `CHROMEDRIVER` naming the driver), set
+//! `WASM_BINDGEN_USE_BROWSER=1` for the same `cargo test`.
 #![cfg(target_arch = "wasm32")]
 
 use futures_util::{StreamExt, stream};
