@@ -18,8 +18,13 @@
 //! `WASM_BINDGEN_USE_BROWSER=1` for the same `cargo test`.
 #![cfg(target_arch = "wasm32")]
 
-use futures_util::{StreamExt, stream};
-use sse_client::{Client, Update};
+use futures_util::{
+    StreamExt,
+    future::{Either, select},
+    stream,
+};
+use gloo_timers::future::TimeoutFuture;
+use sse_client::{Backoff, Client, Update};
 use std::time::Duration;
 use wasm_bindgen_test::wasm_bindgen_test;
 use web_time::Instant;
@@ -111,6 +116,36 @@ async fn a_close_handle_ends_a_waiting_connection() {
     handle.close();
     assert!(matches!(connection.next().await, Some(Ok(Update::Closed))));
     assert!(connection.next().await.is_none());
+}
+
+/// A delay longer than a single `setTimeout` can wait (`i32::MAX` ms,
+/// about 24.8 days; browsers fire a longer one at once) is waited out, not
+/// cut short.
+#[wasm_bindgen_test]
+async fn a_delay_past_the_longest_timeout_is_not_cut_short() {
+    struct Month;
+    impl Backoff for Month {
+        fn next_delay(&mut self) -> Option<Duration> {
+            Some(Duration::from_secs(30 * 24 * 3600))
+        }
+        fn reset(&mut self) {}
+    }
+    let client = Client::builder().backoff(|| Month).build().unwrap();
+    let mut connection = client.get(NOWHERE);
+    match connection.next().await.unwrap() {
+        Ok(Update::Retrying(retrying)) => {
+            assert_eq!(retrying.delay(), Duration::from_secs(30 * 24 * 3600));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // Had the delay fired at once, the next attempt would have failed (and
+    // been reported) well within this.
+    match select(connection.next(), TimeoutFuture::new(300)).await {
+        Either::Right(((), _)) => {}
+        Either::Left((update, _)) => panic!("the delay was cut short: {update:?}"),
+    }
+    connection.close();
+    assert!(matches!(connection.next().await, Some(Ok(Update::Closed))));
 }
 
 /// A POST with a body and headers is accepted as it is off the browser
