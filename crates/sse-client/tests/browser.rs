@@ -99,6 +99,34 @@ async fn a_failed_fetch_is_retried_then_given_up() {
     assert!(connection.next().await.is_none());
 }
 
+/// The default policy's jitter draws on the browser's randomness
+/// (`crypto.getRandomValues`) and its clock, through the `backoff` crate.
+#[wasm_bindgen_test]
+async fn the_default_policy_jitters_in_the_browser() {
+    let client = Client::builder()
+        .initial_interval(Duration::from_millis(10))
+        .max_retries(Some(1))
+        .build()
+        .unwrap();
+    let mut connection = client.get(NOWHERE);
+    match connection.next().await.unwrap() {
+        Ok(Update::Retrying(retrying)) => {
+            let delay = retrying.delay();
+            assert!(delay >= Duration::from_millis(5), "{delay:?}");
+            assert!(delay <= Duration::from_millis(15), "{delay:?}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(
+        connection
+            .next()
+            .await
+            .unwrap()
+            .unwrap_err()
+            .is_retries_exhausted()
+    );
+}
+
 /// Closing from a handle ends a connection that is waiting to reconnect.
 #[wasm_bindgen_test]
 async fn a_close_handle_ends_a_waiting_connection() {
