@@ -88,6 +88,9 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// telling clients `retry: 0`, say) gets growing delays, not a flood.
 pub const DEFAULT_STABLE_AFTER: Duration = Duration::from_secs(10);
 /// How long the default `reqwest::Client` waits to connect: ten seconds.
+/// Not in the browser (wasm32), where `fetch` has no connect timeout to
+/// set: there the [idle timeout](ClientBuilder::idle_timeout) bounds the
+/// wait for the response head.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Default for ClientBuilder {
@@ -119,7 +122,10 @@ impl Default for ClientBuilder {
 
 impl ClientBuilder {
     /// The `reqwest::Client` that sends the requests; by default one with
-    /// rustls and a connect timeout of [`DEFAULT_CONNECT_TIMEOUT`].
+    /// rustls and a connect timeout of [`DEFAULT_CONNECT_TIMEOUT`]. In the
+    /// browser (wasm32) reqwest sends with `fetch`, and the browser owns
+    /// TLS, redirects, proxies, HTTP/2 and the connect timeout: the
+    /// default client there has no settings of its own.
     ///
     /// Do not give it a total request timeout (`reqwest::ClientBuilder::timeout`):
     /// it would cut every long-lived stream. The
@@ -318,10 +324,7 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let http = match self.http {
             Some(http) => http,
-            None => reqwest::Client::builder()
-                .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
-                .build()
-                .map_err(Error::builder)?,
+            None => default_http_client()?,
         };
         let backoff = match self.backoff {
             Some(make) => make,
@@ -347,6 +350,23 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// The default `reqwest::Client`: rustls, HTTP/2 and the system's proxy
+/// settings (reqwest's features), and a connect timeout.
+#[cfg(not(target_arch = "wasm32"))]
+fn default_http_client() -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
+        .build()
+        .map_err(Error::builder)
+}
+
+/// The default `reqwest::Client` in the browser, where `fetch` owns what
+/// the native one sets.
+#[cfg(target_arch = "wasm32")]
+fn default_http_client() -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder().build().map_err(Error::builder)
 }
 
 impl fmt::Debug for ClientBuilder {

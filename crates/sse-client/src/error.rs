@@ -194,6 +194,10 @@ impl Error {
     /// [`ClientBuilder::http_client`]), or fix the server's certificate and
     /// [`reconnect`](crate::Connection::reconnect).
     ///
+    /// Never in the browser (wasm32): `fetch` does not say why a
+    /// connection failed, so a refused certificate is a
+    /// [transport](Error::is_transport) error there, and retried.
+    ///
     /// [`ClientBuilder::http_client`]: crate::ClientBuilder::http_client
     pub fn is_certificate(&self) -> bool {
         matches!(self.inner.kind, Kind::Certificate)
@@ -222,6 +226,10 @@ impl Error {
     /// Whether the server redirected too many times (the HTTP client's
     /// redirect policy gave up: a redirect loop, most likely). Retrying
     /// cannot help, so the connection ends.
+    ///
+    /// Never in the browser (wasm32), where `fetch` follows redirects and
+    /// does not say why it failed: a redirect loop is a
+    /// [transport](Error::is_transport) error there, and retried.
     pub fn is_redirect(&self) -> bool {
         matches!(self.inner.kind, Kind::Redirect)
     }
@@ -231,6 +239,9 @@ impl Error {
     /// the `reqwest` client (its `gzip` feature), or have the server send
     /// the stream uncompressed, as event streams usually are. Retrying
     /// cannot help, so the connection ends.
+    ///
+    /// Never in the browser (wasm32), whose `fetch` decodes every encoding
+    /// it asks for.
     pub fn is_content_encoding(&self) -> bool {
         matches!(self.inner.kind, Kind::ContentEncoding(_))
     }
@@ -341,13 +352,16 @@ impl Error {
 }
 
 /// Whether rustls refused the server's certificate, somewhere among the
-/// causes of `err`.
+/// causes of `err`. Never in the browser (wasm32): `fetch` does not tell
+/// why a connection failed, so a refused certificate is a transport error
+/// there.
 ///
 /// By type, not by message: a URL or a server's text may say
 /// "certificate" too. The rustls error travels inside `io::Error`s (one
 /// from tokio-rustls, one around it from the connector), and
 /// `io::Error::source` skips the error it wraps, so each `io::Error` is
 /// opened with `get_ref` instead.
+#[cfg(not(target_arch = "wasm32"))]
 fn refused_certificate(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(err);
     while let Some(err) = next {
@@ -361,6 +375,11 @@ fn refused_certificate(err: &(dyn std::error::Error + 'static)) -> bool {
             None => err.source(),
         };
     }
+    false
+}
+
+#[cfg(target_arch = "wasm32")]
+fn refused_certificate(_err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
@@ -512,6 +531,7 @@ mod tests {
         );
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn a_refused_certificate_is_found_inside_io_errors_by_type() {
         use std::io;

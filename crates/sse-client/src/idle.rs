@@ -1,12 +1,11 @@
 //! The idle timeout: a deadline that every received byte pushes forward,
 //! without touching the timer each time.
 
+use crate::time::{Instant, Sleep};
 use std::{
-    pin::Pin,
     task::{Context, Poll},
     time::Duration,
 };
-use tokio::time::{Instant, Sleep};
 
 /// Ends a wait when nothing arrives for `timeout`. The timer is made on
 /// first use (so that a stream can be made outside a runtime) and is moved
@@ -16,7 +15,7 @@ use tokio::time::{Instant, Sleep};
 pub(crate) struct Idle {
     timeout: Duration,
     deadline: Option<Instant>,
-    timer: Option<Pin<Box<Sleep>>>,
+    timer: Option<Sleep>,
 }
 
 impl Idle {
@@ -44,17 +43,15 @@ impl Idle {
         let Some(deadline) = self.deadline else {
             return false;
         };
-        let timer = self
-            .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        let timer = self.timer.get_or_insert_with(|| Sleep::until(deadline));
         loop {
-            if timer.as_mut().poll(cx) == Poll::Pending {
+            if timer.poll(cx) == Poll::Pending {
                 return false;
             }
             if Instant::now() >= deadline {
                 return true;
             }
-            timer.as_mut().reset(deadline);
+            timer.reset(deadline);
         }
     }
 }

@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backoff;
+mod boxed;
 mod client;
 mod close;
 mod config;
@@ -13,6 +14,7 @@ mod idle;
 mod read;
 mod response;
 mod retry;
+mod time;
 mod update;
 
 pub use crate::backoff::Backoff;
@@ -37,6 +39,9 @@ pub use reqwest;
 
 #[cfg(test)]
 mod tests {
+    // In the browser they cannot be: reqwest's futures and bodies there
+    // hold JavaScript values.
+    #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn streams_can_move_between_tasks() {
         fn assert_send<T: Send + 'static>() {}

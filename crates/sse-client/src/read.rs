@@ -1,6 +1,6 @@
 //! One-shot parsing of a response body, without reconnection.
 
-use crate::{Error, idle::Idle};
+use crate::{Error, boxed::BoxStream, idle::Idle};
 use bytes::{Buf, Bytes};
 use futures_core::Stream;
 use sse_codec::{Event, EventId, ParseError, Parser};
@@ -12,7 +12,7 @@ use std::{
 };
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, Error>> + Send>>;
+type BodyStream = BoxStream<Result<Bytes, Error>>;
 
 /// How long a [`read`] stream waits for the next bytes unless configured:
 /// five minutes. Long enough for a model that thinks before it answers,
@@ -73,6 +73,9 @@ pub fn read(response: reqwest::Response) -> Read {
 /// an `Err` chunk ends the stream with an error for which
 /// [`Error::is_transport`] holds.
 ///
+/// The stream must be `Send` off the browser, so that the `Read` is; in
+/// the browser (wasm32) it need not be.
+///
 /// # Examples
 ///
 /// ```
@@ -87,6 +90,7 @@ pub fn read(response: reqwest::Response) -> Read {
 /// assert!(events.next().await.is_none());
 /// # }
 /// ```
+#[cfg(not(target_arch = "wasm32"))]
 pub fn read_stream<S, B, E>(stream: S) -> Read
 where
     S: Stream<Item = Result<B, E>> + Send + 'static,
@@ -97,13 +101,33 @@ where
     Read::new(Box::pin(body))
 }
 
-/// Maps a byte stream's chunks into `Bytes` and its errors into ours.
+/// [`read`] for any stream of byte chunks, such as another HTTP client's
+/// response body: the same events, the same clean end, and the same
+/// [`is_truncated`](Read::is_truncated). A chunk is any [`Buf`] (`Bytes`,
+/// `Vec<u8>`, ...), an error anything that converts into a boxed error, and
+/// an `Err` chunk ends the stream with an error for which
+/// [`Error::is_transport`] holds.
+///
+/// In the browser (wasm32) the stream need not be `Send`.
+#[cfg(target_arch = "wasm32")]
+pub fn read_stream<S, B, E>(stream: S) -> Read
+where
+    S: Stream<Item = Result<B, E>> + 'static,
+    B: Buf,
+    E: Into<BoxError> + 'static,
+{
+    let body = chunks(stream, Error::transport);
+    Read::new(Box::pin(body))
+}
+
+/// Maps a byte stream's chunks into `Bytes` and its errors into ours; the
+/// result is `Send` when the stream is.
 fn chunks<S, B, E>(
     stream: S,
     error: fn(E) -> Error,
-) -> impl Stream<Item = Result<Bytes, Error>> + Send + 'static
+) -> impl Stream<Item = Result<Bytes, Error>> + 'static
 where
-    S: Stream<Item = Result<B, E>> + Send + 'static,
+    S: Stream<Item = Result<B, E>> + 'static,
     B: Buf,
     E: 'static,
 {

@@ -2,9 +2,10 @@
 //! is an event stream, and the start of a refusal's body.
 
 use bytes::{Bytes, BytesMut};
+use futures_core::Stream;
 use reqwest::{
-    Response,
-    header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap},
+    Response, Version,
+    header::{CONTENT_TYPE, HeaderMap},
 };
 use std::time::Duration;
 
@@ -35,7 +36,9 @@ pub(crate) fn is_event_stream(headers: &HeaderMap) -> bool {
 /// Whether the body is still compressed: the HTTP client decodes the
 /// encodings it supports and removes the header, so one that is left is
 /// one it did not decode.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn is_encoded(headers: &HeaderMap) -> bool {
+    use reqwest::header::CONTENT_ENCODING;
     headers.get(CONTENT_ENCODING).is_some_and(|value| {
         !value
             .as_bytes()
@@ -44,23 +47,47 @@ pub(crate) fn is_encoded(headers: &HeaderMap) -> bool {
     })
 }
 
+/// Whether the body is still compressed: never in the browser, whose
+/// fetch decodes every encoding it asks for (it sets `Accept-Encoding`
+/// itself) yet leaves the `Content-Encoding` header on the response.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn is_encoded(_headers: &HeaderMap) -> bool {
+    false
+}
+
+/// The HTTP version the response came on.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn response_version(response: &Response) -> Version {
+    response.version()
+}
+
+/// The HTTP version the response came on, which `fetch` does not tell:
+/// HTTP/1.1, `http`'s default, whatever the browser used.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn response_version(_response: &Response) -> Version {
+    Version::default()
+}
+
 /// The first [`BODY_EXCERPT_LIMIT`] bytes of a body, or what arrived within
 /// `limit`.
-pub(crate) async fn read_excerpt(mut response: Response, limit: Duration) -> Bytes {
+pub(crate) async fn read_excerpt(response: Response, limit: Duration) -> Bytes {
     let mut excerpt = BytesMut::new();
+    // The body as a stream, which reqwest has in the browser too (unlike
+    // `Response::chunk`).
+    let mut body = std::pin::pin!(response.bytes_stream());
     let read = async {
         while excerpt.len() < BODY_EXCERPT_LIMIT {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
+            match std::future::poll_fn(|cx| body.as_mut().poll_next(cx)).await {
+                Some(Ok(chunk)) => {
                     let room = BODY_EXCERPT_LIMIT - excerpt.len();
                     excerpt.extend_from_slice(&chunk[..chunk.len().min(room)]);
                 }
-                Ok(None) | Err(_) => break,
+                Some(Err(_)) | None => break,
             }
         }
     };
     // Whatever arrived in time is enough to explain the refusal.
-    let _ = tokio::time::timeout(limit, read).await;
+    let _ = crate::time::timeout(limit, read).await;
     excerpt.freeze()
 }
 
@@ -86,8 +113,10 @@ mod tests {
         }
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn encoded_bodies() {
+        use reqwest::header::CONTENT_ENCODING;
         let mut headers = HeaderMap::new();
         assert!(!is_encoded(&headers));
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static("Identity"));

@@ -1,14 +1,11 @@
 //! Reconnection delays: the server's `retry` time, the backoff policy and
 //! `Retry-After`.
 
-use crate::Backoff;
+use crate::{Backoff, time::Instant};
 use std::{
     fmt,
     time::{Duration, SystemTime},
 };
-// The clock the reconnection delays sleep on, so that the time budget and
-// the stable time are measured as the waits are (paused time included).
-use tokio::time::Instant;
 
 /// The reconnection state of one connection.
 pub(crate) struct Reconnect {

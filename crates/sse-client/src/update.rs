@@ -58,6 +58,9 @@ impl Open {
     /// it in the clear (`http2_prior_knowledge`). Over HTTP/2 the stream
     /// shares its TCP connection with the client's other requests to the
     /// same server.
+    ///
+    /// In the browser (wasm32), where `fetch` does not tell the version,
+    /// it is always `HTTP/1.1`, whichever the browser used.
     pub fn version(&self) -> Version {
         self.version
     }

@@ -1,6 +1,8 @@
 //! How long a connection waits before it tries again, and when it gives
 //! up: the server's `retry` field, `Retry-After`, the backoff policy and
 //! the retry limits.
+// A local server on a socket: not in the browser.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

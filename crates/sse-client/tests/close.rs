@@ -1,4 +1,6 @@
 //! Closing a connection from another task, whatever it is doing.
+// A local server on a socket: not in the browser.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

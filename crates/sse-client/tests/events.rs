@@ -1,5 +1,7 @@
 //! What a connection yields of a stream: comments when asked, oversize
 //! events skipped, and the events of one type.
+// A local server on a socket: not in the browser.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

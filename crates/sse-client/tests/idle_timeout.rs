@@ -1,5 +1,7 @@
 //! The idle timeout: a connection that receives nothing for a while
 //! tries again, and bytes of any kind hold it off.
+// A local server on a socket: not in the browser.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

@@ -1,4 +1,6 @@
 //! `read`: one response body, no reconnection, against a real local server.
+// A local server on a socket: not in the browser.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! Reconnecting: the last event ID a connection keeps and sends again,
 //! and `reconnect` on demand.
+// A local server on a socket: not in the browser.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

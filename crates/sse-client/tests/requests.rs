@@ -1,5 +1,7 @@
 //! What a connection sends: a method, headers and a body, sent again on
 //! every attempt when the body can be.
+// A local server on a socket: not in the browser.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

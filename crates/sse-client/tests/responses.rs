@@ -1,6 +1,8 @@
 //! What a response does to a connection: 200 with an event stream opens
 //! it, 204 ends it, other statuses and content types fail it (retried when
 //! configured), and redirects and compressed bodies are clear errors.
+// A local server on a socket: not in the browser.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

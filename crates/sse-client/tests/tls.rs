@@ -1,5 +1,7 @@
 //! TLS: a server certificate the client refuses ends the connection at
 //! once, with an error that says so, and a trusted one streams.
+// A local server on a socket: not in the browser.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

@@ -8,6 +8,7 @@ use crate::{
     error::Kind,
     idle::Idle,
     retry::{Reconnect, Wait},
+    time::Sleep,
 };
 use std::{future::Future, task::Context, time::Duration};
 
@@ -108,8 +109,8 @@ impl Connection {
         match self.reconnect.next(retry_after) {
             Wait::Retry { delay, attempt } => {
                 tracing::debug!(?delay, attempt, error = ?error, "sse: reconnecting");
-                // `sleep` saturates a delay too long to add to now.
-                self.delay = Some(Box::pin(tokio::time::sleep(delay)));
+                // A delay too long to add to now never ends.
+                self.delay = Some(Sleep::new(delay));
                 self.state = State::Waiting;
                 Some(Ok(Update::Retrying(Retrying {
                     error,

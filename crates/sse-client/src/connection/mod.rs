@@ -22,11 +22,11 @@ use crate::{
     config::{Config, Settings},
     idle::Idle,
     retry::Reconnect,
+    time::Sleep,
 };
 use reqwest::Request;
 use sse_codec::EventId;
 use std::{fmt, pin::Pin, sync::Arc, time::Duration};
-use tokio::time::Sleep;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// A reconnecting event stream: the HTML standard's `EventSource`, as a
@@ -68,7 +68,9 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 ///
 /// Dropping the connection closes it; [`close_handle`](Connection::close_handle)
 /// closes it from elsewhere, and [`reconnect`](Connection::reconnect) makes
-/// it connect again. It needs a Tokio runtime (for its timers) when polled.
+/// it connect again. It needs a Tokio runtime (for its timers) when polled;
+/// in the browser (wasm32) it needs none, and waits on the browser's
+/// timers (`setTimeout`) instead.
 ///
 /// # Cancel safety
 ///
@@ -115,7 +117,7 @@ pub struct Connection {
     idle: Option<Idle>,
     /// The reconnection delay; made on first use, so that a connection can
     /// be made outside a runtime.
-    delay: Option<Pin<Box<Sleep>>>,
+    delay: Option<Sleep>,
     close: CancellationToken,
     /// Wakes the task when the connection is closed from elsewhere.
     closed: Option<Pin<Box<WaitForCancellationFutureOwned>>>,

@@ -3,9 +3,11 @@
 //! the spec says.
 
 use crate::Error;
+#[cfg(not(target_arch = "wasm32"))]
+use reqwest::header::CACHE_CONTROL;
 use reqwest::{
     Request,
-    header::{ACCEPT, CACHE_CONTROL, HeaderName, HeaderValue},
+    header::{ACCEPT, HeaderName, HeaderValue},
 };
 use sse_codec::EventId;
 
@@ -42,7 +44,10 @@ pub(super) fn next_request(
         headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
     }
     // The spec fetches with cache mode "no-store", for which fetch adds
-    // `Cache-Control: no-cache`.
+    // `Cache-Control: no-cache`. In the browser, fetch is told the mode
+    // instead (`no_store`): a header of ours would make every cross-origin
+    // request need a CORS preflight.
+    #[cfg(not(target_arch = "wasm32"))]
     if !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
@@ -53,6 +58,16 @@ pub(super) fn next_request(
         headers.insert(LAST_EVENT_ID.clone(), value);
     }
     Ok(request)
+}
+
+/// The request with fetch's cache mode "no-store", as the spec's
+/// EventSource fetches: no cached response, and none stored.
+#[cfg(target_arch = "wasm32")]
+pub(super) fn no_store(http: &reqwest::Client, request: Request) -> Result<Request, Error> {
+    reqwest::RequestBuilder::from_parts(http.clone(), request)
+        .fetch_cache_no_store()
+        .build()
+        .map_err(Error::reqwest)
 }
 
 /// `id` as a header value, if a header can carry it: an `EventId` has no

@@ -8,7 +8,7 @@ use crate::{
     Error, Open, Update,
     decode::Decoder,
     error::Refused,
-    response::{BODY_EXCERPT_TIMEOUT, is_encoded, is_event_stream, read_excerpt},
+    response::{BODY_EXCERPT_TIMEOUT, is_encoded, is_event_stream, read_excerpt, response_version},
     retry::parse_retry_after,
 };
 use bytes::Bytes;
@@ -16,7 +16,6 @@ use reqwest::{
     Response, StatusCode,
     header::{HeaderMap, RETRY_AFTER},
 };
-use std::time::SystemTime;
 
 impl Connection {
     /// The response decides: open, close, retry or fail ("processing the
@@ -43,7 +42,7 @@ impl Connection {
             }
             let open = Open {
                 status,
-                version: response.version(),
+                version: response_version(&response),
                 headers: response.headers().clone(),
             };
             let decoder = Decoder::new(
@@ -90,7 +89,7 @@ impl Connection {
             || (status == StatusCode::TOO_MANY_REQUESTS && config.retry_too_many_requests);
         let retry_after = headers
             .get(RETRY_AFTER)
-            .and_then(|value| parse_retry_after(value.as_bytes(), SystemTime::now()));
+            .and_then(|value| parse_retry_after(value.as_bytes(), crate::time::system_now()));
         let error = Error::refused(Refused {
             status,
             headers,

@@ -1,15 +1,16 @@
 //! Where a connection is in the spec's processing model: one state at a
 //! time, each holding what only it needs.
 
-use crate::decode::Decoder;
+use crate::{
+    boxed::{BoxFuture, BoxStream},
+    decode::Decoder,
+};
 use bytes::Bytes;
-use futures_core::Stream;
 use reqwest::{Response, StatusCode, header::HeaderMap};
-use std::{future::Future, pin::Pin};
 
-type ResponseFuture = Pin<Box<dyn Future<Output = reqwest::Result<Response>> + Send>>;
-type BodyStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
-type ExcerptFuture = Pin<Box<dyn Future<Output = Bytes> + Send>>;
+type ResponseFuture = BoxFuture<reqwest::Result<Response>>;
+type BodyStream = BoxStream<reqwest::Result<Bytes>>;
+type ExcerptFuture = BoxFuture<Bytes>;
 
 pub(super) enum State {
     /// About to send a request.

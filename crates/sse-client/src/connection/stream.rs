@@ -6,7 +6,6 @@ use crate::{Error, Skipped, Update, decode::Decoded};
 use futures_core::Stream;
 use sse_codec::ParseError;
 use std::{
-    future::Future,
     pin::Pin,
     task::{Context, Poll},
 };
@@ -23,7 +22,11 @@ impl Connection {
                         self.started = true;
                         self.reconnect.started();
                     }
-                    let request = match next_request(&mut self.request, &self.last_event_id) {
+                    let request = next_request(&mut self.request, &self.last_event_id);
+                    #[cfg(target_arch = "wasm32")]
+                    let request = request
+                        .and_then(|request| super::request::no_store(&self.config.http, request));
+                    let request = match request {
                         Ok(request) => request,
                         Err(err) => {
                             self.state = State::Done;
@@ -109,7 +112,7 @@ impl Connection {
                 }
                 State::Waiting => {
                     if let Some(timer) = &mut self.delay {
-                        std::task::ready!(timer.as_mut().poll(cx));
+                        std::task::ready!(timer.poll(cx));
                     }
                     self.state = State::Start;
                 }
