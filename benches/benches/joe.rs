@@ -22,6 +22,7 @@ use criterion::{
     measurement::WallTime,
 };
 use futures_util::{FutureExt, StreamExt};
+use sse_benches::Selector;
 use sse_codec::{Encoded, Filter, Message, Provider, Routing, Subscription, Topic};
 use sse_joe::Joe;
 use std::{
@@ -107,20 +108,6 @@ impl Flag {
     }
 }
 
-/// A hub's selector, compiled once: a prefix of the topics it selects.
-struct Selector {
-    prefix: Box<str>,
-}
-
-impl Selector {
-    fn matches(&self, routing: &Routing) -> bool {
-        routing
-            .topics()
-            .iter()
-            .any(|topic| topic.as_str().starts_with(&*self.prefix))
-    }
-}
-
 /// Where a case counts a publish done: each frame a subscriber's task
 /// receives, or each update a subscriber's filter turns down.
 #[derive(Clone, Copy)]
@@ -175,9 +162,7 @@ fn joe_case(
 /// A subscription to every topic, filtered by a selector of `/books/`;
 /// with `refusals`, the filter counts each update it turns down.
 fn filtered(refusals: Option<&Arc<Countdown>>) -> Subscription {
-    let selector = Selector {
-        prefix: "/books/".into(),
-    };
+    let selector = Selector::new("/books/");
     let refusals = refusals.cloned();
     Subscription::new([])
         .every_topic()

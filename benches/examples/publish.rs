@@ -27,6 +27,7 @@
 //! - `filtered-miss`: the same, and the update matches none.
 
 use futures_util::{FutureExt, Stream};
+use sse_benches::Selector;
 use sse_codec::{Filter, Message, Provider, Routing, Subscription, Topic};
 use sse_joe::{FiniteReplayer, Joe, Subscriber};
 use std::{
@@ -69,20 +70,6 @@ struct Subscribers {
     running: Vec<usize>,
 }
 
-/// A hub's selector, compiled once: a prefix of the topics it selects.
-struct Selector {
-    prefix: Box<str>,
-}
-
-impl Selector {
-    fn matches(&self, routing: &Routing) -> bool {
-        routing
-            .topics()
-            .iter()
-            .any(|topic| topic.as_str().starts_with(&*self.prefix))
-    }
-}
-
 fn subscribe(joe: &Joe, subscriptions: impl Iterator<Item = Subscription>) -> Subscribers {
     let queue = Arc::new(Mutex::new(Vec::new()));
     let mut subscribers = Subscribers {
@@ -114,9 +101,7 @@ fn subscribe(joe: &Joe, subscriptions: impl Iterator<Item = Subscription>) -> Su
 }
 
 fn filtered(prefix: &str) -> Subscription {
-    let selector = Selector {
-        prefix: prefix.into(),
-    };
+    let selector = Selector::new(prefix);
     Subscription::new([])
         .every_topic()
         .filter(Filter::new(move |routing: &Routing| {

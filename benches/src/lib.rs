@@ -372,6 +372,30 @@ pub fn cases() -> Vec<Case> {
 
 use std::hint::black_box;
 
+/// A hub's selector as Joe's filtered fan-out benches stand it in, compiled
+/// once: a prefix of the topics it selects.
+#[derive(Clone, Debug)]
+pub struct Selector {
+    prefix: Box<str>,
+}
+
+impl Selector {
+    /// The selector of the topics that start with `prefix`.
+    pub fn new(prefix: &str) -> Selector {
+        Selector {
+            prefix: prefix.into(),
+        }
+    }
+
+    /// Whether one of the update's topics starts with the prefix.
+    pub fn matches(&self, routing: &sse_codec::Routing) -> bool {
+        routing
+            .topics()
+            .iter()
+            .any(|topic| topic.as_str().starts_with(&*self.prefix))
+    }
+}
+
 /// Parses with `sse_codec::Parser`: feeds each chunk (by reference count,
 /// no copy), drains `next_event`, then finishes. Reads each event's data as
 /// text, through `data()`, as users do.
