@@ -4,8 +4,9 @@
 //! not grow with the number of subscribers.
 //!
 //! Waking takes a load of each subscriber's flag (a cache miss apiece) and
-//! a waker call for each that waits: at 10,000 subscribers of a topic,
-//! about 2 ms of the publishing call. A hub answers a `POST` only after its
+//! a waker call for each that waits: at 10,000 subscribers of a topic, a
+//! hub's `POST` took 1.6 to 2.2 ms at the median with the pass in the call
+//! and 0.21 to 0.38 ms without it. A hub answers a `POST` only after its
 //! publish returns, so that time would be every publisher's latency. In a
 //! task of its own, the pass runs right after the publishing task yields
 //! (tokio runs a task spawned from a worker next), and a second worker may
