@@ -5,7 +5,7 @@
 //!
 //! Waking takes a load of each subscriber's flag (a cache miss apiece) and
 //! a waker call for each that waits: at 10,000 subscribers of a topic, a
-//! hub's `POST` took 1.6 to 2.2 ms at the median with the pass in the call
+//! hub's `POST` took 1.9 to 2.4 ms at the median with the pass in the call
 //! and 0.21 to 0.38 ms without it. A hub answers a `POST` only after its
 //! publish returns, so that time would be every publisher's latency. In a
 //! task of its own, the pass runs right after the publishing task yields
