@@ -479,6 +479,10 @@ impl Conn {
             if self.caught_up(*stop.borrow()) {
                 return End::CaughtUp;
             }
+            // A cut waits for the connection's first event: one before it
+            // would resume from nothing and check nothing (the cut is then
+            // taken as soon as that event has come).
+            let cut = cut.filter(|_| self.seq.last().is_some());
             let cut_at = cut.unwrap_or(sh.deadline + Duration::from_secs(86_400));
             tokio::select! {
                 read = stream.read(&mut buf) => match read {
