@@ -129,6 +129,10 @@ pin_project! {
         held: Option<Pin<Box<Sleep>>>,
         // Whether the chunk being gathered is waiting on `held`.
         holding: bool,
+        // Whether the last chunk went because it was full: more was waiting
+        // then, so the next one goes at once too (what piled up during a
+        // delay does not wait another).
+        draining: bool,
         unsent: Option<Unsent>,
         #[pin]
         shutdown: Option<Listener>,
@@ -173,6 +177,10 @@ impl<S> EventProjection<'_, S> {
         };
         if self.chunk.is_full() || self.chunk.len() >= room {
             *self.holding = false;
+            *self.draining = true;
+            return false;
+        }
+        if !*self.holding && std::mem::take(self.draining) {
             return false;
         }
         if !std::mem::replace(self.holding, true) {
@@ -228,6 +236,7 @@ impl<S> EventBody<S> {
             write_delay: config.write_delay,
             held: None,
             holding: false,
+            draining: false,
             unsent: config.max_unsent.map(Unsent::new),
             shutdown,
             until: None,
@@ -318,6 +327,17 @@ where
             // does not count as traffic: the first keep-alive comes one
             // interval after the response starts.
             return this.send(first);
+        }
+        // While a chunk is held, the stream is left alone: what comes in the
+        // meantime is taken when the delay is over, and the provider has no
+        // waker of this body to wake for each item (with many subscribers,
+        // those wakes are most of a busy server's work).
+        if *this.holding {
+            if let Some(timer) = this.held.as_mut() {
+                if timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+            }
         }
         let mut end = None;
         while let Some(stream) = this.stream.as_mut().as_pin_mut() {
@@ -557,13 +577,74 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn what_the_delay_holds_goes_at_once_when_the_stream_ends() {
+    async fn a_stream_that_ends_while_a_chunk_is_held_ends_after_it() {
         let (tx, mut body) = delayed(5, None);
         tx.send(frame("a")).unwrap();
         assert_eq!(ready(&mut body), None);
+        tx.send(frame("b")).unwrap();
         drop(tx);
-        assert_eq!(ready(&mut body).unwrap(), "data: a\n\n");
+        // The stream is not polled while the chunk is held: what came and
+        // the end are seen when the delay is over.
+        assert_eq!(ready(&mut body), None);
+        advance_ms(5).await;
+        assert_eq!(ready(&mut body).unwrap(), "data: a\n\ndata: b\n\n");
         assert_eq!(ready(&mut body).unwrap(), "(end)");
+    }
+
+    /// What piles up during a delay, more than a chunk holds, goes in
+    /// chunks one after the other when the delay is over, the last one too.
+    #[tokio::test(start_paused = true)]
+    async fn what_piles_up_during_a_delay_goes_at_its_end() {
+        let (tx, mut body) = delayed(5, None);
+        tx.send(frame("first")).unwrap();
+        assert_eq!(ready(&mut body), None);
+        let kib = "x".repeat(1024);
+        for _ in 0..20 {
+            tx.send(frame(&kib)).unwrap();
+        }
+        advance_ms(5).await;
+        let mut sent = 0;
+        while let Some(chunk) = ready(&mut body) {
+            sent += chunk.matches("data: ").count();
+        }
+        assert_eq!(sent, 21, "every frame, without a second delay");
+        // Then the next frame waits for a delay again.
+        tx.send(frame("later")).unwrap();
+        assert_eq!(ready(&mut body), None);
+        advance_ms(5).await;
+        assert_eq!(ready(&mut body).unwrap(), "data: later\n\n");
+    }
+
+    /// While a chunk is held, the stream has no waker of the body's: items
+    /// that come then do not wake it, the timer does.
+    #[tokio::test(start_paused = true)]
+    async fn items_that_come_while_a_chunk_is_held_do_not_wake_the_body() {
+        let (tx, mut boxed) = delayed(5, None);
+        let mut body = boxed.as_mut();
+        let wakes = Arc::new(Wakes::default());
+        let waker = std::task::Waker::from(wakes.clone());
+        tx.send(frame("a")).unwrap();
+        assert!(poll(&mut body, &waker).is_pending());
+        // The first item after the hold began wakes it once (the stream
+        // had its waker from the poll that found nothing more)...
+        tx.send(frame("b")).unwrap();
+        assert!(poll(&mut body, &waker).is_pending());
+        let after_first = wakes.0.load(Ordering::Relaxed);
+        assert_eq!(after_first, 1);
+        // ...and no more until the delay is over.
+        for i in 0..10 {
+            tx.send(frame(&i.to_string())).unwrap();
+        }
+        assert_eq!(wakes.0.load(Ordering::Relaxed), after_first);
+        advance_ms(5).await;
+        assert!(
+            wakes.0.load(Ordering::Relaxed) > after_first,
+            "the timer wakes it"
+        );
+        let Poll::Ready(Some(Ok(chunk))) = poll(&mut body, &waker) else {
+            panic!("the chunk goes when the delay is over");
+        };
+        assert_eq!(chunk.iter().filter(|&&b| b == b'\n').count(), 2 * 12);
     }
 
     #[tokio::test(start_paused = true)]
