@@ -26,7 +26,7 @@ pub const POST_USAGE: &str = "\
 post-updates: POSTs form-encoded updates at a fixed rate, stamped for sse-load
 
 USAGE: post-updates --url http://127.0.0.1:PORT/PATH --token JWT [--topic /load]
-                    [--rate 100] [--duration 10] [--size 256] [--json]
+                    [--rate 100] [--duration 10] [--size 256] [--timeout 10] [--json]
 
   --url URL        the endpoint (loopback only), e.g. a hub's /.well-known/mercure
   --token JWT      sent as `Authorization: Bearer JWT`
@@ -34,6 +34,8 @@ USAGE: post-updates --url http://127.0.0.1:PORT/PATH --token JWT [--topic /load]
   --rate N         updates per second                        [default 100]
   --duration S     seconds of publishing                     [default 10]
   --size N         bytes of the \"pad\" field                  [default 256]
+  --timeout S      seconds for the connection, and for each answer after
+                   its POST, before the run fails            [default 10]
   --json           one JSON object on stdout
 ";
 
@@ -52,6 +54,9 @@ pub struct PostConfig {
     pub duration: f64,
     /// Bytes of the payload's `pad`.
     pub size: usize,
+    /// How long connecting, each write, and each answer after its POST may
+    /// take before the run fails: a hub that stops answering ends it.
+    pub timeout: Duration,
     /// JSON output.
     pub json: bool,
 }
@@ -67,6 +72,7 @@ impl PostConfig {
         let (mut url, mut token) = (None, None);
         let (mut topic, mut rate, mut duration, mut size, mut json) =
             ("/load".to_owned(), 100.0, 10.0, 256, false);
+        let mut timeout = 10.0;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -79,6 +85,9 @@ impl PostConfig {
                     duration = value()?.parse().map_err(|e| format!("--duration: {e}"))?;
                 }
                 "--size" => size = value()?.parse().map_err(|e| format!("--size: {e}"))?,
+                "--timeout" => {
+                    timeout = value()?.parse().map_err(|e| format!("--timeout: {e}"))?;
+                }
                 "--json" => json = true,
                 "-h" | "--help" => return Err(POST_USAGE.into()),
                 other => return Err(format!("unknown argument {other}\n{POST_USAGE}")),
@@ -86,9 +95,11 @@ impl PostConfig {
         }
         let target = Target::parse(&url.ok_or("--url is required")?)?;
         let token = token.ok_or("--token is required")?;
-        if !(rate > 0.0 && duration > 0.0) {
-            return Err("--rate and --duration must be positive".into());
+        if !(rate > 0.0 && duration > 0.0 && timeout > 0.0) {
+            return Err("--rate, --duration and --timeout must be positive".into());
         }
+        let timeout =
+            Duration::try_from_secs_f64(timeout).map_err(|e| format!("--timeout: {e}"))?;
         Ok(PostConfig {
             target,
             token,
@@ -96,6 +107,7 @@ impl PostConfig {
             rate,
             duration,
             size,
+            timeout,
             json,
         })
     }
@@ -210,9 +222,15 @@ fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
 /// # Errors
 ///
 /// The connection's: it could not be made, or it failed or closed before
-/// every answer came.
+/// every answer came; or [`TimedOut`](io::ErrorKind::TimedOut) when
+/// connecting, a write, or an answer after its POST took longer than the
+/// config's `timeout`.
 pub async fn post(config: &PostConfig) -> io::Result<PostReport> {
-    let stream = TcpStream::connect(config.target.addr).await?;
+    let limit = config.timeout;
+    let timed_out = |what: String| io::Error::new(io::ErrorKind::TimedOut, what);
+    let stream = tokio::time::timeout(limit, TcpStream::connect(config.target.addr))
+        .await
+        .map_err(|_| timed_out(format!("no connection within {limit:?}")))??;
     stream.set_nodelay(true)?;
     let (reader, mut writer) = stream.into_split();
     let pad = "x".repeat(config.size);
@@ -225,8 +243,16 @@ pub async fn post(config: &PostConfig) -> io::Result<PostReport> {
     let answers = tokio::spawn(async move {
         let mut reader = BufReader::new(reader);
         let (mut latencies, mut failed, mut first_failure) = (Vec::new(), 0u64, None);
+        let mut seq = 0u64;
         while let Some(sent) = sent_rx.recv().await {
-            match answer(&mut reader).await? {
+            seq += 1;
+            let answered = tokio::time::timeout_at((sent + limit).into(), answer(&mut reader));
+            let status = answered.await.map_err(|_| {
+                timed_out(format!(
+                    "no answer to update {seq} within {limit:?} of its POST"
+                ))
+            })??;
+            match status {
                 200 => latencies.push(sent.elapsed()),
                 status => {
                     failed += 1;
@@ -255,7 +281,9 @@ pub async fn post(config: &PostConfig) -> io::Result<PostReport> {
             body.len()
         );
         let _ = sent_tx.send(Instant::now());
-        writer.write_all(request.as_bytes()).await?;
+        tokio::time::timeout(limit, writer.write_all(request.as_bytes()))
+            .await
+            .map_err(|_| timed_out(format!("update {seq} not taken within {limit:?}")))??;
     }
     drop(sent_tx);
     let (mut latencies, failed, first_failure) = answers.await.map_err(io::Error::other)??;

@@ -64,8 +64,34 @@ fn config(url: &str) -> PostConfig {
         rate: 200.0,
         duration: 0.25,
         size: 16,
+        timeout: std::time::Duration::from_secs(10),
         json: false,
     }
+}
+
+/// A hub that takes the connection and never answers fails the run after
+/// the timeout, instead of leaving it waiting for ever.
+#[tokio::test]
+async fn a_hub_that_never_answers_fails_the_run_after_the_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hub", listener.local_addr().unwrap());
+    let _held = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        std::future::pending::<()>().await;
+        drop(socket);
+    });
+    let config = PostConfig {
+        timeout: std::time::Duration::from_millis(300),
+        ..config(&url)
+    };
+    let started = std::time::Instant::now();
+    let error = post_updates(&config).await.unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::TimedOut, "{error}");
+    assert!(
+        error.to_string().contains("no answer to update 1"),
+        "{error}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
 #[tokio::test]
@@ -116,7 +142,16 @@ fn options_parse_and_refuse() {
         (5.0, 10.0, 256)
     );
     assert_eq!(config.target.path, "/hub");
+    assert_eq!(config.timeout, std::time::Duration::from_secs(10));
     assert!(config.json);
+    let quick = PostConfig::from_args(args("--url http://127.0.0.1:3000/ --token t --timeout 0.5"));
+    assert_eq!(
+        quick.unwrap().timeout,
+        std::time::Duration::from_millis(500)
+    );
+    assert!(
+        PostConfig::from_args(args("--url http://127.0.0.1:3000/ --token t --timeout 0")).is_err()
+    );
     assert!(PostConfig::from_args(args("--url http://10.0.0.1:3000/ --token t")).is_err());
     assert!(PostConfig::from_args(args("--url http://127.0.0.1:3000/")).is_err());
     assert!(
