@@ -30,6 +30,7 @@ use std::{path::PathBuf, time::Duration};
 
 const USAGE: &str = "\
 USAGE: demo [--port N] [--tick-ms MS] [--redis URL] [--tls-cert PEM --tls-key PEM]
+            [--wasm-dir DIR]
 
   --port N       listen on 127.0.0.1:N (0 picks a free port)  [default 8080]
   --tick-ms MS   publish a feed tick every MS milliseconds     [default 1000]
@@ -38,6 +39,9 @@ USAGE: demo [--port N] [--tick-ms MS] [--redis URL] [--tls-cert PEM --tls-key PE
                  this process only]
   --tls-cert PEM serve HTTPS with this certificate chain...
   --tls-key PEM  ...and this private key (both PEM files)
+  --wasm-dir DIR serve /wasm/, the feed in WebAssembly, with the module that
+                 scripts/wasm-example.sh built in DIR
+                 [default: target/wasm-example in the workspace]
 ";
 
 struct Options {
@@ -45,6 +49,7 @@ struct Options {
     tick: Duration,
     redis: Option<String>,
     tls: Option<(PathBuf, PathBuf)>,
+    wasm_dir: Option<PathBuf>,
 }
 
 /// The options, or `None` for `--help`.
@@ -53,6 +58,7 @@ fn parse_args() -> Result<Option<Options>, String> {
     let mut tick = Duration::from_secs(1);
     let mut redis = None;
     let (mut cert, mut key) = (None, None);
+    let mut wasm_dir = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
@@ -68,6 +74,7 @@ fn parse_args() -> Result<Option<Options>, String> {
             "--redis" => redis = Some(value),
             "--tls-cert" => cert = Some(PathBuf::from(value)),
             "--tls-key" => key = Some(PathBuf::from(value)),
+            "--wasm-dir" => wasm_dir = Some(PathBuf::from(value)),
             _ => return Err(format!("unknown option {arg}")),
         }
     }
@@ -81,6 +88,7 @@ fn parse_args() -> Result<Option<Options>, String> {
         tick,
         redis,
         tls,
+        wasm_dir,
     }))
 }
 
@@ -91,6 +99,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tick,
         redis,
         tls,
+        wasm_dir,
     } = match parse_args() {
         Ok(Some(options)) => options,
         Ok(None) => {
@@ -127,11 +136,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Backend::Redis(_) => demo.named(&tcp.local_addr()?.to_string()),
         Backend::Joe(_) => demo,
     };
+    let demo = match wasm_dir {
+        Some(dir) => demo.wasm_dir(dir),
+        None => demo,
+    };
     let listener = ConnectionLimits::new().listen(tcp);
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("sse demo: open {scheme}://{addr}/ in a browser");
     println!("          or: curl -N {scheme}://{addr}/events");
+    println!(
+        "          the feed in WebAssembly: {scheme}://{addr}/wasm/ (scripts/wasm-example.sh)"
+    );
     tokio::spawn(demo.clone().run_feed(tick));
 
     let server = demo.server().clone();

@@ -17,6 +17,9 @@
 //!   slow.
 //! - `POST /cut?session=NAME`: ends that stream from the server, so that
 //!   the page reconnects and resumes.
+//! - `GET /wasm/`: the feed followed by `sse-client` compiled to
+//!   WebAssembly, once `scripts/wasm-example.sh` has built it
+//!   ([`Demo::wasm_dir`]).
 //! - `GET /stats`: the provider's snapshot (subscribers, published and
 //!   delivered events, lagged subscribers, exact and lost replays, what is
 //!   queued), the ticks, and the last event IDs that sessions resumed
@@ -45,8 +48,10 @@ use tower_service::Service;
 
 mod backend;
 mod cut;
+mod wasm;
 
 pub use backend::{Backend, BackendError, BackendStream};
+pub use wasm::DEFAULT_WASM_DIR;
 
 const PAGE: &str = include_str!("index.html");
 
@@ -82,6 +87,8 @@ pub struct Demo {
     ticks: Arc<AtomicU64>,
     resumes: Arc<Mutex<VecDeque<Option<String>>>>,
     cuts: cut::Cuts,
+    /// Where `/wasm/pkg/` serves the built WebAssembly page from.
+    wasm_dir: Arc<std::path::Path>,
 }
 
 /// The most sessions whose resume ID `/stats` keeps.
@@ -177,6 +184,7 @@ impl Demo {
             ticks: Arc::default(),
             resumes,
             cuts: cut::Cuts::default(),
+            wasm_dir: Arc::from(std::path::Path::new(DEFAULT_WASM_DIR)),
         }
     }
 
@@ -185,6 +193,14 @@ impl Demo {
     #[must_use]
     pub fn named(mut self, name: &str) -> Demo {
         self.node = Some(Arc::from(name));
+        self
+    }
+
+    /// Serves the WebAssembly page's module and JavaScript (`/wasm/pkg/`)
+    /// from `dir` instead of [`DEFAULT_WASM_DIR`].
+    #[must_use]
+    pub fn wasm_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Demo {
+        self.wasm_dir = Arc::from(dir.into());
         self
     }
 
@@ -201,6 +217,8 @@ impl Demo {
             .route("/chat", post(chat))
             .route("/cut", post(cut))
             .route("/stats", get(stats))
+            .route("/wasm/", get(wasm::page))
+            .route("/wasm/pkg/{file}", get(wasm::file))
             .with_state(self.clone())
     }
 
