@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs the whole test suite. The browser test needs Chromium and a
+# Runs the whole test suite, and then the client's tests in the browser,
+# compiled to WebAssembly (scripts/wasm-test.sh, which installs the Rust
+# target and the test runner it needs). The browser tests need Chromium and a
 # chromedriver of the same version; the Redis provider's tests need
 # redis-server (they start their own, on a free port); the hub's tests run
 # the curl commands it prints. The ones on PATH are used: set CHROMIUM if
@@ -17,10 +19,11 @@
 # asks before installing. On other systems, install them yourself first.
 #
 # Without a browser: `./scripts/test.sh --no-browser` installs no Chromium
-# and skips the browser tests (every test named browser_...); everything
-# else runs. CI always runs them all.
+# and skips the browser tests (every test named browser_..., and the
+# WebAssembly ones); everything else runs. CI always runs them all.
 #
-# Other arguments go to `cargo test`.
+# Other arguments go to `cargo test`; they pick native tests, so with them
+# the WebAssembly tests are left out (the script says so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -186,4 +189,16 @@ else
     done
     [ ${#test_args[@]} -gt 0 ] || test_args=(--)
     cargo test --workspace --all-features "${cargo_args[@]}" "${test_args[@]}" --skip browser_
+fi
+
+# The client in the browser, against a server of the project's own; it
+# builds for another target with a runner of its own, so it is a script of
+# its own too.
+if [ $browser = yes ]; then
+    if [ $# -eq 0 ]; then
+        ./scripts/wasm-test.sh
+    else
+        say "arguments given: the client's tests in the browser (WebAssembly) are left out" \
+            "run ./scripts/wasm-test.sh for them"
+    fi
 fi
