@@ -3,15 +3,14 @@
 # tests/browser.rs (no server needed) and tests/browser_server.rs, which
 # talk to the browser_peer example. This script builds the peer, starts it
 # on a free port, hands its address to the tests at build time
-# (SSE_BROWSER_PEER), and stops it when they are done. It fails if any
-# test fails.
+# (SSE_BROWSER_PEER), and stops it when they are done. Then it builds the
+# demo's WebAssembly page and runs its browser test
+# (scripts/wasm-example.sh --test). It fails if any test fails.
 #
 # Needs Chromium and its chromedriver, of the same version, on the PATH
 # (CHROMEDRIVER may name the driver): scripts/test.sh installs Debian's.
-# Installs what Rust needs for the wasm32 build: the target, with rustup
-# when there is one, and wasm-bindgen-cli (the test runner), with
-# `cargo install`, at the version of the wasm-bindgen crate in Cargo.lock
-# unless the one on the PATH is that version: the two must match.
+# Installs what Rust needs for the wasm32 build when it is missing: the
+# target and wasm-bindgen-cli (scripts/wasm-tools.sh).
 #
 # Arguments go to `cargo test` (a test name, `-- --nocapture`).
 set -euo pipefail
@@ -34,16 +33,8 @@ chromedriver=${CHROMEDRIVER:-$(command -v chromedriver || true)}
         "./scripts/test.sh installs Debian's chromium and chromium-driver (then runs these tests too)," \
         "or put a chromedriver of your Chromium's version on the PATH, or name it in CHROMEDRIVER"
 
-if have rustup; then
-    rustup target add wasm32-unknown-unknown
-fi
-
-# `--locked` would pin a dependency the registry no longer serves.
-bindgen=$(cargo pkgid wasm-bindgen | sed 's/.*@//')
-if ! wasm-bindgen-test-runner --version 2>/dev/null | grep -qx "wasm-bindgen-test-runner $bindgen"; then
-    say "installing wasm-bindgen-cli $bindgen, the test runner, at the version of the wasm-bindgen crate"
-    cargo install wasm-bindgen-cli --version "=$bindgen"
-fi
+. scripts/wasm-tools.sh
+wasm_tools
 
 # The peer's path, from cargo's report of what it built (the target
 # directory may be anywhere: CARGO_TARGET_DIR, a config file).
@@ -79,3 +70,6 @@ SSE_BROWSER_PEER=$address \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER="$chromedriver" \
     cargo test -p sse-client --target wasm32-unknown-unknown --test browser --test browser_server "$@"
+
+# The demo's page in WebAssembly, built and followed in Chromium.
+./scripts/wasm-example.sh --test
