@@ -391,6 +391,7 @@ fn bad_arguments_get_the_usage_not_a_panic() {
         env!("CARGO_BIN_EXE_fanout"),
         env!("CARGO_BIN_EXE_follow"),
         env!("CARGO_BIN_EXE_follow_blocking"),
+        env!("CARGO_BIN_EXE_browser_peer"),
     ] {
         let help = Command::new(exe).arg("--help").output().unwrap();
         assert!(help.status.success(), "{exe} --help: {help:?}");
@@ -421,6 +422,7 @@ fn a_taken_port_is_explained_with_a_hint() {
         env!("CARGO_BIN_EXE_mount_axum"),
         env!("CARGO_BIN_EXE_mount_hyper"),
         env!("CARGO_BIN_EXE_fanout"),
+        env!("CARGO_BIN_EXE_browser_peer"),
     ] {
         let out = Command::new(exe).args(["--port", &port]).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{exe}: {out:?}");
