@@ -33,18 +33,7 @@ if [ "${1:-}" = "--no-browser" ]; then
     shift
 fi
 
-# A message: its first argument after the script's name, each further one
-# on a line of its own.
-say() {
-    printf 'test.sh: %s\n' "$1"
-    shift
-    [ $# -eq 0 ] || printf '  %s\n' "$@"
-}
-fail() {
-    say "$@" >&2
-    exit 1
-}
-have() { command -v "$1" >/dev/null 2>&1; }
+. scripts/say.sh
 # The version of Debian package $1 if it is installed, else nothing
 # (dpkg-query fails on a package it has never seen).
 installed() {

@@ -17,6 +17,7 @@
 #            in headless Chromium
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/say.sh
 . scripts/wasm-tools.sh
 
 sizes=no
@@ -26,7 +27,7 @@ for arg in "$@"; do
     --sizes) sizes=yes ;;
     --test) test=yes ;;
     *)
-        printf 'wasm-example.sh: unknown argument %s (--sizes, --test)\n' "$arg" >&2
+        say "unknown argument $arg (--sizes, --test)" >&2
         exit 2
         ;;
     esac
@@ -44,16 +45,13 @@ build() {
     module=$(cargo build --profile wasm --target wasm32-unknown-unknown -p sse-wasm-example \
         --message-format=json-render-diagnostics "$@" |
         sed -n 's/.*"filenames":\["\([^"]*sse_wasm_example\.wasm\)".*/\1/p' | tail -n 1)
-    [ -f "$module" ] || {
-        echo "wasm-example.sh: cargo built sse-wasm-example but did not say where" >&2
-        exit 1
-    }
+    [ -f "$module" ] || fail "cargo built sse-wasm-example but did not say where"
     wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
         --out-dir "$dir" "$module"
 }
 
 build "$out"
-echo "wasm-example.sh: built into $out; run the demo and open http://127.0.0.1:8080/wasm/"
+say "built into $out; run the demo and open http://127.0.0.1:8080/wasm/"
 
 if [ $sizes = yes ]; then
     gz() { gzip -9 -c "$1" | wc -c; }

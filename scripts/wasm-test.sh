@@ -16,16 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() {
-    printf 'wasm-test.sh: %s\n' "$1"
-    shift
-    [ $# -eq 0 ] || printf '  %s\n' "$@"
-}
-fail() {
-    say "$@" >&2
-    exit 1
-}
-have() { command -v "$1" >/dev/null 2>&1; }
+. scripts/say.sh
 
 chromedriver=${CHROMEDRIVER:-$(command -v chromedriver || true)}
 [ -n "$chromedriver" ] && [ -x "$chromedriver" ] ||

@@ -1,5 +1,6 @@
 # Sourced by the scripts that build for the browser (wasm-example.sh,
-# wasm-test.sh): `wasm_tools` makes sure of what the wasm32 build needs.
+# wasm-test.sh), after say.sh: `wasm_tools` makes sure of what the wasm32
+# build needs.
 #
 # - the wasm32-unknown-unknown target, with rustup when there is one;
 # - wasm-bindgen-cli (`wasm-bindgen` and `wasm-bindgen-test-runner`), with
@@ -16,7 +17,7 @@ wasm_tools() {
     bindgen=$(cargo pkgid wasm-bindgen | sed 's/.*@//')
     if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $bindgen" ||
         ! wasm-bindgen-test-runner --version 2>/dev/null | grep -qx "wasm-bindgen-test-runner $bindgen"; then
-        printf '%s\n' "installing wasm-bindgen-cli $bindgen, at the version of the wasm-bindgen crate"
+        say "installing wasm-bindgen-cli $bindgen, at the version of the wasm-bindgen crate"
         cargo install wasm-bindgen-cli --version "=$bindgen"
     fi
 }
