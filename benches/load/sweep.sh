@@ -11,17 +11,25 @@
 #
 # and measures target/release/fanout ("sse") and target/release/peer-axum
 # (axum's Sse over tokio::sync::broadcast) with target/release/sse-load.
-# Overrides: $SERVERS, as NAME=COMMAND pairs (space separated; a command
-# takes --port, --rate, --size and --max-secs, as `fanout` and `peer-axum`
-# do), $SSE_LOAD (the load client), $CONNS (1000), $PORT (8090), $CARGO
-# (the cargo command, e.g. "flock /tmp/cargo.lock cargo"); with both
-# $SERVERS and $SSE_LOAD given nothing is built. Example:
+# Overrides: $SERVERS, as NAME=COMMAND pairs (space separated; commas in a
+# command stand for spaces, as in sse-delay=target/release/fanout,--write-delay,5;
+# a command takes --port, --rate, --size and --max-secs, as `fanout` and
+# `peer-axum` do), $SSE_LOAD (the load client), $CONNS (1000), $PORT (8090),
+# $CARGO (the cargo command, e.g. "flock /tmp/cargo.lock cargo"); with both
+# $SERVERS and $SSE_LOAD given nothing is built. $PIN=1 runs the server on
+# CPU 0 and sse-load on CPU 1 (taskset; $SERVER_CPUS and $CLIENT_CPUS change
+# them), so that the server's core is the limit measured. $RUNS=N repeats
+# the sweep N times, alternating, into OUT/SERVER-RATE.rK.json, and ends
+# with each cell's p99s and whether their median is under 100 ms with no
+# gap and nothing missing. Examples:
 #
 #   benches/load/sweep.sh /tmp/sweep 250 500 1000
 #   python3 benches/load/plot.py fan-out.svg /tmp/sweep
+#   PIN=1 RUNS=3 SERVERS="sse=target/release/fanout sse-delay=target/release/fanout,--write-delay,5" \
+#     SSE_LOAD=target/release/sse-load benches/load/sweep.sh /tmp/pinned 1500 2000 4000
 set -eu
 if [ $# -lt 2 ]; then
-  sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 out=$1; shift
@@ -36,22 +44,58 @@ conns=${CONNS:-1000}
 port=${PORT:-8090}
 mkdir -p "$out"
 ulimit -n 65536 2>/dev/null || true
-for rate in "$@"; do
-  for server in $SERVERS; do
-    name=${server%%=*}; cmd=${server#*=}
-    $cmd --port "$port" --rate "$rate" --size 256 --max-secs 60 >/dev/null 2>&1 &
-    pid=$!
-    sleep 1
-    "$SSE_LOAD" --url "http://127.0.0.1:$port/events" --conns "$conns" --ramp 1000 \
-      --warmup 3 --duration 10 --server-pid "$pid" --json >"$out/$name-$rate.json" || true
-    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
-    python3 - "$out/$name-$rate.json" "$name" "$rate" <<'PY'
+runs=${RUNS:-1}
+server_pin=(); client_pin=()
+if [ "${PIN:-0}" = 1 ]; then
+  server_pin=(taskset -c "${SERVER_CPUS:-0}"); client_pin=(taskset -c "${CLIENT_CPUS:-1}")
+fi
+for run in $(seq "$runs"); do
+  suffix=; [ "$runs" = 1 ] || suffix=.r$run
+  for rate in "$@"; do
+    for server in $SERVERS; do
+      name=${server%%=*}; cmd=${server#*=}; cmd=${cmd//,/ }
+      json=$out/$name-$rate$suffix.json
+      # shellcheck disable=SC2086 # the command's words
+      "${server_pin[@]}" $cmd --port "$port" --rate "$rate" --size 256 --max-secs 60 >/dev/null 2>&1 &
+      pid=$!
+      sleep 1
+      "${client_pin[@]}" "$SSE_LOAD" --url "http://127.0.0.1:$port/events" --conns "$conns" --ramp 1000 \
+        --warmup 3 --duration 10 --server-pid "$pid" --json >"$json" || true
+      kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+      python3 - "$json" "$name" "$rate" <<'PY'
 import json, sys
 path, name, rate = sys.argv[1:]
 run = json.load(open(path))
 lat = run["latency_ms"]
 print(f"{name:>10} {rate:>6}/s  p50 {lat['p50']:8.2f} ms  p99 {lat['p99']:8.2f} ms  "
-      f"{run['events_per_s']:10.0f} ev/s  gaps {run['gaps']}  server cpu {run['server_cpu_pct']:.0f} %")
+      f"{run['events_per_s']:10.0f} ev/s  gaps {run['gaps']}  missing {run['missing']}  "
+      f"server cpu {run['server_cpu_pct']:.0f} %")
 PY
+    done
   done
 done
+if [ "$runs" != 1 ]; then
+  python3 - "$out" "$runs" $SERVERS -- "$@" <<'PY'
+import json, statistics, sys
+out, runs = sys.argv[1], int(sys.argv[2])
+rest = sys.argv[3:]
+split = rest.index("--")
+servers = [s.split("=", 1)[0] for s in rest[:split]]
+rates = rest[split + 1:]
+print(f"\np99 ms per run; ok: median under 100 ms, no gap, nothing missing")
+for name in servers:
+    for rate in rates:
+        p99s, clean = [], True
+        for k in range(1, runs + 1):
+            try:
+                run = json.load(open(f"{out}/{name}-{rate}.r{k}.json"))
+            except (OSError, ValueError):
+                clean = False
+                continue
+            p99s.append(run["latency_ms"]["p99"])
+            clean = clean and run["gaps"] == 0 and run["missing"] == 0
+        ok = clean and p99s and statistics.median(p99s) < 100
+        cells = ", ".join(f"{p:.0f}" for p in p99s)
+        print(f"{name:>10} {rate:>6}/s  {cells:<20} {'ok' if ok else 'over'}")
+PY
+fi

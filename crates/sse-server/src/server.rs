@@ -535,7 +535,8 @@ impl<P: Provider> Builder<P> {
     /// busy stream writes several events per system call instead of one.
     /// Off (`None`) by default.
     ///
-    /// The trade-off: each event reaches its client up to this much later,
+    /// The trade-off: each event reaches its client up to this much later
+    /// (and up to a millisecond more: tokio's timer rounds up to one),
     /// and in exchange a server whose clients each get many events a second
     /// makes fewer writes (each a system call, and on loopback or a busy
     /// network the kernel's work per packet), which is most of its time at
