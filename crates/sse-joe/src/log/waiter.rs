@@ -8,6 +8,7 @@ use crate::{
     sync::{Arc, AtomicBool, AtomicU64, Mutex, Ordering, fence},
 };
 use std::{
+    panic::{AssertUnwindSafe, catch_unwind, resume_unwind},
     sync::PoisonError,
     task::{Poll, Waker},
 };
@@ -220,8 +221,17 @@ pub(crate) fn wake_waiting(lists: &[Waiters]) {
     // stored (each log's tail, Joe's `finished`, a log's `closed`) comes
     // before this fence, the loads of the waiting flags after it.
     fence(Ordering::SeqCst);
+    // A waker is the subscriber's executor's code: one that panics must not
+    // leave the rest of the pass unwoken, waiting for a wake that never
+    // comes. The first panic goes on once every waiter was woken.
+    let mut panicked = None;
     for waiter in lists.iter().flat_map(Waiters::iter) {
-        waiter.wake(false);
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| waiter.wake(false))) {
+            panicked.get_or_insert(panic);
+        }
+    }
+    if let Some(panic) = panicked {
+        resume_unwind(panic);
     }
 }
 

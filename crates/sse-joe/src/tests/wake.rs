@@ -124,3 +124,49 @@ async fn every_subscriber_of_a_large_fan_out_gets_each_publish() {
         assert_eq!(task.await.unwrap(), 100);
     }
 }
+
+/// A waker that panics, as a broken executor's might.
+struct Panics;
+
+impl Wake for Panics {
+    fn wake(self: Arc<Self>) {
+        panic!("this waker panics");
+    }
+}
+
+/// One subscriber's waker panics in the middle of a pass: the others are
+/// woken all the same, and the panic reaches the publisher afterwards.
+#[test]
+fn a_panicking_waker_does_not_keep_the_others_unwoken() {
+    let (joe, count) = (Joe::new(), Arc::new(Count::default()));
+    use futures_util::FutureExt;
+    let mut subscribers = waiting(&joe, 3, &count).now_or_never().unwrap();
+    let mut broken = subscribe(&joe, &[Topic::DEFAULT.as_str()])
+        .now_or_never()
+        .unwrap();
+    let panics = Waker::from(Arc::new(Panics));
+    assert!(
+        Pin::new(&mut broken)
+            .poll_next(&mut Context::from_waker(&panics))
+            .is_pending()
+    );
+    subscribers.extend(waiting(&joe, 3, &count).now_or_never().unwrap());
+    let published = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| publish_now(&joe)));
+    assert!(
+        published.is_err(),
+        "the waker's panic reaches the publisher"
+    );
+    assert_eq!(
+        count.0.load(Ordering::SeqCst),
+        6,
+        "every other subscriber woken"
+    );
+    // Joe goes on: the next publish wakes the others again.
+    let waker = Waker::from(count.clone());
+    for subscriber in &mut subscribers {
+        let mut cx = Context::from_waker(&waker);
+        while let std::task::Poll::Ready(Some(_)) = Pin::new(&mut *subscriber).poll_next(&mut cx) {}
+    }
+    publish_now(&joe);
+    assert_eq!(count.0.load(Ordering::SeqCst), 12);
+}
