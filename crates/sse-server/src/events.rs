@@ -371,7 +371,10 @@ where
             *this.failed = end;
             return this.finish(cx);
         }
-        if !this.chunk.is_empty() {
+        if this.chunk.is_empty() {
+            // Nothing more was waiting: the backlog, if any, is gone.
+            *this.draining = false;
+        } else {
             if this.hold(room, cx) {
                 return Poll::Pending;
             }
@@ -613,6 +616,21 @@ mod tests {
         assert_eq!(ready(&mut body), None);
         advance_ms(5).await;
         assert_eq!(ready(&mut body).unwrap(), "data: later\n\n");
+    }
+
+    /// A large frame goes at once (a chunk of its own), and the small one
+    /// that comes after the stream went quiet waits for the delay as usual.
+    #[tokio::test(start_paused = true)]
+    async fn after_a_full_chunk_and_a_pause_the_delay_applies_again() {
+        let (tx, mut body) = delayed(5, None);
+        tx.send(frame(&"x".repeat(4096))).unwrap();
+        assert!(ready(&mut body).is_some(), "a full chunk goes at once");
+        assert_eq!(ready(&mut body), None, "nothing more");
+        advance_ms(100).await;
+        tx.send(frame("small")).unwrap();
+        assert_eq!(ready(&mut body), None, "it waits for the delay");
+        advance_ms(5).await;
+        assert_eq!(ready(&mut body).unwrap(), "data: small\n\n");
     }
 
     /// While a chunk is held, the stream has no waker of the body's: items
