@@ -249,7 +249,8 @@ pub async fn post(config: &PostConfig) -> io::Result<PostReport> {
             let answered = tokio::time::timeout_at((sent + limit).into(), answer(&mut reader));
             let status = answered.await.map_err(|_| {
                 timed_out(format!(
-                    "no answer to update {seq} within {limit:?} of its POST"
+                    "no answer to update {seq} within {limit:?} of its POST \
+                     (whether the hub published it is unknown)"
                 ))
             })??;
             match status {
@@ -283,7 +284,12 @@ pub async fn post(config: &PostConfig) -> io::Result<PostReport> {
         let _ = sent_tx.send(Instant::now());
         tokio::time::timeout(limit, writer.write_all(request.as_bytes()))
             .await
-            .map_err(|_| timed_out(format!("update {seq} not taken within {limit:?}")))??;
+            .map_err(|_| {
+                timed_out(format!(
+                    "update {seq} not taken within {limit:?} (the hub stopped reading; \
+                     whether it got what was written is unknown)"
+                ))
+            })??;
     }
     drop(sent_tx);
     let (mut latencies, failed, first_failure) = answers.await.map_err(io::Error::other)??;
