@@ -70,9 +70,6 @@ if [ $sizes = yes ]; then
     row "$out" "the example (sse-client)"
     row "$variants/reqwest" "the same page, reqwest alone (no parsing, no reconnection)"
     row "$variants/bare" "the same page without the feed"
-    # Put the example back as the demo serves it (the variants share its
-    # build directory).
-    build "$out" >/dev/null
 fi
 
 if [ $test = yes ]; then
