@@ -17,6 +17,7 @@ use sse_server::{
     http::{HeaderValue, StatusCode, header},
 };
 use std::{fmt, sync::Arc};
+use tokio_util::task::TaskTracker;
 use tower_http::cors::{AllowCredentials, AllowOrigin, CorsLayer};
 
 /// A Mercure hub over a [`Provider`]: Joe in one process, Redis across
@@ -36,6 +37,9 @@ pub(crate) struct Inner<P> {
     pub(crate) selectors: SelectorCache,
     /// Where the active subscriptions are kept, when the hub tracks them.
     pub(crate) presence: Option<Arc<dyn Presence>>,
+    /// The tasks publishing subscription events, which
+    /// [`Hub::announced`] waits for.
+    pub(crate) announcements: TaskTracker,
 }
 
 impl<P> Clone for Hub<P> {
@@ -130,6 +134,7 @@ impl<P: Provider> Hub<P> {
                 config,
                 selectors: SelectorCache::new(),
                 presence,
+                announcements: TaskTracker::new(),
             }),
         };
         hub.attach_presence();
@@ -233,8 +238,26 @@ impl<P: Provider> Hub<P> {
 
     /// Ends every open subscription cleanly (a graceful shutdown); later
     /// subscribers get a stream that ends at once, so that they reconnect.
+    ///
+    /// A stream's end is announced when its connection lets its body go
+    /// (with [active subscriptions](HubConfig::subscriptions) on): wait for
+    /// the connections to close, then for [`Hub::announced`], so that the
+    /// last subscribers' end is published before the process exits.
     pub fn shutdown(&self) {
         self.inner.server.shutdown();
+    }
+
+    /// Waits until every subscription event owed so far is published: the
+    /// start and end of each stream that has ended (rows G1-G3), with its
+    /// removal from the [`Presence`]. At once when the hub does not track
+    /// subscriptions. Bound the wait with a deadline: a provider that does
+    /// not answer (Redis down) holds it up to its own timeouts.
+    pub async fn announced(&self) {
+        let tasks = &self.inner.announcements;
+        tasks.close();
+        tasks.wait().await;
+        // Open again for a hub that goes on serving.
+        tasks.reopen();
     }
 }
 

@@ -13,7 +13,9 @@ use sse_server::{ConnectionLimits, LimitedIo, tls};
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 use tokio::net::TcpStream;
 
-/// How long a graceful shutdown waits for open connections after Ctrl-C.
+/// How long a graceful shutdown waits, after Ctrl-C or SIGTERM, for open
+/// connections to close and for the end of their subscriptions to be
+/// published.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
 
 /// How many updates of a topic a subscriber may have left unread before it
@@ -259,8 +261,9 @@ fn keys(options: &Options, url: &str) -> Result<Keys, Box<dyn std::error::Error>
     Ok(keys)
 }
 
-/// Serves `hub` until Ctrl-C, then ends its streams and waits at most
-/// [`SHUTDOWN_DEADLINE`] for the connections.
+/// Serves `hub` until Ctrl-C or SIGTERM, then ends its streams and waits at
+/// most [`SHUTDOWN_DEADLINE`] for the connections and the subscription
+/// events they owe.
 async fn serve<P: sse_codec::Provider>(
     hub: Hub<P>,
     tcp: tokio::net::TcpListener,
@@ -270,20 +273,23 @@ async fn serve<P: sse_codec::Provider>(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let listener = ConnectionLimits::new().listen(tcp);
     let app = hub.router().merge(hub.metrics_route(metrics));
-    let shutdown = {
-        let hub = hub.clone();
-        move || hub.shutdown()
+    let stop = Stop {
+        shutdown: {
+            let hub = hub.clone();
+            move || hub.shutdown()
+        },
+        announced: async move { hub.announced().await },
     };
     match (&options.tls_cert, &options.tls_key) {
         (Some(cert), Some(key)) => {
             let config = tls::config(cert, key)?;
             println!("listening on {url}");
             let listener = tls::TlsListener::new(listener, config)?;
-            until_ctrl_c(listener, app, shutdown).await;
+            until_stopped(listener, app, stop).await;
         }
         _ => {
             println!("listening on {url}");
-            until_ctrl_c(listener, app, shutdown).await;
+            until_stopped(listener, app, stop).await;
         }
     }
     Ok(())
@@ -340,14 +346,38 @@ impl Protocol for tls::TlsStream<LimitedIo<TcpStream>> {
     }
 }
 
+/// How the hub stops: `shutdown` ends its event streams; `announced`
+/// waits for the subscription events of the streams that ended.
+struct Stop<S, A> {
+    shutdown: S,
+    announced: A,
+}
+
+/// Resolves at Ctrl-C (SIGINT) or, on Unix, SIGTERM, which container
+/// runtimes and service managers send to stop a process.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 /// Serves `app` on `listener` (HTTP/1.1 and HTTP/2, each connection in a
-/// task of its own) until Ctrl-C; then calls `shutdown`, which ends the
-/// event streams, and gives the connections [`SHUTDOWN_DEADLINE`] to
-/// close.
-async fn until_ctrl_c<L>(
+/// task of its own) until Ctrl-C or SIGTERM; then ends the event streams
+/// and gives the connections, and after them the subscription events they
+/// owe, [`SHUTDOWN_DEADLINE`] in all.
+async fn until_stopped<L>(
     mut listener: L,
     app: axum::Router,
-    shutdown: impl FnOnce() + Send + 'static,
+    stop: Stop<impl FnOnce(), impl Future<Output = ()>>,
 ) where
     L: axum::serve::Listener,
     L::Io: Protocol + Sync,
@@ -362,7 +392,7 @@ async fn until_ctrl_c<L>(
     h1.max_buf_size(MAX_BUF).writev(true);
     let h2 = http2::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
-    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut stopped = std::pin::pin!(stop_signal());
     loop {
         tokio::select! {
             (io, _) = listener.accept() => {
@@ -384,14 +414,23 @@ async fn until_ctrl_c<L>(
                     }
                 });
             }
-            _ = &mut ctrl_c => break,
+            () = &mut stopped => break,
         }
     }
-    shutdown();
+    tracing::info!("stopping: ending the streams");
+    (stop.shutdown)();
+    let mut deadline = std::pin::pin!(tokio::time::sleep(SHUTDOWN_DEADLINE));
     tokio::select! {
         () = graceful.shutdown() => {}
-        () = tokio::time::sleep(SHUTDOWN_DEADLINE) => {
+        () = &mut deadline => {
             tracing::warn!("some connections did not close in time: cut");
+            return;
+        }
+    }
+    tokio::select! {
+        () = stop.announced => {}
+        () = &mut deadline => {
+            tracing::warn!("the end of some subscriptions was not published in time");
         }
     }
 }

@@ -664,10 +664,11 @@ impl Drop for Process {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn g1_g5_the_subscriptions_of_a_killed_hub_process_are_announced_ended() {
+/// An `sse-hub` process on the Redis `redis` (key `hub`) tracking
+/// subscriptions, whose stopped process's subscriptions stay listed
+/// `ttl` seconds, and its URL.
+fn hub_process(redis: &RedisServer, ttl: &str) -> (Process, String) {
     use std::io::BufRead;
-    let redis = RedisServer::start();
     let mut process = Process(
         std::process::Command::new(env!("CARGO_BIN_EXE_sse-hub"))
             .args([
@@ -678,7 +679,7 @@ async fn g1_g5_the_subscriptions_of_a_killed_hub_process_are_announced_ended() {
                 "--redis-key",
                 "hub",
             ])
-            .args(["--subscriptions", "--subscriptions-ttl", "1"])
+            .args(["--subscriptions", "--subscriptions-ttl", ttl])
             .env("MERCURE_PUBLISHER_JWT_KEY", PUBLISHER_SECRET)
             .env("MERCURE_SUBSCRIBER_JWT_KEY", SUBSCRIBER_SECRET)
             .env("RUST_LOG", "warn")
@@ -688,13 +689,19 @@ async fn g1_g5_the_subscriptions_of_a_killed_hub_process_are_announced_ended() {
             .unwrap(),
     );
     let mut stdout = std::io::BufReader::new(process.0.stdout.take().unwrap());
-    let a = loop {
+    loop {
         let mut line = String::new();
         assert!(stdout.read_line(&mut line).unwrap() > 0, "the hub ended");
         if let Some(url) = line.trim_end().strip_prefix("listening on ") {
-            break url.to_owned();
+            return (process, url.to_owned());
         }
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g1_g5_the_subscriptions_of_a_killed_hub_process_are_announced_ended() {
+    let redis = RedisServer::start();
+    let (process, a) = hub_process(&redis, "1");
     // The binary's key for the presence is the stream's, `:subscriptions`
     // after it.
     let (_b, b) = node(&redis.url(), &redis.url(), Duration::from_secs(1), true).await;
@@ -720,5 +727,49 @@ async fn g1_g5_the_subscriptions_of_a_killed_hub_process_are_announced_ended() {
         "the observer's own"
     );
     assert!(observer.is_quiet().await);
+    drop(books);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g1_a_hub_process_stopped_with_sigterm_announces_its_subscriptions_ended_before_it_exits() {
+    let redis = RedisServer::start();
+    // Listed for a minute after the process stops: only the process itself
+    // can announce the end within this test's time.
+    let (mut process, a) = hub_process(&redis, "60");
+    let (_b, b) = node(&redis.url(), &redis.url(), Duration::from_secs(60), true).await;
+    let (mut observer, _) = observe(&b).await;
+    let books = get_stream(&a, "topic=/books/1&topic=/books/2", &subscriber(&[])).await;
+    let mut started = [
+        next_document(&mut observer).await,
+        next_document(&mut observer).await,
+    ];
+    started.sort_by(|x, y| x["topic"].as_str().cmp(&y["topic"].as_str()));
+    assert_eq!(started[0]["topic"], "/books/1");
+    assert_eq!(started[1]["topic"], "/books/2");
+
+    let pid = process.0.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = tokio::task::spawn_blocking(move || process.0.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let mut ended = [
+        next_document(&mut observer).await,
+        next_document(&mut observer).await,
+    ];
+    ended.sort_by(|x, y| x["topic"].as_str().cmp(&y["topic"].as_str()));
+    for (ended, mut started) in ended.into_iter().zip(started) {
+        started["active"] = json!(false);
+        assert_eq!(ended, started);
+    }
+    assert_eq!(
+        subscribers_of(&listed(&b).await).len(),
+        1,
+        "the observer's own"
+    );
     drop(books);
 }

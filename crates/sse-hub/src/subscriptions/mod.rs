@@ -298,12 +298,15 @@ impl<P: Provider> Hub<P> {
         let recorded = presence.insert(&subscriptions);
         let start = {
             let (hub, subscriptions) = (self.clone(), Arc::clone(&subscriptions));
-            runtime.spawn(async move {
-                // Recorded first: a client that sees the event finds the
-                // subscription in the API, on any node.
-                recorded.await;
-                hub.announce(&subscriptions, true).await;
-            })
+            self.inner.announcements.spawn_on(
+                async move {
+                    // Recorded first: a client that sees the event finds the
+                    // subscription in the API, on any node.
+                    recorded.await;
+                    hub.announce(&subscriptions, true).await;
+                },
+                &runtime,
+            )
         };
         let tracked = Tracked {
             hub: self.clone(),
@@ -358,7 +361,11 @@ impl<P: Provider> Hub<P> {
                 return;
             };
             let hub = Hub { inner };
-            runtime.spawn(async move { hub.announce(&subscriptions, active).await });
+            let tasks = hub.inner.announcements.clone();
+            tasks.spawn_on(
+                async move { hub.announce(&subscriptions, active).await },
+                &runtime,
+            );
         }));
     }
 }
@@ -384,14 +391,18 @@ impl<P: Provider> Drop for Tracked<P> {
             self.start.take(),
         );
         // Never wait here: hyper drops the body on its connection's task.
-        self.runtime.spawn(async move {
-            // The start first, for a stream that ended before it was out.
-            if let Some(start) = start {
-                let _ = start.await;
-            }
-            removed.await;
-            hub.announce(&subscriptions, false).await;
-        });
+        let tasks = self.hub.inner.announcements.clone();
+        tasks.spawn_on(
+            async move {
+                // The start first, for a stream that ended before it was out.
+                if let Some(start) = start {
+                    let _ = start.await;
+                }
+                removed.await;
+                hub.announce(&subscriptions, false).await;
+            },
+            &self.runtime,
+        );
     }
 }
 
