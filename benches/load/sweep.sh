@@ -14,7 +14,8 @@
 # Overrides: $SERVERS, as NAME=COMMAND pairs (space separated; commas in a
 # command stand for spaces, as in sse-delay=target/release/fanout,--write-delay,5;
 # a command takes --port, --rate, --size and --max-secs, as `fanout` and
-# `peer-axum` do), $SSE_LOAD (the load client), $CONNS (1000), $PORT (8090),
+# `peer-axum` do, and is subscribed to at /events unless it prints
+# `events: URL`, as benches/load/hub.sh, the Mercure hub, does), $SSE_LOAD (the load client), $CONNS (1000), $PORT (8090),
 # $CARGO (the cargo command, e.g. "flock /tmp/cargo.lock cargo"); with both
 # $SERVERS and $SSE_LOAD given nothing is built. $PIN=1 runs the server on
 # CPU 0 and sse-load on CPU 1 (taskset; $SERVER_CPUS and $CLIENT_CPUS change
@@ -29,7 +30,7 @@
 #     SSE_LOAD=target/release/sse-load benches/load/sweep.sh /tmp/pinned 1500 2000 4000
 set -eu
 if [ $# -lt 2 ]; then
-  sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 out=$1; shift
@@ -48,6 +49,8 @@ runs=${RUNS:-1}
 server_pin=(); client_pin=()
 if [ "${PIN:-0}" = 1 ]; then
   server_pin=(taskset -c "${SERVER_CPUS:-0}"); client_pin=(taskset -c "${CLIENT_CPUS:-1}")
+  # For a server whose publisher is a process of its own (hub.sh).
+  export SWEEP_CLIENT_CPUS=${CLIENT_CPUS:-1}
 fi
 for run in $(seq "$runs"); do
   suffix=; [ "$runs" = 1 ] || suffix=.r$run
@@ -56,10 +59,13 @@ for run in $(seq "$runs"); do
       name=${server%%=*}; cmd=${server#*=}; cmd=${cmd//,/ }
       json=$out/$name-$rate$suffix.json
       # shellcheck disable=SC2086 # the command's words
-      "${server_pin[@]}" $cmd --port "$port" --rate "$rate" --size 256 --max-secs 60 >/dev/null 2>&1 &
+      log=$out/$name-$rate$suffix.log
+      "${server_pin[@]}" $cmd --port "$port" --rate "$rate" --size 256 --max-secs 60 >"$log" 2>&1 &
       pid=$!
       sleep 1
-      "${client_pin[@]}" "$SSE_LOAD" --url "http://127.0.0.1:$port/events" --conns "$conns" --ramp 1000 \
+      # A server that prints `events: URL` is subscribed to there.
+      url=$(sed -n 's/^events: //p' "$log" | head -n 1)
+      "${client_pin[@]}" "$SSE_LOAD" --url "${url:-http://127.0.0.1:$port/events}" --conns "$conns" --ramp 1000 \
         --warmup 3 --duration 10 --server-pid "$pid" --json >"$json" || true
       kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
       python3 - "$json" "$name" "$rate" <<'PY'
