@@ -10,6 +10,12 @@ pub const DEFAULT_PATH: &str = "/.well-known/mercure";
 /// hub's).
 pub const DEFAULT_MAX_SELECTORS: usize = 1000;
 
+/// The most heap bytes a subscriber's URI templates may hold, compiled:
+/// 1 MiB, room for about 25 templates such as
+/// `https://example.com/books/{id}` (each 3 to 6 KiB of program and up to
+/// 32 KiB of matching state), or 10 at the compiled-size bound.
+pub const DEFAULT_MAX_TEMPLATE_BYTES: usize = 1 << 20;
+
 /// A hub's settings: see each field. `HubConfig::default()` is a hub at
 /// [`DEFAULT_PATH`] without anonymous subscribers, CORS or publish
 /// origins, and with the reference hub's limits.
@@ -37,6 +43,12 @@ pub struct HubConfig {
     pub form: FormLimits,
     /// The most topic selectors a subscriber may send (row C1).
     pub max_selectors: usize,
+    /// The most heap bytes a subscriber's URI templates may hold compiled
+    /// (see [`Selector::heap_bytes`](crate::selector::Selector::heap_bytes)),
+    /// [`DEFAULT_MAX_TEMPLATE_BYTES`]: a subscription over it is refused
+    /// with `400`, so that one request of a few KiB cannot make the hub
+    /// hold megabytes of automata.
+    pub max_template_bytes: usize,
     /// The keep-alive comment's interval on an idle stream (row A5).
     pub keep_alive: Duration,
     /// How long a subscriber's ready updates wait for more before they are
@@ -66,6 +78,7 @@ impl Default for HubConfig {
             max_body: DEFAULT_MAX_BODY,
             form: FormLimits::default(),
             max_selectors: DEFAULT_MAX_SELECTORS,
+            max_template_bytes: DEFAULT_MAX_TEMPLATE_BYTES,
             keep_alive: sse_server::DEFAULT_KEEP_ALIVE,
             write_delay: Duration::ZERO,
             subscriptions: false,

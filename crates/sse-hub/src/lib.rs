@@ -9,7 +9,9 @@ mod subscribe;
 mod subscriptions;
 mod update;
 
-pub use crate::config::{DEFAULT_MAX_SELECTORS, DEFAULT_PATH, HubConfig};
+pub use crate::config::{
+    DEFAULT_MAX_SELECTORS, DEFAULT_MAX_TEMPLATE_BYTES, DEFAULT_PATH, HubConfig,
+};
 pub use crate::hub::{ConfigError, Hub};
 pub use crate::subscriptions::{
     ActiveSubscription, Announcer, DEFAULT_PRESENCE_TTL, LocalPresence, Presence, PresenceError,

@@ -102,6 +102,11 @@ struct Options {
     /// The most topic selectors a subscription may have.
     #[arg(long, env = "SSE_HUB_MAX_SELECTORS", default_value_t = sse_hub::DEFAULT_MAX_SELECTORS)]
     max_selectors: usize,
+    /// The most heap bytes a subscription's URI templates may hold compiled
+    /// (each its program and up to 32 KiB of matching state); a
+    /// subscription over it is refused with 400.
+    #[arg(long, env = "SSE_HUB_MAX_TEMPLATE_BYTES", default_value_t = sse_hub::DEFAULT_MAX_TEMPLATE_BYTES)]
+    max_template_bytes: usize,
     /// Hold a subscriber's ready updates up to this many milliseconds for
     /// more, so that a busy stream writes several per system call (each
     /// update then arrives up to this much later); 0 for none.
@@ -164,6 +169,7 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         max_field: options.max_body,
     };
     config.max_selectors = options.max_selectors;
+    config.max_template_bytes = options.max_template_bytes;
     config.write_delay = Duration::from_millis(options.write_delay);
     config.subscriptions = options.subscriptions;
     match &options.redis {
@@ -300,6 +306,10 @@ async fn serve<P: sse_codec::Provider>(
 /// an idle subscriber's connection stays small.
 const MAX_BUF: usize = 64 * 1024;
 
+/// The most streams an HTTP/2 connection may have open at once (hyper's
+/// default is 200): a page's event streams and its publishes share one.
+const MAX_STREAMS: u32 = 128;
+
 /// How a connection says which HTTP it speaks: ALPN over TLS; in the
 /// clear, the HTTP/2 preface a client that starts with HTTP/2 sends first
 /// (h2c, "prior knowledge"). Chosen per connection, so that an HTTP/1.1
@@ -390,7 +400,9 @@ async fn until_stopped<L>(
     };
     let mut h1 = http1::Builder::new();
     h1.max_buf_size(MAX_BUF).writev(true);
-    let h2 = http2::Builder::new(TokioExecutor::new());
+    let mut h2 = http2::Builder::new(TokioExecutor::new());
+    // Each stream may hold a subscription's state: a bound per connection.
+    h2.max_concurrent_streams(MAX_STREAMS);
     let graceful = GracefulShutdown::new();
     let mut stopped = std::pin::pin!(stop_signal());
     loop {

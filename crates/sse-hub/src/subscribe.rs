@@ -15,6 +15,7 @@ use sse_server::{
     http::{HeaderName, HeaderValue, StatusCode, header},
 };
 use std::{
+    collections::HashSet,
     sync::{Arc, Mutex, PoisonError},
     time::{Instant, SystemTime},
 };
@@ -67,7 +68,15 @@ impl<P: Provider> Hub<P> {
                 ),
             );
         }
-        let subscription = subscription(&selectors, &claims, &inner.selectors);
+        let compiled = match compile(
+            &selectors,
+            &inner.selectors,
+            inner.config.max_template_bytes,
+        ) {
+            Ok(compiled) => compiled,
+            Err(reason) => return bad(StatusCode::BAD_REQUEST, "subscription", reason),
+        };
+        let subscription = subscription(&selectors, compiled, &claims, &inner.selectors);
         let mut session = Session::new(subscription).position_header(LAST_EVENT_ID);
         // Row A8: the stream ends when the token does.
         if let Some(at) = claims.expires_at() {
@@ -85,6 +94,33 @@ impl<P: Provider> Hub<P> {
     }
 }
 
+/// The selectors, compiled (through `cache`) one after the other until
+/// their distinct templates would hold more than `max_bytes`: then why the
+/// subscription is refused, with no more compiled.
+fn compile(
+    selectors: &[String],
+    cache: &SelectorCache,
+    max_bytes: usize,
+) -> Result<Vec<Arc<Selector>>, String> {
+    let mut seen = HashSet::new();
+    let mut held = 0usize;
+    let mut compiled = Vec::with_capacity(selectors.len());
+    for raw in selectors {
+        let selector = cache.selector(raw);
+        if seen.insert(raw.as_str()) {
+            held = held.saturating_add(selector.heap_bytes());
+            if held > max_bytes {
+                return Err(format!(
+                    "the subscription's URI templates would hold more than {max_bytes} bytes \
+                     compiled: subscribe with fewer or simpler templates"
+                ));
+            }
+        }
+        compiled.push(selector);
+    }
+    Ok(compiled)
+}
+
 /// What a subscriber gets (rows C2, C6, C7, E1, E2): the updates whose
 /// topics its selectors match, each once, private ones only where its
 /// token's `mercure.subscribe` grants match one of the update's topics.
@@ -93,8 +129,12 @@ impl<P: Provider> Hub<P> {
 /// their logs only); `*` or a URI template considers every topic, asking
 /// the selectors. Without grants, no filter at all: public updates of the
 /// topics, as any subscriber gets.
-fn subscription(selectors: &[String], claims: &Claims, cache: &SelectorCache) -> Subscription {
-    let compiled: Vec<Arc<Selector>> = selectors.iter().map(|s| cache.selector(s)).collect();
+fn subscription(
+    selectors: &[String],
+    compiled: Vec<Arc<Selector>>,
+    claims: &Claims,
+    cache: &SelectorCache,
+) -> Subscription {
     let exact = compiled.iter().all(|s| !s.is_every() && !s.is_template());
     let grants: Vec<Arc<Selector>> = claims
         .subscribe()

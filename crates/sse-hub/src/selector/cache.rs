@@ -42,7 +42,8 @@ const SHARDS: usize = 16;
 /// template such as `https://example.com/shelves/{s}/books/{id}{?page}`
 /// about 9 KiB, plus about 23 KiB of matching state once it has matched
 /// (per thread matching it at the same time); one at the compiled size
-/// bound of [`Selector::new`] about 78 KiB plus 36 KiB. A match result
+/// bound of [`Selector::new`] about 78 KiB plus at most 32 KiB, the bound
+/// the matching state is compiled with. A match result
 /// holds a copy of its topic (the template's string is shared): about
 /// 150 bytes for a 30-byte topic.
 ///

@@ -141,6 +141,16 @@ impl Selector {
         &self.raw
     }
 
+    /// The heap bytes this selector may hold besides its string: for a URI
+    /// template, its compiled program and one thread's matching state at
+    /// its bound (32 KiB); none for `*` and exact selectors.
+    pub fn heap_bytes(&self) -> usize {
+        match &self.kind {
+            Kind::Template(template) => template.heap_bytes(),
+            Kind::Every | Kind::Exact => 0,
+        }
+    }
+
     /// Whether this is `*`, which matches every topic.
     pub fn is_every(&self) -> bool {
         matches!(self.kind, Kind::Every)
