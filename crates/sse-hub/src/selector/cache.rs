@@ -90,6 +90,11 @@ impl SelectorCache {
     /// [`new`](SelectorCache::new) keeps.
     pub const DEFAULT_RESULTS: usize = 100_000;
 
+    /// The longest topic whose match results are remembered: 1 KiB, far
+    /// above the IRIs topics are, so that publishers' topics of up to a
+    /// request body's size cannot make the results hold gigabytes.
+    pub const MAX_CACHED_TOPIC: usize = 1024;
+
     /// A cache with the default bounds.
     pub fn new() -> SelectorCache {
         SelectorCache::with_capacity(
@@ -146,8 +151,14 @@ impl SelectorCache {
 
     /// Whether `topic` matches `selector`, as [`Selector::matches`], with a
     /// template's answer remembered for the next caller.
+    /// A topic longer than [`MAX_CACHED_TOPIC`](SelectorCache::MAX_CACHED_TOPIC)
+    /// bytes is matched without being remembered, so that the results held
+    /// stay within their count times that length.
     pub fn matches(&self, selector: &Selector, topic: &str) -> bool {
-        if !selector.is_template() || selector.as_str() == topic {
+        if !selector.is_template()
+            || selector.as_str() == topic
+            || topic.len() > SelectorCache::MAX_CACHED_TOPIC
+        {
             return selector.matches(topic);
         }
         let inner = &*self.inner;
@@ -491,6 +502,18 @@ mod tests {
         // Full, every shard at its share of the capacity.
         assert_eq!(cache.cached_selectors(), 40);
         assert_eq!(cache.cached_results(), 100);
+    }
+
+    #[test]
+    fn c3_a_long_topic_is_matched_without_being_remembered() {
+        let cache = SelectorCache::new();
+        let selector = cache.selector("/books/{id}");
+        let long = format!("/books/{}", "1".repeat(SelectorCache::MAX_CACHED_TOPIC));
+        assert!(cache.matches(&selector, &long));
+        assert!(!cache.matches(&selector, &format!("{long}/x")));
+        assert_eq!(cache.cached_results(), 0);
+        assert!(cache.matches(&selector, "/books/1"));
+        assert_eq!(cache.cached_results(), 1);
     }
 
     #[test]
