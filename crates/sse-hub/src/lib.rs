@@ -17,7 +17,7 @@ pub use crate::subscriptions::{
     ActiveSubscription, Announcer, DEFAULT_PRESENCE_TTL, LocalPresence, Presence, PresenceError,
     PresenceFuture, RedisPresence, RedisPresenceBuilder,
 };
-pub use crate::update::{FormError, FormLimits, Update};
+pub use crate::update::{DEFAULT_MAX_FIELD, FormError, FormLimits, Update};
 
 /// The largest publish body the hub reads unless configured, 1 MiB (the
 /// reference hub's): a larger one is answered `413`.

@@ -96,6 +96,10 @@ struct Options {
     /// The largest publish body, in bytes.
     #[arg(long, env = "SSE_HUB_MAX_BODY", default_value_t = sse_hub::DEFAULT_MAX_BODY)]
     max_body: usize,
+    /// The longest field of a publish, in bytes, but `data` (whose bound
+    /// is the body's): each topic, `id`, `type`, `retry`.
+    #[arg(long, env = "SSE_HUB_MAX_FIELD", default_value_t = sse_hub::DEFAULT_MAX_FIELD)]
+    max_field: usize,
     /// The most topics an update may have.
     #[arg(long, env = "SSE_HUB_MAX_TOPICS", default_value_t = 1000)]
     max_topics: usize,
@@ -166,7 +170,7 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     config.max_body = options.max_body;
     config.form = FormLimits {
         max_topics: options.max_topics,
-        max_field: options.max_body,
+        max_field: options.max_field,
     };
     config.max_selectors = options.max_selectors;
     config.max_template_bytes = options.max_template_bytes;

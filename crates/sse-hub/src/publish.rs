@@ -52,11 +52,20 @@ impl<P: Provider> Hub<P> {
         }
         let body = match to_bytes(body, inner.config.max_body).await {
             Ok(body) => body,
-            Err(_) => {
+            Err(error) if is_too_long(&error) => {
                 return bad(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "publish",
                     format_args!("the body is larger than {} bytes", inner.config.max_body),
+                );
+            }
+            // The client went away or sent a broken body: nothing is
+            // published, and what is said and counted is not "too large".
+            Err(error) => {
+                return bad(
+                    StatusCode::BAD_REQUEST,
+                    "publish",
+                    format_args!("the body could not be read: {error}"),
                 );
             }
         };
@@ -101,6 +110,19 @@ impl<P: Provider> Hub<P> {
             }
         }
     }
+}
+
+/// Whether reading a body failed for its length, rather than for the
+/// connection or the body's encoding.
+fn is_too_long(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = source {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 /// An ID for an update that came without one (row B4): `urn:uuid:` and a

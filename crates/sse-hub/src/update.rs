@@ -9,17 +9,23 @@ use std::{fmt, time::Duration};
 pub struct FormLimits {
     /// The most `topic` fields (row B11; the reference hub takes 1,000).
     pub max_topics: usize,
-    /// The most bytes of one field's value, after decoding.
+    /// The most bytes of a field's value, after decoding, for every field
+    /// but `data` (the topics, `id`, `type`, `retry`), whose bound is the
+    /// body's.
     pub max_field: usize,
 }
 
+/// The longest field but `data` a [`FormLimits::default`] takes: 8 KiB,
+/// four times the longest URL browsers and proxies pass on everywhere.
+pub const DEFAULT_MAX_FIELD: usize = 8 << 10;
+
 impl Default for FormLimits {
-    /// 1,000 topics, fields up to the body limit (1 MiB, the reference
-    /// hub's).
+    /// 1,000 topics (the reference hub's limit), fields but `data` up to
+    /// [`DEFAULT_MAX_FIELD`].
     fn default() -> FormLimits {
         FormLimits {
             max_topics: 1000,
-            max_field: crate::DEFAULT_MAX_BODY,
+            max_field: DEFAULT_MAX_FIELD,
         }
     }
 }
@@ -66,8 +72,9 @@ pub enum FormError {
     /// A `topic` under the hub's own namespace, which only the hub
     /// publishes to (its subscription events; row B10).
     ReservedTopic(String),
-    /// An `id` starting with `#` (row B4), or one an event cannot carry
-    /// (a line break or NUL; row B5).
+    /// An `id` starting with `#` (row B4), `earliest` (the cursor of the
+    /// whole history, row F5), or one an event cannot carry (a line break
+    /// or NUL; row B5).
     InvalidId(String),
     /// A `type` an event cannot carry: a line break (row B5).
     InvalidType(String),
@@ -88,7 +95,8 @@ impl fmt::Display for FormError {
             }
             FormError::InvalidId(id) => write!(
                 f,
-                "id {id:?} is not usable: it must not start with '#' nor hold a line break or NUL"
+                "id {id:?} is not usable: it must not be \"earliest\", start with '#' \
+                 nor hold a line break or NUL"
             ),
             FormError::InvalidType(event) => {
                 write!(
@@ -126,7 +134,7 @@ impl Update {
             retry: None,
         };
         for (name, value) in form_urlencoded::parse(body) {
-            if value.len() > limits.max_field {
+            if value.len() > limits.max_field && name != "data" {
                 return Err(FormError::FieldTooLong {
                     field: name.into_owned(),
                     max: limits.max_field,
@@ -146,9 +154,14 @@ impl Update {
                 }
                 "data" => update.data = value.into_owned(),
                 "private" => update.private = true,
+                // An empty `id` is none: the hub makes one, as for an
+                // update without the field, rather than an event that
+                // resets its subscribers' last event ID.
+                "id" if value.is_empty() => update.id = None,
                 "id" => {
                     let id = value.into_owned();
-                    if id.starts_with('#') {
+                    // `earliest` is the cursor of all the history (row F5).
+                    if id.starts_with('#') || id == "earliest" {
                         return Err(FormError::InvalidId(id));
                     }
                     match EventId::try_from(id.as_str()) {
@@ -248,7 +261,7 @@ mod tests {
     }
 
     #[test]
-    fn b4_an_id_is_kept_unless_it_starts_with_a_hash_or_breaks_a_line() {
+    fn b4_f5_an_id_is_kept_unless_empty_earliest_or_it_starts_with_a_hash_or_breaks_a_line() {
         assert_eq!(form("topic=t&id=urn:a").unwrap().id.unwrap(), "urn:a");
         assert!(matches!(
             form("topic=t&id=%23frag"),
@@ -258,6 +271,13 @@ mod tests {
             form("topic=t&id=a%0Ab"),
             Err(FormError::InvalidId(_))
         ));
+        assert!(matches!(
+            form("topic=t&id=earliest"),
+            Err(FormError::InvalidId(_))
+        ));
+        // Empty, it is none: the hub makes one.
+        assert_eq!(form("topic=t&id=").unwrap().id, None);
+        assert_eq!(form("topic=t&id=urn:a&id=").unwrap().id, None);
     }
 
     #[test]
@@ -303,10 +323,16 @@ mod tests {
             Err(FormError::TooManyTopics { max: 2 })
         );
         assert!(matches!(
-            parse("topic=a&data=123456"),
+            parse("topic=a&id=123456"),
             Err(FormError::FieldTooLong { .. })
         ));
-        assert!(parse("topic=a&topic=b&data=12345").is_ok());
+        assert!(matches!(
+            parse("topic=abcdef"),
+            Err(FormError::FieldTooLong { .. })
+        ));
+        assert!(parse("topic=a&topic=b&id=12345").is_ok());
+        // The data's bound is the body's.
+        assert!(parse("topic=a&data=123456789").is_ok());
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! What one request may make the hub hold or keep, over real sockets: a
+//! What one request may make the hub hold or do, over real sockets: a
 //! subscription's URI templates within a budget of compiled bytes (rows
-//! C1, C3).
+//! C1, C3); a publish's fields (rows B4, B11) and a body that does not
+//! come whole.
 
 mod common;
 
-use common::{Events, open, publish, serve, subscribers};
+use common::{Events, open, post, publish, publisher, serve, subscribers};
 use sse_hub::HubConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn anonymous() -> HubConfig {
     let mut config = HubConfig::default();
@@ -64,4 +66,58 @@ async fn c1_c3_twenty_realistic_templates_are_served_and_a_repeated_one_counts_o
     let same = std::iter::repeat_n("/a/{id}", 500);
     let response = open(&served, &query(same), None).await;
     assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn b4_f5_an_empty_id_gets_one_made_by_the_hub_and_earliest_is_refused() {
+    let served = serve(anonymous()).await;
+    let mut events = Events::new(open(&served, "topic=t", None).await);
+    subscribers(&served, 1).await;
+    let id = publish(&served, &[("topic", "t"), ("id", ""), ("data", "a")]).await;
+    assert!(id.starts_with("urn:uuid:"), "{id:?}");
+    let event = events.next().await;
+    assert_eq!(event.last_event_id().as_str(), id);
+
+    let response = post(
+        &served,
+        &publisher(&["t"]),
+        &[("topic", "t"), ("id", "earliest")],
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("earliest"));
+    assert!(events.is_quiet().await);
+}
+
+#[tokio::test]
+async fn b11_a_topic_over_the_field_limit_is_refused_and_data_is_bounded_by_the_body() {
+    let served = serve(anonymous()).await;
+    let token = publisher(&["*"]);
+    let long = format!("/{}", "t".repeat(sse_hub::DEFAULT_MAX_FIELD));
+    let response = post(&served, &token, &[("topic", &long)]).await;
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("topic field"));
+    let data = "d".repeat(100_000);
+    let response = post(&served, &token, &[("topic", "t"), ("data", &data)]).await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_publish_whose_body_stops_short_is_a_bad_request_not_one_too_large() {
+    let served = serve(anonymous()).await;
+    let mut socket = tokio::net::TcpStream::connect(served.addr).await.unwrap();
+    let head = format!(
+        "POST /.well-known/mercure HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\n\
+         content-type: application/x-www-form-urlencoded\r\ncontent-length: 1000\r\n\r\n\
+         topic=t&data=",
+        served.addr,
+        publisher(&["t"])
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    // The rest never comes: the client stops sending.
+    socket.shutdown().await.unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("could not be read"), "{answer}");
 }
