@@ -78,9 +78,14 @@ impl<P: Provider> Hub<P> {
         };
         let subscription = subscription(&selectors, compiled, &claims, &inner.selectors);
         let mut session = Session::new(subscription).position_header(LAST_EVENT_ID);
-        // Row A8: the stream ends when the token does.
+        // Row A8: the stream ends when the token does. A token past its
+        // `exp` but within the clock leeway is refused here: its stream
+        // would end at once, and the client would reconnect in a loop.
         if let Some(at) = claims.expires_at() {
-            let left = at.duration_since(SystemTime::now()).unwrap_or_default();
+            let now = SystemTime::now();
+            let Ok(left) = at.duration_since(now) else {
+                return refused("subscription", &AuthError::Expired { at, now });
+            };
             session = session.until(Instant::now() + left);
         }
         metrics::counter!("sse_hub_subscriptions_total").increment(1);

@@ -1,12 +1,16 @@
 //! What one request may make the hub hold or do, over real sockets: a
 //! subscription's URI templates within a budget of compiled bytes (rows
 //! C1, C3); a publish's fields (rows B4, B11) and a body that does not
-//! come whole.
+//! come whole; a subscriber's token within the clock leeway past its `exp`
+//! (row A8).
 
 mod common;
 
-use common::{Events, open, post, publish, publisher, serve, subscribers};
+use common::{Events, SUBSCRIBER_SECRET, open, post, publish, publisher, serve, subscribers};
+use jsonwebtoken::{EncodingKey, Header, encode};
+use serde_json::json;
 use sse_hub::HubConfig;
+use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn anonymous() -> HubConfig {
@@ -120,4 +124,30 @@ async fn a_publish_whose_body_stops_short_is_a_bad_request_not_one_too_large() {
     socket.read_to_string(&mut answer).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("could not be read"), "{answer}");
+}
+
+#[tokio::test]
+async fn a8_a_subscribers_token_past_its_exp_is_refused_within_the_leeway_too() {
+    let served = serve(HubConfig::default()).await;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = |exp: u64| json!({ "exp": exp, "mercure": { "subscribe": ["*"] } });
+    let sign = |exp: u64| {
+        encode(
+            &Header::default(),
+            &claims(exp),
+            &EncodingKey::from_secret(SUBSCRIBER_SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    // Two seconds ago: within the five seconds' leeway a publisher gets.
+    let response = open(&served, "topic=t", Some(&sign(now - 2))).await;
+    assert_eq!(response.status(), 401);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+    assert!(response.text().await.unwrap().contains("expired"));
+    let response = open(&served, "topic=t", Some(&sign(now + 60))).await;
+    assert_eq!(response.status(), 200);
 }

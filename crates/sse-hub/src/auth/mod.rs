@@ -53,7 +53,9 @@
 //! public key as the secret are refused before any signature is checked.
 //! `exp` and `nbf` are checked when present, with a
 //! [leeway](DEFAULT_LEEWAY) of five seconds; a float `exp` (Symfony's) and a
-//! missing `exp` (0.x clients') are accepted.
+//! missing `exp` (0.x clients') are accepted. A subscriber's stream ends at
+//! its token's `exp`, so the hub refuses a subscriber's token past it,
+//! leeway or not.
 //!
 //! # Grants
 //!
