@@ -1,13 +1,21 @@
 //! The `sse-hub` binary as a user runs it: the development mode's printed
 //! `curl` commands work as printed, `--help` lists the options with their
 //! environment variables, a bad key stops it with a message, Ctrl-C ends
-//! it.
+//! it, HTTPS with its certificate files.
 
 mod common;
 
-use common::nodes::{Running, spawn};
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use common::{
+    Events, PUBLISHER_SECRET, SUBSCRIBER_SECRET,
+    nodes::{Running, post_to, spawn},
+    publisher, subscriber,
+};
+use reqwest::Version;
 use std::{
+    fmt::Write as _,
     io::{BufReader, Read},
+    path::Path,
     process::{ChildStdout, Command, Stdio},
     sync::mpsc,
     thread,
@@ -191,4 +199,98 @@ fn a6_http2_in_the_clear_with_prior_knowledge_and_http1_on_one_port() {
         assert_eq!(String::from_utf8_lossy(&head.stdout), version, "{flag}");
     }
     assert!(interrupt(&mut hub).success());
+}
+
+/// `der` in PEM, as `label` (`CERTIFICATE`, `PRIVATE KEY`).
+fn pem(label: &str, der: &[u8]) -> String {
+    let base64 = STANDARD.encode(der);
+    let mut pem = format!("-----BEGIN {label}-----\n");
+    for line in base64.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).unwrap());
+        pem.push('\n');
+    }
+    writeln!(pem, "-----END {label}-----").unwrap();
+    pem
+}
+
+#[tokio::test]
+async fn a6_d9_https_from_certificate_files_over_http2_and_http1_with_tokens() {
+    let (cert, key) = sse_testkit::tls::certificate();
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sse-hub-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, pem("CERTIFICATE", &cert)).unwrap();
+    std::fs::write(&key_file, pem("PRIVATE KEY", key.secret_der())).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sse-hub"));
+    command
+        .args(["--addr", "127.0.0.1:0", "--tls-cert"])
+        .arg(&cert_file)
+        .arg("--tls-key")
+        .arg(&key_file)
+        .env("MERCURE_PUBLISHER_JWT_KEY", PUBLISHER_SECRET)
+        .env("MERCURE_SUBSCRIBER_JWT_KEY", SUBSCRIBER_SECRET);
+    let (mut hub, lines, _stdout) = spawn(command);
+    let url = lines
+        .last()
+        .unwrap()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+
+    let trusting = || {
+        reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_der(&cert).unwrap())
+    };
+    // ALPN offers h2 first; the other client offers HTTP/1.1 alone.
+    let clients = [
+        (trusting().build().unwrap(), Version::HTTP_2),
+        (trusting().http1_only().build().unwrap(), Version::HTTP_11),
+    ];
+    // Private updates, so that a stream gets them only if the hub read
+    // the subscriber's token sent over TLS.
+    let token = subscriber(&["/books/{id}"]);
+    let mut streams = Vec::new();
+    for (client, version) in &clients {
+        let response = client
+            .get(format!("{url}?topic=/books/1"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.version(), *version);
+        streams.push(Events::new(response));
+    }
+    // The stream is subscribed once its response head came: publish now.
+    let token = publisher(&["/books/{id}"]);
+    let mut ids = Vec::new();
+    for (client, version) in &clients {
+        let data = format!("{version:?}");
+        let form = [("topic", "/books/1"), ("private", "on"), ("data", &data)];
+        let response = post_to(client, &url, &token, &form).await.unwrap();
+        assert_eq!(
+            (response.status().as_u16(), response.version()),
+            (200, *version)
+        );
+        ids.push((data, response.text().await.unwrap()));
+    }
+    for events in &mut streams {
+        let mut got = Vec::new();
+        for _ in 0..ids.len() {
+            let event = events.next().await;
+            got.push((
+                event.data().to_owned(),
+                event.last_event_id().as_str().to_owned(),
+            ));
+        }
+        assert_eq!(got, ids);
+    }
+    drop(streams);
+    drop(clients);
+    // Waited for off the runtime, which closes the clients' connections
+    // meanwhile: the hub's stop waits for them.
+    let stopped = tokio::task::spawn_blocking(move || interrupt(&mut hub));
+    assert!(stopped.await.unwrap().success());
+    std::fs::remove_dir_all(&dir).unwrap();
 }

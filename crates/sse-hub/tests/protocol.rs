@@ -4,12 +4,15 @@
 
 mod common;
 
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use common::{
     Events, PUBLISHER_SECRET, client, open, post, publish, publisher, serve, subscriber,
     subscribers, token,
 };
+use futures_util::StreamExt;
 use serde_json::json;
 use sse_hub::HubConfig;
+use std::time::Duration;
 
 fn anonymous() -> HubConfig {
     let mut config = HubConfig::default();
@@ -65,6 +68,9 @@ async fn b4_b5_b6_the_publishers_id_type_and_retry_are_kept() {
     let served = serve(anonymous()).await;
     let mut events = Events::new(open(&served, "topic=t", None).await);
     subscribers(&served, 1).await;
+    // The same stream as bytes: `retry` is no field of a parsed event.
+    let mut text = open(&served, "topic=t", None).await.bytes_stream();
+    subscribers(&served, 2).await;
     let id = publish(
         &served,
         &[
@@ -82,6 +88,17 @@ async fn b4_b5_b6_the_publishers_id_type_and_retry_are_kept() {
         (event.event_type(), event.last_event_id().as_str()),
         ("update", "/books/1/v2")
     );
+    let mut written = String::new();
+    while !written.contains("\n\n") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), text.next())
+            .await
+            .expect("bytes within 10 s")
+            .unwrap()
+            .unwrap();
+        written.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let lines: Vec<&str> = written.lines().collect();
+    assert!(lines.contains(&"retry: 1500"), "{written:?}");
 }
 
 #[tokio::test]
@@ -137,6 +154,94 @@ async fn d5_refused_tokens_say_why() {
     let response = client().post(served.url()).send().await.unwrap();
     assert_eq!(response.status(), 401);
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
+}
+
+/// POSTs an update with each token of `refused` (and what its `401` must
+/// say) while a subscriber of every topic listens, then a granted update:
+/// the subscriber's first event is that one, so none of the refused was
+/// dispatched.
+async fn refused_and_not_dispatched(served: &common::Served, refused: &[(&str, &[&str])]) {
+    let mut events = Events::new(open(served, "topic=*", None).await);
+    subscribers(served, 1).await;
+    for (token, says) in refused {
+        let response = post(served, token, &[("topic", "t"), ("data", "refused")]).await;
+        assert_eq!(response.status(), 401, "{says:?}");
+        let header = response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(header.starts_with("Bearer "), "{header}");
+        assert!(header.contains("error=\"invalid_token\""), "{header}");
+        assert!(header.contains("error_description=\""), "{header}");
+        let body = response.text().await.unwrap();
+        for said in *says {
+            assert!(header.contains(said), "{said} in {header}");
+            assert!(body.contains(said), "{said} in {body}");
+        }
+    }
+    publish(served, &[("topic", "t"), ("data", "granted")]).await;
+    assert_eq!(events.data(1).await, ["granted"]);
+}
+
+#[tokio::test]
+async fn d5_an_unsigned_token_alg_none_is_refused_and_not_dispatched() {
+    let served = serve(anonymous()).await;
+    let part = |json: serde_json::Value| URL_SAFE_NO_PAD.encode(json.to_string());
+    let claims = part(json!({ "mercure": { "publish": ["*"] } }));
+    let unsigned = format!("{}.{claims}.", part(json!({ "alg": "none", "typ": "JWT" })));
+    // The name's case does not make it another algorithm.
+    let upper = format!("{}.{claims}.", part(json!({ "alg": "NONE" })));
+    refused_and_not_dispatched(
+        &served,
+        &[(&unsigned, &["alg none"]), (&upper, &["alg none"])],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn d5_a_token_of_another_algorithm_than_the_keys_is_refused_and_not_dispatched() {
+    let served = serve(anonymous()).await;
+    // The right secret, so that only the algorithm is wrong.
+    let hs384 = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS384),
+        &json!({ "mercure": { "publish": ["*"] } }),
+        &jsonwebtoken::EncodingKey::from_secret(PUBLISHER_SECRET.as_bytes()),
+    )
+    .unwrap();
+    refused_and_not_dispatched(&served, &[(&hs384, &["HS384", "HS256"])]).await;
+}
+
+#[tokio::test]
+async fn b4_b6_an_id_with_a_hash_or_a_retry_not_a_number_gets_400_and_not_dispatched() {
+    let served = serve(anonymous()).await;
+    let mut events = Events::new(open(&served, "topic=t", None).await);
+    subscribers(&served, 1).await;
+    let token = publisher(&["t"]);
+    for (field, value) in [("id", "#frag"), ("retry", "abc")] {
+        let response = post(
+            &served,
+            &token,
+            &[("topic", "t"), (field, value), ("data", "x")],
+        )
+        .await;
+        assert_eq!(response.status(), 400, "{field}={value}");
+        let reason = response.text().await.unwrap();
+        assert!(reason.contains(value), "{field}={value}: {reason}");
+    }
+    publish(&served, &[("topic", "t"), ("data", "kept")]).await;
+    assert_eq!(events.data(1).await, ["kept"]);
+}
+
+#[tokio::test]
+async fn healthz_answers_200_ok() {
+    let served = serve(HubConfig::default()).await;
+    let response = client()
+        .get(format!("http://{}/healthz", served.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap().trim_end(), "ok");
 }
 
 #[tokio::test]

@@ -1,13 +1,14 @@
-//! The stream itself (rows A1-A5, C7): where the hub answers, `HEAD`, the
-//! event-stream format, keep-alive comments, and selectors that never
-//! grant private updates.
+//! The stream itself (rows A1-A5, A8, C7): where the hub answers, `HEAD`,
+//! the event-stream format, keep-alive comments, the end at the token's
+//! `exp`, and selectors that never grant private updates.
 
 mod common;
 
-use common::{Events, client, open, publish, serve, subscriber, subscribers};
+use common::{Events, SUBSCRIBER_SECRET, client, open, publish, serve, subscriber, subscribers};
 use futures_util::StreamExt;
+use serde_json::json;
 use sse_hub::HubConfig;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn anonymous() -> HubConfig {
     let mut config = HubConfig::default();
@@ -81,4 +82,38 @@ async fn c7_selectors_never_grant_private_updates() {
     .await;
     publish(&served, &[("topic", "/private/1"), ("data", "yes")]).await;
     assert_eq!(selected.data(1).await, ["yes"]);
+}
+
+#[tokio::test]
+async fn a8_the_stream_ends_at_the_tokens_exp() {
+    // Without active subscriptions: the stream's own deadline, not the
+    // end of a tracked subscription.
+    let served = serve(HubConfig::default()).await;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let exp = now.as_secs() + 2;
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({ "mercure": { "subscribe": [] }, "exp": exp }),
+        &jsonwebtoken::EncodingKey::from_secret(SUBSCRIBER_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let mut events = Events::new(open(&served, "topic=t", Some(&token)).await);
+    subscribers(&served, 1).await;
+    publish(&served, &[("topic", "t"), ("data", "before exp")]).await;
+    assert_eq!(events.data(1).await, ["before exp"]);
+    let after = events.next_or_end().await;
+    assert!(after.is_none(), "only the end after the update: {after:?}");
+    let ended = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let exp = Duration::from_secs(exp);
+    assert!(
+        ended >= exp - Duration::from_secs(1),
+        "ended {:?} before exp",
+        exp - ended
+    );
+    assert!(
+        ended <= exp + Duration::from_secs(3),
+        "ended {:?} after exp",
+        ended - exp
+    );
+    subscribers(&served, 0).await;
 }
