@@ -305,6 +305,10 @@ async fn serve<P: sse_codec::Provider>(
     Ok(())
 }
 
+/// How long a shutdown whose connections took the whole deadline still
+/// waits for the subscription events of the streams that did end.
+const ANNOUNCE_GRACE: Duration = Duration::from_secs(1);
+
 /// The most bytes hyper buffers per HTTP/1 connection (hyper's own default
 /// is about 400 KiB): a request head or a chunk of a publish body fits, and
 /// an idle subscriber's connection stays small.
@@ -387,7 +391,8 @@ async fn stop_signal() {
 /// Serves `app` on `listener` (HTTP/1.1 and HTTP/2, each connection in a
 /// task of its own) until Ctrl-C or SIGTERM; then ends the event streams
 /// and gives the connections, and after them the subscription events they
-/// owe, [`SHUTDOWN_DEADLINE`] in all.
+/// owe, [`SHUTDOWN_DEADLINE`] in all (the events [`ANNOUNCE_GRACE`] more
+/// when the connections took it all).
 async fn until_stopped<L>(
     mut listener: L,
     app: axum::Router,
@@ -435,18 +440,20 @@ async fn until_stopped<L>(
     }
     tracing::info!("stopping: ending the streams");
     (stop.shutdown)();
-    let mut deadline = std::pin::pin!(tokio::time::sleep(SHUTDOWN_DEADLINE));
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = &mut deadline => {
-            tracing::warn!("some connections did not close in time: cut");
-            return;
-        }
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_DEADLINE;
+    if tokio::time::timeout_at(deadline, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not close in time: cut");
     }
-    tokio::select! {
-        () = stop.announced => {}
-        () = &mut deadline => {
-            tracing::warn!("the end of some subscriptions was not published in time");
-        }
+    // What the closed streams owe is published even when other connections
+    // had to be cut: for a second past the deadline at most.
+    let announce_by = deadline.max(tokio::time::Instant::now() + ANNOUNCE_GRACE);
+    if tokio::time::timeout_at(announce_by, stop.announced)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the end of some subscriptions was not published in time");
     }
 }

@@ -294,3 +294,57 @@ async fn a6_d9_https_from_certificate_files_over_http2_and_http1_with_tokens() {
     assert!(stopped.await.unwrap().success());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_stop_cuts_a_subscriber_that_never_reads_at_its_deadline() {
+    use std::io::Write;
+    let (mut hub, lines, _stdout) = start(&["--addr", "127.0.0.1:0", "--anonymous"]);
+    let url = lines
+        .last()
+        .unwrap()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let token = command(&lines, "publisher token:").to_owned();
+    let authority = url
+        .strip_prefix("http://")
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    // Subscribes, and never reads a byte of the stream.
+    let mut stalled = std::net::TcpStream::connect(&authority).unwrap();
+    write!(
+        stalled,
+        "GET /.well-known/mercure?topic=t HTTP/1.1\r\nhost: {authority}\r\n\r\n"
+    )
+    .unwrap();
+    // 4 MB of updates: more than the socket buffers on both sides hold,
+    // so that the hub is left writing to it.
+    let data = std::env::temp_dir().join(format!("sse-hub-stall-{}", std::process::id()));
+    std::fs::write(&data, format!("topic=t&data={}", "x".repeat(100_000))).unwrap();
+    for _ in 0..40 {
+        let published = Command::new("curl")
+            .args(["-s", "-f", "-o", "/dev/null", "-H"])
+            .arg(format!("Authorization: Bearer {token}"))
+            .arg("--data-binary")
+            .arg(format!("@{}", data.display()))
+            .arg(&url)
+            .status()
+            .unwrap();
+        assert!(published.success());
+    }
+    std::fs::remove_file(&data).unwrap();
+
+    let stopped = std::time::Instant::now();
+    let status = interrupt(&mut hub);
+    let took = stopped.elapsed();
+    assert!(status.success(), "{status}");
+    // The shutdown's 5 s deadline, and not much more.
+    assert!(
+        (Duration::from_secs(4)..Duration::from_secs(8)).contains(&took),
+        "{took:?}"
+    );
+    drop(stalled);
+}
