@@ -228,6 +228,8 @@ impl<P: Provider> Hub<P> {
             .expose_headers([
                 header::LINK,
                 header::HeaderName::from_static("last-event-id"),
+                // Why a token was refused (row D4), for the page to say.
+                header::WWW_AUTHENTICATE,
             ])
     }
 

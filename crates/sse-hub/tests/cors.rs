@@ -131,6 +131,30 @@ async fn a7_an_allowed_origins_stream_and_publish_carry_credentials_and_expose_l
 }
 
 #[tokio::test]
+async fn a7_d4_a_page_can_read_why_its_token_was_refused() {
+    let served = serve(cors(&[APP])).await;
+    let refused = client()
+        .post(served.url())
+        .header("origin", APP)
+        .bearer_auth(publisher(&["other"]))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("topic=t&data=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(refused.headers()["access-control-allow-origin"], APP);
+    assert!(
+        list(&refused, "access-control-expose-headers")
+            .iter()
+            .any(|h| h == "www-authenticate"),
+        "fetch shows a page only the headers it is allowed to read"
+    );
+    let challenge = refused.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.contains("insufficient_scope"), "{challenge}");
+}
+
+#[tokio::test]
 async fn a7_a_disallowed_origin_gets_no_cors_headers() {
     let served = serve(cors(&[APP])).await;
     // Near misses of the allowed origin are other origins.
