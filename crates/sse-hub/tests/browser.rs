@@ -17,7 +17,8 @@
 //!   publish origin and not from another (D8); the `authorization` query
 //!   parameter, winning over the cookie (D1, D2);
 //! - a page on an origin that is not allowed can neither read a stream nor
-//!   publish.
+//!   publish;
+//! - the README's `EventSource` snippet, run as written.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`scripts/test.sh`
 //! installs them) and, for the Redis runs, `redis-server`.
@@ -480,6 +481,66 @@ async fn run(site: Site) {
             .all(|(_, version)| *version == site.transport.version()),
         "{requests:?}"
     );
+}
+
+/// The README's `EventSource` snippet, from its Hub section, with the hub's
+/// URL in place of the one it names.
+fn readme_snippet(hub: &str) -> String {
+    let readme = include_str!("../../../README.md");
+    let hub_section = &readme[readme.find("\n## Hub\n").expect("a Hub section")..];
+    let start = hub_section.find("```js\n").expect("a js snippet") + "```js\n".len();
+    let end = start + hub_section[start..].find("```").unwrap();
+    let snippet = &hub_section[start..end];
+    let named = "http://127.0.0.1:3000/.well-known/mercure";
+    assert!(snippet.contains(named), "{snippet}");
+    snippet.replace(named, hub)
+}
+
+/// The README's snippet in a page on an allowed origin, its `console.log`
+/// kept: it logs an update published to a topic its template matches.
+async fn readme(site: &Site) {
+    let browser = Browser::start().await;
+    browser.open(&format!("{}/", site.origins[0])).await;
+    let script = format!(
+        "window.readmeLogged = [];
+         const console = {{ log: (value) => window.readmeLogged.push(value) }};
+         {}
+         window.readmeStream = updates;",
+        readme_snippet(&site.hub)
+    );
+    browser.run(&script).await;
+    browser
+        .until(
+            "the README's stream open",
+            "return window.readmeStream.readyState === EventSource.OPEN;",
+        )
+        .await;
+    let page = Page {
+        browser: &browser,
+        hub: &site.hub,
+    };
+    let publisher = token(json!({ "publish": ["*"] }));
+    page.publish(
+        &[
+            ("topic", "https://example.com/books/1"),
+            ("data", r#"{"title":"Dune"}"#),
+        ],
+        Auth::Bearer(&publisher),
+    )
+    .await;
+    let logged = browser
+        .until(
+            "the update logged",
+            "return window.readmeLogged.length > 0 && window.readmeLogged;",
+        )
+        .await;
+    assert_eq!(logged, json!([{ "title": "Dune" }]));
+    browser.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_c2_readmes_eventsource_snippet_works_as_written() {
+    readme(&Site::start(joe(), Transport::Http1).await).await;
 }
 
 fn joe() -> Joe {
