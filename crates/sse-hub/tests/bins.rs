@@ -138,6 +138,44 @@ fn a_bad_key_stops_it_with_a_message() {
 }
 
 #[test]
+fn an_algorithm_without_its_key_stops_it_rather_than_starting_the_development_mode() {
+    for variable in ["MERCURE_PUBLISHER_JWT_ALG", "MERCURE_SUBSCRIBER_JWT_ALG"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_sse-hub"))
+            .args(["--addr", "127.0.0.1:0"])
+            .env_remove("MERCURE_PUBLISHER_JWT_KEY")
+            .env_remove("MERCURE_SUBSCRIBER_JWT_KEY")
+            .env(variable, "RS256")
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{variable}");
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(!stdout.contains("DEVELOPMENT MODE"), "{stdout}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.contains(&format!("{variable} is set but")),
+            "{stderr}"
+        );
+    }
+    // With the publishers' key only, subscribers' tokens are verified with
+    // it, in its algorithm.
+    let (mut hub, lines, _stdout) = {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sse-hub"));
+        command
+            .args(["--addr", "127.0.0.1:0"])
+            .env(
+                "MERCURE_PUBLISHER_JWT_KEY",
+                "a secret of at least 32 bytes, for HS384",
+            )
+            .env("MERCURE_PUBLISHER_JWT_ALG", "HS384")
+            .env_remove("MERCURE_SUBSCRIBER_JWT_KEY")
+            .env_remove("MERCURE_SUBSCRIBER_JWT_ALG");
+        spawn(command)
+    };
+    assert!(!lines[0].starts_with("DEVELOPMENT MODE"), "{lines:?}");
+    assert!(interrupt(&mut hub).success());
+}
+
+#[test]
 fn metrics_count_updates_refusals_and_joes_messages() {
     let (mut hub, lines, _stdout) = start(&["--addr", "127.0.0.1:0"]);
     let publish = command(&lines, "Publish:");
