@@ -170,8 +170,13 @@ impl<P: Provider> Hub<P> {
     /// text of the recorder installed for the `metrics` facade, say), after
     /// setting the hub's gauge of open streams. The hub counts
     /// `sse_hub_updates_total` (by `private`), `sse_hub_subscriptions_total`,
-    /// `sse_hub_refused_total` (by `request` and `status`) and the gauge
-    /// `sse_hub_open_streams`; Joe adds its own (`sse_joe_*`).
+    /// `sse_hub_refused_total` (by `request` and `status`),
+    /// `sse_hub_publish_failures_total` (the provider's), the histogram
+    /// `sse_hub_publish_seconds` (the provider's part of each publish) and
+    /// the gauge `sse_hub_open_streams`; Joe adds its own (`sse_joe_*`, also
+    /// the Joe inside the Redis provider). The binary adds, on Redis,
+    /// `sse_redis_replays_total` (by `resume`: `exact`, `lost`) and the
+    /// gauge `sse_redis_reading` (1 while it reads the stream).
     pub fn metrics_route(
         &self,
         render: impl Fn() -> String + Clone + Send + Sync + 'static,

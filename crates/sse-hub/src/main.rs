@@ -194,6 +194,24 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
                 .build()
                 .await?;
             tracing::info!(url = %redis_url, key = options.redis_key, "updates and history on Redis");
+            // Its fan-out is counted by the Joe inside it (`sse_joe_*`);
+            // its resumes and its link to Redis, read at each scrape.
+            let render = {
+                let redis = redis.clone();
+                move || {
+                    let stats = redis.stats();
+                    metrics::counter!("sse_redis_replays_total", "resume" => "exact")
+                        .absolute(stats.replays_exact);
+                    metrics::counter!("sse_redis_replays_total", "resume" => "lost")
+                        .absolute(stats.replays_lost);
+                    metrics::gauge!("sse_redis_reading").set(if redis.is_reading() {
+                        1.0
+                    } else {
+                        0.0
+                    });
+                    render()
+                }
+            };
             let hub = if options.subscriptions {
                 let presence = RedisPresence::builder(redis_url.as_str())
                     .key(format!("{}:subscriptions", options.redis_key))

@@ -79,12 +79,16 @@ impl<P: Provider> Hub<P> {
         }
         let id = update.id.clone().unwrap_or_else(new_id);
         let message = update.message(id.clone());
-        match inner
+        let started = std::time::Instant::now();
+        let published = inner
             .server
             .provider()
             .publish_routed(message, update.routing())
-            .await
-        {
+            .await;
+        // The provider's part of a publish: Joe's lock, or Redis's round
+        // trip.
+        metrics::histogram!("sse_hub_publish_seconds").record(started.elapsed());
+        match published {
             Ok(()) => {
                 tracing::debug!(id = id.as_str(), topics = ?update.topics, "published");
                 let private = if update.private { "true" } else { "false" };
@@ -103,6 +107,7 @@ impl<P: Provider> Hub<P> {
                     StatusCode::BAD_GATEWAY
                 };
                 tracing::warn!(error = &error as &dyn std::error::Error, "publish failed");
+                metrics::counter!("sse_hub_publish_failures_total").increment(1);
                 // The provider's error says whether the update may have
                 // been stored (a broker that took it but did not answer in
                 // time): the answer claims nothing it does not.

@@ -252,6 +252,23 @@ async fn f5_f6_a_trimmed_or_foreign_id_gets_earliest_and_everything_retained() {
     for events in &mut resumed {
         assert_eq!(events.data(1).await, ["live"], "then live");
     }
+    // B's metrics count its two lost resumes (the trimmed ID and the
+    // foreign one), its link to Redis, and the provider's publishes.
+    let metrics = client
+        .get(format!("http://{}/metrics", b.addr()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        "sse_redis_replays_total{resume=\"lost\"} 2",
+        "sse_redis_reading 1",
+        "sse_hub_publish_seconds_count 250",
+    ] {
+        assert!(metrics.contains(expected), "{expected} in:\n{metrics}");
+    }
 }
 
 /// Rows F1-F4, F6, F7, F8 and B4-B6 on Redis: updates published through
