@@ -80,6 +80,8 @@ pub enum FormError {
     InvalidType(String),
     /// A `retry` that is not ASCII digits (row B6).
     InvalidRetry(String),
+    /// A name or value that is not UTF-8 once percent-decoded (row B1).
+    NotUtf8,
 }
 
 impl fmt::Display for FormError {
@@ -107,11 +109,38 @@ impl fmt::Display for FormError {
             FormError::InvalidRetry(retry) => {
                 write!(f, "retry {retry:?} is not a number of milliseconds")
             }
+            FormError::NotUtf8 => f.write_str("the form is not UTF-8 once percent-decoded"),
         }
     }
 }
 
 impl std::error::Error for FormError {}
+
+/// Whether every name and value of a form body is UTF-8 once
+/// percent-decoded (`+` decodes to a space, which is).
+fn is_utf8_form(body: &[u8]) -> bool {
+    let mut decoded = Vec::new();
+    body.split(|&b| b == b'&' || b == b'=').all(|part| {
+        decoded.clear();
+        let mut rest = part;
+        while let Some((&byte, tail)) = rest.split_first() {
+            match (byte, tail) {
+                (b'%', [high, low, tail @ ..])
+                    if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() =>
+                {
+                    let digit = |d: u8| (d as char).to_digit(16).unwrap_or(0) as u8;
+                    decoded.push(digit(*high) << 4 | digit(*low));
+                    rest = tail;
+                }
+                _ => {
+                    decoded.push(byte);
+                    rest = tail;
+                }
+            }
+        }
+        std::str::from_utf8(&decoded).is_ok()
+    })
+}
 
 /// The path under which the hub publishes its own updates (subscription
 /// events), refused as a publisher's topic.
@@ -133,6 +162,11 @@ impl Update {
             event: None,
             retry: None,
         };
+        // Decoding replaces what is not UTF-8: refused instead, so that an
+        // update is never published other than it was sent.
+        if !is_utf8_form(body) {
+            return Err(FormError::NotUtf8);
+        }
         for (name, value) in form_urlencoded::parse(body) {
             if value.len() > limits.max_field && name != "data" {
                 return Err(FormError::FieldTooLong {
@@ -333,6 +367,20 @@ mod tests {
         assert!(parse("topic=a&topic=b&id=12345").is_ok());
         // The data's bound is the body's.
         assert!(parse("topic=a&data=123456789").is_ok());
+    }
+
+    #[test]
+    fn b1_a_form_that_is_not_utf8_once_decoded_is_refused() {
+        for body in ["topic=t&data=%FF", "topic=%C3&data=x", "topic=t&%E2%82=x"] {
+            assert_eq!(form(body), Err(FormError::NotUtf8), "{body}");
+        }
+        assert_eq!(
+            Update::from_form(b"topic=t&data=\xff", FormLimits::default()),
+            Err(FormError::NotUtf8)
+        );
+        let update = form("topic=t&data=%E2%82%AC+%2B%25&id=%").unwrap();
+        assert_eq!(update.data, "€ +%");
+        assert_eq!(update.id.unwrap(), "%");
     }
 
     #[test]
