@@ -11,7 +11,7 @@ use crate::{
 use sse_codec::{Message, Topic};
 use std::{
     sync::atomic::Ordering,
-    time::{SystemTime, UNIX_EPOCH},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 impl Shared {
@@ -29,19 +29,24 @@ impl Shared {
         let script = &self.scripts.publish;
         let mut cmd = script.call(&self.key, &self.epoch_key);
         cmd.arg(crate::script::new_epoch());
+        let minid = |age: Duration| {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            now.saturating_sub(age).as_millis().to_string()
+        };
         match self.retention {
             Retention::Last(n) => {
-                cmd.arg("MAXLEN").arg(n);
+                cmd.arg("MAXLEN").arg(n).arg("");
             }
             Retention::Younger(age) => {
-                let now = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default();
-                let oldest = now.saturating_sub(age).as_millis();
-                cmd.arg("MINID").arg(oldest.to_string());
+                cmd.arg("MINID").arg(minid(age)).arg("");
+            }
+            Retention::YoungerAtMost { age, max } => {
+                cmd.arg("MINID").arg(minid(age)).arg(max);
             }
             Retention::All => {
-                cmd.arg("").arg("");
+                cmd.arg("").arg("").arg("");
             }
         }
         for (name, value) in entry::fields(&message, topics, private) {

@@ -18,6 +18,16 @@ pub enum Retention {
     /// the publishing process's clock (Redis numbers entries by its own
     /// clock: keep the two close); like Joe's `ValidReplayer`.
     Younger(Duration),
+    /// The entries younger than `age`, and of those about the last `max`
+    /// (`XADD ... MINID`, then `XTRIM ... MAXLEN`, in the one script): a
+    /// burst of publishes within the age keeps the stream bounded too; like
+    /// Joe's `ValidReplayer` with a `max_len`.
+    YoungerAtMost {
+        /// The oldest entry's age, at most.
+        age: Duration,
+        /// The number of entries, about at most.
+        max: u64,
+    },
     /// Everything: the stream grows until something else trims it.
     All,
 }

@@ -103,8 +103,9 @@ end
 ";
 
 /// A publish: `XADD` to the instance with its epoch, trimming as
-/// `ARGV[2]` (`MAXLEN`, `MINID` or empty) and `ARGV[3]` say, with the
-/// field-value pairs from `ARGV[4]` on; returns the entry's ID. The `XADD`
+/// `ARGV[2]` (`MAXLEN`, `MINID` or empty) and `ARGV[3]` say, then to about
+/// `ARGV[4]` entries unless it is empty (`XTRIM ... MAXLEN`), with the
+/// field-value pairs from `ARGV[5]` on; returns the entry's ID. The `XADD`
 /// is the first write to the stream or the index, so that a script that
 /// fails stored nothing (starting an instance deletes the index of an
 /// instance that ended, harmless either way).
@@ -133,12 +134,13 @@ end
 args[#args + 1] = '*'
 args[#args + 1] = 'epoch'
 args[#args + 1] = epoch
-for i = 4, #ARGV do args[#args + 1] = ARGV[i] end
+for i = 5, #ARGV do args[#args + 1] = ARGV[i] end
 local added = redis.call('XADD', unpack(args))
+if ARGV[4] ~= '' then redis.pcall('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[4]) end
 local ids = KEYS[1] .. ':ids:' .. epoch
 local order = KEYS[1] .. ':id-order:' .. epoch
-if ARGV[4] == 'id' then
-  local use = ARGV[5] .. '\0' .. sortable(added)
+if ARGV[5] == 'id' then
+  local use = ARGV[6] .. '\0' .. sortable(added)
   redis.pcall('ZADD', ids, 0, use)
   redis.pcall('RPUSH', order, use)
 end

@@ -204,6 +204,54 @@ async fn time_based_retention_trims_old_entries() {
     assert!(len < 150, "{len} entries kept");
 }
 
+/// Time-based retention with a bound on the count: a burst within the age
+/// is trimmed to about the bound.
+#[tokio::test]
+async fn time_based_retention_with_a_bound_trims_a_burst_to_it() {
+    let server = RedisServer::start();
+    let node = Redis::builder(server.url())
+        .key("capped")
+        .retention(Retention::YoungerAtMost {
+            age: Duration::from_secs(3600),
+            max: 100,
+        })
+        .build()
+        .await
+        .unwrap();
+    for i in 0..1000 {
+        node.publish(
+            Message::new()
+                .id(EventId::try_from(format!("u{i}")).unwrap())
+                .data(i.to_string()),
+            &topics(&["t"]),
+        )
+        .await
+        .unwrap();
+    }
+    let mut admin = admin(&server).await;
+    let len: u64 = admin.xlen("capped").await.unwrap();
+    // Trimming is approximate (whole nodes of 100 entries): at least the
+    // bound, and not the burst.
+    assert!((100..300).contains(&len), "{len} entries kept");
+    // The index of publishers' IDs is trimmed with the stream, and the
+    // newest IDs still resume exactly.
+    let epoch = node.epoch();
+    let indexed: u64 = admin.zcard(format!("capped:ids:{epoch}")).await.unwrap();
+    assert!(indexed <= len, "{indexed} IDs indexed for {len} entries");
+    let subscribed = node
+        .subscribe(
+            sse_codec::Subscription::new(topics(&["t"]))
+                .starting(sse_codec::Start::After(EventId::from_static("u998"))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(subscribed.resume, sse_codec::Resume::Exact);
+    let mut stream = subscribed.stream;
+    let event = next_event(&mut stream).await;
+    assert_eq!(event.last_event_id().as_str(), "u999");
+    assert_eq!(event.data(), "999");
+}
+
 /// A publish that Redis holds past the response timeout fails as
 /// unconfirmed, not as a failure that stored nothing: Redis runs it when it
 /// gets to it, and every subscriber receives it.
