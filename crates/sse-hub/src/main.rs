@@ -80,8 +80,8 @@ struct Options {
     /// How many updates the history keeps, for subscribers that resume.
     #[arg(long, env = "SSE_HUB_HISTORY", default_value_t = 10_000)]
     history: usize,
-    /// Keep only the updates younger than this many seconds in the history
-    /// (in memory, at most --history of them).
+    /// Keep only the updates younger than this many seconds in the history,
+    /// and of those at most --history.
     #[arg(long, env = "SSE_HUB_HISTORY_TTL")]
     history_ttl: Option<u64>,
     /// Share updates and history through this Redis (7.0 or later), e.g.
@@ -185,7 +185,10 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     match &options.redis {
         Some(redis_url) => {
             let retention = match options.history_ttl {
-                Some(seconds) => Retention::Younger(Duration::from_secs(seconds)),
+                Some(seconds) => Retention::YoungerAtMost {
+                    age: Duration::from_secs(seconds),
+                    max: options.history as u64,
+                },
                 None => Retention::Last(options.history as u64),
             };
             let redis = Redis::builder(redis_url.as_str())

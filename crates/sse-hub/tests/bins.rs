@@ -42,6 +42,15 @@ fn command<'a>(lines: &'a [String], label: &str) -> &'a str {
         .trim()
 }
 
+/// The hub's URL, from its last line, `listening on URL`.
+fn listening_url(lines: &[String]) -> String {
+    lines
+        .last()
+        .and_then(|line| line.strip_prefix("listening on "))
+        .unwrap_or_else(|| panic!("no listening line in {lines:?}"))
+        .to_owned()
+}
+
 fn interrupt(Running(child): &mut Running) -> std::process::ExitStatus {
     let pid = child.id().to_string();
     Command::new("kill").args(["-INT", &pid]).status().unwrap();
@@ -181,11 +190,7 @@ fn metrics_count_updates_refusals_and_joes_messages() {
     let publish = command(&lines, "Publish:");
     let published = Command::new("sh").args(["-c", publish]).output().unwrap();
     assert!(published.status.success());
-    let base = lines
-        .last()
-        .unwrap()
-        .strip_prefix("listening on ")
-        .unwrap()
+    let base = listening_url(&lines)
         .trim_end_matches("/.well-known/mercure")
         .to_owned();
     // A publish without a token: refused, and counted.
@@ -222,12 +227,7 @@ fn metrics_count_updates_refusals_and_joes_messages() {
 #[test]
 fn a6_http2_in_the_clear_with_prior_knowledge_and_http1_on_one_port() {
     let (mut hub, lines, _stdout) = start(&["--addr", "127.0.0.1:0", "--anonymous"]);
-    let url = lines
-        .last()
-        .unwrap()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let url = listening_url(&lines);
     for (flag, version) in [("--http2-prior-knowledge", "2"), ("--http1.1", "1.1")] {
         let head = Command::new("curl")
             .args(["-s", "-I", flag, "-w", "%{http_version}", "-o", "/dev/null"])
@@ -269,12 +269,7 @@ async fn a6_d9_https_from_certificate_files_over_http2_and_http1_with_tokens() {
         .env("MERCURE_PUBLISHER_JWT_KEY", PUBLISHER_SECRET)
         .env("MERCURE_SUBSCRIBER_JWT_KEY", SUBSCRIBER_SECRET);
     let (mut hub, lines, _stdout) = spawn(command);
-    let url = lines
-        .last()
-        .unwrap()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let url = listening_url(&lines);
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
 
     let trusting = || {
@@ -337,12 +332,7 @@ async fn a6_d9_https_from_certificate_files_over_http2_and_http1_with_tokens() {
 fn a_stop_cuts_a_subscriber_that_never_reads_at_its_deadline() {
     use std::io::Write;
     let (mut hub, lines, _stdout) = start(&["--addr", "127.0.0.1:0", "--anonymous"]);
-    let url = lines
-        .last()
-        .unwrap()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let url = listening_url(&lines);
     let token = command(&lines, "publisher token:").to_owned();
     let authority = url
         .strip_prefix("http://")
