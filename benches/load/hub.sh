@@ -40,15 +40,7 @@ for binary in "$hub" "$post"; do
 done
 # A key for load runs only, and a token granting every topic signed with it.
 secret=load-run-secret-not-for-deployment
-token=$(python3 - "$secret" <<'PY'
-import base64, hashlib, hmac, json, sys
-part = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-head = part(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-claims = part(json.dumps({"mercure": {"publish": ["*"]}}).encode())
-signature = hmac.new(sys.argv[1].encode(), f"{head}.{claims}".encode(), hashlib.sha256).digest()
-print(f"{head}.{claims}.{part(signature)}")
-PY
-)
+token=$(python3 "$root/benches/load/token.py" "$secret")
 pin=()
 [ -z "${SWEEP_CLIENT_CPUS:-}" ] || pin=(taskset -c "$SWEEP_CLIENT_CPUS")
 url=http://127.0.0.1:$port/.well-known/mercure
