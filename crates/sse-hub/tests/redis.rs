@@ -445,3 +445,76 @@ async fn a_publish_redis_does_not_answer_in_time_may_have_been_published() {
     assert!(!reason.contains("not published"), "{reason}");
     assert_eq!(events.data(1).await, ["late"], "published after all");
 }
+
+/// The README's two processes on one Redis, its commands run as written
+/// (the built binary for `cargo run -p sse-hub --`, free ports for 3000 and
+/// 3001, the test's Redis for `redis://127.0.0.1:6379`): an update
+/// published to one reaches a subscriber of the other, and a resume on
+/// the first from its ID is exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readmes_two_processes_on_one_redis_share_updates_and_history() {
+    use common::nodes::{Running, spawn};
+    let redis = RedisServer::start();
+    let readme = include_str!("../../../README.md");
+    let hub_section = &readme[readme.find("\n## Hub\n").expect("a Hub section")..];
+    let redis_block = hub_section
+        .split("```sh\n")
+        .skip(1)
+        .map(|block| &block[..block.find("```").unwrap()])
+        .find(|block| block.contains("--redis"))
+        .expect("the README's Redis commands");
+    let mut nodes: Vec<(Running, String)> = Vec::new();
+    for line in redis_block.lines() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let line = line
+            .replace("127.0.0.1:3000", &format!("127.0.0.1:{port}"))
+            .replace("127.0.0.1:3001", &format!("127.0.0.1:{port}"))
+            .replace("redis://127.0.0.1:6379", &redis.url());
+        let args = line
+            .strip_prefix("cargo run -p sse-hub -- ")
+            .unwrap_or_else(|| panic!("not a hub command: {line}"));
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sse-hub"));
+        command
+            .args(args.split_whitespace())
+            .env("MERCURE_PUBLISHER_JWT_KEY", common::PUBLISHER_SECRET)
+            .env("MERCURE_SUBSCRIBER_JWT_KEY", common::SUBSCRIBER_SECRET);
+        let (running, lines, _stdout) = spawn(command);
+        let url = lines
+            .last()
+            .and_then(|line| line.strip_prefix("listening on "))
+            .unwrap()
+            .to_owned();
+        assert_eq!(url, format!("http://127.0.0.1:{port}/.well-known/mercure"));
+        nodes.push((running, url));
+    }
+    let [(_a, a), (_b, b)] = <[_; 2]>::try_from(nodes).ok().expect("two commands");
+    let client = pooled_client();
+    let token = subscriber(&[]);
+    let mut on_b = Events::new(open_at(&b, "topic=/books/1", Some(&token), None).await);
+    // The response's head came after the subscription was made: nothing
+    // published from now on is missed.
+    let mut ids = Vec::new();
+    for data in ["first", "second"] {
+        let id = publish_to(
+            &client,
+            &a,
+            &publisher(&["/books/1"]),
+            &[("topic", "/books/1"), ("data", data)],
+        )
+        .await;
+        let event = on_b.next().await;
+        assert_eq!(
+            (event.data(), event.last_event_id().as_str()),
+            (data, id.as_str())
+        );
+        ids.push(id);
+    }
+    let query = format!("topic=/books/1&lastEventID={}", ids[0]);
+    let response = open_at(&a, &query, Some(&token), None).await;
+    assert_eq!(position(&response), Some(ids[0].as_str()));
+    assert_eq!(Events::new(response).data(1).await, ["second"]);
+}
