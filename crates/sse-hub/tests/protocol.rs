@@ -357,3 +357,56 @@ async fn b1_b11_a_body_that_is_no_form_or_too_large_is_refused() {
     let response = post(&served, &token, &[("data", "no topic")]).await;
     assert_eq!(response.status(), 400);
 }
+
+/// A publish as Symfony's Mercure component sends it: a token from its
+/// JWT factory (HS256, a float `exp`, the `mercure` claim's three lists),
+/// a body PHP's `urlencode` wrote (`+` for a space, every reserved
+/// character escaped), two topics and `private=on`; the answer it reads
+/// as the update's ID; a subscriber granted the second topic gets it.
+#[tokio::test]
+async fn b1_b2_b3_b8_d5_e2_a_publish_as_symfony_sends_it() {
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    let served = serve(HubConfig::default()).await;
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        + 3600.5;
+    let claims = json!({
+        "mercure": { "publish": ["*"], "subscribe": [], "payload": [] },
+        "exp": exp,
+    });
+    let token = encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(PUBLISHER_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let granted = subscriber(&["https://example.com/users/{id}/books"]);
+    let mut events = Events::new(
+        open(
+            &served,
+            "topic=https%3A%2F%2Fexample.com%2Fusers%2F7%2Fbooks",
+            Some(&granted),
+        )
+        .await,
+    );
+    subscribers(&served, 1).await;
+    let body = "topic=https%3A%2F%2Fexample.com%2Fbooks%2F1\
+                &topic=https%3A%2F%2Fexample.com%2Fusers%2F7%2Fbooks\
+                &data=%7B%22title%22%3A%22The+Left+Hand+of+Darkness%22%7D&private=on";
+    let response = client()
+        .post(served.url())
+        .bearer_auth(&token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let id = response.text().await.unwrap();
+    assert!(id.starts_with("urn:uuid:"), "{id}");
+    let event = events.next().await;
+    assert_eq!(event.data(), r#"{"title":"The Left Hand of Darkness"}"#);
+    assert_eq!(event.last_event_id().as_str(), id);
+}
