@@ -86,6 +86,9 @@ fn counters_and_gauges_follow_what_joe_does() {
         .stream;
 
     assert_eq!(kept.counter("sse_joe_published_total"), 3);
+    // A subscriber adds what it took once it waits for more.
+    assert_eq!(kept.counter("sse_joe_delivered_total"), 0);
+    assert!(reader.next().now_or_never().is_none());
     assert_eq!(kept.counter("sse_joe_delivered_total"), 3);
     // `stalled` and `lost` read nothing: three messages left them a whole
     // log (capacity 2) behind.
@@ -96,6 +99,21 @@ fn counters_and_gauges_follow_what_joe_does() {
     assert_eq!(kept.gauge("sse_joe_receiving"), 2.0);
 
     drop((stalled, lost, exact));
+    // Past 64 frames without a wait, then when it waits; and at the end,
+    // whatever is left.
+    for i in 0..70 {
+        now(joe.publish(Message::new().data(i.to_string()), &topic)).unwrap();
+        assert!(now(reader.next()).is_some());
+    }
+    assert_eq!(kept.counter("sse_joe_delivered_total"), 3 + 64);
+    assert!(reader.next().now_or_never().is_none());
+    assert_eq!(kept.counter("sse_joe_delivered_total"), 3 + 70);
+    let mut late = now(joe.subscribe(subscription())).unwrap().stream;
+    now(joe.publish(Message::new().data("late"), &topic)).unwrap();
+    assert!(now(late.next()).is_some());
+    assert!(now(reader.next()).is_some());
+    drop(late);
+    assert_eq!(kept.counter("sse_joe_delivered_total"), 3 + 70 + 1);
     assert_eq!(kept.gauge("sse_joe_subscribers"), 1.0);
     assert_eq!(kept.gauge("sse_joe_receiving"), 1.0);
     now(joe.shutdown());
