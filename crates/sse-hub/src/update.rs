@@ -2,6 +2,7 @@
 //! before anything is dispatched.
 
 use sse_codec::{EventId, EventType, Message, Routing, Topic};
+use sse_server::http::HeaderValue;
 use std::{fmt, time::Duration};
 
 /// What a publish may send: the hub's limits on a form.
@@ -16,7 +17,7 @@ pub struct FormLimits {
 }
 
 /// The longest field but `data` a [`FormLimits::default`] takes: 8 KiB,
-/// four times the longest URL browsers and proxies pass on everywhere.
+/// room for any IRI a topic is; `data` is bounded by the body alone.
 pub const DEFAULT_MAX_FIELD: usize = 8 << 10;
 
 impl Default for FormLimits {
@@ -73,8 +74,8 @@ pub enum FormError {
     /// publishes to (its subscription events; row B10).
     ReservedTopic(String),
     /// An `id` starting with `#` (row B4), `earliest` (the cursor of the
-    /// whole history, row F5), or one an event cannot carry (a line break
-    /// or NUL; row B5).
+    /// whole history, row F5), or one an event or the `Last-Event-ID`
+    /// header cannot carry (a control character; row B5).
     InvalidId(String),
     /// A `type` an event cannot carry: a line break (row B5).
     InvalidType(String),
@@ -98,7 +99,7 @@ impl fmt::Display for FormError {
             FormError::InvalidId(id) => write!(
                 f,
                 "id {id:?} is not usable: it must not be \"earliest\", start with '#' \
-                 nor hold a line break or NUL"
+                 nor hold a control character"
             ),
             FormError::InvalidType(event) => {
                 write!(
@@ -194,8 +195,14 @@ impl Update {
                 "id" if value.is_empty() => update.id = None,
                 "id" => {
                     let id = value.into_owned();
-                    // `earliest` is the cursor of all the history (row F5).
-                    if id.starts_with('#') || id == "earliest" {
+                    // `earliest` is the cursor of all the history (row F5);
+                    // an ID a header cannot carry (a control character) would
+                    // break the `Last-Event-ID` of every subscriber's
+                    // reconnection.
+                    if id.starts_with('#')
+                        || id == "earliest"
+                        || HeaderValue::from_bytes(id.as_bytes()).is_err()
+                    {
                         return Err(FormError::InvalidId(id));
                     }
                     match EventId::try_from(id.as_str()) {
@@ -309,6 +316,20 @@ mod tests {
             form("topic=t&id=earliest"),
             Err(FormError::InvalidId(_))
         ));
+        for control in ["a%01b", "a%7Fb", "a%1Bb"] {
+            assert!(
+                matches!(
+                    form(&format!("topic=t&id={control}")),
+                    Err(FormError::InvalidId(_))
+                ),
+                "{control}"
+            );
+        }
+        // UTF-8 and a tab a header carries.
+        assert_eq!(
+            form("topic=t&id=caf%C3%A9%09x").unwrap().id.unwrap(),
+            "café\tx"
+        );
         // Empty, it is none: the hub makes one.
         assert_eq!(form("topic=t&id=").unwrap().id, None);
         assert_eq!(form("topic=t&id=urn:a&id=").unwrap().id, None);

@@ -73,7 +73,8 @@ async fn c1_c3_twenty_realistic_templates_are_served_and_a_repeated_one_counts_o
 }
 
 #[tokio::test]
-async fn b4_f5_an_empty_id_gets_one_made_by_the_hub_and_earliest_is_refused() {
+async fn b4_f5_an_empty_id_gets_one_made_by_the_hub_and_earliest_or_a_control_character_is_refused()
+{
     let served = serve(anonymous()).await;
     let mut events = Events::new(open(&served, "topic=t", None).await);
     subscribers(&served, 1).await;
@@ -90,6 +91,14 @@ async fn b4_f5_an_empty_id_gets_one_made_by_the_hub_and_earliest_is_refused() {
     .await;
     assert_eq!(response.status(), 400);
     assert!(response.text().await.unwrap().contains("earliest"));
+    // A control character no `Last-Event-ID` header could carry back.
+    let response = post(
+        &served,
+        &publisher(&["t"]),
+        &[("topic", "t"), ("id", "a\u{1}b")],
+    )
+    .await;
+    assert_eq!(response.status(), 400);
     assert!(events.is_quiet().await);
 }
 
