@@ -11,9 +11,9 @@ pub const DEFAULT_PATH: &str = "/.well-known/mercure";
 pub const DEFAULT_MAX_SELECTORS: usize = 1000;
 
 /// The most heap bytes a subscriber's URI templates may hold, compiled:
-/// 1 MiB, room for about 25 templates such as
-/// `https://example.com/books/{id}` (each 3 to 6 KiB of program and up to
-/// 32 KiB of matching state), or 10 at the compiled-size bound.
+/// 1 MiB, room for 26 templates such as `https://example.com/books/{id}`
+/// (each counted at about 38 KiB: its program and a thread's matching state
+/// at its bound), or 8 at the compiled-size bound.
 pub const DEFAULT_MAX_TEMPLATE_BYTES: usize = 1 << 20;
 
 /// A hub's settings: see each field. `HubConfig::default()` is a hub at

@@ -261,10 +261,14 @@ impl<P: Provider> Hub<P> {
     /// not answer (Redis down) holds it up to its own timeouts.
     pub async fn announced(&self) {
         let tasks = &self.inner.announcements;
+        // Closed, it still takes tasks: `wait` returns once none is left.
         tasks.close();
         tasks.wait().await;
-        // Open again for a hub that goes on serving.
-        tasks.reopen();
+    }
+
+    /// How many subscription events are still being published.
+    pub fn announcing(&self) -> usize {
+        self.inner.announcements.len()
     }
 }
 

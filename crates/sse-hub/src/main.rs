@@ -111,7 +111,7 @@ struct Options {
     #[arg(long, env = "SSE_HUB_MAX_SELECTORS", default_value_t = sse_hub::DEFAULT_MAX_SELECTORS)]
     max_selectors: usize,
     /// The most heap bytes a subscription's URI templates may hold compiled
-    /// (each its program and up to 32 KiB of matching state); a
+    /// (each its program and a thread's matching state at its bound); a
     /// subscription over it is refused with 400.
     #[arg(long, env = "SSE_HUB_MAX_TEMPLATE_BYTES", default_value_t = sse_hub::DEFAULT_MAX_TEMPLATE_BYTES)]
     max_template_bytes: usize,
@@ -305,23 +305,16 @@ async fn serve<P: sse_codec::Provider>(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let listener = ConnectionLimits::new().listen(tcp);
     let app = hub.router().merge(hub.metrics_route(metrics));
-    let stop = Stop {
-        shutdown: {
-            let hub = hub.clone();
-            move || hub.shutdown()
-        },
-        announced: async move { hub.announced().await },
-    };
     match (&options.tls_cert, &options.tls_key) {
         (Some(cert), Some(key)) => {
             let config = tls::config(cert, key)?;
             println!("listening on {url}");
             let listener = tls::TlsListener::new(listener, config)?;
-            until_stopped(listener, app, stop).await;
+            until_stopped(listener, app, &hub).await;
         }
         _ => {
             println!("listening on {url}");
-            until_stopped(listener, app, stop).await;
+            until_stopped(listener, app, &hub).await;
         }
     }
     Ok(())
@@ -386,13 +379,6 @@ impl Protocol for tls::TlsStream<LimitedIo<TcpStream>> {
     }
 }
 
-/// How the hub stops: `shutdown` ends its event streams; `announced`
-/// waits for the subscription events of the streams that ended.
-struct Stop<S, A> {
-    shutdown: S,
-    announced: A,
-}
-
 /// Resolves at Ctrl-C (SIGINT) or, on Unix, SIGTERM, which container
 /// runtimes and service managers send to stop a process.
 async fn stop_signal() {
@@ -415,11 +401,8 @@ async fn stop_signal() {
 /// and gives the connections, and after them the subscription events they
 /// owe, [`SHUTDOWN_DEADLINE`] in all (the events [`ANNOUNCE_GRACE`] more
 /// when the connections took it all).
-async fn until_stopped<L>(
-    mut listener: L,
-    app: axum::Router,
-    stop: Stop<impl FnOnce(), impl Future<Output = ()>>,
-) where
+async fn until_stopped<L, P: sse_codec::Provider>(mut listener: L, app: axum::Router, hub: &Hub<P>)
+where
     L: axum::serve::Listener,
     L::Io: Protocol + Sync,
 {
@@ -461,7 +444,7 @@ async fn until_stopped<L>(
         }
     }
     tracing::info!("stopping: ending the streams");
-    (stop.shutdown)();
+    hub.shutdown();
     let deadline = tokio::time::Instant::now() + SHUTDOWN_DEADLINE;
     if tokio::time::timeout_at(deadline, graceful.shutdown())
         .await
@@ -472,10 +455,13 @@ async fn until_stopped<L>(
     // What the closed streams owe is published even when other connections
     // had to be cut: for a second past the deadline at most.
     let announce_by = deadline.max(tokio::time::Instant::now() + ANNOUNCE_GRACE);
-    if tokio::time::timeout_at(announce_by, stop.announced)
+    if tokio::time::timeout_at(announce_by, hub.announced())
         .await
         .is_err()
     {
-        tracing::warn!("the end of some subscriptions was not published in time");
+        tracing::warn!(
+            left = hub.announcing(),
+            "the end of some subscriptions was not published in time"
+        );
     }
 }

@@ -6,7 +6,8 @@
 mod common;
 
 use common::{
-    Events, PUBLISHER_SECRET, SUBSCRIBER_SECRET, client, open, publish, serve, subscriber, token,
+    Events, PUBLISHER_SECRET, SUBSCRIBER_SECRET, client, open, publish, publisher, serve,
+    subscriber, token,
 };
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -772,4 +773,73 @@ async fn g1_a_hub_process_stopped_with_sigterm_announces_its_subscriptions_ended
         "the observer's own"
     );
     drop(books);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g1_a_subscriber_that_never_reads_is_announced_ended_when_the_hub_stops() {
+    use tokio::io::AsyncWriteExt;
+    let redis = RedisServer::start();
+    // Listed for a minute after the process stops: only the process itself
+    // can announce the end within this test's time.
+    let (mut process, a) = hub_process(&redis, "60");
+    let (_b, b) = node(&redis.url(), &redis.url(), Duration::from_secs(60), true).await;
+    let (mut observer, _) = observe(&b).await;
+
+    // A subscriber that never reads a byte of its stream.
+    let authority = a
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let mut stalled = tokio::net::TcpStream::connect(&authority).await.unwrap();
+    let head = format!(
+        "GET /.well-known/mercure?topic=/books/1 HTTP/1.1\r\nhost: {authority}\r\n\
+         authorization: Bearer {}\r\n\r\n",
+        subscriber(&[])
+    );
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    let started = next_document(&mut observer).await;
+    assert_eq!(started["topic"], "/books/1");
+    // 4 MB of updates: more than the socket buffers on both sides hold, so
+    // that the hub is left writing to it when it stops.
+    let body = format!("topic=/books/1&data={}", "x".repeat(100_000));
+    let client = client();
+    for _ in 0..40 {
+        let published = client
+            .post(&a)
+            .bearer_auth(publisher(&["/books/1"]))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(published.status(), 200);
+    }
+
+    assert!(
+        observer.is_quiet().await,
+        "the stalled subscriber is still on"
+    );
+
+    let pid = process.0.id().to_string();
+    let stopped = std::time::Instant::now();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = tokio::task::spawn_blocking(move || process.0.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status}");
+    // Its connection held the stop to the deadline.
+    assert!(
+        stopped.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        stopped.elapsed()
+    );
+    let mut expected = started.clone();
+    expected["active"] = json!(false);
+    assert_eq!(next_document(&mut observer).await, expected);
+    drop(stalled);
 }

@@ -38,14 +38,12 @@ const SHARDS: usize = 16;
 /// templates are cached: `*` and exact selectors cost nothing to build or
 /// match. A capacity of 0 disables that half of the cache.
 ///
-/// What an entry holds, counted in heap bytes with `regex` 1.13: a compiled
-/// template such as `https://example.com/shelves/{s}/books/{id}{?page}`
-/// about 9 KiB, plus about 23 KiB of matching state once it has matched
-/// (per thread matching it at the same time); one at the compiled size
-/// bound of [`Selector::new`] about 78 KiB plus at most 32 KiB, the bound
-/// the matching state is compiled with. A match result
-/// holds a copy of its topic (the template's string is shared): about
-/// 150 bytes for a 30-byte topic.
+/// What an entry holds: a compiled template, what
+/// [`Selector::heap_bytes`] counts (about 38 KiB for
+/// `https://example.com/books/{id}`, its program and a thread's matching
+/// state at its bound; 123 KiB at the compiled-size bound of
+/// [`Selector::new`]); a match result, a copy of its topic (the template's
+/// string is shared): about 150 bytes for a 30-byte topic.
 ///
 /// # Examples
 ///
@@ -92,7 +90,10 @@ impl SelectorCache {
 
     /// The longest topic whose match results are remembered: 1 KiB, far
     /// above the IRIs topics are, so that publishers' topics of up to a
-    /// request body's size cannot make the results hold gigabytes.
+    /// request body's size cannot make the results hold gigabytes. A
+    /// longer topic costs a match for each subscriber whose template asks
+    /// (each remembers the last topics it matched, so a run of updates to
+    /// one topic costs one).
     pub const MAX_CACHED_TOPIC: usize = 1024;
 
     /// A cache with the default bounds.

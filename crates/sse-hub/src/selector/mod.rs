@@ -143,7 +143,7 @@ impl Selector {
 
     /// The heap bytes this selector may hold besides its string: for a URI
     /// template, its compiled program and one thread's matching state at
-    /// its bound (32 KiB); none for `*` and exact selectors.
+    /// its bound; none for `*` and exact selectors.
     pub fn heap_bytes(&self) -> usize {
         match &self.kind {
             Kind::Template(template) => template.heap_bytes(),

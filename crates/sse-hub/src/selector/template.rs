@@ -11,11 +11,12 @@ use regex_automata::meta::{self, Regex};
 /// counted group) reaches the bound.
 const SIZE_LIMIT: usize = 64 << 10;
 
-/// The most bytes of matching state (the lazy DFA's cache) a template keeps
-/// for each thread matching with it at once: the templates subscribers use
-/// fill 4 to 12 KiB; one whose states do not fit is matched by a slower
-/// engine rather than growing (the regular expression crate's default is
-/// 2 MiB).
+/// The most bytes the lazy DFA's cache of a template grows to, for each
+/// thread matching with it at once: after a few matches, the templates
+/// subscribers use hold 4 to 12 KiB of matching state in all, one at the
+/// compiled-size bound 32 KiB; one whose states do not fit is matched by a
+/// slower engine rather than growing (the regular expression crate's
+/// default is 2 MiB).
 const CACHE_LIMIT: usize = 32 << 10;
 
 /// RFC 3986 reserved characters, `gen-delims` then `sub-delims`: what `+`
@@ -30,6 +31,8 @@ const UNRESERVED_PUNCTUATION: &str = "-._~";
 #[derive(Clone, Debug)]
 pub(super) struct Template {
     regex: Regex,
+    /// What [`Template::heap_bytes`] says, counted once when compiled.
+    heap_bytes: usize,
     #[cfg(test)]
     pattern: String,
 }
@@ -49,17 +52,24 @@ impl Template {
             .nfa_size_limit(Some(SIZE_LIMIT))
             .hybrid_cache_capacity(CACHE_LIMIT);
         let regex = Regex::builder().configure(config).build(&pattern).ok()?;
+        // A thread's matching state starts at a new cache's size (the
+        // engines the lazy DFA falls back to size theirs by the program)
+        // and grows by at most the lazy DFA's bound.
+        let heap_bytes = regex.memory_usage() + regex.create_cache().memory_usage() + CACHE_LIMIT;
         Some(Template {
             regex,
+            heap_bytes,
             #[cfg(test)]
             pattern,
         })
     }
 
     /// The heap bytes the template may hold: its compiled program, and the
-    /// matching state of one thread at its bound.
+    /// matching state of one thread at its bound (about 38 KiB for
+    /// `https://example.com/books/{id}`, 123 KiB at the compiled-size
+    /// bound).
     pub(super) fn heap_bytes(&self) -> usize {
-        self.regex.memory_usage() + CACHE_LIMIT
+        self.heap_bytes
     }
 
     /// Whether `topic`, whole, is matched by the template's pattern.
@@ -959,6 +969,14 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn c3_what_a_template_may_hold_is_counted_with_its_matching_state() {
+        let kib = |template: &str| compile(template).heap_bytes() / 1024;
+        assert_eq!(kib("https://example.com/books/{id}"), 38);
+        let heavy = kib(&format!("/0/{}", "{a}".repeat(120)));
+        assert!((120..=128).contains(&heavy), "{heavy} KiB");
     }
 
     #[test]

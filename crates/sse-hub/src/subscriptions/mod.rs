@@ -391,8 +391,7 @@ impl<P: Provider> Drop for Tracked<P> {
             self.start.take(),
         );
         // Never wait here: hyper drops the body on its connection's task.
-        let tasks = self.hub.inner.announcements.clone();
-        tasks.spawn_on(
+        self.hub.inner.announcements.spawn_on(
             async move {
                 // The start first, for a stream that ended before it was out.
                 if let Some(start) = start {
