@@ -177,8 +177,6 @@ impl Subscriber {
         true
     }
 
-    /// Ends the stream: what it holds of the logs (a segment of each) goes
-    /// now, not when it is dropped.
     /// Counts a frame yielded: in the subscriber's own count at once, in
     /// the shared metric in batches.
     fn delivered(&mut self) {
@@ -197,6 +195,8 @@ impl Subscriber {
         }
     }
 
+    /// Ends the stream: what it holds of the logs (a segment of each) goes
+    /// now, not when it is dropped.
     fn finish(&mut self) {
         self.report();
         self.end = End::Done;
