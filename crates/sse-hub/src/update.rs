@@ -120,27 +120,8 @@ impl std::error::Error for FormError {}
 /// Whether every name and value of a form body is UTF-8 once
 /// percent-decoded (`+` decodes to a space, which is).
 fn is_utf8_form(body: &[u8]) -> bool {
-    let mut decoded = Vec::new();
-    body.split(|&b| b == b'&' || b == b'=').all(|part| {
-        decoded.clear();
-        let mut rest = part;
-        while let Some((&byte, tail)) = rest.split_first() {
-            match (byte, tail) {
-                (b'%', [high, low, tail @ ..])
-                    if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() =>
-                {
-                    let digit = |d: u8| (d as char).to_digit(16).unwrap_or(0) as u8;
-                    decoded.push(digit(*high) << 4 | digit(*low));
-                    rest = tail;
-                }
-                _ => {
-                    decoded.push(byte);
-                    rest = tail;
-                }
-            }
-        }
-        std::str::from_utf8(&decoded).is_ok()
-    })
+    body.split(|&b| b == b'&' || b == b'=')
+        .all(|part| percent_encoding::percent_decode(part).decode_utf8().is_ok())
 }
 
 /// The path under which the hub publishes its own updates (subscription
