@@ -38,9 +38,9 @@ fi
 for binary in "$hub" "$post"; do
   [ -x "$binary" ] || { echo "hub.sh: $binary is missing: cargo build --release -p sse-hub -p sse-load" >&2; exit 1; }
 done
-# A key for load runs only, and a token granting every topic signed with it.
-secret=load-run-secret-not-for-deployment
-token=$(python3 "$root/benches/load/token.py" "$secret")
+# The load runs' key, and a token granting every topic signed with it.
+secret=$(python3 "$root/benches/load/token.py" --secret)
+token=$(python3 "$root/benches/load/token.py")
 pin=()
 [ -z "${SWEEP_CLIENT_CPUS:-}" ] || pin=(taskset -c "$SWEEP_CLIENT_CPUS")
 url=http://127.0.0.1:$port/.well-known/mercure
@@ -52,7 +52,7 @@ echo "events: $url?topic=$selector"
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
     sleep 0.1
   done
-  exec "${pin[@]}" "$post" --url "$url" --token "$token" --topic /load/1 --rate "$rate" \
+  exec ${pin[@]+"${pin[@]}"} "$post" --url "$url" --token "$token" --topic /load/1 --rate "$rate" \
     --size "$size" --duration "$secs"
 ) &
 MERCURE_PUBLISHER_JWT_KEY=$secret exec "$hub" --anonymous --addr "127.0.0.1:$port"

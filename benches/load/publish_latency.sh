@@ -17,8 +17,8 @@ fi
 root=$(cd "$(dirname "$0")/../.." && pwd)
 release=$root/target/release
 port=${PORT:-8093}
-secret=load-run-secret-not-for-deployment
-token=$(python3 "$root/benches/load/token.py" "$secret")
+secret=$(python3 "$root/benches/load/token.py" --secret)
+token=$(python3 "$root/benches/load/token.py")
 ulimit -n 65536 2>/dev/null || true
 priority=(chrt -f 50)
 [ "$(id -u)" = 0 ] || priority=()
@@ -29,9 +29,11 @@ for n in "$@"; do
   "$release/sse-load" --url "http://127.0.0.1:$port/.well-known/mercure?topic=%2Fload%2F1" \
     --conns "$n" --ramp 1000 --warmup 1 --duration 60 --json >/dev/null 2>&1 &
   load=$!
+  # Neither is left behind on the port when a run fails.
+  trap 'kill "$load" "$hub" 2>/dev/null || true' EXIT
   sleep $((n / 1000 + 4))
   open=$(curl -s "http://127.0.0.1:$port/metrics" | sed -n 's/^sse_hub_open_streams //p')
-  report=$("${priority[@]}" "$release/post-updates" --url "http://127.0.0.1:$port/.well-known/mercure" \
+  report=$(${priority[@]+"${priority[@]}"} "$release/post-updates" --url "http://127.0.0.1:$port/.well-known/mercure" \
     --token "$token" --topic /load/1 --rate 5 --duration 32 --json)
   kill "$load" "$hub" 2>/dev/null || true
   wait "$load" "$hub" 2>/dev/null || true

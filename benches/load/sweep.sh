@@ -58,14 +58,14 @@ for run in $(seq "$runs"); do
     for server in $SERVERS; do
       name=${server%%=*}; cmd=${server#*=}; cmd=${cmd//,/ }
       json=$out/$name-$rate$suffix.json
-      # shellcheck disable=SC2086 # the command's words
       log=$out/$name-$rate$suffix.log
-      "${server_pin[@]}" $cmd --port "$port" --rate "$rate" --size 256 --max-secs 60 >"$log" 2>&1 &
+      # shellcheck disable=SC2086 # the command's words
+      ${server_pin[@]+"${server_pin[@]}"} $cmd --port "$port" --rate "$rate" --size 256 --max-secs 60 >"$log" 2>&1 &
       pid=$!
       sleep 1
       # A server that prints `events: URL` is subscribed to there.
       url=$(sed -n 's/^events: //p' "$log" | head -n 1)
-      "${client_pin[@]}" "$SSE_LOAD" --url "${url:-http://127.0.0.1:$port/events}" --conns "$conns" --ramp 1000 \
+      ${client_pin[@]+"${client_pin[@]}"} "$SSE_LOAD" --url "${url:-http://127.0.0.1:$port/events}" --conns "$conns" --ramp 1000 \
         --warmup 3 --duration 10 --server-pid "$pid" --json >"$json" || true
       kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
       python3 - "$json" "$name" "$rate" <<'PY'

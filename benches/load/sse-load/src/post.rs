@@ -250,7 +250,7 @@ pub async fn post(config: &PostConfig) -> io::Result<PostReport> {
             let status = answered.await.map_err(|_| {
                 timed_out(format!(
                     "no answer to update {seq} within {limit:?} of its POST \
-                     (whether the hub published it is unknown)"
+                     (whether the hub published it, and those sent after it, is unknown)"
                 ))
             })??;
             match status {
@@ -281,7 +281,10 @@ pub async fn post(config: &PostConfig) -> io::Result<PostReport> {
             config.token,
             body.len()
         );
-        let _ = sent_tx.send(Instant::now());
+        if sent_tx.send(Instant::now()).is_err() {
+            // The answers ended (an error, said below): no use posting on.
+            break;
+        }
         tokio::time::timeout(limit, writer.write_all(request.as_bytes()))
             .await
             .map_err(|_| {
